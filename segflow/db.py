@@ -1,0 +1,138 @@
+"""Database access: the one module that opens connections, runs named SQL files and COPYs data.
+
+Connections are plain psycopg2 (COPY needs it); `engine()` gives SQLAlchemy for pandas.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg2
+import psycopg2.extensions
+from psycopg2 import sql
+
+from segflow import embedded
+from segflow.errors import DatabaseUnreachable
+from segflow.settings import Settings, redact_url
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "segflow"
+
+
+def sql_dir() -> Path:
+    """Folder of the SQL files: the repository's sql/, shipped in wheels as segflow/sql."""
+    packaged = Path(__file__).resolve().parent / "sql"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "sql"
+
+
+@cache
+def read_sql(name: str) -> str:
+    """Text of sql/<name>.sql (name may include a subfolder, e.g. 'queries/table_counts')."""
+    path = sql_dir() / f"{name}.sql"
+    return path.read_text(encoding="utf-8")
+
+
+def describe_url(url: str) -> str:
+    """Where a URL points (host or socket folder, port, database), without user or password."""
+    parts = urlsplit(url)
+    host = parts.hostname or parse_qs(parts.query).get("host", ["localhost"])[0]
+    port = parts.port or 5432
+    database = parts.path.lstrip("/") or "(default database)"
+    return f"{host}:{port}/{database}"
+
+
+class Database:
+    """A PostgreSQL target: the configured external server, or the embedded one started on demand."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._url: str | None = None
+        self.migrated = False
+
+    @property
+    def url(self) -> str:
+        """Connection URL (may contain a password: never print it, use `safe_url`)."""
+        if self._url is None:
+            if self.settings.database_url is not None:
+                self._url = _normalise_scheme(self.settings.database_url.get_secret_value())
+            else:
+                self._url = embedded.ensure_running(self.settings.pg_dir)
+        return self._url
+
+    @property
+    def safe_url(self) -> str:
+        return redact_url(self.url)
+
+    def raw_connection(self) -> psycopg2.extensions.connection:
+        """A new psycopg2 connection; the caller closes it."""
+        try:
+            return psycopg2.connect(self.url, connect_timeout=10, application_name="segflow")
+        except psycopg2.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DatabaseUnreachable(
+                f"cannot reach PostgreSQL at {describe_url(self.url)}: {reason}"
+            ) from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg2.extensions.cursor]:
+        """A cursor inside one transaction: committed on success, rolled back on any exception."""
+        conn = self.raw_connection()
+        try:
+            with conn, conn.cursor() as cur:
+                yield cur
+        finally:
+            conn.close()
+
+    def run(self, name: str, params: dict[str, Any] | Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run sql/<name>.sql in its own transaction and return the rows it selects (if any)."""
+        with self.transaction() as cur:
+            return run_named(cur, name, params)
+
+    def engine(self):  # noqa: ANN201 - sqlalchemy is imported lazily to keep the CLI quick
+        """A SQLAlchemy engine on the same database (psycopg2 driver)."""
+        from sqlalchemy import create_engine
+
+        return create_engine(self.url.replace("postgresql://", "postgresql+psycopg2://", 1))
+
+
+def _normalise_scheme(url: str) -> str:
+    # libpq only understands postgresql:// and postgres://; SQLAlchemy-style driver suffixes are dropped.
+    for prefix in ("postgresql+psycopg2://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+def run_named(
+    cur: psycopg2.extensions.cursor, name: str, params: dict[str, Any] | Sequence[Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """Run sql/<name>.sql on an open cursor and return the rows it selects (if any)."""
+    cur.execute(read_sql(name), params)
+    return cur.fetchall() if cur.description is not None else []
+
+
+def copy_in(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str], data: IO[str]) -> None:
+    """COPY tab-separated text rows (PostgreSQL text format, \\N for null) into segflow.<table>."""
+    statement = sql.SQL("copy {}.{} ({}) from stdin").format(
+        sql.Identifier(SCHEMA), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    cur.copy_expert(statement.as_string(cur), data)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text_value(value: str | None) -> str:
+    """One field in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    return value.translate(_COPY_ESCAPES)

@@ -1,0 +1,108 @@
+"""Numbered schema migrations from sql/migrations, applied in order, each in its own transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from segflow.db import Database, run_named, sql_dir
+from segflow.errors import MigrationError
+
+log = logging.getLogger(__name__)
+
+_FILE_PATTERN = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+# Any constant works; it only has to be the same for every segflow process on a database.
+_ADVISORY_LOCK_KEY = 0x5E6F10
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+def available_migrations() -> list[Migration]:
+    """The migration files, in version order."""
+    found = []
+    for path in sorted((sql_dir() / "migrations").glob("*.sql")):
+        match = _FILE_PATTERN.match(path.name)
+        if match is None:
+            raise MigrationError(f"migration file name {path.name!r} does not match NNN_name.sql")
+        found.append(Migration(int(match.group(1)), match.group(2), path))
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise MigrationError(f"two migration files share a version number: {versions}")
+    return found
+
+
+def upgrade(db: Database, target: int | None = None) -> list[Migration]:
+    """Apply every pending migration up to `target` (default: all); returns the ones applied now."""
+    known = available_migrations()
+    migrations = [m for m in known if target is None or m.version <= target]
+    applied_now: list[Migration] = []
+    conn = db.raw_connection()
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("select pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK_KEY,))
+            run_named(cur, "ledger")
+        for migration in migrations:
+            with conn, conn.cursor() as cur:
+                # The lock serialises concurrent upgraders; the ledger is re-read under it.
+                cur.execute("select pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK_KEY,))
+                ledger = {version: sha for version, sha in run_named(cur, "queries/applied_migrations")}
+                _check_ledger(ledger, known)
+                if migration.version in ledger:
+                    continue
+                log.info("applying migration %03d_%s", migration.version, migration.name)
+                cur.execute(migration.path.read_text(encoding="utf-8"))
+                run_named(
+                    cur,
+                    "queries/record_migration",
+                    {"version": migration.version, "name": migration.name, "sha256": migration.sha256},
+                )
+                applied_now.append(migration)
+    finally:
+        conn.close()
+    db.migrated = target is None
+    return applied_now
+
+
+def ensure_migrated(db: Database) -> None:
+    """Apply pending migrations once per Database object; a no-op when the schema is current."""
+    if not db.migrated:
+        upgrade(db)
+
+
+def _check_ledger(ledger: dict[int, str], files: list[Migration]) -> None:
+    by_version = {m.version: m for m in files}
+    newest_file = max(by_version, default=0)
+    for version, sha in sorted(ledger.items()):
+        migration = by_version.get(version)
+        if migration is None:
+            raise MigrationError(
+                f"the database has migration {version:03d} applied, but this segflow only knows up to "
+                f"{newest_file:03d}: upgrade segflow"
+            )
+        if migration.sha256 != sha:
+            raise MigrationError(
+                f"migration {migration.path.name} was edited after it was applied; "
+                "landed migrations must not change (add a new one instead)"
+            )
+
+
+def applied_versions(db: Database) -> list[int]:
+    """Versions recorded in the ledger (empty for a database segflow has never touched)."""
+    with db.transaction() as cur:
+        exists = run_named(cur, "queries/ledger_exists")[0][0]
+        if not exists:
+            return []
+        return [version for version, _ in run_named(cur, "queries/applied_migrations")]
+

@@ -1,0 +1,3 @@
+select version, sha256
+from segflow.schema_migrations
+order by version

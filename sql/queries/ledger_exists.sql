@@ -1,0 +1,1 @@
+select to_regclass('segflow.schema_migrations') is not null

@@ -1,0 +1,173 @@
+"""Shared fixtures: one real PostgreSQL per test session (per xdist worker), one database per test.
+
+With SEGFLOW_TEST_DATABASE_URL set, that server is used instead of an embedded one; its user needs
+the CREATEDB privilege, because every test gets a fresh database cloned from a migrated template.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+from psycopg2 import sql
+
+from segflow import embedded, migrations
+from segflow.db import Database
+from segflow.settings import Settings
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ONLINE_RETAIL_II = SHARED_DATA / "online_retail_II_2009_2010.csv.gz"
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A developer's own SEGFLOW_* variables or .env must not leak into tests.
+    for key in list(os.environ):
+        if key.startswith("SEGFLOW_") and key != "SEGFLOW_TEST_DATABASE_URL":
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def worker_id() -> str:
+    """The xdist worker's name ('gw0', ...), or 'main' without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def server_url(worker_id: str) -> Iterator[str]:
+    """Admin URL (database 'postgres') of the PostgreSQL server this worker uses."""
+    external = os.environ.get("SEGFLOW_TEST_DATABASE_URL")
+    if external:
+        yield with_database(external, "postgres")
+        return
+    # A short folder keeps the Unix socket path under the kernel's 107-byte limit.
+    home = Path(tempfile.mkdtemp(prefix=f"segflow-test-{worker_id}-"))
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(home / "run"))
+    (home / "run" / "python_PostgresServer").mkdir(parents=True)
+    (home / "run").chmod(0o700)
+    url = embedded.ensure_running(home / "pg")
+    try:
+        yield with_database(url, "postgres")
+    finally:
+        embedded.stop(home / "pg")
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _admin(server_url: str, statement: sql.Composable) -> None:
+    conn = psycopg2.connect(server_url)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(statement)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def template_database(server_url: str, worker_id: str) -> Iterator[str]:
+    """A fully migrated database that per-test databases are cloned from."""
+    name = f"segflow_template_{worker_id}_{uuid.uuid4().hex[:6]}"
+    _admin(server_url, sql.SQL("create database {}").format(sql.Identifier(name)))
+    migrations.upgrade(Database(_settings(with_database(server_url, name), Path(tempfile.gettempdir()))))
+    try:
+        yield name
+    finally:
+        _admin(server_url, sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def _settings(url: str, home: Path) -> Settings:
+    return Settings(_env_file=None, database_url=url, home=home)
+
+
+def _fresh_database(server_url: str, template: str | None) -> Iterator[str]:
+    name = f"segflow_test_{uuid.uuid4().hex[:12]}"
+    statement = sql.SQL("create database {}").format(sql.Identifier(name))
+    if template:
+        statement = sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template))
+    _admin(server_url, statement)
+    try:
+        yield with_database(server_url, name)
+    finally:
+        _admin(server_url, sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def db_url(server_url: str, template_database: str) -> Iterator[str]:
+    """URL of a fresh, migrated database for one test."""
+    yield from _fresh_database(server_url, template_database)
+
+
+@pytest.fixture
+def blank_db_url(server_url: str) -> Iterator[str]:
+    """URL of a fresh database segflow has never touched."""
+    yield from _fresh_database(server_url, None)
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return _settings(db_url, tmp_path / "home")
+
+
+@pytest.fixture
+def db(settings: Settings) -> Database:
+    database = Database(settings)
+    database.migrated = True  # cloned from the migrated template
+    return database
+
+
+@pytest.fixture
+def blank_db(blank_db_url: str, tmp_path: Path) -> Database:
+    return Database(_settings(blank_db_url, tmp_path / "home"))
+
+
+def _fetch(db: Database, query: str, params: dict | tuple | None = None) -> list[tuple]:
+    with db.transaction() as cur:
+        cur.execute(query, params)
+        return cur.fetchall()
+
+
+@pytest.fixture
+def fetch():
+    """fetch(db, query, params) -> rows of an ad-hoc query, for assertions."""
+    return _fetch
+
+
+ONLINE_RETAIL_II_HEADER = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
+                           "Customer ID", "Country"]
+ONLINE_RETAIL_HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
+                        "CustomerID", "Country"]
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path):
+    """write_csv(rows, header=..., name=..., gz=False, delimiter=',') -> path of a CSV file in tmp_path."""
+
+    def write(rows, header=ONLINE_RETAIL_II_HEADER, name="lines.csv", gz=False, delimiter=","):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+        if header is not None:
+            writer.writerow(header)
+        writer.writerows(rows)
+        path = tmp_path / (name + (".gz" if gz and not name.endswith(".gz") else ""))
+        data = buffer.getvalue().encode()
+        path.write_bytes(gzip.compress(data) if gz else data)
+        return path
+
+    return write
