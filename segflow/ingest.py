@@ -1,0 +1,489 @@
+"""Import of transaction CSV files (.csv or .csv.gz) into segflow.transactions.
+
+The file streams through the csv module into COPY in chunks, all inside one transaction: memory stays
+flat whatever the file size, and a failure part-way loads nothing. Lines that cannot be used are kept
+in segflow.import_rejects with their line number and reason. A file's content hash makes re-importing
+it a no-op.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO
+
+from segflow.db import Database, copy_in, copy_text_value, run_named
+from segflow.errors import ImportRejected
+
+log = logging.getLogger(__name__)
+
+TARGET_FIELDS = (
+    "invoice_id",
+    "stock_code",
+    "description",
+    "quantity",
+    "unit_price",
+    "amount",
+    "invoiced_at",
+    "customer_id",
+    "country",
+)
+TRANSACTION_COLUMNS = (
+    "invoice_id",
+    "stock_code",
+    "description",
+    "quantity",
+    "unit_price",
+    "invoiced_at",
+    "customer_id",
+    "country",
+    "batch_id",
+    "line_number",
+)
+REJECT_COLUMNS = ("batch_id", "line_number", "reason", "detail", "raw_line")
+
+# Reasons a single line is rejected (the rest of the file still loads).
+MISSING_FIELD = "missing_required_field"
+BAD_NUMBER = "unparseable_number"
+BAD_DATE = "unparseable_date"
+FIELD_COUNT = "wrong_field_count"
+UNDEFINED_PRICE = "amount_with_zero_quantity"
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which CSV column feeds which transaction field."""
+
+    name: str
+    columns: dict[str, str]  # target field -> header name in the file
+    required: tuple[str, ...]
+
+
+ONLINE_RETAIL = Layout(
+    "online_retail",
+    {
+        "invoice_id": "InvoiceNo",
+        "stock_code": "StockCode",
+        "description": "Description",
+        "quantity": "Quantity",
+        "invoiced_at": "InvoiceDate",
+        "unit_price": "UnitPrice",
+        "customer_id": "CustomerID",
+        "country": "Country",
+    },
+    required=("invoice_id", "quantity", "invoiced_at", "unit_price", "customer_id"),
+)
+ONLINE_RETAIL_II = Layout(
+    "online_retail_ii",
+    {
+        "invoice_id": "Invoice",
+        "stock_code": "StockCode",
+        "description": "Description",
+        "quantity": "Quantity",
+        "invoiced_at": "InvoiceDate",
+        "unit_price": "Price",
+        "customer_id": "Customer ID",
+        "country": "Country",
+    },
+    required=("invoice_id", "quantity", "invoiced_at", "unit_price", "customer_id"),
+)
+KNOWN_LAYOUTS = (ONLINE_RETAIL, ONLINE_RETAIL_II)
+# Fields a line cannot do without when its layout has them (customer_id may be empty: unknown customer).
+_VALUE_REQUIRED = ("invoice_id", "quantity", "unit_price", "amount", "invoiced_at", "customer_id")
+
+# Date layouts tried after ISO 8601; US month-first is what the UCI Online Retail CSV exports use.
+FALLBACK_DATE_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%m/%d/%y %H:%M")
+
+_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+_FLOAT_FORMATTED_ID = re.compile(r"^(\d+)\.0+$")
+
+
+@dataclass
+class ImportResult:
+    """What an import did: counts per outcome and where the lines went."""
+
+    source: str
+    layout: str
+    batch_id: int | None = None
+    lines_read: int = 0
+    lines_loaded: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    already_imported: bool = False
+    seconds: float = 0.0
+
+    @property
+    def lines_rejected(self) -> int:
+        return sum(self.rejected.values())
+
+
+def parse_mapping(spec: str) -> dict[str, str]:
+    """Parse `target=source,...` into {target: source}; targets must be transaction fields."""
+    mapping: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        target, sep, source = part.partition("=")
+        target, source = target.strip(), source.strip()
+        if not sep or not target or not source:
+            raise ImportRejected(f"--map entry {part!r} is not of the form target=source")
+        if target not in TARGET_FIELDS:
+            raise ImportRejected(
+                f"--map target {target!r} is not a transaction field; use one of {', '.join(TARGET_FIELDS)}"
+            )
+        mapping[target] = source
+    if not mapping:
+        raise ImportRejected("--map is empty; give target=source pairs such as invoiced_at=Date")
+    missing = [t for t in ("invoiced_at", "customer_id") if t not in mapping]
+    if "amount" not in mapping:
+        missing += [t for t in ("quantity", "unit_price") if t not in mapping]
+    if missing:
+        raise ImportRejected(
+            f"--map lacks required field(s) {', '.join(missing)} (unit_price may be replaced by amount)"
+        )
+    return mapping
+
+
+def _normalise_header(name: str) -> str:
+    return re.sub(r"[\s_]+", "", name).lower()
+
+
+def resolve_layout(header: list[str], mapping: dict[str, str] | None) -> tuple[Layout, dict[str, int]]:
+    """Pick the layout for a header and return it with each target field's column index."""
+    positions = {_normalise_header(name): i for i, name in enumerate(header)}
+    if mapping is not None:
+        missing = [source for source in mapping.values() if _normalise_header(source) not in positions]
+        if missing:
+            raise ImportRejected(
+                f"--map names column(s) the file does not have: {', '.join(missing)} "
+                f"(header: {', '.join(header)})"
+            )
+        required = tuple(t for t in _VALUE_REQUIRED if t in mapping)
+        layout = Layout("custom", mapping, required=required)
+        return layout, {t: positions[_normalise_header(s)] for t, s in mapping.items()}
+
+    def matches(layout: Layout) -> int:
+        return sum(_normalise_header(col) in positions for col in layout.columns.values())
+
+    best = max(KNOWN_LAYOUTS, key=matches)
+    if matches(best) < 4:
+        raise ImportRejected(
+            f"unrecognised header ({', '.join(header[:10])}); expected the Online Retail or Online Retail II "
+            "layout, or pass --map target=source,... (e.g. --map invoiced_at=Date,customer_id=Client,...)"
+        )
+    missing = [best.columns[t] for t in best.required if _normalise_header(best.columns[t]) not in positions]
+    if missing:
+        raise ImportRejected(f"missing required column(s): {', '.join(missing)} ({best.name} layout)")
+    indexes = {
+        target: positions[_normalise_header(col)]
+        for target, col in best.columns.items()
+        if _normalise_header(col) in positions
+    }
+    return best, indexes
+
+
+def content_sha256(path: Path) -> str:
+    """sha256 of the file's decompressed bytes: the same data as .csv or .csv.gz is one import."""
+    digest = hashlib.sha256()
+    with _open_binary(path) as (stream, _raw):
+        while block := stream.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_file(path: Path) -> None:
+    """Refuse, with a one-line reason, anything that is not a readable CSV text file."""
+    if not path.exists():
+        raise ImportRejected(f"file not found: {path}")
+    if not path.is_file():
+        raise ImportRejected(f"not a file: {path}")
+    name = path.name.lower()
+    if not (name.endswith(".csv") or name.endswith(".csv.gz")):
+        raise ImportRejected(f"{path.name}: expected a .csv or .csv.gz file")
+    with path.open("rb") as raw:
+        magic = raw.read(4)
+    if name.endswith(".gz") and magic[:2] != b"\x1f\x8b":
+        raise ImportRejected(f"{path.name}: named .gz but is not gzip-compressed")
+    try:
+        with _open_binary(path) as (stream, _raw):
+            head = stream.read(64 * 1024)
+    except (OSError, EOFError) as exc:
+        raise ImportRejected(f"{path.name}: cannot be read: {exc}") from exc
+    if not head.strip():
+        raise ImportRejected(f"{path.name}: the file is empty")
+    if head.startswith(b"PK\x03\x04"):
+        raise ImportRejected(f"{path.name}: is a zip/Excel file, not CSV; export the sheet as CSV first")
+    if b"\x00" in head:
+        raise ImportRejected(f"{path.name}: is not a CSV text file (it contains binary data)")
+
+
+@contextmanager
+def _open_binary(path: Path) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
+    """The decompressed byte stream and the raw file under it (whose position shows progress)."""
+    with path.open("rb") as raw:
+        if raw.read(2) == b"\x1f\x8b":
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=raw) as unzipped:
+                yield unzipped, raw
+        else:
+            raw.seek(0)
+            yield raw, raw
+
+
+class _LineParser:
+    """Turns one CSV record into a COPY line or a reject reason; private, assumes a resolved layout."""
+
+    def __init__(self, layout: Layout, indexes: dict[str, int], width: int, batch_key: str, date_format: str | None):
+        self.indexes = indexes
+        self.width = width
+        self.required = [t for t in layout.required if t in indexes and t != "customer_id"]
+        self.batch_key = batch_key
+        self.date_format = date_format
+        self._dates: dict[str, str | None] = {}
+
+    def parse(self, record: list[str], line_number: int, batch_id: int) -> tuple[str | None, str, str]:
+        """(copy_line, reason, detail): copy_line is None when the record is rejected."""
+        if len(record) != self.width:
+            return None, FIELD_COUNT, f"expected {self.width} fields, found {len(record)}"
+        idx = self.indexes
+        values = {t: record[i].strip() for t, i in idx.items()}
+        for target in self.required:
+            if not values[target]:
+                return None, MISSING_FIELD, f"{target} is empty"
+
+        quantity = values.get("quantity", "1")
+        if not _NUMBER.match(quantity):
+            return None, BAD_NUMBER, f"quantity {quantity!r}"
+        if "unit_price" in values:
+            unit_price = values["unit_price"]
+            if not _NUMBER.match(unit_price):
+                return None, BAD_NUMBER, f"unit_price {unit_price!r}"
+        else:
+            amount = values["amount"]
+            if not _NUMBER.match(amount):
+                return None, BAD_NUMBER, f"amount {amount!r}"
+            try:
+                unit_price = str(Decimal(amount) / Decimal(quantity))
+            except (InvalidOperation, ZeroDivisionError):
+                return None, UNDEFINED_PRICE, f"amount {amount!r} with quantity {quantity!r}"
+
+        raw_date = values["invoiced_at"]
+        invoiced_at = self._dates.get(raw_date, "")
+        if invoiced_at == "":
+            invoiced_at = self._parse_timestamp(raw_date)
+            if len(self._dates) > 200_000:  # invoices repeat timestamps; keep the cache bounded
+                self._dates.clear()
+            self._dates[raw_date] = invoiced_at
+        if invoiced_at is None:
+            return None, BAD_DATE, f"invoiced_at {raw_date!r}"
+
+        customer = values["customer_id"]
+        float_id = _FLOAT_FORMATTED_ID.match(customer)
+        if float_id:  # spreadsheet exports turn 13085 into 13085.0
+            customer = float_id.group(1)
+        invoice = values.get("invoice_id") or f"{self.batch_key}-{line_number}"
+
+        fields = (
+            invoice,
+            values.get("stock_code") or None,
+            values.get("description") or None,
+            quantity,
+            unit_price,
+            invoiced_at,
+            customer or None,
+            values.get("country") or None,
+        )
+        line = "\t".join(map(copy_text_value, fields)) + f"\t{batch_id}\t{line_number}\n"
+        return line, "", ""
+
+    def _parse_timestamp(self, text: str) -> str | None:
+        formats = (self.date_format,) if self.date_format else ()
+        parsed: datetime | None = None
+        if not formats:
+            try:
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                formats = FALLBACK_DATE_FORMATS
+        for fmt in formats:
+            try:
+                parsed = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        if parsed is None:
+            return None
+        # Naive timestamps are UTC by contract; aware ones are converted.
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        return parsed.isoformat()
+
+
+def import_transactions(
+    db: Database,
+    path: Path,
+    *,
+    mapping: dict[str, str] | None = None,
+    delimiter: str = ",",
+    encoding: str = "utf-8-sig",
+    date_format: str | None = None,
+    chunk_rows: int = 50_000,
+    progress: ProgressCallback | None = None,
+) -> ImportResult:
+    """Import one CSV file into segflow.transactions; re-importing the same content adds nothing."""
+    started = time.perf_counter()
+    path = Path(path)
+    check_file(path)
+    if len(delimiter) != 1:
+        raise ImportRejected(f"--delimiter must be one character, got {delimiter!r}")
+    digest = content_sha256(path)
+
+    with db.transaction() as cur:
+        existing = run_named(cur, "queries/import_batch_by_sha", {"sha256": digest})
+        if existing:
+            batch_id, layout_name, lines_read = existing[0]
+            return ImportResult(
+                source=str(path),
+                layout=layout_name,
+                batch_id=batch_id,
+                lines_read=lines_read,
+                already_imported=True,
+                seconds=time.perf_counter() - started,
+            )
+        with _open_binary(path) as (stream, raw):
+            total_bytes = path.stat().st_size
+            text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+            reader = csv.reader(text, delimiter=delimiter)
+            try:
+                header = next(reader)
+            except (UnicodeDecodeError, csv.Error) as exc:
+                raise ImportRejected(f"{path.name}: cannot read the header: {exc}") from exc
+            _check_delimiter(path, header, delimiter)
+            layout, indexes = resolve_layout(header, mapping)
+            batch_id = run_named(
+                cur,
+                "queries/insert_import_batch",
+                {"kind": "file", "name": path.name, "sha256": digest, "layout": layout.name},
+            )[0][0]
+            result = ImportResult(source=str(path), layout=layout.name, batch_id=batch_id)
+            parser = _LineParser(layout, indexes, len(header), digest[:12], date_format)
+            _stream_lines(cur, reader, parser, batch_id, result, chunk_rows, path, encoding,
+                          lambda: progress(raw.tell(), total_bytes) if progress else None)
+        if result.lines_read == 0:
+            raise ImportRejected(f"{path.name}: has a header but no data lines")
+        run_named(
+            cur,
+            "queries/finish_import_batch",
+            {
+                "batch_id": batch_id,
+                "lines_read": result.lines_read,
+                "lines_loaded": result.lines_loaded,
+                "lines_rejected": result.lines_rejected,
+                "rejected_by_reason": json.dumps(dict(sorted(result.rejected.items()))),
+            },
+        )
+    result.seconds = time.perf_counter() - started
+    log.info(
+        "imported %s: %d read, %d loaded, %d rejected in %.1fs",
+        path.name, result.lines_read, result.lines_loaded, result.lines_rejected, result.seconds,
+    )
+    return result
+
+
+def _check_delimiter(path: Path, header: list[str], delimiter: str) -> None:
+    if len(header) > 1:
+        return
+    for candidate in (";", "\t", "|", ","):
+        if candidate != delimiter and candidate in header[0]:
+            shown = "\\t" if candidate == "\t" else candidate
+            raise ImportRejected(
+                f"{path.name}: the header has one column; the file seems to use {shown!r} as delimiter, "
+                f"not {delimiter!r} (pass --delimiter '{shown}')"
+            )
+
+
+def _stream_lines(
+    cur,
+    reader,
+    parser: _LineParser,
+    batch_id: int,
+    result: ImportResult,
+    chunk_rows: int,
+    path: Path,
+    encoding: str,
+    report_progress: Callable[[], None],
+) -> None:
+    rows = io.StringIO()
+    rejects = io.StringIO()
+    pending = 0
+    line_number = reader.line_num
+    rejected = result.rejected
+    loaded = read = 0
+    try:
+        for record in reader:
+            start_line = line_number + 1
+            line_number = reader.line_num
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue  # blank line
+            read += 1
+            copy_line, reason, detail = parser.parse(record, start_line, batch_id)
+            if copy_line is not None:
+                rows.write(copy_line)
+                loaded += 1
+            else:
+                rejected[reason] += 1
+                raw_line = _join_record(record, reader.dialect.delimiter)
+                rejects.write(f"{batch_id}\t{start_line}\t{reason}\t{copy_text_value(detail)}\t"
+                              f"{copy_text_value(raw_line)}\n")
+            pending += 1
+            if pending >= chunk_rows:
+                _flush(cur, rows, rejects)
+                rows, rejects, pending = io.StringIO(), io.StringIO(), 0
+                report_progress()
+    except UnicodeDecodeError as exc:
+        raise ImportRejected(
+            f"{path.name}: not valid {encoding} text at line {_first_undecodable_line(path, encoding)}; "
+            "pass --encoding latin-1 (or the file's encoding)"
+        ) from exc
+    except csv.Error as exc:
+        raise ImportRejected(f"{path.name}: malformed CSV at line {line_number + 1}: {exc}") from exc
+    _flush(cur, rows, rejects)
+    report_progress()
+    result.lines_read, result.lines_loaded = read, loaded
+
+
+def _first_undecodable_line(path: Path, encoding: str) -> int:
+    # The text layer decodes whole blocks, so the csv reader's position is not where the bad byte is.
+    with _open_binary(path) as (stream, _raw):
+        for number, raw_line in enumerate(stream, start=1):
+            try:
+                raw_line.decode(encoding)
+            except UnicodeDecodeError:
+                return number
+    return 0
+
+
+def _flush(cur, rows: io.StringIO, rejects: io.StringIO) -> None:
+    for table, columns, buffer in (
+        ("transactions", TRANSACTION_COLUMNS, rows),
+        ("import_rejects", REJECT_COLUMNS, rejects),
+    ):
+        if buffer.tell():
+            buffer.seek(0)
+            copy_in(cur, table, columns, buffer)
+
+
+def _join_record(record: list[str], delimiter: str) -> str:
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="").writerow(record)
+    return out.getvalue()
