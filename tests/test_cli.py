@@ -1,0 +1,98 @@
+"""The `segflow` command as a user runs it: real processes, real database, one-line errors."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests_support import LINE
+
+from segflow import embedded
+
+HEADER = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
+
+
+def segflow(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SEGFLOW_")}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "segflow", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=300)
+
+
+def test_help_lists_the_commands():
+    out = segflow("--help").stdout
+    for command in ("demo", "load", "generate", "db"):
+        assert command in out
+    db_help = segflow("db", "--help").stdout
+    for command in ("upgrade", "url", "status", "stop"):
+        assert command in db_help
+
+
+def test_missing_file_is_one_line_and_exit_1(db_url, tmp_path):
+    result = segflow("load", str(tmp_path / "nope.csv"), env={"SEGFLOW_DATABASE_URL": db_url})
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: file not found: {tmp_path / 'nope.csv'}"
+
+
+def test_unreachable_database_names_host_but_not_password(tmp_path):
+    path = tmp_path / "lines.csv"
+    path.write_text(HEADER + LINE.format(i=1))
+    url = "postgresql://analyst:hunter2@127.0.0.1:1/segs"
+    result = segflow("load", str(path), env={"SEGFLOW_DATABASE_URL": url})
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "cannot reach PostgreSQL at 127.0.0.1:1/segs" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_db_url_hides_an_external_password():
+    result = segflow("db", "url", env={"SEGFLOW_DATABASE_URL": "postgresql://analyst:hunter2@db.example:5433/segs"})
+    assert result.stdout.strip().splitlines()[-1] == "postgresql://analyst:***@db.example:5433/segs"
+    assert "hunter2" not in result.stdout + result.stderr
+
+
+def test_load_prints_counts_and_a_second_load_adds_nothing(db_url, tmp_path, fetch, db):
+    path = tmp_path / "lines.csv"
+    path.write_text(HEADER + LINE.format(i=1) + LINE.format(i=2) + "3,S,D,x,2010-01-01,1,c,UK\n")
+    first = segflow("load", str(path), env={"SEGFLOW_DATABASE_URL": db_url})
+    assert first.returncode == 0, first.stderr
+    assert "rejected: unparseable_number" in first.stdout
+    assert "│ loaded" in first.stdout and "│      2 │" in first.stdout.replace("     2 │", "      2 │")
+    second = segflow("load", str(path), env={"SEGFLOW_DATABASE_URL": db_url})
+    assert second.returncode == 0
+    assert "0 lines added" in second.stdout
+    assert fetch(db, "select count(*) from segflow.transactions")[0][0] == 2
+
+
+def test_bad_start_date_is_refused(db_url):
+    result = segflow("generate", "--start", "2024-02-30", env={"SEGFLOW_DATABASE_URL": db_url})
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: --start '2024-02-30' is not a date of the form YYYY-MM-DD"
+
+
+@pytest.mark.slow
+def test_demo_on_a_fresh_home_starts_the_embedded_database(tmp_path):
+    home = Path(os.environ.get("TMPDIR", "/tmp")) / f"segflow-demo-{os.getpid()}"
+    env = {"SEGFLOW_HOME": str(home), "XDG_RUNTIME_DIR": ""}
+    try:
+        demo = segflow("demo", env=env, cwd=tmp_path)
+        assert demo.returncode == 0, demo.stderr
+        assert "generated" in demo.stdout and "5,000" in demo.stdout
+        assert f"host={home / 'pg'}" in demo.stdout
+
+        status = segflow("db", "status", env=env, cwd=tmp_path)
+        assert "yes (pid" in status.stdout and "002" in status.stdout
+
+        again = segflow("demo", env=env, cwd=tmp_path)  # the data is there: nothing generated twice
+        assert again.returncode == 0 and "generated" not in again.stdout
+
+        url = segflow("db", "url", env=env, cwd=tmp_path).stdout.strip().splitlines()[-1]
+        assert url == f"postgresql://postgres@/segflow?host={home / 'pg'}"
+
+        stop = segflow("db", "stop", env=env, cwd=tmp_path)
+        assert "stopped" in stop.stdout
+        assert not embedded.status(home / "pg").running
+    finally:
+        embedded.stop(home / "pg")
+        subprocess.run(["rm", "-rf", str(home)], check=False)

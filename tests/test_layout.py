@@ -1,0 +1,35 @@
+"""The README's layout tree matches the repository."""
+
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def layout_entries() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- layout", 1)[1].split("```", 2)[1]
+    entries, parents = [], []
+    for line in block.splitlines():
+        if not line.strip():
+            continue
+        depth = (len(line) - len(line.lstrip(" "))) // 2
+        name = line.split()[0]
+        parents = parents[:depth] + [name]
+        entries.append("".join(parents))
+    return entries
+
+
+def test_every_path_in_the_layout_exists():
+    missing = [entry for entry in layout_entries() if not (ROOT / entry).exists()]
+    assert not missing, f"README layout lists paths that do not exist: {missing}"
+
+
+def test_every_module_and_top_level_entry_is_in_the_layout():
+    listed = set(layout_entries())
+    modules = {f"segflow/{p.name}" for p in (ROOT / "segflow").glob("*.py") if not p.name.startswith("__")}
+    assert modules <= listed, f"modules missing from the README layout: {sorted(modules - listed)}"
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    top = {path.split("/")[0] + ("/" if "/" in path else "") for path in tracked}
+    top -= {"README.md", ".gitignore"}
+    assert top <= listed | {"shared/"}, f"top-level entries missing from the README layout: {sorted(top - listed)}"
