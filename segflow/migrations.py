@@ -51,12 +51,12 @@ def upgrade(db: Database, target: int | None = None) -> list[Migration]:
     conn = db.raw_connection()
     try:
         with conn, conn.cursor() as cur:
-            cur.execute("select pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK_KEY,))
+            run_named(cur, "queries/advisory_lock", {"key": _ADVISORY_LOCK_KEY})
             run_named(cur, "ledger")
         for migration in migrations:
             with conn, conn.cursor() as cur:
                 # The lock serialises concurrent upgraders; the ledger is re-read under it.
-                cur.execute("select pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK_KEY,))
+                run_named(cur, "queries/advisory_lock", {"key": _ADVISORY_LOCK_KEY})
                 ledger = {version: sha for version, sha in run_named(cur, "queries/applied_migrations")}
                 _check_ledger(ledger, known)
                 if migration.version in ledger:

@@ -25,6 +25,28 @@ class Settings(BaseSettings):
     import_chunk_rows: int = Field(
         default=50_000, ge=1_000, description="Lines per COPY chunk when importing or generating."
     )
+    models_dir: Path | None = Field(
+        default=None, description="Folder of model artifacts (default: $SEGFLOW_HOME/models)."
+    )
+    reports_dir: Path | None = Field(
+        default=None, description="Folder of HTML reports (default: $SEGFLOW_HOME/reports)."
+    )
+    lookback_days: int = Field(default=365, ge=1, description="Days of history (ending on the as-of date) for RFM.")
+    features: list[str] = Field(
+        default=["recency_days", "frequency", "monetary"],
+        description="Features the model clusters on: RFM features and/or customer attribute columns.",
+    )
+    max_train_customers: int = Field(
+        default=200_000, ge=100, description="Customers in the deterministic training sample, at most."
+    )
+    silhouette_sample: int = Field(default=20_000, ge=100, description="Customers used to compute silhouette.")
+    min_segment_share: float = Field(
+        default=0.03, gt=0, lt=0.5, description="Smallest segment share a model may have; below it is degenerate."
+    )
+    min_clusters: int = Field(default=3, ge=2, description="Fewest segments a candidate may have.")
+    max_clusters: int = Field(default=8, ge=2, le=12, description="Most segments a candidate may have.")
+    score_chunk_rows: int = Field(default=100_000, ge=1_000, description="Customers scored per chunk.")
+    seed: int = Field(default=42, ge=0, description="Seed for sampling and model fitting.")
 
     @field_validator("home", mode="after")
     @classmethod
@@ -49,6 +71,16 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_database(self) -> bool:
         return self.database_url is None
+
+    @property
+    def model_path(self) -> Path:
+        """Folder of model artifacts."""
+        return (self.models_dir or self.home / "models").expanduser()
+
+    @property
+    def report_path(self) -> Path:
+        """Folder of HTML reports."""
+        return (self.reports_dir or self.home / "reports").expanduser()
 
 
 def redact_url(url: str) -> str:

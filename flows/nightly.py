@@ -1,0 +1,92 @@
+"""The nightly segmentation flow: a table of contents of segflow.pipeline's stages."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from segflow import pipeline
+from segflow.runtime import as_of_for, open_database
+
+# Database round trips may hit a restarting server or a network blip; computation is never retried.
+IO_RETRIES = {"retries": 3, "retry_delay_seconds": [2, 10, 30]}
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def begin(as_of: date, retrain: str, features: list[str] | None) -> int:
+    settings, db = open_database()
+    return pipeline.begin_run(db, settings, as_of, retrain, features)
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def check_source_and_quality(attempt_id: int) -> dict[str, int]:
+    return pipeline.check_source(open_database()[1], attempt_id)
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def compute_features(attempt_id: int) -> dict[str, int]:
+    return pipeline.build_features(open_database()[1], attempt_id)
+
+
+@task(cache_policy=NO_CACHE)
+def train_if_needed(attempt_id: int) -> int:
+    settings, db = open_database()
+    return pipeline.train_if_needed(db, settings, attempt_id)
+
+
+@task(cache_policy=NO_CACHE)
+def score(attempt_id: int) -> int:
+    settings, db = open_database()
+    return pipeline.score(db, settings, attempt_id)
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def publish(attempt_id: int) -> None:
+    pipeline.publish(open_database()[1], attempt_id)
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def segment_table_artifact(attempt_id: int, as_of: date, model_version: int) -> str:
+    table = pipeline.segment_table(open_database()[1], attempt_id)
+    markdown = pipeline.segment_markdown(table, as_of, model_version)
+    create_markdown_artifact(key="segment-table", markdown=markdown,
+                             description=f"segflow run attempt {attempt_id}, as of {as_of}")
+    return markdown
+
+
+@task(cache_policy=NO_CACHE)
+def mark_failed(attempt_id: int, error: str) -> None:
+    pipeline.fail(open_database()[1], attempt_id, error)
+
+
+@flow(name="nightly-segmentation", log_prints=False)
+def nightly_segmentation(
+    as_of: date | None = None,
+    retrain: Literal["auto", "always", "never"] = "auto",
+    features: list[str] | None = None,
+) -> int:
+    """Turn segflow.transactions into published, named customer segments as of a date; returns the attempt id."""
+    logger = get_run_logger()
+    day = as_of_for(flow_run.scheduled_start_time, as_of)
+    attempt_id = begin(day, retrain, features)
+    logger.info("attempt %s: as of %s, retrain=%s", attempt_id, day, retrain)
+    try:
+        counts = check_source_and_quality(attempt_id)
+        logger.info("data quality: %s", counts)
+        population = compute_features(attempt_id)
+        logger.info("customers: %s", population)
+        version = train_if_needed(attempt_id)
+        scored = score(attempt_id)
+        logger.info("scored %s customers with model v%s", scored, version)
+        publish(attempt_id)
+    except BaseException as exc:
+        mark_failed(attempt_id, f"{type(exc).__name__}: {exc}")
+        raise
+    segment_table_artifact(attempt_id, day, version)
+    logger.info("attempt %s published", attempt_id)
+    return attempt_id

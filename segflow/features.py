@@ -1,0 +1,128 @@
+"""Per-run customer features: computed in PostgreSQL from sql/queries, exported by COPY in chunks."""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+from psycopg2 import sql
+
+from segflow.db import Database, read_sql, run_named
+from segflow.errors import SegflowError
+
+log = logging.getLogger(__name__)
+
+RFM_FEATURES = ("recency_days", "frequency", "monetary", "tenure_days", "avg_order_value", "return_rate")
+_ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """The features a model clusters on, split by where they come from."""
+
+    names: tuple[str, ...]
+
+    @property
+    def rfm(self) -> tuple[str, ...]:
+        return tuple(n for n in self.names if n in RFM_FEATURES)
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        return tuple(n for n in self.names if n not in RFM_FEATURES)
+
+    @property
+    def uses_transactions(self) -> bool:
+        return bool(self.rfm)
+
+
+def resolve_features(db: Database, names: list[str] | tuple[str, ...]) -> FeatureSet:
+    """Check that every name is an RFM feature or a loaded attribute; the error lists what exists."""
+    cleaned = tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
+    if len(cleaned) < 2:
+        raise SegflowError(f"--features needs at least two features, got {list(cleaned)}")
+    unknown = [n for n in cleaned if n not in RFM_FEATURES]
+    if unknown:
+        loaded = {key for key, _ in db.run("queries/attribute_keys")}
+        missing = [n for n in unknown if n not in loaded or not _ATTRIBUTE_NAME.match(n)]
+        if missing:
+            raise SegflowError(
+                f"unknown feature(s) {', '.join(missing)}; RFM features are {', '.join(RFM_FEATURES)}"
+                + (f"; loaded attributes are {', '.join(sorted(loaded))}" if loaded else
+                   "; no customer attributes are loaded (segflow load-customers)")
+            )
+    return FeatureSet(cleaned)
+
+
+def compute_features(db: Database, attempt_id: int, as_of: date, lookback_days: int, features: FeatureSet) -> None:
+    """Fill segflow.customer_features for a run: RFM from transactions and/or attribute snapshots."""
+    with db.transaction() as cur:
+        run_named(cur, "queries/set_aggregation_memory")
+        run_named(cur, "queries/delete_run_features", {"attempt_id": attempt_id})
+        if features.uses_transactions:
+            run_named(cur, "queries/compute_rfm_features",
+                      {"attempt_id": attempt_id, "as_of": as_of, "lookback_days": lookback_days})
+            if features.attributes:
+                run_named(cur, "queries/attach_attributes", {"attempt_id": attempt_id})
+        else:
+            run_named(cur, "queries/attribute_population", {"attempt_id": attempt_id})
+
+
+def cut_points(db: Database, attempt_id: int) -> dict[str, list[float]]:
+    """Quintile cut points of recency, frequency and monetary over a run's active customers."""
+    recency, frequency, monetary = db.run("queries/rfm_cut_points", {"attempt_id": attempt_id})[0]
+    if recency is None:
+        raise SegflowError("no customer has a purchase in the lookback window; nothing to segment")
+    return {"recency": list(recency), "frequency": list(frequency), "monetary": list(monetary)}
+
+
+def apply_scores(db: Database, attempt_id: int, cuts: dict[str, list[float]]) -> None:
+    """Store R, F and M scores 1-5 for a run's active customers, from the given cut points."""
+    db.run("queries/apply_rfm_scores", {"attempt_id": attempt_id, **cuts})
+
+
+def _feature_columns(features: FeatureSet) -> tuple[sql.Composable, sql.Composable]:
+    columns, complete = [], []
+    for name in features.names:
+        if name in RFM_FEATURES:
+            expression = sql.SQL("{}::double precision").format(sql.Identifier(name))
+        else:
+            # Attribute names are checked against the loaded keys; the key itself is a quoted literal.
+            expression = sql.SQL("(attributes ->> {})::double precision").format(sql.Literal(name))
+        columns.append(sql.SQL("{} as {}").format(expression, sql.Identifier(name)))
+        complete.append(sql.SQL("{} is not null").format(expression))
+    return sql.SQL(", ").join(columns), sql.SQL(" and ").join(complete)
+
+
+def export_features(
+    db: Database, attempt_id: int, features: FeatureSet, *, chunk_rows: int = 100_000,
+    sample: int | None = None, seed: int = 0,
+) -> Iterator[pd.DataFrame]:
+    """A run's complete feature rows, COPYed out once and read back in chunks (or one deterministic sample)."""
+    columns, complete = _feature_columns(features)
+    name = "queries/export_features" if sample is None else "queries/export_training_sample"
+    statement = sql.SQL(read_sql(name)).format(
+        columns=columns, complete=complete, attempt_id=sql.Literal(attempt_id),
+        seed=sql.Literal(str(seed)), limit=sql.Literal(sample or 0),
+    )
+    # Spooled to disk past 64 MB, so memory stays flat however many customers there are.
+    with tempfile.SpooledTemporaryFile(max_size=64 << 20, mode="w+b") as spool:
+        conn = db.raw_connection()
+        try:
+            with conn, conn.cursor() as cur:
+                cur.copy_expert(statement.as_string(cur), spool)
+        finally:
+            conn.close()
+        spool.seek(0)
+        dtypes = {"customer_id": str, **dict.fromkeys(features.names, "float64")}
+        yield from pd.read_csv(spool, dtype=dtypes, chunksize=chunk_rows)
+
+
+def training_sample(db: Database, attempt_id: int, features: FeatureSet, size: int, seed: int) -> pd.DataFrame:
+    """At most `size` complete customers of a run, chosen deterministically by seed."""
+    frames = list(export_features(db, attempt_id, features, chunk_rows=max(size, 1), sample=size, seed=seed))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -1,0 +1,306 @@
+"""Model selection: candidate clusterings of customers, quality gates, and the chosen model.
+
+Pure computation: frames in, fitted models and metrics out. The rule, in full:
+
+1. Features with a long right tail (non-negative, skewness > 1 in the training sample) are log1p-
+   transformed; then every feature is standardised. This is "model space".
+2. Candidates: KMeans for k in [min_clusters, max_clusters] (plus MiniBatchKMeans when the sample
+   is large), GaussianMixture for the same k, Agglomerative (Ward) on a subsample, and DBSCAN with
+   eps from the 4-nearest-neighbour distances. Algorithms without `predict` assign customers to the
+   nearest centroid of their clusters in model space.
+3. Every candidate is scored on the same evaluation sample (at most `silhouette_sample` customers):
+   silhouette, Davies-Bouldin and Calinski-Harabasz; segment shares come from the whole sample.
+4. Gates: k within [min_clusters, max_clusters] and the smallest segment at least `min_segment_share`
+   of customers. A solution that isolates a few dozen big spenders scores a high silhouette but fails
+   the share gate: it is useless to marketing.
+5. Among candidates that pass, the highest silhouette wins; candidates within 0.01 of it are
+   compared by Davies-Bouldin (lower is better), then by fewer segments.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.cluster import DBSCAN, AgglomerativeClustering, KMeans, MiniBatchKMeans
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import NearestNeighbors
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from segflow.errors import SegflowError
+
+log = logging.getLogger(__name__)
+
+MINIBATCH_FROM = 50_000  # sample size above which MiniBatchKMeans joins the candidates
+GMM_SAMPLE = 50_000
+WARD_SAMPLE = 5_000  # Ward needs memory quadratic in the sample
+DBSCAN_SAMPLE = 10_000
+SILHOUETTE_TIE = 0.01
+SELECTION_RULE = (
+    "gates: k in range and smallest segment share >= min_segment_share; "
+    "then highest silhouette, near-ties (<= 0.01) by lower Davies-Bouldin, then fewer segments"
+)
+
+
+class LogSkewed(BaseEstimator, TransformerMixin):
+    """log1p on the given columns (long-tailed, non-negative features); the rest pass through."""
+
+    def __init__(self, columns: tuple[int, ...] = ()) -> None:
+        self.columns = columns
+
+    def fit(self, X: np.ndarray, y: Any = None) -> LogSkewed:  # noqa: N803 - sklearn's naming
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        out = np.array(X, dtype=float, copy=True)
+        if self.columns:
+            idx = list(self.columns)
+            out[:, idx] = np.log1p(np.clip(out[:, idx], 0, None))
+        return out
+
+    def inverse_transform(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        out = np.array(X, dtype=float, copy=True)
+        if self.columns:
+            idx = list(self.columns)
+            out[:, idx] = np.expm1(out[:, idx])
+        return out
+
+
+@dataclass
+class Candidate:
+    """One fitted clustering and how it scored."""
+
+    algorithm: str
+    k: int
+    params: dict[str, Any]
+    metrics: dict[str, float] = field(default_factory=dict)
+    passed: bool = False
+    rejected_because: str | None = None
+    estimator: Any = None
+    centroids: np.ndarray | None = None  # model space
+
+    def summary(self) -> dict[str, Any]:
+        return {"algorithm": self.algorithm, "k": self.k, "params": self.params, "metrics": self.metrics,
+                "passed": self.passed, "rejected_because": self.rejected_because}
+
+
+@dataclass
+class SegmentModel:
+    """A fitted segmentation: preprocessing, clusterer, centroids, and segment keys per cluster."""
+
+    features: list[str]
+    log_features: list[str]
+    pipeline: Pipeline
+    algorithm: str
+    params: dict[str, Any]
+    centroids: np.ndarray  # model space, one row per cluster label 0..k-1
+    segment_keys: list[str] = field(default_factory=list)  # label -> segment key
+
+    @property
+    def k(self) -> int:
+        return len(self.centroids)
+
+    def to_model_space(self, frame: pd.DataFrame) -> np.ndarray:
+        """Features of customers in model space (log1p where chosen, then standardised)."""
+        missing = [f for f in self.features if f not in frame.columns]
+        if missing:
+            raise SegflowError(f"the model needs feature(s) {', '.join(missing)}, which the data lacks")
+        return self.pipeline[:-1].transform(frame[self.features].to_numpy(dtype=float))
+
+    def assign(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(cluster label, distance to its centroid, confidence) per customer."""
+        z = self.to_model_space(frame)
+        distances = np.sqrt(((z[:, None, :] - self.centroids[None, :, :]) ** 2).sum(axis=2))
+        if self.algorithm == "gaussian_mixture":
+            probabilities = self.pipeline[-1].predict_proba(z)
+            labels = probabilities.argmax(axis=1)
+            confidence = probabilities.max(axis=1)
+        else:
+            order = np.argsort(distances, axis=1)
+            labels = order[:, 0]
+            nearest = np.take_along_axis(distances, order[:, :1], axis=1)[:, 0]
+            second = np.take_along_axis(distances, order[:, 1:2], axis=1)[:, 0]
+            # Margin between the nearest and second-nearest centroid: 0 on a border, 1 on a centroid.
+            confidence = np.where(second > 0, (second - nearest) / second, 1.0)
+        distance = distances[np.arange(len(z)), labels]
+        return labels, distance, confidence
+
+    def centroids_original_units(self) -> pd.DataFrame:
+        """Each cluster's centroid mapped back through scaling and log1p, in the features' own units."""
+        scaler: StandardScaler = self.pipeline.named_steps["scale"]
+        logged: LogSkewed = self.pipeline.named_steps["log"]
+        raw = logged.inverse_transform(scaler.inverse_transform(self.centroids))
+        return pd.DataFrame(raw, columns=self.features)
+
+
+def choose_log_features(frame: pd.DataFrame, features: list[str]) -> list[str]:
+    """Features to log1p: non-negative with skewness above 1 (long right tail)."""
+    chosen = []
+    for name in features:
+        column = frame[name].astype(float)
+        if column.min() >= 0 and column.skew() > 1:
+            chosen.append(name)
+    return chosen
+
+
+def _preprocessor(features: list[str], log_features: list[str]) -> Pipeline:
+    columns = tuple(features.index(f) for f in log_features)
+    return Pipeline([("log", LogSkewed(columns)), ("scale", StandardScaler())])
+
+
+def _centroids(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return np.vstack([z[labels == label].mean(axis=0) for label in sorted(set(labels) - {-1})])
+
+
+def _nearest(z: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    return ((z[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+
+
+def _subsample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    return np.sort(rng.choice(n, size=size, replace=False)) if n > size else np.arange(n)
+
+
+def fit_candidates(z: np.ndarray, k_range: range, seed: int) -> list[Candidate]:
+    """Fit every candidate clustering on model-space data z; each gets centroids in model space."""
+    rng = np.random.default_rng(seed)
+    n = len(z)
+    candidates: list[Candidate] = []
+    for k in k_range:
+        if k >= n:
+            break
+        km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(z)
+        candidates.append(Candidate("kmeans", k, {"n_clusters": k, "n_init": 4}, estimator=km,
+                                    centroids=km.cluster_centers_))
+        if n > MINIBATCH_FROM:
+            mb = MiniBatchKMeans(n_clusters=k, batch_size=4096, n_init=3, random_state=seed).fit(z)
+            candidates.append(Candidate("minibatch_kmeans", k, {"n_clusters": k, "batch_size": 4096},
+                                        estimator=mb, centroids=mb.cluster_centers_))
+        gmm_idx = _subsample(n, GMM_SAMPLE, rng)
+        gmm = GaussianMixture(n_components=k, covariance_type="full", random_state=seed).fit(z[gmm_idx])
+        candidates.append(Candidate("gaussian_mixture", k, {"n_components": k, "covariance_type": "full"},
+                                    estimator=gmm, centroids=gmm.means_))
+        ward_idx = _subsample(n, WARD_SAMPLE, rng)
+        ward_labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(z[ward_idx])
+        candidates.append(Candidate("agglomerative_ward", k, {"n_clusters": k, "fit_sample": len(ward_idx)},
+                                    centroids=_centroids(z[ward_idx], ward_labels)))
+    candidates.extend(_dbscan_candidates(z, rng))
+    return candidates
+
+
+def _dbscan_candidates(z: np.ndarray, rng: np.random.Generator) -> list[Candidate]:
+    idx = _subsample(len(z), DBSCAN_SAMPLE, rng)
+    sample = z[idx]
+    if len(sample) < 20:
+        return []
+    min_samples = max(5, len(sample) // 200)
+    distances, _ = NearestNeighbors(n_neighbors=min_samples).fit(sample).kneighbors(sample)
+    eps = float(np.quantile(distances[:, -1], 0.9))
+    labels = DBSCAN(eps=eps, min_samples=min_samples).fit_predict(sample)
+    clusters = len(set(labels) - {-1})
+    params = {"eps": round(eps, 4), "min_samples": min_samples, "fit_sample": len(sample),
+              "noise_share": round(float((labels == -1).mean()), 4)}
+    if clusters < 2:
+        return [Candidate("dbscan", clusters, params, rejected_because=f"found {clusters} cluster(s)")]
+    return [Candidate("dbscan", clusters, params, centroids=_centroids(sample, labels))]
+
+
+def labels_of(candidate: Candidate, z: np.ndarray) -> np.ndarray:
+    """Cluster label of each row: the estimator's predict where it has one, else nearest centroid."""
+    if candidate.algorithm == "gaussian_mixture" or candidate.algorithm.endswith("kmeans"):
+        return candidate.estimator.predict(z)
+    return _nearest(z, candidate.centroids)
+
+
+def evaluate(candidates: list[Candidate], z: np.ndarray, eval_size: int, k_range: range,
+             min_share: float) -> None:
+    """Fill each candidate's metrics and gate verdict (in place)."""
+    z_eval = z[:eval_size]
+    for c in candidates:
+        if c.rejected_because:
+            continue
+        labels_all = labels_of(c, z)
+        shares = np.bincount(labels_all, minlength=len(c.centroids)) / len(labels_all)
+        labels_eval = labels_all[:eval_size]
+        c.metrics["min_share"] = round(float(shares.min()), 5)
+        if len(set(labels_eval)) < 2:
+            c.rejected_because = "fewer than two segments on the evaluation sample"
+            continue
+        c.metrics["silhouette"] = round(float(silhouette_score(z_eval, labels_eval)), 5)
+        c.metrics["davies_bouldin"] = round(float(davies_bouldin_score(z_eval, labels_eval)), 5)
+        c.metrics["calinski_harabasz"] = round(float(calinski_harabasz_score(z_eval, labels_eval)), 3)
+        if c.k not in k_range:
+            c.rejected_because = f"k={c.k} outside {k_range.start}..{k_range.stop - 1}"
+        elif shares.min() < min_share:
+            c.rejected_because = (f"smallest segment is {shares.min():.1%} of customers, "
+                                  f"below the {min_share:.0%} minimum")
+        else:
+            c.passed = True
+
+
+def select(candidates: list[Candidate]) -> Candidate:
+    """The winner among candidates that passed the gates (see the module docstring)."""
+    passed = [c for c in candidates if c.passed]
+    if not passed:
+        reasons = "; ".join(f"{c.algorithm} k={c.k}: {c.rejected_because}" for c in candidates[:6])
+        raise SegflowError(f"no candidate model passed the quality gates ({reasons})")
+    best = max(c.metrics["silhouette"] for c in passed)
+    near = [c for c in passed if c.metrics["silhouette"] >= best - SILHOUETTE_TIE]
+    return min(near, key=lambda c: (c.metrics["davies_bouldin"], c.k))
+
+
+@dataclass
+class Selection:
+    """The outcome of model selection: the model, the winner's metrics, and every candidate's."""
+
+    model: SegmentModel
+    chosen: Candidate
+    candidates: list[Candidate]
+    gates: dict[str, Any] = field(default_factory=dict)
+
+
+def select_model(
+    sample: pd.DataFrame, features: list[str], *, min_clusters: int = 3, max_clusters: int = 8,
+    min_share: float = 0.03, silhouette_sample: int = 20_000, seed: int = 42,
+) -> Selection:
+    """Fit all candidates on the sample, gate them, and return the chosen model."""
+    missing = [f for f in features if f not in sample.columns]
+    if missing:
+        raise SegflowError(f"the training sample lacks feature(s) {', '.join(missing)}")
+    if len(sample) < max(20, min_clusters * 5):
+        raise SegflowError(f"only {len(sample)} customers to train on; at least {max(20, min_clusters * 5)} needed")
+    if min_clusters > max_clusters:
+        raise SegflowError(f"min_clusters {min_clusters} is above max_clusters {max_clusters}")
+    log_features = choose_log_features(sample, features)
+    pre = _preprocessor(features, log_features)
+    z = pre.fit_transform(sample[features].to_numpy(dtype=float))
+    k_range = range(min_clusters, max_clusters + 1)
+    candidates = fit_candidates(z, k_range, seed)
+    evaluate(candidates, z, min(silhouette_sample, len(z)), k_range, min_share)
+    chosen = select(candidates)
+    final_step = chosen.estimator if chosen.estimator is not None else _NearestCentroid(chosen.centroids)
+    pipeline = Pipeline([*pre.steps, ("cluster", final_step)])
+    model = SegmentModel(features=list(features), log_features=log_features, pipeline=pipeline,
+                         algorithm=chosen.algorithm, params=chosen.params, centroids=np.asarray(chosen.centroids))
+    gates = {"min_segment_share": min_share, "min_clusters": min_clusters, "max_clusters": max_clusters,
+             "candidates": len(candidates), "passed": sum(c.passed for c in candidates),
+             "chosen_min_share": chosen.metrics["min_share"]}
+    return Selection(model=model, chosen=chosen, candidates=candidates, gates=gates)
+
+
+class _NearestCentroid(BaseEstimator):
+    """The clustering step for algorithms without predict: nearest centroid in model space."""
+
+    def __init__(self, centroids: np.ndarray | None = None) -> None:
+        self.centroids = centroids
+
+    def fit(self, X: np.ndarray, y: Any = None) -> _NearestCentroid:  # noqa: N803
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        return _nearest(X, self.centroids)

@@ -1,0 +1,286 @@
+"""The nightly segmentation run, stage by stage. Each stage is one function the Prefect flow calls as
+a task, and that tests call directly: begin → check source → features → train (if needed) → score →
+publish. Stages record their seconds in the run's row; a failure marks the run failed and leaves the
+published segments as they were.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from segflow import features as feature_store
+from segflow import registry
+from segflow.db import Database, copy_in, run_named
+from segflow.errors import SegflowError
+from segflow.model import SegmentModel, select_model
+from segflow.segments import INACTIVE, UNSCORED, name_by_features, name_segments, order_labels, profile
+from segflow.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RetrainMode = Literal["auto", "always", "never"]
+RETRAIN_MODES = ("auto", "always", "never")
+ASSIGNMENT_COLUMNS = ("attempt_id", "customer_id", "segment_key", "segment_name", "action", "model_version",
+                      "distance", "confidence")
+DATA_QUALITY_FIELDS = ("lines_total", "purchase_lines", "excluded_after_as_of", "excluded_unknown_customer",
+                       "excluded_cancellation_or_return", "excluded_non_positive_price", "excluded_duplicate")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    attempt_id: int
+    as_of: date
+    status: str
+    retrain_mode: str
+    features: list[str]
+    lookback_days: int
+    window_start: date
+    model_version: int | None
+    rfm_cut_points: dict | None
+
+
+def run_info(db: Database, attempt_id: int) -> RunInfo:
+    rows = db.run("queries/run_details", {"attempt_id": attempt_id})
+    if not rows:
+        raise SegflowError(f"run attempt {attempt_id} does not exist")
+    return RunInfo(*rows[0])
+
+
+@contextmanager
+def _stage(db: Database, attempt_id: int, stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    db.run("queries/record_stage_seconds",
+           {"attempt_id": attempt_id, "stage": stage, "seconds": time.perf_counter() - started})
+
+
+def begin_run(db: Database, settings: Settings, as_of: date, retrain: str = "auto",
+              features: list[str] | None = None) -> int:
+    """Validate the request and start an attempt at the as-of date's run (status 'running'); returns attempt_id."""
+    if retrain not in RETRAIN_MODES:
+        raise SegflowError(f"retrain must be one of {', '.join(RETRAIN_MODES)}, got {retrain!r}")
+    feature_set = feature_store.resolve_features(db, features or settings.features)
+    if retrain == "never" and registry.champion(db) is None:
+        raise SegflowError("retrain='never' but there is no champion model yet; run with retrain='auto' first")
+    rows = db.run("queries/insert_run", {"as_of": as_of, "retrain_mode": retrain,
+                                         "features": list(feature_set.names),
+                                         "lookback_days": settings.lookback_days})
+    return rows[0][0]
+
+
+def check_source(db: Database, attempt_id: int) -> dict[str, int]:
+    """Count the lines each data-quality rule excludes and store them in the run's row."""
+    info = run_info(db, attempt_id)
+    with _stage(db, attempt_id, "check_source"):
+        if not feature_store.FeatureSet(tuple(info.features)).uses_transactions:
+            return {}
+        counts = dict(zip(DATA_QUALITY_FIELDS, db.run("queries/data_quality_counts", {"as_of": info.as_of})[0],
+                          strict=True))
+        db.run("queries/record_data_quality", {"attempt_id": attempt_id, **counts})
+        if counts["purchase_lines"] == 0:
+            raise SegflowError(
+                f"no purchase lines up to {info.as_of} in segflow.transactions "
+                f"({counts['lines_total']} lines in all); load data first (segflow load / segflow generate)"
+            )
+    return counts
+
+
+def build_features(db: Database, attempt_id: int) -> dict[str, int]:
+    """Compute the run's features in the database and its own R/F/M cut points."""
+    info = run_info(db, attempt_id)
+    feature_set = feature_store.FeatureSet(tuple(info.features))
+    with _stage(db, attempt_id, "features"):
+        feature_store.compute_features(db, attempt_id, info.as_of, info.lookback_days, feature_set)
+        cuts = feature_store.cut_points(db, attempt_id) if feature_set.uses_transactions else {}
+        db.run("queries/record_population", {"attempt_id": attempt_id, "rfm_cut_points": json.dumps(cuts),
+                                             "uses_transactions": feature_set.uses_transactions})
+    rows = db.run("queries/run_population", {"attempt_id": attempt_id})[0]
+    return {"known": rows[0], "active": rows[1]}
+
+
+def training_decision(db: Database, attempt_id: int) -> tuple[bool, str]:
+    """(train?, why) for a run: no champion, asked to, or the champion uses other features."""
+    info = run_info(db, attempt_id)
+    current = registry.champion(db)
+    if info.retrain_mode == "always":
+        return True, "retraining was requested"
+    if current is None:
+        if info.retrain_mode == "never":
+            raise SegflowError("retrain='never' but there is no champion model")
+        return True, "no champion model yet"
+    champion_features = registry.details(db, current)["features"]
+    if info.retrain_mode == "auto" and list(champion_features) != list(info.features):
+        return True, f"champion v{current} uses features {champion_features}, this run {info.features}"
+    return False, f"champion v{current} is current"
+
+
+def train_if_needed(db: Database, settings: Settings, attempt_id: int) -> int:
+    """Train, register and promote a model when the run needs one; returns the version the run uses."""
+    train, reason = training_decision(db, attempt_id)
+    if not train:
+        version = registry.champion(db)
+        db.run("queries/record_training_decision",
+               {"attempt_id": attempt_id, "retrained": False, "retrain_reason": reason, "model_version": version})
+        return version
+    info = run_info(db, attempt_id)
+    feature_set = feature_store.FeatureSet(tuple(info.features))
+    with _stage(db, attempt_id, "train"):
+        cuts = info.rfm_cut_points or {}
+        if cuts:
+            feature_store.apply_scores(db, attempt_id, cuts)
+        sample = feature_store.training_sample(db, attempt_id, feature_set, settings.max_train_customers, settings.seed)
+        selection = select_model(
+            sample, list(feature_set.names), min_clusters=settings.min_clusters,
+            max_clusters=settings.max_clusters, min_share=settings.min_segment_share,
+            silhouette_sample=settings.silhouette_sample, seed=settings.seed,
+        )
+        segments = describe_segments(selection.model, sample)
+        context = registry.TrainingContext(
+            as_of=info.as_of, train_window_start=info.window_start if feature_set.uses_transactions else None,
+            train_window_end=info.as_of, sample_size=len(sample), seed=settings.seed, rfm_cut_points=cuts,
+            trained_in_attempt=attempt_id,
+        )
+        version = registry.register(db, settings.model_path, selection, segments, context)
+        # A new model replaces the champion here; issue-4's challenger gate will sit at this point.
+        registry.promote(db, version)
+    db.run("queries/record_training_decision",
+           {"attempt_id": attempt_id, "retrained": True, "retrain_reason": reason, "model_version": version})
+    return version
+
+
+def describe_segments(model: SegmentModel, sample: pd.DataFrame) -> pd.DataFrame:
+    """Give the model its segment keys (S1 = most valuable) and return each segment's name and profile."""
+    labels, _, _ = model.assign(sample)
+    model.segment_keys = order_labels(sample, labels, model.k)
+    keys = model.segment_keys
+    stats = profile(sample, labels, keys, model.features)
+    has_rfm_scores = "mean_r_score" in stats.columns and stats["mean_r_score"].notna().all()
+    if has_rfm_scores:
+        positions = stats[["mean_r_score", "mean_f_score", "mean_m_score"]].set_axis(["r", "f", "m"], axis=1)
+        names = name_segments(positions)
+    else:
+        centroids_z = pd.DataFrame(model.centroids, columns=model.features,
+                                   index=[keys[i] for i in range(model.k)]).reindex(keys)
+        names = name_by_features(centroids_z)
+    centroids = model.centroids_original_units().set_axis([keys[i] for i in range(model.k)]).reindex(keys)
+    out = names.join(stats[["size", "share"]])
+    out["centroid"] = [{f: round(float(v), 4) for f, v in centroids.loc[k].items()} for k in keys]
+    out["profile"] = [{c: _json_number(v) for c, v in stats.loc[k].items() if c not in ("size", "share")}
+                      for k in keys]
+    for column in ("mean_r_score", "mean_f_score", "mean_m_score"):
+        out[column] = stats[column] if column in stats.columns else np.nan
+    return out
+
+
+def _json_number(value: float) -> float | None:
+    return None if pd.isna(value) else round(float(value), 4)
+
+
+def score(db: Database, settings: Settings, attempt_id: int) -> int:
+    """Assign every customer of the run a segment, streaming features out and assignments in by COPY."""
+    info = run_info(db, attempt_id)
+    if info.model_version is None:
+        raise SegflowError(f"run attempt {attempt_id} has no model version; train first")
+    with _stage(db, attempt_id, "score"):
+        model = registry.load(db, info.model_version)
+        names = registry.segment_names(db, info.model_version)
+        feature_set = feature_store.FeatureSet(tuple(model.features))
+        cuts = registry.details(db, info.model_version)["rfm_cut_points"] or {}
+        if cuts:
+            # The model's own cut points, so that scores mean the same in every run it scores.
+            feature_store.apply_scores(db, attempt_id, cuts)
+        db.run("queries/delete_run_assignments", {"attempt_id": attempt_id})
+        scored = 0
+        for chunk in feature_store.export_features(db, attempt_id, feature_set, chunk_rows=settings.score_chunk_rows):
+            labels, distance, confidence = model.assign(chunk)
+            keys = np.asarray(model.segment_keys)[labels]
+            frame = pd.DataFrame({
+                "attempt_id": attempt_id, "customer_id": chunk["customer_id"].to_numpy(), "segment_key": keys,
+                "segment_name": [names[k][0] for k in keys], "action": [names[k][1] for k in keys],
+                "model_version": info.model_version, "distance": distance.round(6),
+                "confidence": confidence.round(6),
+            })
+            buffer = io.StringIO()
+            frame.to_csv(buffer, sep="\t", header=False, index=False)
+            buffer.seek(0)
+            with db.transaction() as cur:
+                copy_in(cur, "segment_assignments", ASSIGNMENT_COLUMNS, buffer)
+            scored += len(frame)
+        db.run("queries/assign_rule_segments", {
+            "attempt_id": attempt_id, "model_version": info.model_version,
+            "uses_transactions": feature_store.FeatureSet(tuple(info.features)).uses_transactions,
+            "inactive_key": INACTIVE[0], "inactive_name": INACTIVE[1], "inactive_action": INACTIVE[2],
+            "unscored_key": UNSCORED[0], "unscored_name": UNSCORED[1], "unscored_action": UNSCORED[2],
+        })
+    return scored
+
+
+PUBLISH_LOCK_KEY = 0x5E6F11  # any constant, the same in every segflow process
+PUBLISH_STEPS = ("queries/publish_replace_same_day", "queries/publish_mark_run", "queries/publish_switch_pointer")
+
+
+def publish(db: Database, attempt_id: int) -> None:
+    """Mark the run published and switch what BI reads to it, in one transaction."""
+    started = time.perf_counter()
+    with db.transaction() as cur:
+        run_named(cur, "queries/advisory_lock", {"key": PUBLISH_LOCK_KEY})
+        for step in PUBLISH_STEPS:
+            rows = run_named(cur, step, {"attempt_id": attempt_id})
+            if step == "queries/publish_mark_run" and not rows:
+                raise SegflowError(f"run attempt {attempt_id} is not running (already published or failed)")
+        run_named(cur, "queries/record_stage_seconds",
+                  {"attempt_id": attempt_id, "stage": "publish", "seconds": time.perf_counter() - started})
+
+
+def fail(db: Database, attempt_id: int, error: BaseException | str) -> None:
+    """Mark a run failed and drop its partial rows; the published run stays visible."""
+    db.run("queries/fail_run", {"attempt_id": attempt_id, "error": str(error)[:2000]})
+
+
+def segment_table(db: Database, attempt_id: int) -> pd.DataFrame:
+    """Per segment of a run: key, name, customers, share and mean recency, frequency, monetary."""
+    columns = ["segment_key", "segment_name", "customers", "share", "mean_recency_days", "mean_frequency",
+               "mean_monetary"]
+    return pd.DataFrame(db.run("queries/run_segment_table", {"attempt_id": attempt_id}), columns=columns)
+
+
+def segment_markdown(table: pd.DataFrame, as_of: date, model_version: int | None) -> str:
+    """The segment table as markdown, for the Prefect artifact."""
+    lines = [f"# Segments as of {as_of} (model v{model_version})", "",
+             "| key | segment | customers | share | mean recency (days) | mean frequency | mean monetary |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for row in table.itertuples(index=False):
+        def fmt(value: float, pattern: str) -> str:
+            return "" if value is None or pd.isna(value) else format(value, pattern)
+
+        lines.append(f"| {row.segment_key} | {row.segment_name} | {row.customers:,} | {row.share:.1%} | "
+                     f"{fmt(row.mean_recency_days, '.1f')} | {fmt(row.mean_frequency, '.2f')} | "
+                     f"{fmt(row.mean_monetary, ',.2f')} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_nightly(db: Database, settings: Settings, as_of: date, retrain: str = "auto",
+                features: list[str] | None = None) -> int:
+    """All stages in order without Prefect (the flow runs the same stages as tasks); returns the attempt_id."""
+    attempt_id = begin_run(db, settings, as_of, retrain, features)
+    try:
+        check_source(db, attempt_id)
+        build_features(db, attempt_id)
+        train_if_needed(db, settings, attempt_id)
+        score(db, settings, attempt_id)
+        publish(db, attempt_id)
+    except BaseException as exc:
+        fail(db, attempt_id, exc)
+        raise
+    return attempt_id

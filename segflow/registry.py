@@ -1,0 +1,160 @@
+"""The model registry: versions in PostgreSQL, joblib artifacts on disk, checked by sha256 on load."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import date
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+
+from segflow.db import Database, run_named
+from segflow.errors import SegflowError
+from segflow.model import SELECTION_RULE, SegmentModel, Selection
+
+log = logging.getLogger(__name__)
+
+TRACKED_LIBRARIES = ("segflow", "scikit-learn", "numpy", "pandas", "scipy", "joblib")
+
+
+class ModelIntegrityError(SegflowError):
+    """A model artifact's bytes differ from what the registry recorded."""
+
+
+class UnknownModelVersion(SegflowError):
+    """No model version with that number exists."""
+
+
+@dataclass(frozen=True)
+class TrainingContext:
+    """Where a model's training data came from, stored with it so the run can be reproduced."""
+
+    as_of: date
+    train_window_start: date | None
+    train_window_end: date
+    sample_size: int
+    seed: int
+    rfm_cut_points: dict[str, list[float]]
+    trained_in_attempt: int | None
+
+
+def library_versions() -> dict[str, str]:
+    found = {}
+    for name in TRACKED_LIBRARIES:
+        try:
+            found[name] = package_version(name)
+        except Exception:  # noqa: BLE001 - a missing distribution is simply not recorded
+            continue
+    return found
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def register(
+    db: Database, models_dir: Path, selection: Selection, segments: pd.DataFrame, context: TrainingContext
+) -> int:
+    """Save the model's artifact and record the version and its segments; returns the version number."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    model = selection.model
+    with db.transaction() as cur:
+        version = run_named(cur, "queries/next_model_version")[0][0]
+        path = models_dir / f"segflow-model-v{version}.joblib"
+        temporary = path.with_suffix(".joblib.tmp")
+        joblib.dump(model, temporary)
+        os.replace(temporary, path)  # a reader never sees half an artifact
+        try:
+            run_named(cur, "queries/insert_model_version", {
+                "version": version, "algorithm": model.algorithm, "params": json.dumps(model.params),
+                "k": model.k, "features": model.features, "log_features": model.log_features,
+                "as_of": context.as_of, "train_window_start": context.train_window_start,
+                "train_window_end": context.train_window_end, "sample_size": context.sample_size,
+                "seed": context.seed, "rfm_cut_points": json.dumps(context.rfm_cut_points),
+                "metrics": json.dumps(selection.chosen.metrics),
+                "candidates": json.dumps([c.summary() for c in selection.candidates]),
+                "selection_rule": SELECTION_RULE, "gates": json.dumps(selection.gates),
+                "library_versions": json.dumps(library_versions()),
+                "artifact_path": str(path), "artifact_sha256": file_sha256(path),
+                "trained_in_attempt": context.trained_in_attempt,
+            })
+            for key, row in segments.iterrows():
+                run_named(cur, "queries/insert_model_segment", {
+                    "model_version": version, "segment_key": key, "name": row["name"], "action": row["action"],
+                    "size": int(row["size"]), "share": float(row["share"]),
+                    "centroid": json.dumps(row["centroid"]), "profile": json.dumps(row["profile"]),
+                    "mean_r_score": _maybe(row.get("mean_r_score")), "mean_f_score": _maybe(row.get("mean_f_score")),
+                    "mean_m_score": _maybe(row.get("mean_m_score")),
+                })
+        except Exception:
+            path.unlink(missing_ok=True)
+            raise
+    log.info("registered model version %d (%s, k=%d)", version, model.algorithm, model.k)
+    return version
+
+
+def _maybe(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def load(db: Database, version: int) -> SegmentModel:
+    """The model of a version, after checking its artifact's sha256 against the registry."""
+    rows = db.run("queries/model_artifact", {"version": version})
+    if not rows:
+        raise UnknownModelVersion(f"model version {version} does not exist (see: segflow models list)")
+    path, expected = Path(rows[0][0]), rows[0][1]
+    if not path.exists():
+        raise ModelIntegrityError(f"artifact of model version {version} is missing: {path}")
+    actual = file_sha256(path)
+    if actual != expected:
+        raise ModelIntegrityError(
+            f"artifact of model version {version} ({path}) has sha256 {actual[:12]}…, but the registry "
+            f"recorded {expected[:12]}…; refusing to load a changed model"
+        )
+    return joblib.load(path)
+
+
+def champion(db: Database) -> int | None:
+    rows = db.run("queries/champion_version")
+    return rows[0][0] if rows else None
+
+
+def promote(db: Database, version: int) -> None:
+    """Make `version` the champion and retire the previous one, in one transaction."""
+    with db.transaction() as cur:
+        run_named(cur, "queries/retire_champion", {"version": version})
+        if not run_named(cur, "queries/promote_model", {"version": version}):
+            raise UnknownModelVersion(f"model version {version} does not exist (see: segflow models list)")
+
+
+def list_versions(db: Database) -> list[dict[str, Any]]:
+    columns = ("version", "status", "created_at", "algorithm", "k", "features", "as_of", "sample_size", "silhouette")
+    return [dict(zip(columns, row, strict=True)) for row in db.run("queries/list_models")]
+
+
+def details(db: Database, version: int | None = None) -> dict[str, Any]:
+    """Everything recorded about a version (default: the champion), including its segments."""
+    if version is None:
+        version = champion(db)
+        if version is None:
+            raise SegflowError("there is no champion model yet; run `segflow run` first")
+    rows = db.run("queries/model_details", {"version": version})
+    if not rows:
+        raise UnknownModelVersion(f"model version {version} does not exist (see: segflow models list)")
+    return rows[0][0]
+
+
+def segment_names(db: Database, version: int) -> dict[str, tuple[str, str]]:
+    """segment key -> (name, action) of a model version."""
+    return {key: (name, action) for key, name, action in db.run("queries/model_segments", {"version": version})}

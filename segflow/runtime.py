@@ -1,0 +1,26 @@
+"""What a flow task or CLI command needs to start work: settings from the environment and a migrated database."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from segflow import migrations
+from segflow.db import Database
+from segflow.settings import Settings
+
+
+def open_database(settings: Settings | None = None) -> tuple[Settings, Database]:
+    """Settings (from SEGFLOW_* and .env) and the database with pending migrations applied."""
+    settings = settings or Settings()
+    db = Database(settings)
+    migrations.ensure_migrated(db)
+    return settings, db
+
+
+def as_of_for(scheduled: datetime | None, requested: date | None) -> date:
+    """The as-of date of a run: the one asked for, else the scheduled date (UTC), else today (UTC)."""
+    if requested is not None:
+        return requested
+    if scheduled is not None:
+        return scheduled.date() if scheduled.tzinfo is None else scheduled.astimezone(UTC).date()
+    return datetime.now(UTC).date()

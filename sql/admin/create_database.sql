@@ -1,0 +1,2 @@
+-- {name} is composed as a quoted identifier.
+create database {name}

@@ -1,0 +1,17 @@
+-- Customers the model did not score: no purchase in the lookback window ('inactive'), or a missing
+-- model feature ('unscored'). They still appear, so BI sees every known customer.
+insert into segflow.segment_assignments (attempt_id, customer_id, segment_key, segment_name, action, model_version)
+select
+    cf.attempt_id,
+    cf.customer_id,
+    case when %(uses_transactions)s and cf.frequency is null then %(inactive_key)s else %(unscored_key)s end,
+    case when %(uses_transactions)s and cf.frequency is null then %(inactive_name)s else %(unscored_name)s end,
+    case when %(uses_transactions)s and cf.frequency is null then %(inactive_action)s else %(unscored_action)s end,
+    %(model_version)s
+from segflow.customer_features as cf
+where cf.attempt_id = %(attempt_id)s
+    and not exists (
+        select 1
+        from segflow.segment_assignments as a
+        where a.attempt_id = cf.attempt_id and a.customer_id = cf.customer_id
+    )

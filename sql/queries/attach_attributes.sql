@@ -1,0 +1,6 @@
+-- Copy the customers' loaded attributes into a run's feature rows (a snapshot: later reloads do not
+-- change what this run used).
+update segflow.customer_features as cf
+set attributes = ca.attributes
+from segflow.customer_attributes as ca
+where cf.attempt_id = %(attempt_id)s and ca.customer_id = cf.customer_id

@@ -1,0 +1,3 @@
+select version
+from segflow.model_versions
+where status = 'champion'

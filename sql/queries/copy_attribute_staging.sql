@@ -1,0 +1,1 @@
+copy attribute_staging (customer_id, attributes) from stdin

@@ -1,0 +1,2 @@
+-- {table} and {columns} are composed as quoted identifiers from segflow's own table definitions.
+copy {table} ({columns}) from stdin

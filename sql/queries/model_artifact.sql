@@ -1,0 +1,3 @@
+select artifact_path, artifact_sha256
+from segflow.model_versions
+where version = %(version)s

@@ -1,0 +1,3 @@
+update segflow.run_attempts
+set retrained = %(retrained)s, retrain_reason = %(retrain_reason)s, model_version = %(model_version)s
+where attempt_id = %(attempt_id)s

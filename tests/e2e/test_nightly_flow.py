@@ -1,0 +1,49 @@
+"""The nightly flow end to end through Prefect (a temporary local API), on generated customers."""
+
+import asyncio
+from datetime import date
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.testing.utilities import prefect_test_harness
+from segflow.flows.nightly import nightly_segmentation
+
+from segflow.generate import GeneratorSpec, generate_transactions
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def prefect_api():
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def test_nightly_flow_publishes_and_leaves_a_segment_table_artifact(prefect_api, db, db_url, tmp_path, fetch,
+                                                                     monkeypatch):
+    monkeypatch.setenv("SEGFLOW_DATABASE_URL", db_url)
+    monkeypatch.setenv("SEGFLOW_HOME", str(tmp_path / "home"))
+    generate_transactions(db, GeneratorSpec(customers=2_000, days=180, seed=5, start=date(2025, 1, 1)))
+
+    attempt = nightly_segmentation(as_of=date(2025, 6, 29))
+
+    status = fetch(db, "select status, retrained, model_version from segflow.runs where attempt_id = %s",
+                   (attempt,))
+    assert status == [("published", True, 1)]
+    assert fetch(db, "select count(*) from segflow.current_segments")[0][0] == 2_000
+    assert (tmp_path / "home" / "models" / "segflow-model-v1.joblib").exists()
+
+    async def latest_artifact():
+        async with get_client() as client:
+            return await client.read_latest_artifacts()
+
+    artifacts = [a for a in asyncio.run(latest_artifact()) if a.key == "segment-table"]
+    assert artifacts and "# Segments as of 2025-06-29 (model v1)" in artifacts[0].data
+
+
+def test_a_failing_flow_marks_the_attempt_failed(prefect_api, db, db_url, tmp_path, fetch, monkeypatch):
+    monkeypatch.setenv("SEGFLOW_DATABASE_URL", db_url)
+    monkeypatch.setenv("SEGFLOW_HOME", str(tmp_path / "home"))
+    with pytest.raises(Exception, match="no purchase lines up to 2025-06-29"):
+        nightly_segmentation(as_of=date(2025, 6, 29))
+    assert fetch(db, "select status from segflow.run_attempts") == [("failed",)]

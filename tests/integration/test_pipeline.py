@@ -1,0 +1,137 @@
+"""The nightly pipeline's stages against a real PostgreSQL, on a few thousand generated customers."""
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from segflow import pipeline, registry
+from segflow.errors import SegflowError
+from segflow.generate import GeneratorSpec, generate_transactions
+from segflow.registry import ModelIntegrityError
+
+SPEC = GeneratorSpec(customers=1_500, days=200, seed=11, start=date(2024, 1, 1))
+AS_OF = date(2024, 7, 18)  # the last generated day
+CONTRACT = ["customer_id", "segment_key", "segment_name", "action", "model_version", "run_id", "as_of",
+            "recency_days", "frequency", "monetary", "tenure_days", "r_score", "f_score", "m_score", "distance",
+            "confidence"]
+
+
+@pytest.fixture
+def generated(db):
+    generate_transactions(db, SPEC)
+    return db
+
+
+def current_segments(fetch, db):
+    return fetch(db, "select * from segflow.current_segments order by customer_id")
+
+
+def test_a_run_publishes_named_segments_for_every_known_customer(generated, settings, fetch):
+    db = generated
+    attempt = pipeline.run_nightly(db, settings, AS_OF)
+    rows = current_segments(fetch, db)
+    known = fetch(db, "select count(distinct customer_id) from segflow.transactions where customer_id is not null"
+                      " and invoiced_at < %s", (AS_OF + timedelta(days=1),))[0][0]
+    assert len(rows) == known == 1_500
+    columns = fetch(db, "select column_name from information_schema.columns where table_schema = 'segflow'"
+                        " and table_name = 'current_segments' order by ordinal_position")
+    assert [c[0] for c in columns] == CONTRACT
+    run = fetch(db, "select status, retrained, retrain_reason, model_version, stage_seconds, excluded_duplicate"
+                    " from segflow.runs where attempt_id = %s", (attempt,))[0]
+    assert run[:4] == ("published", True, "no champion model yet", 1)
+    assert {"features", "score", "publish", "train", "check_source"} <= set(run[4])
+    assert run[5] > 0  # the generator writes exact duplicates
+    names = fetch(db, "select name from segflow.model_segments where model_version = 1")
+    assert len(names) == len({n[0] for n in names}) >= 3
+
+
+def test_champions_have_the_best_recency_frequency_and_monetary(generated, settings, fetch):
+    pipeline.run_nightly(generated, settings, AS_OF)
+    segments = fetch(generated, "select name, mean_r_score, mean_f_score, mean_m_score from segflow.model_segments"
+                                " where model_version = 1")
+    champions = [s for s in segments if s[0] == "Champions"]
+    for _, r, f, m in champions:
+        assert r == max(s[1] for s in segments) and f == max(s[2] for s in segments)
+        assert m == max(s[3] for s in segments)
+
+
+def test_rerunning_a_date_replaces_its_rows_and_leaves_other_runs_alone(generated, settings, fetch):
+    db = generated
+    earlier = pipeline.run_nightly(db, settings, AS_OF - timedelta(days=7))
+    pipeline.run_nightly(db, settings, AS_OF)
+    before = current_segments(fetch, db)
+    earlier_rows = fetch(db, "select customer_id, segment_key, distance from segflow.segment_assignments"
+                             " where attempt_id = %s order by customer_id", (earlier,))
+
+    pipeline.run_nightly(db, settings, AS_OF)
+
+    assert current_segments(fetch, db) == before  # same run_id, same segments, same numbers
+    counts = fetch(db, "select a.as_of, count(*) from segflow.segment_assignments s join segflow.run_attempts a"
+                       " using (attempt_id) group by a.as_of order by a.as_of")
+    known_a_week_earlier = fetch(db, "select count(distinct customer_id) from segflow.transactions"
+                                     " where invoiced_at < %s", (AS_OF - timedelta(days=6),))[0][0]
+    assert known_a_week_earlier < 1_500  # new customers kept arriving
+    assert counts == [(AS_OF - timedelta(days=7), known_a_week_earlier), (AS_OF, 1_500)]
+    assert fetch(db, "select customer_id, segment_key, distance from segflow.segment_assignments"
+                     " where attempt_id = %s order by customer_id", (earlier,)) == earlier_rows
+    attempts = fetch(db, "select as_of, status from segflow.run_attempts order by attempt_id")
+    assert attempts == [(AS_OF - timedelta(days=7), "published"), (AS_OF, "replaced"), (AS_OF, "published")]
+    assert fetch(db, "select count(*) from segflow.runs")[0][0] == 2
+
+
+def test_a_failure_during_publish_leaves_the_previous_run_visible(generated, settings, fetch, monkeypatch):
+    db = generated
+    pipeline.run_nightly(db, settings, AS_OF - timedelta(days=7))
+    before = current_segments(fetch, db)
+
+    original = pipeline.run_named
+
+    def explode_on_pointer_switch(cur, name, params=None):
+        if name == "queries/publish_switch_pointer":
+            raise RuntimeError("injected failure while publishing")
+        return original(cur, name, params)
+
+    monkeypatch.setattr(pipeline, "run_named", explode_on_pointer_switch)
+    with pytest.raises(RuntimeError, match="injected failure"):
+        pipeline.run_nightly(db, settings, AS_OF)
+
+    assert current_segments(fetch, db) == before
+    failed = fetch(db, "select status, error from segflow.run_attempts where as_of = %s", (AS_OF,))
+    assert failed == [("failed", "injected failure while publishing")]
+    assert fetch(db, "select count(*) from segflow.segment_assignments s join segflow.run_attempts a"
+                     " using (attempt_id) where a.status = 'failed'")[0][0] == 0
+
+
+def test_a_changed_artifact_byte_is_refused(generated, settings):
+    pipeline.run_nightly(generated, settings, AS_OF)
+    path = Path(registry.details(generated, 1)["artifact_path"])
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError, match="has sha256 .* but the registry recorded .*refusing to load"):
+        registry.load(generated, 1)
+    with pytest.raises(ModelIntegrityError):
+        pipeline.run_nightly(generated, settings, AS_OF, retrain="never")
+
+
+def test_never_without_a_champion_is_refused_before_anything_runs(generated, settings, fetch):
+    with pytest.raises(SegflowError, match="no champion model yet"):
+        pipeline.run_nightly(generated, settings, AS_OF, retrain="never")
+    assert fetch(generated, "select count(*) from segflow.run_attempts")[0][0] == 0
+
+
+def test_an_unknown_feature_is_refused_naming_it(generated, settings):
+    with pytest.raises(SegflowError, match="unknown feature\\(s\\) loyalty_points"):
+        pipeline.run_nightly(generated, settings, AS_OF, features=["recency_days", "loyalty_points"])
+
+
+def test_promote_switches_the_champion(generated, settings, fetch):
+    pipeline.run_nightly(generated, settings, AS_OF)
+    pipeline.run_nightly(generated, settings, AS_OF, retrain="always")
+    assert registry.champion(generated) == 2
+    registry.promote(generated, 1)
+    assert fetch(generated, "select version, status from segflow.model_versions order by version") == [
+        (1, "champion"), (2, "retired")]
+    with pytest.raises(registry.UnknownModelVersion, match="model version 7 does not exist"):
+        registry.promote(generated, 7)

@@ -1,0 +1,32 @@
+"""deployments/prefect.yaml says what the README promises: nightly at 02:00 UTC, a weekly retrain."""
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def deployments() -> dict[str, dict]:
+    config = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text())
+    return {d["name"]: d for d in config["deployments"]}
+
+
+def test_nightly_runs_at_two_utc_on_a_process_pool_one_at_a_time():
+    nightly = deployments()["nightly"]
+    assert nightly["schedules"] == [{"cron": "0 2 * * *", "timezone": "UTC", "active": True}]
+    assert nightly["work_pool"]["name"] == "segflow-process"
+    assert nightly["concurrency_limit"] == 1
+    assert nightly["parameters"] == {"retrain": "auto"}
+
+
+def test_weekly_retrain_forces_training():
+    weekly = deployments()["weekly-retrain"]
+    assert weekly["parameters"] == {"retrain": "always"}
+    assert weekly["schedules"][0]["cron"] == "30 3 * * 0"
+
+
+def test_entrypoints_name_the_real_flow():
+    for deployment in deployments().values():
+        path, function = deployment["entrypoint"].split(":")
+        assert f"def {function}(" in (ROOT / path).read_text()

@@ -1,0 +1,68 @@
+"""Model selection on hand-built data: the right k, the whale gate, the pieces of a model."""
+
+import numpy as np
+import pytest
+from tests_support import make_mall_customers, make_rfm_with_whales
+
+from segflow.errors import SegflowError
+from segflow.model import LogSkewed, choose_log_features, select_model
+
+
+def test_mall_like_customers_give_five_segments():
+    selection = select_model(make_mall_customers(), ["annual_income", "spending_score"])
+    assert selection.model.k == 5
+    assert selection.chosen.metrics["silhouette"] > 0.6
+    assert {c.algorithm for c in selection.candidates} >= {"kmeans", "gaussian_mixture", "agglomerative_ward",
+                                                           "dbscan"}
+
+
+def test_every_candidate_has_all_three_metrics_or_a_reason():
+    selection = select_model(make_mall_customers(), ["annual_income", "spending_score"])
+    for candidate in selection.candidates:
+        summary = candidate.summary()
+        assert summary["rejected_because"] or {"silhouette", "davies_bouldin", "calinski_harabasz"} <= set(
+            summary["metrics"])
+
+
+def test_a_whale_cluster_is_rejected_by_the_share_gate():
+    data = make_rfm_with_whales()
+    # Without log1p, raw-scaled monetary lets the 30 whales (1.5%) form their own segment.
+    selection = select_model(data, ["recency_days", "frequency", "monetary"], min_share=0.03)
+    rejected = [c for c in selection.candidates if c.rejected_because and "smallest segment" in c.rejected_because]
+    assert rejected, "some candidate should have isolated the whales and been rejected"
+    assert selection.chosen.metrics["min_share"] >= 0.03
+    labels, _, _ = selection.model.assign(data)
+    assert np.bincount(labels).min() / len(data) >= 0.03
+
+
+def test_no_candidate_passing_is_an_error_naming_the_gate():
+    data = make_rfm_with_whales()
+    with pytest.raises(SegflowError, match="no candidate model passed the quality gates"):
+        select_model(data, ["recency_days", "frequency", "monetary"], min_share=0.45)
+
+
+def test_only_long_tailed_non_negative_features_are_logged():
+    data = make_rfm_with_whales()
+    data["centred"] = np.random.default_rng(0).normal(0, 1, len(data))
+    assert choose_log_features(data, ["recency_days", "frequency", "monetary", "centred"]) == [
+        "frequency", "monetary"]
+
+
+def test_log_skewed_round_trips():
+    x = np.array([[0.0, 5.0], [10.0, 7.0]])
+    step = LogSkewed((0,))
+    np.testing.assert_allclose(step.transform(x)[:, 0], np.log1p([0.0, 10.0]))
+    np.testing.assert_allclose(step.inverse_transform(step.transform(x)), x)
+
+
+def test_assignments_carry_distance_and_confidence_in_range():
+    data = make_mall_customers()
+    model = select_model(data, ["annual_income", "spending_score"]).model
+    labels, distance, confidence = model.assign(data)
+    assert len(labels) == 200 and set(labels) == set(range(5))
+    assert (distance >= 0).all() and ((confidence >= 0) & (confidence <= 1)).all()
+    centroids = model.centroids_original_units()
+    assert list(centroids.columns) == ["annual_income", "spending_score"]
+    # the high-income, high-score group's centroid, back in k$ and score points
+    top = centroids.loc[(centroids["annual_income"] > 70) & (centroids["spending_score"] > 70)]
+    assert len(top) == 1 and abs(top["annual_income"].iloc[0] - 86) < 4
