@@ -310,14 +310,11 @@ def backfill(
     retrain: RetrainOption = "auto",
 ) -> None:
     """Run the flow for one as-of date after another (oldest first); reruns replace earlier runs."""
+    from segflow.pipeline import backfill_dates
+
     first, last = _parse_date(from_, "--from"), _parse_date(to, "--to")
-    if last < first:
-        raise SegflowError(f"--to {last} is before --from {first}")
-    if every not in ("day", "week"):
-        raise SegflowError(f"--every must be day or week, got {every!r}")
+    days = backfill_dates(first, last, every)
     _check_retrain(retrain)
-    step = timedelta(days=1 if every == "day" else 7)
-    days = [first + i * step for i in range((last - first) // step + 1)]
     db = _database()
     table = Table(title=f"backfill {first} .. {last}, every {every}")
     for column in ("as of", "run", "model", "retrained", "customers"):

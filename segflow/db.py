@@ -81,6 +81,12 @@ class Database:
         with self.transaction() as cur:
             return run_named(cur, name, params)
 
+    def run_composed(self, name: str, params: dict[str, Any], **parts: sql.Composable) -> list[tuple[Any, ...]]:
+        """Run sql/<name>.sql after filling its {placeholders} with composed SQL (identifiers, predicates)."""
+        with self.transaction() as cur:
+            cur.execute(sql.SQL(read_sql(name)).format(**parts), params)
+            return cur.fetchall() if cur.description is not None else []
+
     def engine(self):  # noqa: ANN201 - sqlalchemy is imported lazily to keep the CLI quick
         """A SQLAlchemy engine on the same database (psycopg2 driver)."""
         from sqlalchemy import create_engine

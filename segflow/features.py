@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from psycopg2 import sql
 
@@ -18,6 +19,7 @@ from segflow.errors import SegflowError
 log = logging.getLogger(__name__)
 
 RFM_FEATURES = ("recency_days", "frequency", "monetary", "tenure_days", "avg_order_value", "return_rate")
+SCORED_FEATURES = ("recency_days", "frequency", "monetary")  # exported whenever transactions are used
 _ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -58,10 +60,19 @@ def resolve_features(db: Database, names: list[str] | tuple[str, ...]) -> Featur
     return FeatureSet(cleaned)
 
 
+def data_quality_counts(db: Database, as_of: date) -> dict[str, int]:
+    """Lines in all, purchase lines, and the lines each data-quality rule excludes, as of a date."""
+    with db.transaction() as cur:
+        run_named(cur, "queries/tune_feature_aggregation")
+        row = run_named(cur, "queries/data_quality_counts", {"as_of": as_of})[0]
+        names = [column.name for column in cur.description]
+    return dict(zip(names, row, strict=True))
+
+
 def compute_features(db: Database, attempt_id: int, as_of: date, lookback_days: int, features: FeatureSet) -> None:
     """Fill segflow.customer_features for a run: RFM from transactions and/or attribute snapshots."""
     with db.transaction() as cur:
-        run_named(cur, "queries/set_aggregation_memory")
+        run_named(cur, "queries/tune_feature_aggregation")
         run_named(cur, "queries/delete_run_features", {"attempt_id": attempt_id})
         if features.uses_transactions:
             run_named(cur, "queries/compute_rfm_features",
@@ -80,22 +91,45 @@ def cut_points(db: Database, attempt_id: int) -> dict[str, list[float]]:
     return {"recency": list(recency), "frequency": list(frequency), "monetary": list(monetary)}
 
 
-def apply_scores(db: Database, attempt_id: int, cuts: dict[str, list[float]]) -> None:
-    """Store R, F and M scores 1-5 for a run's active customers, from the given cut points."""
-    db.run("queries/apply_rfm_scores", {"attempt_id": attempt_id, **cuts})
+def rfm_scores(frame: pd.DataFrame, cuts: dict[str, list[float]]) -> pd.DataFrame:
+    """R, F and M scores 1-5 from quintile cut points (four ascending boundaries each).
+
+    F and M are 1 + the number of boundaries strictly below the value; R is 5 minus that count for
+    the days since the last purchase (recent = 5). Strictly below, so that when a fifth of customers
+    or more share the lowest value (frequency 1 is common) they all score 1, not a middle score.
+    Customers without a value get no score.
+    """
+    out = pd.DataFrame(index=frame.index)
+    for column, feature, reverse in (("r_score", "recency", True), ("f_score", "frequency", False),
+                                     ("m_score", "monetary", False)):
+        source = {"recency": "recency_days"}.get(feature, feature)
+        values = frame[source].to_numpy(dtype=float)
+        below = np.searchsorted(np.asarray(cuts[feature], dtype=float), values, side="left")
+        score = (5 - below) if reverse else (1 + below)
+        out[column] = pd.array(np.where(np.isnan(values), pd.NA, score), dtype="Int16")
+    return out
 
 
 def _feature_columns(features: FeatureSet) -> tuple[sql.Composable, sql.Composable]:
+    """Columns to export (the features, plus R/F/M for scores) and the test that every feature is there."""
     columns, complete = [], []
-    for name in features.names:
+    exported = features.names + tuple(f for f in SCORED_FEATURES if features.uses_transactions
+                                      and f not in features.names)
+    for name in exported:
         if name in RFM_FEATURES:
             expression = sql.SQL("{}::double precision").format(sql.Identifier(name))
         else:
             # Attribute names are checked against the loaded keys; the key itself is a quoted literal.
             expression = sql.SQL("(attributes ->> {})::double precision").format(sql.Literal(name))
         columns.append(sql.SQL("{} as {}").format(expression, sql.Identifier(name)))
-        complete.append(sql.SQL("{} is not null").format(expression))
+        if name in features.names:
+            complete.append(sql.SQL("{} is not null").format(expression))
     return sql.SQL(", ").join(columns), sql.SQL(" and ").join(complete)
+
+
+def completeness(features: FeatureSet) -> sql.Composable:
+    """The SQL test that a customer_features row has every feature of the set (what scoring exports)."""
+    return _feature_columns(features)[1]
 
 
 def export_features(
@@ -118,7 +152,7 @@ def export_features(
         finally:
             conn.close()
         spool.seek(0)
-        dtypes = {"customer_id": str, **dict.fromkeys(features.names, "float64")}
+        dtypes = {"customer_id": str, **dict.fromkeys(features.names + SCORED_FEATURES, "float64")}
         yield from pd.read_csv(spool, dtype=dtypes, chunksize=chunk_rows)
 
 

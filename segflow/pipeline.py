@@ -13,8 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
-from typing import Literal
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -29,12 +28,7 @@ from segflow.settings import Settings
 
 log = logging.getLogger(__name__)
 
-RetrainMode = Literal["auto", "always", "never"]
 RETRAIN_MODES = ("auto", "always", "never")
-ASSIGNMENT_COLUMNS = ("attempt_id", "customer_id", "segment_key", "segment_name", "action", "model_version",
-                      "distance", "confidence")
-DATA_QUALITY_FIELDS = ("lines_total", "purchase_lines", "excluded_after_as_of", "excluded_unknown_customer",
-                       "excluded_cancellation_or_return", "excluded_non_positive_price", "excluded_duplicate")
 
 
 @dataclass(frozen=True)
@@ -85,8 +79,7 @@ def check_source(db: Database, attempt_id: int) -> dict[str, int]:
     with _stage(db, attempt_id, "check_source"):
         if not feature_store.FeatureSet(tuple(info.features)).uses_transactions:
             return {}
-        counts = dict(zip(DATA_QUALITY_FIELDS, db.run("queries/data_quality_counts", {"as_of": info.as_of})[0],
-                          strict=True))
+        counts = feature_store.data_quality_counts(db, info.as_of)
         db.run("queries/record_data_quality", {"attempt_id": attempt_id, **counts})
         if counts["purchase_lines"] == 0:
             raise SegflowError(
@@ -137,9 +130,9 @@ def train_if_needed(db: Database, settings: Settings, attempt_id: int) -> int:
     feature_set = feature_store.FeatureSet(tuple(info.features))
     with _stage(db, attempt_id, "train"):
         cuts = info.rfm_cut_points or {}
-        if cuts:
-            feature_store.apply_scores(db, attempt_id, cuts)
         sample = feature_store.training_sample(db, attempt_id, feature_set, settings.max_train_customers, settings.seed)
+        if cuts:
+            sample = sample.join(feature_store.rfm_scores(sample, cuts))
         selection = select_model(
             sample, list(feature_set.names), min_clusters=settings.min_clusters,
             max_clusters=settings.max_clusters, min_share=settings.min_segment_share,
@@ -196,33 +189,36 @@ def score(db: Database, settings: Settings, attempt_id: int) -> int:
         model = registry.load(db, info.model_version)
         names = registry.segment_names(db, info.model_version)
         feature_set = feature_store.FeatureSet(tuple(model.features))
-        cuts = registry.details(db, info.model_version)["rfm_cut_points"] or {}
-        if cuts:
-            # The model's own cut points, so that scores mean the same in every run it scores.
-            feature_store.apply_scores(db, attempt_id, cuts)
+        # The model's cut points (else this run's own), so scores mean the same in every run it scores.
+        cuts = registry.details(db, info.model_version)["rfm_cut_points"] or info.rfm_cut_points or {}
         db.run("queries/delete_run_assignments", {"attempt_id": attempt_id})
+        label_keys = np.asarray(model.segment_keys)
+        label_names = np.asarray([names[k][0] for k in model.segment_keys])
+        label_actions = np.asarray([names[k][1] for k in model.segment_keys])
         scored = 0
         for chunk in feature_store.export_features(db, attempt_id, feature_set, chunk_rows=settings.score_chunk_rows):
             labels, distance, confidence = model.assign(chunk)
-            keys = np.asarray(model.segment_keys)[labels]
             frame = pd.DataFrame({
-                "attempt_id": attempt_id, "customer_id": chunk["customer_id"].to_numpy(), "segment_key": keys,
-                "segment_name": [names[k][0] for k in keys], "action": [names[k][1] for k in keys],
+                "attempt_id": attempt_id, "customer_id": chunk["customer_id"].to_numpy(),
+                "segment_key": label_keys[labels], "segment_name": label_names[labels],
+                "action": label_actions[labels],
                 "model_version": info.model_version, "distance": distance.round(6),
                 "confidence": confidence.round(6),
             })
+            if cuts:
+                frame = frame.join(feature_store.rfm_scores(chunk, cuts).reset_index(drop=True))
             buffer = io.StringIO()
-            frame.to_csv(buffer, sep="\t", header=False, index=False)
+            frame.to_csv(buffer, sep="\t", header=False, index=False, na_rep="\\N")
             buffer.seek(0)
             with db.transaction() as cur:
-                copy_in(cur, "segment_assignments", ASSIGNMENT_COLUMNS, buffer)
+                copy_in(cur, "segment_assignments", tuple(frame.columns), buffer)
             scored += len(frame)
-        db.run("queries/assign_rule_segments", {
+        db.run_composed("queries/assign_rule_segments", {
             "attempt_id": attempt_id, "model_version": info.model_version,
             "uses_transactions": feature_store.FeatureSet(tuple(info.features)).uses_transactions,
             "inactive_key": INACTIVE[0], "inactive_name": INACTIVE[1], "inactive_action": INACTIVE[2],
             "unscored_key": UNSCORED[0], "unscored_name": UNSCORED[1], "unscored_action": UNSCORED[2],
-        })
+        }, complete=feature_store.completeness(feature_set))
     return scored
 
 
@@ -268,6 +264,16 @@ def segment_markdown(table: pd.DataFrame, as_of: date, model_version: int | None
                      f"{fmt(row.mean_recency_days, '.1f')} | {fmt(row.mean_frequency, '.2f')} | "
                      f"{fmt(row.mean_monetary, ',.2f')} |")
     return "\n".join(lines) + "\n"
+
+
+def backfill_dates(first: date, last: date, every: str) -> list[date]:
+    """As-of dates from first to last (inclusive when it falls on the step), oldest first."""
+    if every not in ("day", "week"):
+        raise SegflowError(f"--every must be day or week, got {every!r}")
+    if last < first:
+        raise SegflowError(f"--to {last} is before --from {first}")
+    step = timedelta(days=1 if every == "day" else 7)
+    return [first + i * step for i in range((last - first) // step + 1)]
 
 
 def run_nightly(db: Database, settings: Settings, as_of: date, retrain: str = "auto",

@@ -1,5 +1,6 @@
 """The `segflow` command as a user runs it: real processes, real database, one-line errors."""
 
+import json
 import os
 import subprocess
 import sys
@@ -97,3 +98,33 @@ def test_demo_on_a_fresh_home_starts_the_embedded_database(tmp_path):
     finally:
         embedded.stop(home / "pg")
         subprocess.run(["rm", "-rf", str(home)], check=False)
+
+
+@pytest.mark.slow
+def test_run_publishes_and_a_rerun_leaves_current_segments_identical(db_url, db, fetch, tmp_path):
+    env = {"SEGFLOW_DATABASE_URL": db_url, "SEGFLOW_HOME": str(tmp_path / "home"),
+           "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    generate = segflow("generate", "--customers", "1500", "--days", "120", "--start", "2025-01-01", env=env)
+    assert generate.returncode == 0, generate.stderr
+
+    first = segflow("run", "--as-of", "2025-04-30", env=env)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "segments of run 1, as of 2025-04-30 (model v1)" in first.stdout
+    before = fetch(db, "select * from segflow.current_segments order by customer_id")
+    assert len(before) == 1_500
+
+    again = segflow("run", "--as-of", "2025-04-30", env=env)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert fetch(db, "select * from segflow.current_segments order by customer_id") == before
+
+    shown = segflow("models", "show", "--json", env=env)
+    details = json.loads(shown.stdout)
+    assert details["version"] == 1 and details["status"] == "champion"
+    assert {"silhouette", "davies_bouldin", "calinski_harabasz"} <= set(details["metrics"])
+    assert details["gates"]["min_segment_share"] == 0.03
+    assert sum(s["size"] for s in details["segments"]) == 1_500
+    assert {"key", "name", "size", "share"} <= set(details["segments"][0])
+
+    bad = segflow("models", "promote", "42", env=env)
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == "error: model version 42 does not exist (see: segflow models list)"

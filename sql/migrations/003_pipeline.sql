@@ -110,9 +110,6 @@ create table segflow.customer_features (
     tenure_days integer,
     avg_order_value numeric,
     return_rate numeric,
-    r_score smallint,
-    f_score smallint,
-    m_score smallint,
     attributes jsonb,
     primary key (attempt_id, customer_id)
 );
@@ -126,6 +123,9 @@ create table segflow.segment_assignments (
     model_version integer references segflow.model_versions (version),
     distance double precision,
     confidence double precision,
+    r_score smallint,
+    f_score smallint,
+    m_score smallint,
     primary key (attempt_id, customer_id)
 );
 
@@ -179,9 +179,9 @@ final as (
         f.frequency,
         f.monetary,
         f.tenure_days,
-        f.r_score,
-        f.f_score,
-        f.m_score,
+        a.r_score,
+        a.f_score,
+        a.m_score,
         a.distance,
         a.confidence
     from segflow.segment_assignments as a

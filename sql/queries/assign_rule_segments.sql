@@ -10,8 +10,6 @@ select
     %(model_version)s
 from segflow.customer_features as cf
 where cf.attempt_id = %(attempt_id)s
-    and not exists (
-        select 1
-        from segflow.segment_assignments as a
-        where a.attempt_id = cf.attempt_id and a.customer_id = cf.customer_id
-    )
+    -- {complete} is the same feature-completeness test the export for scoring used, composed in
+    -- segflow.features: exactly the rows the model did not see.
+    and not ({complete})

@@ -1,7 +1,10 @@
--- RFM features of every known customer (any line with a customer id up to the as-of date) for one run.
+-- RFM features of every known customer (any line with a customer id up to the as-of date) for one
+-- attempt, in a single pass over the lines.
 -- Exact duplicate lines count once. Purchases: quantity > 0, unit_price > 0, invoice not 'C…'.
--- Returns: cancellations or negative quantities (with a positive price), valued at quantity * price.
+-- Returns: cancellations or negative quantities (with a positive price), valued at |quantity| * price.
 -- Customers without a purchase in the lookback window get null recency/frequency/monetary.
+-- The distinct lines are sorted by customer and invoice (byte order, "C" collation: the fastest), so
+-- the per-customer aggregation, including count(distinct invoice_id), reuses that one sort.
 insert into segflow.customer_features (
     attempt_id, customer_id, recency_days, frequency, monetary, tenure_days, avg_order_value, return_rate
 )
@@ -14,72 +17,58 @@ with params as (
         ((%(as_of)s::date + 1 - %(lookback_days)s::integer)::timestamp at time zone 'UTC') as window_start_at
 ),
 
-known_lines as (
+distinct_lines as (
     select distinct
-        t.invoice_id, t.stock_code, t.description, t.quantity, t.unit_price, t.invoiced_at, t.customer_id, t.country
+        t.customer_id collate "C" as customer_id,
+        t.invoice_id collate "C" as invoice_id,
+        t.invoiced_at,
+        t.stock_code,
+        t.quantity,
+        t.unit_price,
+        t.description,
+        t.country
     from segflow.transactions as t
     cross join params as p
     where t.customer_id is not null and t.invoiced_at < p.end_at
 ),
 
-purchases as (
-    select customer_id, invoice_id, invoiced_at, quantity * unit_price as amount
-    from known_lines
-    where quantity > 0 and unit_price > 0 and invoice_id not like 'C%%'
-),
-
-returns as (
-    select customer_id, invoiced_at, abs(quantity) * unit_price as amount
-    from known_lines
-    where (invoice_id like 'C%%' or quantity < 0) and unit_price > 0
-),
-
-first_purchase as (
-    select customer_id, min(invoiced_at) as first_at
-    from purchases
-    group by customer_id
-),
-
-window_purchases as (
+classified as (
     select
-        pu.customer_id,
-        max(pu.invoiced_at) as last_at,
-        count(distinct pu.invoice_id) as frequency,
-        sum(pu.amount) as monetary
-    from purchases as pu
+        d.customer_id,
+        d.invoice_id,
+        d.invoiced_at,
+        d.quantity * d.unit_price as amount,
+        d.quantity > 0 and d.unit_price > 0 and d.invoice_id not like 'C%%' as is_purchase,
+        (d.invoice_id like 'C%%' or d.quantity < 0) and d.unit_price > 0 as is_return,
+        d.invoiced_at >= p.window_start_at as in_window
+    from distinct_lines as d
     cross join params as p
-    where pu.invoiced_at >= p.window_start_at
-    group by pu.customer_id
 ),
 
-window_returns as (
-    select r.customer_id, sum(r.amount) as returned
-    from returns as r
-    cross join params as p
-    where r.invoiced_at >= p.window_start_at
-    group by r.customer_id
-),
-
-known_customers as (
-    select distinct customer_id
-    from known_lines
+per_customer as (
+    select
+        customer_id,
+        max(invoiced_at) filter (where is_purchase and in_window) as last_at,
+        count(distinct invoice_id) filter (where is_purchase and in_window) as frequency,
+        sum(amount) filter (where is_purchase and in_window) as monetary,
+        min(invoiced_at) filter (where is_purchase) as first_at,
+        coalesce(sum(abs(amount)) filter (where is_return and in_window), 0) as returned
+    from classified
+    group by customer_id
 ),
 
 final as (
     select
         p.attempt_id,
-        k.customer_id,
-        p.as_of - (w.last_at at time zone 'UTC')::date as recency_days,
-        w.frequency,
-        w.monetary,
-        p.as_of - (f.first_at at time zone 'UTC')::date as tenure_days,
-        w.monetary / w.frequency as avg_order_value,
-        case when w.monetary > 0 then coalesce(r.returned, 0) / w.monetary end as return_rate
-    from known_customers as k
+        c.customer_id,
+        p.as_of - (c.last_at at time zone 'UTC')::date as recency_days,
+        nullif(c.frequency, 0) as frequency,
+        c.monetary,
+        p.as_of - (c.first_at at time zone 'UTC')::date as tenure_days,
+        c.monetary / nullif(c.frequency, 0) as avg_order_value,
+        case when c.monetary > 0 then c.returned / c.monetary end as return_rate
+    from per_customer as c
     cross join params as p
-    left join window_purchases as w on w.customer_id = k.customer_id
-    left join first_purchase as f on f.customer_id = k.customer_id
-    left join window_returns as r on r.customer_id = k.customer_id
 )
 
 select * from final

@@ -6,43 +6,50 @@ with params as (
     select ((%(as_of)s::date + 1)::timestamp at time zone 'UTC') as end_at
 ),
 
-lines as (
+rules as (
     select
-        t.invoice_id,
-        t.stock_code,
-        t.description,
-        t.quantity,
-        t.unit_price,
-        t.invoiced_at,
-        t.customer_id,
-        t.country,
-        case
-            when t.invoiced_at >= p.end_at then 'after_as_of'
-            when t.customer_id is null then 'unknown_customer'
-            when t.invoice_id like 'C%%' or t.quantity <= 0 then 'cancellation_or_return'
-            when t.unit_price <= 0 then 'non_positive_price'
-            else 'purchase'
-        end as rule
+        count(*) as lines_total,
+        count(*) filter (where t.invoiced_at >= p.end_at) as after_as_of,
+        count(*) filter (where t.invoiced_at < p.end_at and t.customer_id is null) as unknown_customer,
+        count(*) filter (
+            where t.invoiced_at < p.end_at and t.customer_id is not null
+                and (t.invoice_id like 'C%%' or t.quantity <= 0)
+        ) as cancellation_or_return,
+        count(*) filter (
+            where t.invoiced_at < p.end_at and t.customer_id is not null
+                and not (t.invoice_id like 'C%%' or t.quantity <= 0) and t.unit_price <= 0
+        ) as non_positive_price
     from segflow.transactions as t
     cross join params as p
 ),
 
 purchase_rows as (
-    select distinct invoice_id, stock_code, description, quantity, unit_price, invoiced_at, customer_id, country
-    from lines
-    where rule = 'purchase'
+    select distinct
+        t.customer_id collate "C" as customer_id,
+        t.invoice_id collate "C" as invoice_id,
+        t.invoiced_at,
+        t.stock_code,
+        t.quantity,
+        t.unit_price,
+        t.description,
+        t.country
+    from segflow.transactions as t
+    cross join params as p
+    where t.invoiced_at < p.end_at and t.customer_id is not null
+        and t.invoice_id not like 'C%%' and t.quantity > 0 and t.unit_price > 0
 ),
 
 final as (
     select
-        (select count(*) from lines) as lines_total,
+        r.lines_total,
         (select count(*) from purchase_rows) as purchase_lines,
-        count(*) filter (where rule = 'after_as_of') as excluded_after_as_of,
-        count(*) filter (where rule = 'unknown_customer') as excluded_unknown_customer,
-        count(*) filter (where rule = 'cancellation_or_return') as excluded_cancellation_or_return,
-        count(*) filter (where rule = 'non_positive_price') as excluded_non_positive_price,
-        count(*) filter (where rule = 'purchase') - (select count(*) from purchase_rows) as excluded_duplicate
-    from lines
+        r.after_as_of as excluded_after_as_of,
+        r.unknown_customer as excluded_unknown_customer,
+        r.cancellation_or_return as excluded_cancellation_or_return,
+        r.non_positive_price as excluded_non_positive_price,
+        r.lines_total - r.after_as_of - r.unknown_customer - r.cancellation_or_return - r.non_positive_price
+            - (select count(*) from purchase_rows) as excluded_duplicate
+    from rules as r
 )
 
 select * from final

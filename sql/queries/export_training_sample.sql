@@ -1,7 +1,7 @@
 -- A deterministic sample of a run's complete customers: the same seed and customers give the same
 -- sample, whatever order the rows were written in.
 copy (
-    select customer_id, {columns}, r_score, f_score, m_score
+    select customer_id, {columns}
     from segflow.customer_features
     where attempt_id = {attempt_id} and {complete}
     order by md5(customer_id || {seed}), customer_id

@@ -16,7 +16,7 @@ import pytest
 from tests_support import insert_lines, make_rfm_lines
 
 from segflow import pipeline
-from segflow.features import FeatureSet, apply_scores, compute_features, cut_points
+from segflow.features import FeatureSet, compute_features, cut_points
 
 AS_OF = date(2024, 3, 31)
 
@@ -62,13 +62,3 @@ def test_population_and_cut_points_are_stored_with_the_run(db, attempt_id, fetch
     stored = fetch(db, "select customers_inactive, rfm_cut_points -> 'monetary' from segflow.run_attempts"
                        " where attempt_id = %s", (attempt_id,))
     assert stored[0][0] == 2 and stored[0][1] == pytest.approx([9.8, 13.1, 16.4, 19.7])
-
-
-def test_scores_follow_cut_points_with_recent_as_five(db, attempt_id, fetch):
-    compute_features(db, attempt_id, AS_OF, 30, FeatureSet(("recency_days", "frequency", "monetary")))
-    apply_scores(db, attempt_id, {"recency": [1, 3, 5, 7], "frequency": [1, 1, 2, 3], "monetary": [5, 10, 20, 30]})
-    rows = fetch(db, "select customer_id, r_score, f_score, m_score from segflow.customer_features"
-                     " where attempt_id = %s order by customer_id", (attempt_id,))
-    # A: recency 6 is above 1, 3, 5 -> 5-3 = 2; frequency 2 above 1, 1 -> 3; monetary 23 above 5, 10, 20 -> 4
-    # C: recency 0 -> 5; frequency 2 -> 3; monetary 6.5 above 5 -> 2
-    assert rows == [("A", 2, 3, 4), ("B", None, None, None), ("C", 5, 3, 2), ("D", None, None, None)]
