@@ -100,11 +100,11 @@ def rfm_scores(frame: pd.DataFrame, cuts: dict[str, list[float]]) -> pd.DataFram
     Customers without a value get no score.
     """
     out = pd.DataFrame(index=frame.index)
-    for column, feature, reverse in (("r_score", "recency", True), ("f_score", "frequency", False),
-                                     ("m_score", "monetary", False)):
-        source = {"recency": "recency_days"}.get(feature, feature)
+    for column, cut_name, source, reverse in (("r_score", "recency", "recency_days", True),
+                                              ("f_score", "frequency", "frequency", False),
+                                              ("m_score", "monetary", "monetary", False)):
         values = frame[source].to_numpy(dtype=float)
-        below = np.searchsorted(np.asarray(cuts[feature], dtype=float), values, side="left")
+        below = np.searchsorted(np.asarray(cuts[cut_name], dtype=float), values, side="left")
         score = (5 - below) if reverse else (1 + below)
         out[column] = pd.array(np.where(np.isnan(values), pd.NA, score), dtype="Int16")
     return out
