@@ -53,6 +53,21 @@ create table segflow.model_segments (
     unique (model_version, name)
 );
 
+-- The data-quality rule "exact duplicate lines count once", in one place. Queries filter it by date
+-- and customer; PostgreSQL applies those filters before removing duplicates. Sorting keys use the
+-- "C" collation (byte order), the fastest, so the per-customer aggregations can reuse the sort.
+create view segflow.distinct_transaction_lines as
+select distinct
+    customer_id collate "C" as customer_id,
+    invoice_id collate "C" as invoice_id,
+    invoiced_at,
+    stock_code,
+    quantity,
+    unit_price,
+    description,
+    country
+from segflow.transactions;
+
 -- A run is "the segmentation as of a date": one row per as-of date, whose run_id stays the same when
 -- the date is run again. Each execution is an attempt; its rows are written under its attempt_id and
 -- become visible only when the attempt is published, replacing the run's previous attempt.

@@ -3,8 +3,8 @@
 -- Exact duplicate lines count once. Purchases: quantity > 0, unit_price > 0, invoice not 'C…'.
 -- Returns: cancellations or negative quantities (with a positive price), valued at |quantity| * price.
 -- Customers without a purchase in the lookback window get null recency/frequency/monetary.
--- The distinct lines are sorted by customer and invoice (byte order, "C" collation: the fastest), so
--- the per-customer aggregation, including count(distinct invoice_id), reuses that one sort.
+-- The distinct lines come sorted by customer and invoice (segflow.distinct_transaction_lines), so the
+-- per-customer aggregation, including count(distinct invoice_id), reuses that one sort.
 insert into segflow.customer_features (
     attempt_id, customer_id, recency_days, frequency, monetary, tenure_days, avg_order_value, return_rate
 )
@@ -13,23 +13,15 @@ with params as (
     select
         %(attempt_id)s::bigint as attempt_id,
         %(as_of)s::date as as_of,
-        ((%(as_of)s::date + 1)::timestamp at time zone 'UTC') as end_at,
         ((%(as_of)s::date + 1 - %(lookback_days)s::integer)::timestamp at time zone 'UTC') as window_start_at
 ),
 
 distinct_lines as (
-    select distinct
-        t.customer_id collate "C" as customer_id,
-        t.invoice_id collate "C" as invoice_id,
-        t.invoiced_at,
-        t.stock_code,
-        t.quantity,
-        t.unit_price,
-        t.description,
-        t.country
-    from segflow.transactions as t
-    cross join params as p
-    where t.customer_id is not null and t.invoiced_at < p.end_at
+    -- The date is written out (not taken from params) so the filter runs before duplicates are removed.
+    select d.customer_id, d.invoice_id, d.invoiced_at, d.quantity, d.unit_price
+    from segflow.distinct_transaction_lines as d
+    where d.customer_id is not null
+        and d.invoiced_at < ((%(as_of)s::date + 1)::timestamp at time zone 'UTC')
 ),
 
 classified as (

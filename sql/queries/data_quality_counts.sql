@@ -24,19 +24,11 @@ rules as (
 ),
 
 purchase_rows as (
-    select distinct
-        t.customer_id collate "C" as customer_id,
-        t.invoice_id collate "C" as invoice_id,
-        t.invoiced_at,
-        t.stock_code,
-        t.quantity,
-        t.unit_price,
-        t.description,
-        t.country
-    from segflow.transactions as t
-    cross join params as p
-    where t.invoiced_at < p.end_at and t.customer_id is not null
-        and t.invoice_id not like 'C%%' and t.quantity > 0 and t.unit_price > 0
+    -- The date is written out (not taken from params) so the filter runs before duplicates are removed.
+    select d.customer_id
+    from segflow.distinct_transaction_lines as d
+    where d.invoiced_at < ((%(as_of)s::date + 1)::timestamp at time zone 'UTC') and d.customer_id is not null
+        and d.invoice_id not like 'C%%' and d.quantity > 0 and d.unit_price > 0
 ),
 
 final as (

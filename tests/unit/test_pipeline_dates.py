@@ -30,4 +30,5 @@ def test_as_of_is_the_requested_date_else_the_scheduled_date_in_utc():
     scheduled = datetime(2026, 3, 1, 1, 30, tzinfo=timezone(timedelta(hours=2)))  # still Feb 28 in UTC
     assert as_of_for(scheduled, date(2025, 1, 1)) == date(2025, 1, 1)
     assert as_of_for(scheduled, None) == date(2026, 2, 28)
-    assert as_of_for(None, None) == datetime.now(UTC).date()
+    today = datetime.now(UTC).date()
+    assert as_of_for(None, None) == today
