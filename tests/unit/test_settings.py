@@ -51,6 +51,11 @@ def test_password_never_appears_in_repr_or_redacted_url(monkeypatch):
     assert redact_url(settings.database_url.get_secret_value()) == "postgresql://analyst:***@db.example:5433/segs"
 
 
+def test_a_password_given_as_a_query_parameter_is_hidden_too():
+    url = "postgresql://u@127.0.0.1:1/x?password=secret&sslmode=require"
+    assert redact_url(url) == "postgresql://u@127.0.0.1:1/x?password=***&sslmode=require"
+
+
 def test_redact_url_leaves_password_free_urls_alone():
     url = "postgresql://postgres@/segflow?host=/tmp/x/pg"
     assert redact_url(url) == url

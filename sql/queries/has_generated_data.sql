@@ -1,0 +1,1 @@
+select exists (select 1 from segflow.import_batches where source_kind = 'generator')
