@@ -23,7 +23,15 @@ from segflow import registry
 from segflow.db import Database, copy_in, run_named
 from segflow.errors import SegflowError
 from segflow.model import SegmentModel, select_model
-from segflow.segments import INACTIVE, UNSCORED, name_by_features, name_segments, order_labels, profile
+from segflow.segments import (
+    INACTIVE,
+    UNSCORED,
+    match_to_previous,
+    name_by_features,
+    name_segments,
+    order_labels,
+    profile,
+)
 from segflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -138,7 +146,7 @@ def train_if_needed(db: Database, settings: Settings, attempt_id: int) -> int:
             max_clusters=settings.max_clusters, min_share=settings.min_segment_share,
             silhouette_sample=settings.silhouette_sample, seed=settings.seed,
         )
-        segments = describe_segments(selection.model, sample)
+        segments = describe_segments(selection.model, sample, _previous_segments(db))
         context = registry.TrainingContext(
             as_of=info.as_of, train_window_start=info.window_start if feature_set.uses_transactions else None,
             train_window_end=info.as_of, sample_size=len(sample), seed=settings.seed, rfm_cut_points=cuts,
@@ -152,21 +160,74 @@ def train_if_needed(db: Database, settings: Settings, attempt_id: int) -> int:
     return version
 
 
-def describe_segments(model: SegmentModel, sample: pd.DataFrame) -> pd.DataFrame:
-    """Give the model its segment keys (S1 = most valuable) and return each segment's name and profile."""
+# Matched segments must be this close (in the new model's standardised space) to keep an old key.
+MATCH_MAX_DISTANCE = 0.75
+
+
+@dataclass(frozen=True)
+class PreviousSegments:
+    """The champion's segments, which a new model's segments inherit keys and names from."""
+
+    model: SegmentModel
+    names: dict[str, tuple[str, str]]
+    next_key_number: int
+
+
+def _previous_segments(db: Database) -> PreviousSegments | None:
+    version = registry.champion(db)
+    if version is None:
+        return None
+    return PreviousSegments(registry.load(db, version), registry.segment_names(db, version),
+                            registry.next_segment_key_number(db))
+
+
+def segment_keys(model: SegmentModel, sample: pd.DataFrame, labels: np.ndarray,
+                 previous: PreviousSegments | None) -> tuple[list[str], dict[str, tuple[str, str]]]:
+    """Key per cluster label, and the (name, action) kept from the previous champion per kept key.
+
+    With no previous champion (or other features) keys are S1..Sk by value. Otherwise each cluster is
+    matched to the champion's by Hungarian matching on centroid distance, both mapped into the new
+    model's space: a matched cluster keeps the key and name; the rest get new keys after the highest
+    ever used, in order of value.
+    """
+    by_value = order_labels(sample, labels, model.k)
+    if previous is None or previous.model.features != model.features:
+        return by_value, {}
+    old_in_new_space = model.to_model_space(previous.model.centroids_original_units())
+    matched = match_to_previous(model.centroids, old_in_new_space, MATCH_MAX_DISTANCE)
+    keys = [""] * model.k
+    kept: dict[str, tuple[str, str]] = {}
+    for label, old_label in matched.items():
+        keys[label] = previous.model.segment_keys[old_label]
+        kept[keys[label]] = previous.names[keys[label]]
+    number = previous.next_key_number
+    for label in sorted(range(model.k), key=lambda lbl: int(by_value[lbl][1:])):
+        if not keys[label]:
+            keys[label] = f"S{number}"
+            number += 1
+    return keys, kept
+
+
+def describe_segments(model: SegmentModel, sample: pd.DataFrame,
+                      previous: PreviousSegments | None = None) -> pd.DataFrame:
+    """Give the model its segment keys and return each segment's name, action and profile."""
     labels, _, _ = model.assign(sample)
-    model.segment_keys = order_labels(sample, labels, model.k)
-    keys = model.segment_keys
+    keys, kept = segment_keys(model, sample, labels, previous)
+    model.segment_keys = keys
     stats = profile(sample, labels, keys, model.features)
+    fresh = [k for k in keys if k not in kept]
     has_rfm_scores = "mean_r_score" in stats.columns and stats["mean_r_score"].notna().all()
-    if has_rfm_scores:
-        positions = stats[["mean_r_score", "mean_f_score", "mean_m_score"]].set_axis(["r", "f", "m"], axis=1)
-        names = name_segments(positions)
+    if not fresh:
+        names = pd.DataFrame(columns=["name", "action"])
+    elif has_rfm_scores:
+        positions = stats.loc[fresh, ["mean_r_score", "mean_f_score", "mean_m_score"]].set_axis(["r", "f", "m"], axis=1)
+        names = name_segments(positions, taken=frozenset(name for name, _ in kept.values()))
     else:
-        centroids_z = pd.DataFrame(model.centroids, columns=model.features,
-                                   index=[keys[i] for i in range(model.k)]).reindex(keys)
+        centroids_z = pd.DataFrame(model.centroids, columns=model.features, index=keys).loc[fresh]
         names = name_by_features(centroids_z)
-    centroids = model.centroids_original_units().set_axis([keys[i] for i in range(model.k)]).reindex(keys)
+    kept_names = pd.DataFrame([{"name": n, "action": a} for n, a in kept.values()], index=list(kept))
+    names = pd.concat([kept_names, names]).reindex(keys)
+    centroids = model.centroids_original_units().set_axis(keys)
     out = names.join(stats[["size", "share"]])
     out["centroid"] = [{f: round(float(v), 4) for f, v in centroids.loc[k].items()} for k in keys]
     out["profile"] = [{c: _json_number(v) for c, v in stats.loc[k].items() if c not in ("size", "share")}

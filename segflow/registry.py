@@ -136,6 +136,7 @@ def promote(db: Database, version: int) -> None:
         run_named(cur, "queries/retire_champion", {"version": version})
         if not run_named(cur, "queries/promote_model", {"version": version}):
             raise UnknownModelVersion(f"model version {version} does not exist (see: segflow models list)")
+        run_named(cur, "queries/sync_segment_keys", {"version": version})
 
 
 def list_versions(db: Database) -> list[dict[str, Any]]:
@@ -153,6 +154,11 @@ def details(db: Database, version: int | None = None) -> dict[str, Any]:
     if not rows:
         raise UnknownModelVersion(f"model version {version} does not exist (see: segflow models list)")
     return rows[0][0]
+
+
+def next_segment_key_number(db: Database) -> int:
+    """The number for the next brand-new segment key (keys are never reused)."""
+    return db.run("queries/max_segment_key_number")[0][0] + 1
 
 
 def segment_names(db: Database, version: int) -> dict[str, tuple[str, str]]:

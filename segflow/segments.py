@@ -23,25 +23,39 @@ INACTIVE = ("inactive", "inactive", "No purchase in the lookback window: win-bac
 UNSCORED = ("unscored", "unscored", "Missing a model feature: complete the customer's attributes.")
 
 
-def name_segments(positions: pd.DataFrame) -> pd.DataFrame:
+def name_segments(positions: pd.DataFrame, taken: frozenset[str] = frozenset()) -> pd.DataFrame:
     """Unique names and actions for segments given their mean r/f/m scores (index: segment key).
 
     Names are assigned by minimum total distance between segments and name prototypes (Hungarian
     matching), so they are unique. "Champions" is only allowed for a segment that is best on all of
-    recency, frequency and monetary; otherwise no segment is called that.
+    recency, frequency and monetary; otherwise no segment is called that. Names in `taken` (kept by
+    segments matched to an earlier model) are not given again.
     """
-    names = list(NAMES)
+    names = [n for n in NAMES if n not in taken]
     prototypes = np.array([NAMES[n][0] for n in names])
     points = positions[["r", "f", "m"]].to_numpy(dtype=float)
     cost = np.sqrt(((points[:, None, :] - prototypes[None, :, :]) ** 2).sum(axis=2))
     best_everywhere = (points >= points.max(axis=0) - 1e-9).all(axis=1)
-    cost[~best_everywhere, names.index("Champions")] = 1e6
+    if "Champions" in names:
+        cost[~best_everywhere, names.index("Champions")] = 1e6
     rows, cols = linear_sum_assignment(cost)
     chosen = {positions.index[r]: names[c] for r, c in zip(rows, cols, strict=True)}
     return pd.DataFrame(
         {"name": [chosen[k] for k in positions.index], "action": [NAMES[chosen[k]][1] for k in positions.index]},
         index=positions.index,
     )
+
+
+def match_to_previous(centroids: np.ndarray, previous: np.ndarray, max_distance: float) -> dict[int, int]:
+    """Pairs (new cluster -> previous cluster) by Hungarian matching on centroid distance in one space.
+
+    Only pairs closer than `max_distance` count: a new segment far from every old one is new.
+    """
+    if len(centroids) == 0 or len(previous) == 0:
+        return {}
+    cost = np.sqrt(((centroids[:, None, :] - previous[None, :, :]) ** 2).sum(axis=2))
+    rows, cols = linear_sum_assignment(cost)
+    return {int(r): int(c) for r, c in zip(rows, cols, strict=True) if cost[r, c] <= max_distance}
 
 
 def name_by_features(centroids_z: pd.DataFrame) -> pd.DataFrame:

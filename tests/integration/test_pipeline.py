@@ -135,3 +135,32 @@ def test_promote_switches_the_champion(generated, settings, fetch):
         (1, "champion"), (2, "retired")]
     with pytest.raises(registry.UnknownModelVersion, match="model version 7 does not exist"):
         registry.promote(generated, 7)
+
+
+def test_retraining_on_identical_data_keeps_every_customers_key(generated, settings, fetch):
+    keys = "select customer_id, segment_key, segment_name from segflow.current_segments order by customer_id"
+    pipeline.run_nightly(generated, settings, AS_OF)
+    before = fetch(generated, keys)
+    second = pipeline.run_nightly(generated, settings, AS_OF, retrain="always")
+    assert fetch(generated, keys) == before
+    assert fetch(generated, "select model_version from segflow.run_attempts where attempt_id = %s", (second,)) == [(2,)]
+    versions = fetch(generated, "select model_version, segment_key, name from segflow.model_segments"
+                                " order by segment_key, model_version")
+    assert [(k, n) for v, k, n in versions if v == 1] == [(k, n) for v, k, n in versions if v == 2]
+    assert {s for (s,) in fetch(generated, "select distinct status from segflow.segment_keys")} == {"active"}
+
+
+def test_a_new_model_with_other_segments_gets_new_keys_and_retires_vanished_ones(generated, settings, fetch):
+    pipeline.run_nightly(generated, settings, AS_OF)
+    old_keys = {k for (k,) in fetch(generated, "select segment_key from segflow.model_segments")}
+    # Another clustering of the same customers: fewer segments is forced through the k range.
+    other = settings.model_copy(update={"min_clusters": 2, "max_clusters": 2})
+    pipeline.run_nightly(generated, other, AS_OF, retrain="always")
+    new_keys = {k for (k,) in fetch(generated, "select segment_key from segflow.model_segments"
+                                               " where model_version = 2")}
+    assert len(new_keys) == 2
+    numbers = [int(k[1:]) for k in new_keys - old_keys]
+    assert all(n > max(int(k[1:]) for k in old_keys) for n in numbers)  # keys are never reused
+    statuses = dict(fetch(generated, "select segment_key, status from segflow.segment_keys"))
+    assert {k for k, s in statuses.items() if s == "active"} == new_keys
+    assert {k for k, s in statuses.items() if s == "retired"} == old_keys - new_keys

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from segflow.segments import NAMES, name_segments, order_labels
+from segflow.segments import NAMES, match_to_previous, name_segments, order_labels
 
 
 def test_names_follow_rfm_positions_and_are_unique():
@@ -27,3 +27,21 @@ def test_keys_rank_segments_by_value():
     frame = pd.DataFrame({"r_score": [1, 1, 5, 5, 3], "f_score": [1, 1, 5, 5, 3], "m_score": [1, 2, 5, 4, 3]})
     labels = np.array([0, 0, 1, 1, 2])
     assert order_labels(frame, labels, 3) == ["S3", "S1", "S2"]
+
+
+def test_matching_follows_centroids_whatever_their_order():
+    previous = np.array([[0.0, 0.0], [5.0, 5.0], [-5.0, 5.0]])
+    new = np.array([[-5.1, 4.9], [0.1, 0.0], [5.0, 5.2]])
+    assert match_to_previous(new, previous, max_distance=0.75) == {0: 2, 1: 0, 2: 1}
+
+
+def test_a_centroid_far_from_every_old_one_is_a_new_segment():
+    previous = np.array([[0.0, 0.0], [5.0, 5.0]])
+    new = np.array([[0.2, 0.0], [9.0, -9.0], [5.0, 5.1]])
+    assert match_to_previous(new, previous, max_distance=0.75) == {0: 0, 2: 1}
+
+
+def test_names_taken_by_kept_segments_are_not_given_again():
+    positions = pd.DataFrame({"r": [4.8], "f": [4.9], "m": [4.9]}, index=["S7"])
+    names = name_segments(positions, taken=frozenset({"Champions"}))
+    assert names.loc["S7", "name"] == "Loyal"
