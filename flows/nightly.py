@@ -51,6 +51,11 @@ def publish(attempt_id: int) -> None:
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
+def record_transitions(attempt_id: int) -> int:
+    return pipeline.record_transitions(open_database()[1], attempt_id)
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
 def segment_table_artifact(attempt_id: int, as_of: date, model_version: int) -> str:
     table = pipeline.segment_table(open_database()[1], attempt_id)
     markdown = pipeline.segment_markdown(table, as_of, model_version)
@@ -87,6 +92,7 @@ def nightly_segmentation(
     except BaseException as exc:
         mark_failed(attempt_id, f"{type(exc).__name__}: {exc}")
         raise
+    record_transitions(attempt_id)
     segment_table_artifact(attempt_id, day, version)
     logger.info("attempt %s published", attempt_id)
     return attempt_id

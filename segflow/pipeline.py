@@ -300,6 +300,25 @@ def publish(db: Database, attempt_id: int) -> None:
                   {"attempt_id": attempt_id, "stage": "publish", "seconds": time.perf_counter() - started})
 
 
+def record_transitions(db: Database, attempt_id: int) -> int:
+    """Customers per (from, to) segment between this published run and its neighbours; returns rows written."""
+    with _stage(db, attempt_id, "transitions"), db.transaction() as cur:
+        rows = run_named(cur, "queries/published_neighbours", {"attempt_id": attempt_id})
+        if not rows:
+            raise SegflowError(f"run attempt {attempt_id} is not published; no transitions to record")
+        run_id, prev_run, prev_attempt, next_run, next_attempt = rows[0]
+        run_named(cur, "queries/delete_transitions_around",
+                  {"run_id": run_id, "prev_run": prev_run, "next_run": next_run})
+        written = 0
+        for from_run, from_attempt, to_run, to_attempt in ((prev_run, prev_attempt, run_id, attempt_id),
+                                                             (run_id, attempt_id, next_run, next_attempt)):
+            if from_attempt is not None and to_attempt is not None:
+                run_named(cur, "queries/insert_transitions", {"from_run": from_run, "from_attempt": from_attempt,
+                                                              "to_run": to_run, "to_attempt": to_attempt})
+                written += cur.rowcount
+    return written
+
+
 def fail(db: Database, attempt_id: int, error: BaseException | str) -> None:
     """Mark a run failed and drop its partial rows; the published run stays visible."""
     db.run("queries/fail_run", {"attempt_id": attempt_id, "error": str(error)[:2000]})
@@ -350,4 +369,5 @@ def run_nightly(db: Database, settings: Settings, as_of: date, retrain: str = "a
     except BaseException as exc:
         fail(db, attempt_id, exc)
         raise
+    record_transitions(db, attempt_id)
     return attempt_id

@@ -164,3 +164,28 @@ def test_a_new_model_with_other_segments_gets_new_keys_and_retires_vanished_ones
     statuses = dict(fetch(generated, "select segment_key, status from segflow.segment_keys"))
     assert {k for k, s in statuses.items() if s == "active"} == new_keys
     assert {k for k, s in statuses.items() if s == "retired"} == old_keys - new_keys
+
+
+def test_transitions_link_consecutive_published_runs(generated, settings, fetch):
+    db = generated
+    week_before = AS_OF - timedelta(days=7)
+    pipeline.run_nightly(db, settings, week_before)
+    pipeline.run_nightly(db, settings, AS_OF)
+    rows = fetch(db, "select from_run, to_run, from_segment_key, to_segment_key, customers"
+                     " from segflow.segment_transitions order by 3, 4")
+    assert {(r[0], r[1]) for r in rows} == {(1, 2)}
+    assert sum(r[4] for r in rows) == 1_500
+    known_before = fetch(db, "select count(distinct customer_id) from segflow.transactions where invoiced_at < %s",
+                         (week_before + timedelta(days=1),))[0][0]
+    assert sum(r[4] for r in rows if r[2] == "new_customer") == 1_500 - known_before
+    stayed = fetch(db, "select count(*) from segflow.segment_assignments a join segflow.segment_assignments b"
+                       " using (customer_id) join segflow.run_attempts ra on ra.attempt_id = a.attempt_id"
+                       " join segflow.run_attempts rb on rb.attempt_id = b.attempt_id"
+                       " where ra.run_id = 1 and rb.run_id = 2 and ra.status = 'published'"
+                       " and rb.status = 'published' and a.segment_key = b.segment_key")[0][0]
+    assert sum(r[4] for r in rows if r[2] == r[3]) == stayed
+
+    # A run for a date in between takes its place in the chain: 1 -> 3 -> 2.
+    pipeline.run_nightly(db, settings, AS_OF - timedelta(days=3))
+    pairs = {(r[0], r[1]) for r in fetch(db, "select from_run, to_run from segflow.segment_transitions")}
+    assert pairs == {(1, 3), (3, 2)}
