@@ -55,6 +55,14 @@ def record_transitions(attempt_id: int) -> int:
     return pipeline.record_transitions(open_database()[1], attempt_id)
 
 
+@task(cache_policy=NO_CACHE)
+def drift_reports(attempt_id: int, as_of: date) -> str:
+    settings, db = open_database()
+    markdown = pipeline.drift_markdown(pipeline.drift_reports(db, settings, attempt_id), as_of)
+    create_markdown_artifact(key="drift-report", markdown=markdown, description=f"drift as of {as_of}")
+    return markdown
+
+
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
 def segment_table_artifact(attempt_id: int, as_of: date, model_version: int) -> str:
     table = pipeline.segment_table(open_database()[1], attempt_id)
@@ -94,5 +102,6 @@ def nightly_segmentation(
         raise
     record_transitions(attempt_id)
     segment_table_artifact(attempt_id, day, version)
+    drift_reports(attempt_id, day)
     logger.info("attempt %s published", attempt_id)
     return attempt_id

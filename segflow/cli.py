@@ -203,12 +203,16 @@ def generate(
     start: Annotated[
         str | None, typer.Option(help="First day (YYYY-MM-DD); default: DAYS days before today.")
     ] = None,
+    archetypes: Annotated[
+        str | None, typer.Option(help="Only these archetypes, comma-separated (e.g. one_time); default: all.")
+    ] = None,
 ) -> None:
     """Write realistic synthetic transactions into the database."""
     from segflow.generate import GeneratorSpec, generate_transactions
 
     first_day = _parse_date(start, "--start") if start else date.today() - timedelta(days=days)
-    spec = GeneratorSpec(customers=customers, days=days, seed=seed, start=first_day)
+    chosen = tuple(a.strip() for a in archetypes.split(",") if a.strip()) if archetypes else ()
+    spec = GeneratorSpec(customers=customers, days=days, seed=seed, start=first_day, archetypes=chosen)
     spec.validate()
     db = _database()
     with _chunk_progress("generating") as report:
@@ -370,6 +374,28 @@ def _print_run(db: Database, attempt_id: int) -> None:
 
 def _fmt(value: float | None, pattern: str) -> str:
     return "" if value is None or value != value else format(value, pattern)
+
+
+@app.command("drift")
+def drift_command(
+    run_id: Annotated[int | None, typer.Option("--run", help="Run id (default: the run BI reads now).")] = None,
+) -> None:
+    """Show a run's drift against the previous run and the model's training data, with report paths."""
+    rows = _database().run("queries/drift_reports_for_run", {"run_id": run_id})
+    if not rows:
+        target = f"run {run_id}" if run_id is not None else "the current run"
+        raise SegflowError(f"no drift report for {target} (reports are made when a run is published)")
+    table = Table(title=f"drift of run {rows[0][0]} (as of {rows[0][1]})")
+    for column in ("reference", "drift", "segment PSI", "segment JS", "drifted features", "largest share change"):
+        table.add_column(column, justify="left" if column in ("reference", "drift") else "right")
+    for _, _, reference, ref_run, ref_version, drifted, share, psi, js, _, details in rows:
+        moved = max(details["segments"], key=lambda s: abs(s["share_now"] - s["share_then"]))
+        label = f"previous (run {ref_run})" if reference == "previous" else f"training (model v{ref_version})"
+        table.add_row(label, "[bold red]yes[/]" if drifted else "no", f"{psi:.3f}", f"{js:.3f}", f"{share:.0%}",
+                      f"{moved['segment_key']}: {moved['share_then']:.1%} → {moved['share_now']:.1%}")
+    console.print(table)
+    for row in rows:
+        console.print(f"report ({row[2]}): {row[9]}", highlight=False, soft_wrap=True)
 
 
 # --- models ---------------------------------------------------------------------------------------

@@ -81,8 +81,14 @@ class GeneratorSpec:
     seed: int
     start: date
     catalog_size: int = 2_000
+    # Only these archetypes (names from ARCHETYPES); empty means the usual mix of all of them.
+    archetypes: tuple[str, ...] = ()
 
     def validate(self) -> None:
+        known = {a.name for a in ARCHETYPES}
+        unknown = [a for a in self.archetypes if a not in known]
+        if unknown:
+            raise SegflowError(f"unknown archetype(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
         if self.customers < 1:
             raise SegflowError(f"--customers must be at least 1, got {self.customers}")
         if self.days < 7:
@@ -93,6 +99,8 @@ class GeneratorSpec:
     @property
     def content_key(self) -> str:
         payload = {**asdict(self), "start": self.start.isoformat(), "version": GENERATOR_VERSION}
+        if not self.archetypes:
+            payload.pop("archetypes")  # keeps the key of data sets generated before the option existed
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -137,7 +145,7 @@ def generate_chunk(spec: GeneratorSpec, chunk: int, catalog: pd.DataFrame, cdf: 
     days = spec.days
 
     # Customers: archetype, active window, country.
-    shares = np.array([a.share for a in ARCHETYPES])
+    shares = np.array([a.share if not spec.archetypes or a.name in spec.archetypes else 0.0 for a in ARCHETYPES])
     kind = rng.choice(len(ARCHETYPES), size=n, p=shares / shares.sum())
     arch = {f: np.array([getattr(a, f) for a in ARCHETYPES]) for f in
             ("orders_per_30_days", "basket_lines", "quantity", "price_factor")}

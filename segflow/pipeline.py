@@ -18,8 +18,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from segflow import drift, registry
 from segflow import features as feature_store
-from segflow import registry
 from segflow.db import Database, copy_in, run_named
 from segflow.errors import SegflowError
 from segflow.model import SegmentModel, select_model
@@ -152,7 +152,10 @@ def train_if_needed(db: Database, settings: Settings, attempt_id: int) -> int:
             train_window_end=info.as_of, sample_size=len(sample), seed=settings.seed, rfm_cut_points=cuts,
             trained_in_attempt=attempt_id,
         )
-        version = registry.register(db, settings.model_path, selection, segments, context)
+        labels, _, _ = selection.model.assign(sample)
+        snapshot = sample.head(settings.drift_sample).assign(
+            segment_key=pd.Series(selection.model.segment_keys).to_numpy()[labels[:settings.drift_sample]])
+        version = registry.register(db, settings.model_path, selection, segments, context, snapshot)
         # A new model replaces the champion here; issue-4's challenger gate will sit at this point.
         registry.promote(db, version)
     db.run("queries/record_training_decision",
@@ -319,6 +322,36 @@ def record_transitions(db: Database, attempt_id: int) -> int:
     return written
 
 
+def drift_reports(db: Database, settings: Settings, attempt_id: int) -> list[drift.DriftResult]:
+    """Drift of a published attempt against the previous published run and its model's training data."""
+    info = run_info(db, attempt_id)
+    with _stage(db, attempt_id, "drift"):
+        rows = db.run("queries/published_neighbours", {"attempt_id": attempt_id})
+        if not rows:
+            raise SegflowError(f"run attempt {attempt_id} is not published; no drift report")
+        run_id, prev_run, prev_attempt, _, _ = rows[0]
+        results = []
+        for reference in ("previous", "training"):
+            result = drift.build_report(db, settings, attempt_id, run_id, reference, prev_attempt, prev_run,
+                                        info.model_version)
+            if result is not None:
+                drift.store(db, run_id, attempt_id, result)
+                results.append(result)
+    return results
+
+
+def drift_markdown(results: list[drift.DriftResult], as_of: date) -> str:
+    """The drift verdicts and report paths as markdown, for the Prefect artifact."""
+    lines = [f"# Drift as of {as_of}", "", "| reference | drift | segment PSI | drifted features | report |",
+             "|---|---|---:|---:|---|"]
+    for r in results:
+        lines.append(f"| {r.reference} | {'yes' if r.dataset_drift else 'no'} | {r.shares.psi:.3f} | "
+                     f"{r.drift_share:.0%} | file://{r.html_path} |")
+    if not results:
+        lines.append("| (no reference yet) | | | | |")
+    return "\n".join(lines) + "\n"
+
+
 def fail(db: Database, attempt_id: int, error: BaseException | str) -> None:
     """Mark a run failed and drop its partial rows; the published run stays visible."""
     db.run("queries/fail_run", {"attempt_id": attempt_id, "error": str(error)[:2000]})
@@ -370,4 +403,5 @@ def run_nightly(db: Database, settings: Settings, as_of: date, retrain: str = "a
         fail(db, attempt_id, exc)
         raise
     record_transitions(db, attempt_id)
+    drift_reports(db, settings, attempt_id)
     return attempt_id

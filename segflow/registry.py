@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -15,7 +16,7 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from segflow.db import Database, run_named
+from segflow.db import Database, copy_in, run_named
 from segflow.errors import SegflowError
 from segflow.model import SELECTION_RULE, SegmentModel, Selection
 
@@ -63,8 +64,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+SNAPSHOT_COLUMNS = ("model_version", "customer_id", "segment_key")
+
+
 def register(
-    db: Database, models_dir: Path, selection: Selection, segments: pd.DataFrame, context: TrainingContext
+    db: Database, models_dir: Path, selection: Selection, segments: pd.DataFrame, context: TrainingContext,
+    snapshot: pd.DataFrame | None = None,
 ) -> int:
     """Save the model's artifact and record the version and its segments; returns the version number."""
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -97,11 +102,25 @@ def register(
                     "mean_r_score": _maybe(row.get("mean_r_score")), "mean_f_score": _maybe(row.get("mean_f_score")),
                     "mean_m_score": _maybe(row.get("mean_m_score")),
                 })
+            if snapshot is not None and not snapshot.empty:
+                _copy_snapshot(cur, version, snapshot)
+                run_named(cur, "queries/fill_training_snapshot",
+                          {"version": version, "attempt_id": context.trained_in_attempt})
         except Exception:
             path.unlink(missing_ok=True)
             raise
     log.info("registered model version %d (%s, k=%d)", version, model.algorithm, model.k)
     return version
+
+
+def _copy_snapshot(cur, version: int, snapshot: pd.DataFrame) -> None:
+    """The training customers (a sample) and their segments; their features are filled in by SQL."""
+    frame = snapshot.reindex(columns=list(SNAPSHOT_COLUMNS[1:])).copy()
+    frame.insert(0, "model_version", version)
+    buffer = io.StringIO()
+    frame.to_csv(buffer, sep="\t", header=False, index=False, na_rep="\\N")
+    buffer.seek(0)
+    copy_in(cur, "model_training_snapshots", SNAPSHOT_COLUMNS, buffer)
 
 
 def _maybe(value: Any) -> float | None:

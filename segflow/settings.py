@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     max_clusters: int = Field(default=8, ge=2, le=12, description="Most segments a candidate may have.")
     score_chunk_rows: int = Field(default=100_000, ge=1_000, description="Customers scored per chunk.")
     seed: int = Field(default=42, ge=0, description="Seed for sampling and model fitting.")
+    drift_psi_threshold: float = Field(
+        default=0.2, gt=0, description="Segment-share PSI at or above which a run counts as drifted."
+    )
+    drift_share_threshold: float = Field(
+        default=0.5, gt=0, le=1, description="Share of drifted features at or above which a run counts as drifted."
+    )
+    drift_sample: int = Field(default=20_000, ge=100, description="Customers per dataset in a drift report.")
 
     @field_validator("home", mode="after")
     @classmethod

@@ -125,6 +125,11 @@ def test_run_publishes_and_a_rerun_leaves_current_segments_identical(db_url, db,
     assert sum(s["size"] for s in details["segments"]) == 1_500
     assert {"key", "name", "size", "share"} <= set(details["segments"][0])
 
+    drift = segflow("drift", env=env)
+    assert drift.returncode == 0, drift.stderr[-2000:]
+    assert "training (model v1)" in drift.stdout
+    assert drift.stdout.strip().splitlines()[-1].endswith("run-1-vs-training.html")
+
     bad = segflow("models", "promote", "42", env=env)
     assert bad.returncode == 1
     assert bad.stderr.strip() == "error: model version 42 does not exist (see: segflow models list)"

@@ -1,0 +1,203 @@
+"""Drift of a published run against a reference: segment shares (exact, from SQL) and features (Evidently).
+
+Two references: 'previous', the published run just before it by as-of date, and 'training', the
+champion's training snapshot. A run has drifted when the segment-share PSI reaches
+`drift_psi_threshold` or the share of drifted features reaches `drift_share_threshold`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from psycopg2 import sql
+
+from segflow.db import Database, read_sql
+from segflow.errors import SegflowError
+from segflow.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FEATURES = ("recency_days", "frequency", "monetary", "tenure_days", "avg_order_value")
+PER_SEGMENT_FEATURES = ("recency_days", "frequency", "monetary")
+PER_SEGMENT_MIN_SHARE = 0.10  # per-segment feature drift for segments at least this large
+PER_SEGMENT_MIN_ROWS = 30
+_EPSILON = 1e-4  # shares of 0 would make PSI infinite
+
+
+@dataclass
+class ShareDrift:
+    """Segment shares now and in the reference, with PSI per segment and in all."""
+
+    rows: list[dict[str, Any]]
+    psi: float
+    jensen_shannon: float
+
+
+def share_drift(current: dict[str, float], reference: dict[str, float]) -> ShareDrift:
+    """PSI (sum of (now - then) * ln(now / then)) and Jensen-Shannon distance over segment shares."""
+    keys = sorted(set(current) | set(reference), key=lambda k: (len(k), k))
+    rows, psi = [], 0.0
+    for key in keys:
+        now, then = max(current.get(key, 0.0), _EPSILON), max(reference.get(key, 0.0), _EPSILON)
+        term = (now - then) * math.log(now / then)
+        psi += term
+        rows.append({"segment_key": key, "share_now": current.get(key, 0.0), "share_then": reference.get(key, 0.0),
+                     "psi": round(term, 6)})
+    p = [current.get(k, 0.0) for k in keys]
+    q = [reference.get(k, 0.0) for k in keys]
+    m = [(a + b) / 2 for a, b in zip(p, q, strict=True)]
+
+    def kl(x: list[float], y: list[float]) -> float:
+        return sum(a * math.log2(a / b) for a, b in zip(x, y, strict=True) if a > 0)
+
+    js = math.sqrt(max(0.0, (kl(p, m) + kl(q, m)) / 2))
+    return ShareDrift(rows=rows, psi=round(psi, 6), jensen_shannon=round(js, 6))
+
+
+@dataclass
+class DriftResult:
+    reference: str
+    dataset_drift: bool
+    drift_share: float
+    shares: ShareDrift
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    html_path: Path | None = None
+    reference_run: int | None = None
+    reference_model_version: int | None = None
+
+    def details(self) -> dict[str, Any]:
+        return {"segments": self.shares.rows, "segment_psi": self.shares.psi,
+                "segment_jensen_shannon": self.shares.jensen_shannon, "columns": self.columns}
+
+
+def with_segment_columns(frame: pd.DataFrame, segments: list[str]) -> pd.DataFrame:
+    """Add '<segment>__<feature>' columns, the feature where the customer is in that segment, else empty."""
+    out = frame.copy()
+    for segment in segments:
+        inside = out["segment_key"] == segment
+        for feature in PER_SEGMENT_FEATURES:
+            out[f"{segment}__{feature}"] = out[feature].where(inside)
+    return out
+
+
+def evidently_report(current: pd.DataFrame, reference: pd.DataFrame, segments: list[str],
+                     html_path: Path) -> list[dict[str, Any]]:
+    """Run the Evidently report, save its HTML, and return each drift column's score, method and threshold."""
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import ValueDrift
+    from evidently.presets import DataDriftPreset
+
+    # Evidently refuses a drift column that is empty on either side (attribute-only models have no RFM).
+    features = [f for f in FEATURES if current[f].notna().any() and reference[f].notna().any()]
+    segment_columns = [f"{s}__{f}" for s in segments for f in PER_SEGMENT_FEATURES if f in features]
+    numeric = features + segment_columns
+    definition = DataDefinition(id_column="customer_id", numerical_columns=numeric,
+                                categorical_columns=["segment_key"])
+    current = with_segment_columns(current, segments)
+    reference = with_segment_columns(reference, segments)
+    report = Report([
+        ValueDrift(column="segment_key", method="psi"),
+        ValueDrift(column="segment_key", method="jensenshannon"),
+        *([DataDriftPreset(columns=features)] if features else []),
+        *[ValueDrift(column=c) for c in segment_columns],
+    ])
+    snapshot = report.run(current_data=Dataset.from_pandas(current, data_definition=definition),
+                          reference_data=Dataset.from_pandas(reference, data_definition=definition))
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.save_html(str(html_path))  # a pathlib.Path silently writes nothing in evidently 0.7
+    columns = []
+    for metric in snapshot.dict()["metrics"]:
+        config = metric["config"]
+        if not config.get("type", "").endswith("ValueDrift"):
+            continue
+        score = float(metric["value"])
+        threshold = float(config.get("threshold") or 0.0)
+        method = config.get("method") or ""
+        # p-value tests drift when the value is below the threshold, distances when at or above it.
+        drifted = score < threshold if "p_value" in method or "test" in method.lower() else score >= threshold
+        columns.append({"column": config["column"], "method": method, "threshold": threshold,
+                        "score": round(score, 6), "drifted": drifted})
+    return columns
+
+
+def _copy_frame(db: Database, statement: sql.Composed) -> pd.DataFrame:
+    with tempfile.SpooledTemporaryFile(max_size=64 << 20, mode="w+b") as spool:
+        conn = db.raw_connection()
+        try:
+            with conn, conn.cursor() as cur:
+                cur.copy_expert(statement.as_string(cur), spool)
+        finally:
+            conn.close()
+        spool.seek(0)
+        return pd.read_csv(spool, dtype={"customer_id": str, "segment_key": str})
+
+
+def attempt_sample(db: Database, attempt_id: int, size: int, seed: int) -> pd.DataFrame:
+    statement = sql.SQL(read_sql("queries/drift_sample")).format(
+        attempt_id=sql.Literal(attempt_id), seed=sql.Literal(str(seed)), limit=sql.Literal(size))
+    return _copy_frame(db, statement)
+
+
+def training_sample(db: Database, version: int) -> pd.DataFrame:
+    return _copy_frame(db, sql.SQL(read_sql("queries/training_snapshot_sample")).format(
+        version=sql.Literal(version)))
+
+
+def _shares(rows: list[tuple]) -> dict[str, float]:
+    return {key: float(share) for key, _, share in rows}
+
+
+def report_path(settings: Settings, run_id: int, reference: str) -> Path:
+    """Stable path of a run's drift report against a reference (a rerun overwrites it)."""
+    return settings.report_path / "drift" / f"run-{run_id}-vs-{reference}.html"
+
+
+def build_report(db: Database, settings: Settings, attempt_id: int, run_id: int, reference: str,
+                 reference_attempt: int | None, reference_run: int | None,
+                 reference_version: int | None) -> DriftResult | None:
+    """One drift report (HTML and result) of an attempt against one reference; None without a reference."""
+    if reference == "previous":
+        if reference_attempt is None:
+            return None
+        then_shares = _shares(db.run("queries/segment_shares", {"attempt_id": reference_attempt}))
+        then = attempt_sample(db, reference_attempt, settings.drift_sample, settings.seed)
+    elif reference == "training":
+        if reference_version is None:
+            return None
+        then_shares = _shares(db.run("queries/training_segment_shares", {"version": reference_version}))
+        then = training_sample(db, reference_version)
+    else:
+        raise SegflowError(f"reference must be 'previous' or 'training', got {reference!r}")
+    now_shares = _shares(db.run("queries/segment_shares", {"attempt_id": attempt_id}))
+    now = attempt_sample(db, attempt_id, settings.drift_sample, settings.seed)
+    if now.empty or then.empty:
+        return None
+    shares = share_drift(now_shares, then_shares)
+    large = [k for k, share in now_shares.items() if share >= PER_SEGMENT_MIN_SHARE
+             and (now["segment_key"] == k).sum() >= PER_SEGMENT_MIN_ROWS
+             and (then["segment_key"] == k).sum() >= PER_SEGMENT_MIN_ROWS]
+    path = report_path(settings, run_id, reference)
+    columns = evidently_report(now, then, large, path)
+    overall = [c for c in columns if c["column"] in FEATURES]
+    drift_share = sum(c["drifted"] for c in overall) / len(overall) if overall else 0.0
+    drifted = shares.psi >= settings.drift_psi_threshold or drift_share >= settings.drift_share_threshold
+    return DriftResult(reference=reference, dataset_drift=drifted, drift_share=round(drift_share, 4), shares=shares,
+                       columns=columns, html_path=path, reference_run=reference_run,
+                       reference_model_version=reference_version)
+
+
+def store(db: Database, run_id: int, attempt_id: int, result: DriftResult) -> None:
+    db.run("queries/upsert_drift_report", {
+        "run_id": run_id, "reference": result.reference, "attempt_id": attempt_id,
+        "reference_run": result.reference_run, "reference_model_version": result.reference_model_version,
+        "dataset_drift": result.dataset_drift, "drift_share": result.drift_share,
+        "segment_psi": result.shares.psi, "segment_js": result.shares.jensen_shannon,
+        "html_path": str(result.html_path), "details": json.dumps(result.details()),
+    })

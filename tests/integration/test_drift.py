@@ -1,0 +1,54 @@
+"""Drift reports on generated data: a quiet week raises nothing, a wave of one-time buyers does."""
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from segflow import pipeline
+from segflow.generate import GeneratorSpec, generate_transactions
+
+pytestmark = pytest.mark.slow
+
+START = date(2024, 1, 1)
+AS_OF = START + timedelta(days=149)
+
+
+@pytest.fixture
+def history(db):
+    generate_transactions(db, GeneratorSpec(customers=3_000, days=200, seed=21, start=START))
+    return db
+
+
+def reports(fetch, db, run_id):
+    return {r[0]: r for r in fetch(db, "select reference, dataset_drift, drift_share, segment_psi, html_path,"
+                                       " details from segflow.drift_reports where run_id = %s", (run_id,))}
+
+
+def test_a_quiet_week_raises_no_drift(history, settings, fetch):
+    pipeline.run_nightly(history, settings, AS_OF)
+    pipeline.run_nightly(history, settings, AS_OF + timedelta(days=7))
+    found = reports(fetch, history, 2)
+    assert set(found) == {"previous", "training"}
+    previous = found["previous"]
+    assert previous[1] is False and previous[3] < 0.05, previous[:4]
+    assert found["training"][1] is False
+    html = Path(previous[4])
+    assert html.name == "run-2-vs-previous.html" and html.stat().st_size > 100_000
+    details = previous[5]
+    assert {c["column"] for c in details["columns"]} >= {"segment_key", "recency_days", "monetary"}
+    assert all({"score", "method", "threshold"} <= set(c) for c in details["columns"])
+    assert abs(sum(s["share_now"] for s in details["segments"]) - 1) < 1e-9
+
+
+def test_a_wave_of_one_time_buyers_is_flagged_and_shows_in_transitions(history, settings, fetch):
+    pipeline.run_nightly(history, settings, AS_OF)
+    wave = GeneratorSpec(customers=2_500, days=7, seed=99, start=AS_OF + timedelta(days=1), archetypes=("one_time",))
+    generate_transactions(history, wave)
+    pipeline.run_nightly(history, settings, AS_OF + timedelta(days=7))
+    previous = reports(fetch, history, 2)["previous"]
+    assert previous[1] is True
+    assert previous[3] >= settings.drift_psi_threshold
+    new = fetch(history, "select sum(customers) from segflow.segment_transitions"
+                         " where from_run = 1 and to_run = 2 and from_segment_key = 'new_customer'")[0][0]
+    assert new >= 2_500
