@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from tests_support import png_ink_share, render_in_chromium
 
 from segflow import pipeline
 from segflow.generate import GeneratorSpec, generate_transactions
@@ -52,3 +53,13 @@ def test_a_wave_of_one_time_buyers_is_flagged_and_shows_in_transitions(history, 
     new = fetch(history, "select sum(customers) from segflow.segment_transitions"
                          " where from_run = 1 and to_run = 2 and from_segment_key = 'new_customer'")[0][0]
     assert new >= 2_500
+
+    html = Path(previous[4])
+    text = html.read_text()
+    assert "segment_key" in text and "PSI" in text
+    shot = html.with_suffix(".png")
+    if not render_in_chromium(html, shot):
+        pytest.skip("chromium is not installed (Debian package 'chromium'; .ci/run installs it)")
+    assert shot.stat().st_size > 30_000
+    # A blank page measures about 0.0002 here, this report about 0.012.
+    assert png_ink_share(shot) > 0.003
