@@ -110,29 +110,88 @@ def build_features(db: Database, attempt_id: int) -> dict[str, int]:
     return {"known": rows[0], "active": rows[1]}
 
 
-def training_decision(db: Database, attempt_id: int) -> tuple[bool, str]:
-    """(train?, why) for a run: no champion, asked to, or the champion uses other features."""
+@dataclass(frozen=True)
+class TrainingDecision:
+    """Whether a run trains, whether the new model must beat the champion first, and why."""
+
+    train: bool
+    gated: bool
+    reasons: tuple[str, ...]
+
+
+def training_decision(db: Database, settings: Settings, attempt_id: int) -> TrainingDecision:
+    """Retrain when there is no champion, when asked, when the champion is too old or uses other
+    features, or when the run drifted from the champion's training data or from the previous run.
+
+    Checking drift scores the run with the champion first (kept when nothing changes).
+    """
     info = run_info(db, attempt_id)
     current = registry.champion(db)
-    if info.retrain_mode == "always":
-        return True, "retraining was requested"
     if current is None:
         if info.retrain_mode == "never":
             raise SegflowError("retrain='never' but there is no champion model")
-        return True, "no champion model yet"
-    champion_features = registry.details(db, current)["features"]
-    if info.retrain_mode == "auto" and list(champion_features) != list(info.features):
-        return True, f"champion v{current} uses features {champion_features}, this run {info.features}"
-    return False, f"champion v{current} is current"
+        return TrainingDecision(True, False, ("no champion model yet",))
+    if info.retrain_mode == "never":
+        return TrainingDecision(False, False, (f"retrain='never': champion v{current} kept",))
+    champion = registry.details(db, current)
+    if list(champion["features"]) != list(info.features):
+        return TrainingDecision(True, False, (f"champion v{current} uses features {champion['features']}, "
+                                              f"this run {info.features}",))
+    reasons = []
+    if info.retrain_mode == "always":
+        reasons.append("retraining was requested")
+    age = (info.as_of - date.fromisoformat(str(champion["as_of"]))).days
+    if age > settings.max_age_days:
+        reasons.append(f"champion v{current} was trained {age} days before this run (max {settings.max_age_days})")
+    if not reasons:
+        reasons.extend(_drift_reasons(db, settings, attempt_id, current))
+    if reasons:
+        return TrainingDecision(True, True, tuple(reasons))
+    return TrainingDecision(False, False, (f"champion v{current} is current: {age} days old, no drift",))
+
+
+def _drift_reasons(db: Database, settings: Settings, attempt_id: int, champion: int) -> list[str]:
+    """Score the run with the champion and return why it drifted (empty when it did not)."""
+    _record_decision(db, attempt_id, False, None, champion)
+    score(db, settings, attempt_id)
+    previous = db.run("queries/previous_published_attempt", {"attempt_id": attempt_id})
+    prev_run, prev_attempt = previous[0] if previous else (None, None)
+    run_id = db.run("queries/run_summary", {"attempt_id": attempt_id})[0][5]
+    reasons = []
+    for reference in ("training", "previous"):
+        result = drift.build_report(db, settings, attempt_id, run_id, reference, prev_attempt, prev_run, champion)
+        if result is not None and result.dataset_drift:
+            reasons.append(f"drift against {reference}: segment PSI {result.shares.psi:.3f}, "
+                           f"{result.drift_share:.0%} of features drifted")
+    return reasons
+
+
+def _record_decision(db: Database, attempt_id: int, retrained: bool, reason: str | None, version: int | None) -> None:
+    db.run("queries/record_training_decision",
+           {"attempt_id": attempt_id, "retrained": retrained, "retrain_reason": reason, "model_version": version})
+
+
+def challenger_wins(champion: SegmentModel, challenger: SegmentModel, sample: pd.DataFrame,
+                    margin: float, size: int) -> tuple[bool, float, float]:
+    """(promote?, challenger silhouette, champion silhouette) on the same current customers."""
+    from sklearn.metrics import silhouette_score
+
+    head = sample.head(size)
+    scores = []
+    for model in (challenger, champion):
+        labels, _, _ = model.assign(head)
+        z = model.to_model_space(head)
+        scores.append(float(silhouette_score(z, labels)) if len(set(labels)) > 1 else -1.0)
+    return scores[0] >= scores[1] - margin, round(scores[0], 4), round(scores[1], 4)
 
 
 def train_if_needed(db: Database, settings: Settings, attempt_id: int) -> int:
-    """Train, register and promote a model when the run needs one; returns the version the run uses."""
-    train, reason = training_decision(db, attempt_id)
-    if not train:
+    """Decide whether to retrain; train, register and (if it passes the gate) promote; returns the version used."""
+    decision = training_decision(db, settings, attempt_id)
+    reason = "; ".join(decision.reasons)
+    if not decision.train:
         version = registry.champion(db)
-        db.run("queries/record_training_decision",
-               {"attempt_id": attempt_id, "retrained": False, "retrain_reason": reason, "model_version": version})
+        _record_decision(db, attempt_id, False, reason, version)
         return version
     info = run_info(db, attempt_id)
     feature_set = feature_store.FeatureSet(tuple(info.features))
@@ -146,7 +205,8 @@ def train_if_needed(db: Database, settings: Settings, attempt_id: int) -> int:
             max_clusters=settings.max_clusters, min_share=settings.min_segment_share,
             silhouette_sample=settings.silhouette_sample, seed=settings.seed,
         )
-        segments = describe_segments(selection.model, sample, _previous_segments(db))
+        previous = _previous_segments(db)
+        segments = describe_segments(selection.model, sample, previous)
         context = registry.TrainingContext(
             as_of=info.as_of, train_window_start=info.window_start if feature_set.uses_transactions else None,
             train_window_end=info.as_of, sample_size=len(sample), seed=settings.seed, rfm_cut_points=cuts,
@@ -156,11 +216,18 @@ def train_if_needed(db: Database, settings: Settings, attempt_id: int) -> int:
         snapshot = sample.head(settings.drift_sample).assign(
             segment_key=pd.Series(selection.model.segment_keys).to_numpy()[labels[:settings.drift_sample]])
         version = registry.register(db, settings.model_path, selection, segments, context, snapshot)
-        # A new model replaces the champion here; issue-4's challenger gate will sit at this point.
-        registry.promote(db, version)
-    db.run("queries/record_training_decision",
-           {"attempt_id": attempt_id, "retrained": True, "retrain_reason": reason, "model_version": version})
-    return version
+        promote = True
+        if decision.gated and previous is not None:
+            promote, theirs, ours = challenger_wins(previous.model, selection.model, sample,
+                                                    settings.challenger_margin, settings.silhouette_sample)
+            verdict = "promoted" if promote else "not promoted"
+            reason += (f"; challenger v{version} {verdict}: silhouette {theirs} vs champion {ours} "
+                       f"(margin {settings.challenger_margin})")
+        if promote:
+            registry.promote(db, version)
+    used = version if promote else registry.champion(db)
+    _record_decision(db, attempt_id, True, reason, used)
+    return used
 
 
 # Matched segments must be this close (in the new model's standardised space) to keep an old key.

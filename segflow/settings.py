@@ -54,6 +54,13 @@ class Settings(BaseSettings):
         default=0.5, gt=0, le=1, description="Share of drifted features at or above which a run counts as drifted."
     )
     drift_sample: int = Field(default=20_000, ge=100, description="Customers per dataset in a drift report.")
+    max_age_days: int = Field(
+        default=30, ge=1, description="Retrain when the champion was trained more than this many days before the run."
+    )
+    challenger_margin: float = Field(
+        default=0.02, ge=0,
+        description="A challenger may score this much lower silhouette than the champion and still win.",
+    )
 
     @field_validator("home", mode="after")
     @classmethod

@@ -34,6 +34,8 @@ def test_a_quiet_week_raises_no_drift(history, settings, fetch):
     previous = found["previous"]
     assert previous[1] is False and previous[3] < 0.05, previous[:4]
     assert found["training"][1] is False
+    retrained, reason = fetch(history, "select retrained, retrain_reason from segflow.runs where run_id = 2")[0]
+    assert retrained is False and reason == "champion v1 is current: 7 days old, no drift"
     html = Path(previous[4])
     assert html.name == "run-2-vs-previous.html" and html.stat().st_size > 100_000
     details = previous[5]
@@ -50,6 +52,9 @@ def test_a_wave_of_one_time_buyers_is_flagged_and_shows_in_transitions(history, 
     previous = reports(fetch, history, 2)["previous"]
     assert previous[1] is True
     assert previous[3] >= settings.drift_psi_threshold
+    retrained, reason = fetch(history, "select retrained, retrain_reason from segflow.runs where run_id = 2")[0]
+    assert retrained is True
+    assert reason.startswith("drift against training: segment PSI") and "challenger v2" in reason
     new = fetch(history, "select sum(customers) from segflow.segment_transitions"
                          " where from_run = 1 and to_run = 2 and from_segment_key = 'new_customer'")[0][0]
     assert new >= 2_500

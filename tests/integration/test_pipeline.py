@@ -153,8 +153,9 @@ def test_retraining_on_identical_data_keeps_every_customers_key(generated, setti
 def test_a_new_model_with_other_segments_gets_new_keys_and_retires_vanished_ones(generated, settings, fetch):
     pipeline.run_nightly(generated, settings, AS_OF)
     old_keys = {k for (k,) in fetch(generated, "select segment_key from segflow.model_segments")}
-    # Another clustering of the same customers: fewer segments is forced through the k range.
-    other = settings.model_copy(update={"min_clusters": 2, "max_clusters": 2})
+    # Another clustering of the same customers: fewer segments is forced through the k range, and the
+    # challenger gate is opened wide so that the new model becomes champion whatever it scores.
+    other = settings.model_copy(update={"min_clusters": 2, "max_clusters": 2, "challenger_margin": 10.0})
     pipeline.run_nightly(generated, other, AS_OF, retrain="always")
     new_keys = {k for (k,) in fetch(generated, "select segment_key from segflow.model_segments"
                                                " where model_version = 2")}
@@ -189,3 +190,24 @@ def test_transitions_link_consecutive_published_runs(generated, settings, fetch)
     pipeline.run_nightly(db, settings, AS_OF - timedelta(days=3))
     pairs = {(r[0], r[1]) for r in fetch(db, "select from_run, to_run from segflow.segment_transitions")}
     assert pairs == {(1, 3), (3, 2)}
+
+
+def test_a_worse_challenger_is_not_promoted_and_the_run_says_why(generated, settings, fetch):
+    pipeline.run_nightly(generated, settings, AS_OF)
+    worse = settings.model_copy(update={"min_clusters": 2, "max_clusters": 2, "challenger_margin": 0.0})
+    attempt = pipeline.run_nightly(generated, worse, AS_OF, retrain="always")
+    retrained, reason, version = fetch(generated, "select retrained, retrain_reason, model_version"
+                                                  " from segflow.runs where attempt_id = %s", (attempt,))[0]
+    assert retrained is True and version == 1
+    assert "retraining was requested" in reason and "challenger v2 not promoted: silhouette" in reason
+    assert registry.champion(generated) == 1
+
+
+def test_an_old_champion_is_retrained(generated, settings, fetch):
+    pipeline.run_nightly(generated, settings, AS_OF - timedelta(days=7))
+    strict = settings.model_copy(update={"max_age_days": 3})
+    attempt = pipeline.run_nightly(generated, strict, AS_OF)
+    retrained, reason = fetch(generated, "select retrained, retrain_reason from segflow.runs"
+                                         " where attempt_id = %s", (attempt,))[0]
+    assert retrained is True
+    assert reason.startswith("champion v1 was trained 7 days before this run (max 3); challenger v2")
