@@ -8,6 +8,7 @@ from typing import Literal
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.events import emit_event
 from prefect.runtime import flow_run
 
 from segflow import pipeline
@@ -56,11 +57,19 @@ def record_transitions(attempt_id: int) -> int:
 
 
 @task(cache_policy=NO_CACHE)
-def drift_reports(attempt_id: int, as_of: date) -> str:
+def drift_reports(attempt_id: int, as_of: date) -> dict | None:
+    """Write the drift reports and their artifact; returns the drift event to emit, if the run drifted."""
     settings, db = open_database()
-    markdown = pipeline.drift_markdown(pipeline.drift_reports(db, settings, attempt_id), as_of)
-    create_markdown_artifact(key="drift-report", markdown=markdown, description=f"drift as of {as_of}")
-    return markdown
+    results = pipeline.drift_reports(db, settings, attempt_id)
+    create_markdown_artifact(key="drift-report", markdown=pipeline.drift_markdown(results, as_of),
+                             description=f"drift as of {as_of}")
+    run_id = pipeline.run_summary(db, attempt_id)["run_id"]
+    return pipeline.drift_event(results, run_id, as_of)
+
+
+@task(cache_policy=NO_CACHE)
+def emit_drift_event(event: dict) -> None:
+    emit_event(**event)
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
@@ -102,6 +111,8 @@ def nightly_segmentation(
         raise
     record_transitions(attempt_id)
     segment_table_artifact(attempt_id, day, version)
-    drift_reports(attempt_id, day)
-    logger.info("attempt %s published", attempt_id)
+    event = drift_reports(attempt_id, day)
+    if event is not None:
+        emit_drift_event(event)
+    logger.info("attempt %s published%s", attempt_id, ", drift detected" if event else "")
     return attempt_id

@@ -52,6 +52,12 @@ class RunInfo:
     rfm_cut_points: dict | None
 
 
+def run_summary(db: Database, attempt_id: int) -> dict:
+    """as_of, model_version, retrained, customers_known, retrain_reason and run_id of an attempt."""
+    columns = ("as_of", "model_version", "retrained", "customers_known", "retrain_reason", "run_id")
+    return dict(zip(columns, db.run("queries/run_summary", {"attempt_id": attempt_id})[0], strict=True))
+
+
 def run_info(db: Database, attempt_id: int) -> RunInfo:
     rows = db.run("queries/run_details", {"attempt_id": attempt_id})
     if not rows:
@@ -405,6 +411,23 @@ def drift_reports(db: Database, settings: Settings, attempt_id: int) -> list[dri
                 drift.store(db, run_id, attempt_id, result)
                 results.append(result)
     return results
+
+
+DRIFT_EVENT = "segflow.drift.detected"
+
+
+def drift_event(results: list[drift.DriftResult], run_id: int, as_of: date) -> dict | None:
+    """The Prefect event to emit when a run drifted (None when it did not): name, resource, payload."""
+    drifted = [r for r in results if r.dataset_drift]
+    if not drifted:
+        return None
+    return {
+        "event": DRIFT_EVENT,
+        "resource": {"prefect.resource.id": f"segflow.run.{run_id}", "prefect.resource.name": f"segflow run {run_id}"},
+        "payload": {"run_id": run_id, "as_of": as_of.isoformat(),
+                    "references": [{"reference": r.reference, "segment_psi": r.shares.psi,
+                                    "drift_share": r.drift_share, "html_path": str(r.html_path)} for r in drifted]},
+    }
 
 
 def drift_markdown(results: list[drift.DriftResult], as_of: date) -> str:

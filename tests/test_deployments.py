@@ -30,3 +30,15 @@ def test_entrypoints_name_the_real_flow():
     for deployment in deployments().values():
         path, function = deployment["entrypoint"].split(":")
         assert f"def {function}(" in (ROOT / path).read_text()
+
+
+def test_the_drift_trigger_is_a_valid_prefect_trigger_on_the_flows_event():
+    from prefect.events import DeploymentEventTrigger
+
+    from segflow.pipeline import DRIFT_EVENT
+
+    retrain = deployments()["retrain-on-drift"]
+    assert retrain["parameters"] == {"retrain": "always"}
+    trigger = DeploymentEventTrigger(**retrain["triggers"][0])
+    assert trigger.expect == {DRIFT_EVENT}
+    assert trigger.parameters == {"retrain": "always"}

@@ -32,3 +32,19 @@ def test_as_of_is_the_requested_date_else_the_scheduled_date_in_utc():
     assert as_of_for(scheduled, None) == date(2026, 2, 28)
     today = datetime.now(UTC).date()
     assert as_of_for(None, None) == today
+
+
+def test_a_drift_event_is_made_only_when_a_report_drifted():
+    from pathlib import Path
+
+    from segflow.drift import DriftResult, share_drift
+    from segflow.pipeline import DRIFT_EVENT, drift_event
+
+    calm = DriftResult("previous", False, 0.0, share_drift({"S1": 0.5, "S2": 0.5}, {"S1": 0.5, "S2": 0.5}),
+                       html_path=Path("/r/calm.html"))
+    shifted = DriftResult("training", True, 0.6, share_drift({"S1": 0.8, "S2": 0.2}, {"S1": 0.5, "S2": 0.5}),
+                          html_path=Path("/r/shift.html"))
+    assert drift_event([calm], 4, date(2025, 1, 1)) is None
+    event = drift_event([calm, shifted], 4, date(2025, 1, 1))
+    assert event["event"] == DRIFT_EVENT and event["resource"]["prefect.resource.id"] == "segflow.run.4"
+    assert [r["reference"] for r in event["payload"]["references"]] == ["training"]

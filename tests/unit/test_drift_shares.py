@@ -1,0 +1,30 @@
+"""Segment-share drift by hand."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from segflow.drift import share_drift, with_segment_columns
+
+
+def test_psi_and_jensen_shannon_from_shares():
+    result = share_drift({"S1": 0.5, "S2": 0.5}, {"S1": 0.25, "S2": 0.75})
+    expected_psi = (0.5 - 0.25) * math.log(0.5 / 0.25) + (0.5 - 0.75) * math.log(0.5 / 0.75)
+    assert result.psi == pytest.approx(expected_psi, abs=1e-6)  # 0.2747
+    assert [r["segment_key"] for r in result.rows] == ["S1", "S2"]
+    assert result.rows[0]["share_then"] == 0.25
+    assert 0 < result.jensen_shannon < 1
+
+
+def test_identical_shares_do_not_drift_and_new_segments_count():
+    assert share_drift({"S1": 0.4, "S2": 0.6}, {"S1": 0.4, "S2": 0.6}).psi == 0
+    assert share_drift({"S1": 0.4, "S2": 0.5, "S9": 0.1}, {"S1": 0.4, "S2": 0.6}).psi > 0.5
+
+
+def test_per_segment_columns_hold_values_only_inside_the_segment():
+    frame = pd.DataFrame({"segment_key": ["S1", "S2"], "recency_days": [3.0, 9.0], "frequency": [1.0, 2.0],
+                          "monetary": [10.0, 20.0]})
+    out = with_segment_columns(frame, ["S2"])
+    assert out["S2__recency_days"].isna().tolist() == [True, False]
+    assert out.loc[1, "S2__monetary"] == 20.0
