@@ -61,9 +61,10 @@ def drift_reports(attempt_id: int, as_of: date) -> dict | None:
     """Write the drift reports and their artifact; returns the drift event to emit, if the run drifted."""
     settings, db = open_database()
     results = pipeline.drift_reports(db, settings, attempt_id)
-    create_markdown_artifact(key="drift-report", markdown=pipeline.drift_markdown(results, as_of),
-                             description=f"drift as of {as_of}")
     run_id = pipeline.run_summary(db, attempt_id)["run_id"]
+    page = pipeline.transitions_page(settings, run_id)
+    create_markdown_artifact(key="drift-report", markdown=pipeline.drift_markdown(results, as_of, page),
+                             description=f"drift as of {as_of}")
     return pipeline.drift_event(results, run_id, as_of)
 
 

@@ -396,6 +396,9 @@ def drift_command(
     console.print(table)
     for row in rows:
         console.print(f"report ({row[2]}): {row[9]}", highlight=False, soft_wrap=True)
+    from segflow.drift import transitions_path
+
+    console.print(f"transitions: {transitions_path(_settings(), rows[0][0])}", highlight=False, soft_wrap=True)
 
 
 # --- models ---------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ champion's training snapshot. A run has drifted when the segment-share PSI reach
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import math
@@ -201,3 +202,43 @@ def store(db: Database, run_id: int, attempt_id: int, result: DriftResult) -> No
         "segment_psi": result.shares.psi, "segment_js": result.shares.jensen_shannon,
         "html_path": str(result.html_path), "details": json.dumps(result.details()),
     })
+
+
+def transitions_html(rows: list[tuple], run_id: int, as_of: str) -> str:
+    """A self-contained page: the matrix of customers moving between segments into a run.
+
+    rows: (from_run, to_run, from_key, from_name, to_key, to_name, customers).
+    """
+    def label(key: str, name: str) -> str:
+        return html.escape(key if key == name else f"{key} {name}")
+
+    froms = list(dict.fromkeys((r[2], r[3]) for r in rows))
+    tos = list(dict.fromkeys((r[4], r[5]) for r in rows))
+    counts = {(r[2], r[4]): r[6] for r in rows}
+    from_run = rows[0][0] if rows else None
+    head = "".join(f"<th>{label(k, n)}</th>" for k, n in tos)
+    body = []
+    for key, name in froms:
+        total = sum(counts.get((key, t), 0) for t, _ in tos) or 1
+        cells = []
+        for to_key, _ in tos:
+            count = counts.get((key, to_key), 0)
+            alpha = round(0.85 * count / total, 3)
+            cells.append(f'<td style="background: rgba(200, 30, 30, {alpha})">{count:,}</td>')
+        body.append(f"<tr><th>{label(key, name)}</th>{''.join(cells)}<td>{total:,}</td></tr>")
+    title = f"Segment transitions into run {run_id} (as of {html.escape(as_of)})"
+    intro = (f"Customers per segment in run {from_run} (rows) and in run {run_id} (columns); shading is the "
+             "share of the row. 'new_customer' had no row in the earlier run." if rows else
+             "No earlier published run: nothing to compare with.")
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{title}</title>
+<style>body {{ font-family: sans-serif; margin: 2em; }} table {{ border-collapse: collapse; }}
+th, td {{ border: 1px solid #ccc; padding: 6px 10px; text-align: right; }} th {{ background: #f4f4f4; }}</style>
+</head><body><h1>{title}</h1><p>{intro}</p>
+<table><tr><th>from \\ to</th>{head}<th>total</th></tr>{''.join(body)}</table></body></html>
+"""
+
+
+def transitions_path(settings: Settings, run_id: int) -> Path:
+    """Stable path of the transitions page of a run (beside its drift reports)."""
+    return settings.report_path / "drift" / f"run-{run_id}-transitions.html"

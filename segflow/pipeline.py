@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -403,6 +404,10 @@ def drift_reports(db: Database, settings: Settings, attempt_id: int) -> list[dri
         if not rows:
             raise SegflowError(f"run attempt {attempt_id} is not published; no drift report")
         run_id, prev_run, prev_attempt, _, _ = rows[0]
+        rows = db.run("queries/transitions_into_run", {"run_id": run_id})
+        page = drift.transitions_path(settings, run_id)
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(drift.transitions_html(rows, run_id, str(info.as_of)), encoding="utf-8")
         results = []
         for reference in ("previous", "training"):
             result = drift.build_report(db, settings, attempt_id, run_id, reference, prev_attempt, prev_run,
@@ -414,6 +419,11 @@ def drift_reports(db: Database, settings: Settings, attempt_id: int) -> list[dri
 
 
 DRIFT_EVENT = "segflow.drift.detected"
+
+
+def transitions_page(settings: Settings, run_id: int) -> Path:
+    """Where the run's segment-transitions page is (written with its drift reports)."""
+    return drift.transitions_path(settings, run_id)
 
 
 def drift_event(results: list[drift.DriftResult], run_id: int, as_of: date) -> dict | None:
@@ -430,7 +440,7 @@ def drift_event(results: list[drift.DriftResult], run_id: int, as_of: date) -> d
     }
 
 
-def drift_markdown(results: list[drift.DriftResult], as_of: date) -> str:
+def drift_markdown(results: list[drift.DriftResult], as_of: date, transitions_page: Path | None = None) -> str:
     """The drift verdicts and report paths as markdown, for the Prefect artifact."""
     lines = [f"# Drift as of {as_of}", "", "| reference | drift | segment PSI | drifted features | report |",
              "|---|---|---:|---:|---|"]
@@ -439,6 +449,8 @@ def drift_markdown(results: list[drift.DriftResult], as_of: date) -> str:
                      f"{r.drift_share:.0%} | file://{r.html_path} |")
     if not results:
         lines.append("| (no reference yet) | | | | |")
+    if transitions_page is not None:
+        lines += ["", f"Segment transitions: file://{transitions_page}"]
     return "\n".join(lines) + "\n"
 
 

@@ -128,7 +128,8 @@ def test_run_publishes_and_a_rerun_leaves_current_segments_identical(db_url, db,
     drift = segflow("drift", env=env)
     assert drift.returncode == 0, drift.stderr[-2000:]
     assert "training (model v1)" in drift.stdout
-    assert drift.stdout.strip().splitlines()[-1].endswith("run-1-vs-training.html")
+    lines = drift.stdout.strip().splitlines()
+    assert lines[-2].endswith("run-1-vs-training.html") and lines[-1].endswith("run-1-transitions.html")
 
     bad = segflow("models", "promote", "42", env=env)
     assert bad.returncode == 1

@@ -59,6 +59,9 @@ def test_a_wave_of_one_time_buyers_is_flagged_and_shows_in_transitions(history, 
                          " where from_run = 1 and to_run = 2 and from_segment_key = 'new_customer'")[0][0]
     assert new >= 2_500
 
+    page = (Path(previous[4]).parent / "run-2-transitions.html").read_text()
+    assert "Segment transitions into run 2" in page and "new_customer" in page
+
     html = Path(previous[4])
     text = html.read_text()
     assert "segment_key" in text and "PSI" in text

@@ -28,3 +28,14 @@ def test_per_segment_columns_hold_values_only_inside_the_segment():
     out = with_segment_columns(frame, ["S2"])
     assert out["S2__recency_days"].isna().tolist() == [True, False]
     assert out.loc[1, "S2__monetary"] == 20.0
+
+
+def test_the_transitions_page_is_a_matrix_with_names_and_row_totals():
+    from segflow.drift import transitions_html
+
+    rows = [(1, 2, "S1", "Champions", "S1", "Champions", 90), (1, 2, "S1", "Champions", "S2", "At risk", 10),
+            (1, 2, "new_customer", "new_customer", "S2", "At risk", 5)]
+    page = transitions_html(rows, 2, "2025-01-08")
+    assert "<th>S1 Champions</th>" in page and "<th>new_customer</th>" in page
+    assert "<td>100</td></tr>" in page  # the S1 row's total
+    assert "rgba(200, 30, 30, 0.765)" in page  # 90 of 100 stayed: 0.85 * 0.9

@@ -1,0 +1,22 @@
+-- Customers per (from, to) segment into a run from the published run before it, with segment names.
+with moves as (
+    select from_run, to_run, from_segment_key, to_segment_key, customers
+    from segflow.segment_transitions
+    where to_run = %(run_id)s
+),
+
+names as (
+    select distinct on (a.run_id, s.segment_key) a.run_id, s.segment_key, s.segment_name
+    from segflow.segment_assignments as s
+    inner join segflow.run_attempts as a on a.attempt_id = s.attempt_id
+    where a.status = 'published' and a.run_id in (select from_run from moves union select to_run from moves)
+    order by a.run_id, s.segment_key
+)
+
+select
+    m.from_run, m.to_run, m.from_segment_key, coalesce(f.segment_name, m.from_segment_key) as from_name,
+    m.to_segment_key, coalesce(t.segment_name, m.to_segment_key) as to_name, m.customers
+from moves as m
+left join names as f on f.run_id = m.from_run and f.segment_key = m.from_segment_key
+left join names as t on t.run_id = m.to_run and t.segment_key = m.to_segment_key
+order by m.from_segment_key, m.to_segment_key
