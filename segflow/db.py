@@ -6,6 +6,7 @@ Connections are plain psycopg2 (COPY needs it); `engine()` gives SQLAlchemy for 
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any
@@ -80,6 +81,23 @@ class Database:
         """Run sql/<name>.sql in its own transaction and return the rows it selects (if any)."""
         with self.transaction() as cur:
             return run_named(cur, name, params)
+
+    @contextmanager
+    def copy_out(self, statement: sql.Composable) -> Iterator[IO[bytes]]:
+        """Run a COPY ... TO STDOUT into a temporary file, rewound for reading.
+
+        The file stays in memory up to 64 MB and spills to disk beyond, so memory stays flat however
+        many rows come out.
+        """
+        with tempfile.SpooledTemporaryFile(max_size=64 << 20, mode="w+b") as spool:
+            conn = self.raw_connection()
+            try:
+                with conn, conn.cursor() as cur:
+                    cur.copy_expert(statement.as_string(cur), spool)
+            finally:
+                conn.close()
+            spool.seek(0)
+            yield spool
 
     def run_composed(self, name: str, params: dict[str, Any], **parts: sql.Composable) -> list[tuple[Any, ...]]:
         """Run sql/<name>.sql after filling its {placeholders} with composed SQL (identifiers, predicates)."""

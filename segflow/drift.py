@@ -11,7 +11,6 @@ import html
 import json
 import logging
 import math
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,14 +128,7 @@ def evidently_report(current: pd.DataFrame, reference: pd.DataFrame, segments: l
 
 
 def _copy_frame(db: Database, statement: sql.Composed) -> pd.DataFrame:
-    with tempfile.SpooledTemporaryFile(max_size=64 << 20, mode="w+b") as spool:
-        conn = db.raw_connection()
-        try:
-            with conn, conn.cursor() as cur:
-                cur.copy_expert(statement.as_string(cur), spool)
-        finally:
-            conn.close()
-        spool.seek(0)
+    with db.copy_out(statement) as spool:
         return pd.read_csv(spool, dtype={"customer_id": str, "segment_key": str})
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -143,15 +142,7 @@ def export_features(
         columns=columns, complete=complete, attempt_id=sql.Literal(attempt_id),
         seed=sql.Literal(str(seed)), limit=sql.Literal(sample or 0),
     )
-    # Spooled to disk past 64 MB, so memory stays flat however many customers there are.
-    with tempfile.SpooledTemporaryFile(max_size=64 << 20, mode="w+b") as spool:
-        conn = db.raw_connection()
-        try:
-            with conn, conn.cursor() as cur:
-                cur.copy_expert(statement.as_string(cur), spool)
-        finally:
-            conn.close()
-        spool.seek(0)
+    with db.copy_out(statement) as spool:
         dtypes = {"customer_id": str, **dict.fromkeys(features.names + SCORED_FEATURES, "float64")}
         yield from pd.read_csv(spool, dtype=dtypes, chunksize=chunk_rows)
 
