@@ -313,7 +313,7 @@ def retrain_command(
     as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: today, UTC).")] = None,
     features: FeaturesOption = None,
 ) -> None:
-    """Run the flow with training forced: a new model version becomes champion."""
+    """Run the flow with training forced: a challenger replaces the champion if it passes the gate."""
     run(as_of=as_of, retrain="always", features=features)
 
 
