@@ -325,7 +325,7 @@ def backfill(
     retrain: RetrainOption = "auto",
 ) -> None:
     """Run the flow for one as-of date after another (oldest first); reruns replace earlier runs."""
-    from segflow.pipeline import backfill_dates
+    from segflow.pipeline import backfill_dates, run_summary
 
     first, last = _parse_date(from_, "--from"), _parse_date(to, "--to")
     days = backfill_dates(first, last, every)
@@ -335,9 +335,9 @@ def backfill(
     for column in ("as of", "run", "model", "retrained", "customers"):
         table.add_column(column)
     for day in days:
-        attempt_id = _run_flow(day, retrain, None)
-        info = db.run("queries/run_summary", {"attempt_id": attempt_id})[0]
-        table.add_row(str(day), str(info[5]), f"v{info[1]}", "yes" if info[2] else "no", f"{info[3]:,}")
+        info = run_summary(db, _run_flow(day, retrain, None))
+        table.add_row(str(day), str(info["run_id"]), f"v{info['model_version']}",
+                      "yes" if info["retrained"] else "no", f"{info['customers_known']:,}")
     console.print(table)
 
 
@@ -351,7 +351,8 @@ def _check_retrain(mode: str) -> None:
 def _print_run(db: Database, attempt_id: int) -> None:
     from segflow import pipeline
 
-    as_of, version, retrained, known, reason, run_id = db.run("queries/run_summary", {"attempt_id": attempt_id})[0]
+    info = pipeline.run_summary(db, attempt_id)
+    as_of, version, run_id = info["as_of"], info["model_version"], info["run_id"]
     table = Table(title=f"segments of run {run_id}, as of {as_of} (model v{version})")
     for column, justify in (("key", "left"), ("segment", "left"), ("customers", "right"), ("share", "right"),
                             ("mean recency (days)", "right"), ("mean frequency", "right"),
@@ -362,7 +363,8 @@ def _print_run(db: Database, attempt_id: int) -> None:
                       _fmt(row.mean_recency_days, ".1f"), _fmt(row.mean_frequency, ".2f"),
                       _fmt(row.mean_monetary, ",.2f"))
     console.print(table)
-    console.print(f"{known:,} customers; model v{version} ({'retrained: ' if retrained else ''}{reason})")
+    console.print(f"{info['customers_known']:,} customers; model v{version} "
+                  f"({'retrained: ' if info['retrained'] else ''}{info['retrain_reason']})")
     current = db.run("queries/current_run_summary")
     if current and current[0][0] == attempt_id:
         console.print(f"published: segflow.current_segments now shows run {run_id} (as of {as_of})")

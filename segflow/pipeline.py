@@ -163,7 +163,7 @@ def _drift_reasons(db: Database, settings: Settings, attempt_id: int, champion: 
     score(db, settings, attempt_id)
     previous = db.run("queries/previous_published_attempt", {"attempt_id": attempt_id})
     prev_run, prev_attempt = previous[0] if previous else (None, None)
-    run_id = db.run("queries/run_summary", {"attempt_id": attempt_id})[0][5]
+    run_id = run_summary(db, attempt_id)["run_id"]
     reasons = []
     for reference in ("training", "previous"):
         result = drift.build_report(db, settings, attempt_id, run_id, reference, prev_attempt, prev_run, champion)
@@ -213,13 +213,12 @@ def train_if_needed(db: Database, settings: Settings, attempt_id: int) -> int:
             silhouette_sample=settings.silhouette_sample, seed=settings.seed,
         )
         previous = _previous_segments(db)
-        segments = describe_segments(selection.model, sample, previous)
+        segments, labels = describe_segments(selection.model, sample, previous)
         context = registry.TrainingContext(
             as_of=info.as_of, train_window_start=info.window_start if feature_set.uses_transactions else None,
             train_window_end=info.as_of, sample_size=len(sample), seed=settings.seed, rfm_cut_points=cuts,
             trained_in_attempt=attempt_id,
         )
-        labels, _, _ = selection.model.assign(sample)
         snapshot = sample.head(settings.drift_sample).assign(
             segment_key=pd.Series(selection.model.segment_keys).to_numpy()[labels[:settings.drift_sample]])
         version = registry.register(db, settings.model_path, selection, segments, context, snapshot)
@@ -286,8 +285,9 @@ def segment_keys(model: SegmentModel, sample: pd.DataFrame, labels: np.ndarray,
 
 
 def describe_segments(model: SegmentModel, sample: pd.DataFrame,
-                      previous: PreviousSegments | None = None) -> pd.DataFrame:
-    """Give the model its segment keys and return each segment's name, action and profile."""
+                      previous: PreviousSegments | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Give the model its segment keys; return each segment's name, action and profile, and the
+    sample's cluster labels."""
     labels, _, _ = model.assign(sample)
     keys, kept = segment_keys(model, sample, labels, previous)
     model.segment_keys = keys
@@ -311,7 +311,7 @@ def describe_segments(model: SegmentModel, sample: pd.DataFrame,
                       for k in keys]
     for column in ("mean_r_score", "mean_f_score", "mean_m_score"):
         out[column] = stats[column] if column in stats.columns else np.nan
-    return out
+    return out, labels
 
 
 def _json_number(value: float) -> float | None:
