@@ -129,6 +129,27 @@ def db_status() -> None:
     console.print(table)
 
 
+@db_app.command("create-bi-user")
+def db_create_bi_user(
+    name: Annotated[str, typer.Argument(help="Login name: lower-case letters, digits, underscores.")],
+    password: Annotated[str | None, typer.Option(help="Its password (default: a generated one).")] = None,
+) -> None:
+    """Create a read-only BI login (role segflow_bi) and print its connection URL (last line)."""
+    from segflow import bi
+
+    settings = _settings()
+    login = bi.create_bi_user(_database(settings), name, password)
+    what = "created login" if login.created else "new password for the existing login"
+    console.print(f"{what} {login.name} in {bi.BI_ROLE}, which may read segflow."
+                  f"{', segflow.'.join(bi.BI_RELATIONS)} and nothing else", highlight=False, soft_wrap=True)
+    if password is None:
+        console.print("the generated password is in the URL below; it is not stored anywhere else")
+    if settings.uses_embedded_database:
+        console.print("the embedded server listens on its socket only and trusts local logins; "
+                      "passwords are checked on an external server", highlight=False, soft_wrap=True)
+    console.print(login.url, highlight=False, soft_wrap=True)
+
+
 @db_app.command("stop")
 def db_stop() -> None:
     """Stop the embedded PostgreSQL (its data stays in $SEGFLOW_HOME/pg)."""

@@ -102,8 +102,7 @@ class Database:
     def run_composed(self, name: str, params: dict[str, Any], **parts: sql.Composable) -> list[tuple[Any, ...]]:
         """Run sql/<name>.sql after filling its {placeholders} with composed SQL (identifiers, predicates)."""
         with self.transaction() as cur:
-            cur.execute(sql.SQL(read_sql(name)).format(**parts), params)
-            return cur.fetchall() if cur.description is not None else []
+            return run_composed_named(cur, name, params, **parts)
 
     def engine(self):  # noqa: ANN201 - sqlalchemy is imported lazily to keep the CLI quick
         """A SQLAlchemy engine on the same database (psycopg2 driver)."""
@@ -129,6 +128,14 @@ def run_named(
     literal percent sign as %%.
     """
     cur.execute(read_sql(name), params if params is not None else {})
+    return cur.fetchall() if cur.description is not None else []
+
+
+def run_composed_named(
+    cur: psycopg2.extensions.cursor, name: str, params: dict[str, Any], **parts: sql.Composable
+) -> list[tuple[Any, ...]]:
+    """Run sql/<name>.sql on an open cursor after filling its {placeholders} with composed SQL."""
+    cur.execute(sql.SQL(read_sql(name)).format(**parts), params)
     return cur.fetchall() if cur.description is not None else []
 
 

@@ -1,0 +1,117 @@
+-- What BI tools read: per-run segment summaries and per-customer history, and the read-only group
+-- role `segflow_bi` that may SELECT the BI relations and nothing else (no transactions, no writes).
+
+-- Per published run and segment: size, share, and mean and median recency, frequency and monetary.
+-- The pseudo-segments 'inactive' and 'unscored' are rows too, so shares add up to 1 per run.
+create view segflow.segment_summary as
+with published as (
+    select run_id, as_of, attempt_id, published_at
+    from segflow.run_attempts
+    where status = 'published'
+),
+
+pointer as (
+    select attempt_id from segflow.current_run
+),
+
+customers as (
+    select
+        p.run_id,
+        p.as_of,
+        p.attempt_id,
+        p.published_at,
+        a.model_version,
+        a.segment_key,
+        a.segment_name,
+        f.recency_days,
+        f.frequency,
+        f.monetary
+    from published as p
+    inner join segflow.segment_assignments as a on a.attempt_id = p.attempt_id
+    left join segflow.customer_features as f on f.attempt_id = a.attempt_id and f.customer_id = a.customer_id
+),
+
+final as (
+    select
+        c.run_id,
+        c.as_of,
+        max(c.model_version) as model_version,
+        c.segment_key,
+        c.segment_name,
+        count(*) as customers,
+        count(*)::double precision / sum(count(*)) over (partition by c.run_id) as share,
+        avg(c.recency_days)::double precision as mean_recency_days,
+        percentile_cont(0.5) within group (order by c.recency_days) as median_recency_days,
+        avg(c.frequency)::double precision as mean_frequency,
+        percentile_cont(0.5) within group (order by c.frequency) as median_frequency,
+        avg(c.monetary)::double precision as mean_monetary,
+        percentile_cont(0.5) within group (order by c.monetary) as median_monetary,
+        coalesce(sum(c.monetary), 0) as total_monetary,
+        c.attempt_id in (select attempt_id from pointer) as is_current,
+        c.published_at
+    from customers as c
+    group by c.run_id, c.as_of, c.attempt_id, c.published_at, c.segment_key, c.segment_name
+)
+
+select * from final;
+
+-- Per customer per published run: the segment, the features it came from, and the model.
+create view segflow.segment_history as
+with published as (
+    select run_id, as_of, attempt_id, published_at
+    from segflow.run_attempts
+    where status = 'published'
+),
+
+pointer as (
+    select attempt_id from segflow.current_run
+),
+
+final as (
+    select
+        p.run_id,
+        p.as_of,
+        a.customer_id,
+        a.segment_key,
+        a.segment_name,
+        a.action,
+        a.model_version,
+        f.recency_days,
+        f.frequency,
+        f.monetary,
+        f.tenure_days,
+        f.avg_order_value,
+        a.r_score,
+        a.f_score,
+        a.m_score,
+        a.distance,
+        a.confidence,
+        p.attempt_id in (select attempt_id from pointer) as is_current,
+        p.published_at
+    from published as p
+    inner join segflow.segment_assignments as a on a.attempt_id = p.attempt_id
+    left join segflow.customer_features as f on f.attempt_id = a.attempt_id and f.customer_id = a.customer_id
+)
+
+select * from final;
+
+-- The group role BI logins belong to (`segflow db create-bi-user` makes them). Roles belong to the
+-- whole server, not one database, so another segflow database on the same server may have made it.
+do $$
+begin
+    if not exists (select from pg_catalog.pg_roles where rolname = 'segflow_bi') then
+        create role segflow_bi nologin;
+    end if;
+end
+$$;
+
+grant usage on schema segflow to segflow_bi;
+grant select on
+    segflow.current_segments,
+    segflow.segment_summary,
+    segflow.segment_history,
+    segflow.segment_transitions,
+    segflow.runs,
+    segflow.model_versions,
+    segflow.drift_reports
+to segflow_bi;
