@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 from psycopg2 import sql
 
-from segflow.db import Database, read_sql, run_named
+from segflow.db import Database, read_sql, run_composed_named, run_named
 from segflow.errors import SegflowError
+from segflow.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,36 @@ def resolve_features(db: Database, names: list[str] | tuple[str, ...]) -> Featur
     return FeatureSet(cleaned)
 
 
+SOURCE_COLUMNS = ("customer_id", "invoice_id", "invoiced_at", "stock_code", "quantity", "unit_price",
+                  "description", "country")
+
+
+def source_parts(settings: Settings) -> dict[str, sql.Composable]:
+    """The configured source table and its duplicate rule, to fill a query's {source}/{distinct_lines}."""
+    source = sql.Identifier(*settings.source_relation)
+    return {"source": source, "distinct_lines": sql.SQL(read_sql("queries/source_distinct_lines")).format(
+        source=source)}
+
+
+def check_source_table(db: Database) -> None:
+    """Refuse a source table that does not exist or lacks one of the columns segflow reads."""
+    name = db.settings.source_table
+    with db.transaction() as cur:
+        quoted = sql.Identifier(*db.settings.source_relation).as_string(cur)
+        rows = run_named(cur, "queries/source_columns", {"source": quoted})
+    if not rows[0][0]:
+        raise SegflowError(f"source table {name} (SEGFLOW_SOURCE_TABLE) does not exist or is not visible")
+    missing = [c for c in SOURCE_COLUMNS if c not in {column for _, column in rows}]
+    if missing:
+        raise SegflowError(f"source table {name} lacks column(s) {', '.join(missing)}; segflow reads "
+                           f"{', '.join(SOURCE_COLUMNS)} (rename them in a view)")
+
+
 def data_quality_counts(db: Database, as_of: date) -> dict[str, int]:
     """Lines in all, purchase lines, and the lines each data-quality rule excludes, as of a date."""
     with db.transaction() as cur:
         run_named(cur, "queries/tune_feature_aggregation")
-        row = run_named(cur, "queries/data_quality_counts", {"as_of": as_of})[0]
+        row = run_composed_named(cur, "queries/data_quality_counts", {"as_of": as_of}, **source_parts(db.settings))[0]
         names = [column.name for column in cur.description]
     return dict(zip(names, row, strict=True))
 
@@ -74,8 +100,9 @@ def compute_features(db: Database, attempt_id: int, as_of: date, lookback_days: 
         run_named(cur, "queries/tune_feature_aggregation")
         run_named(cur, "queries/delete_run_features", {"attempt_id": attempt_id})
         if features.uses_transactions:
-            run_named(cur, "queries/compute_rfm_features",
-                      {"attempt_id": attempt_id, "as_of": as_of, "lookback_days": lookback_days})
+            run_composed_named(cur, "queries/compute_rfm_features",
+                               {"attempt_id": attempt_id, "as_of": as_of, "lookback_days": lookback_days},
+                               **source_parts(db.settings))
             if features.attributes:
                 run_named(cur, "queries/attach_attributes", {"attempt_id": attempt_id})
         else:

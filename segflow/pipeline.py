@@ -84,7 +84,8 @@ def begin_run(db: Database, settings: Settings, as_of: date, retrain: str = "aut
         raise SegflowError("retrain='never' but there is no champion model yet; run with retrain='auto' first")
     rows = db.run("queries/insert_run", {"as_of": as_of, "retrain_mode": retrain,
                                          "features": list(feature_set.names),
-                                         "lookback_days": settings.lookback_days})
+                                         "lookback_days": settings.lookback_days,
+                                         "source_table": settings.source_table})
     return rows[0][0]
 
 
@@ -94,11 +95,12 @@ def check_source(db: Database, attempt_id: int) -> dict[str, int]:
     with _stage(db, attempt_id, "check_source"):
         if not feature_store.FeatureSet(tuple(info.features)).uses_transactions:
             return {}
+        feature_store.check_source_table(db)
         counts = feature_store.data_quality_counts(db, info.as_of)
         db.run("queries/record_data_quality", {"attempt_id": attempt_id, **counts})
         if counts["purchase_lines"] == 0:
             raise SegflowError(
-                f"no purchase lines up to {info.as_of} in segflow.transactions "
+                f"no purchase lines up to {info.as_of} in {db.settings.source_table} "
                 f"({counts['lines_total']} lines in all); load data first (segflow load / segflow generate)"
             )
     return counts
@@ -457,6 +459,20 @@ def drift_markdown(results: list[drift.DriftResult], as_of: date, transitions_pa
 def fail(db: Database, attempt_id: int, error: BaseException | str) -> None:
     """Mark a run failed and drop its partial rows; the published run stays visible."""
     db.run("queries/fail_run", {"attempt_id": attempt_id, "error": str(error)[:2000]})
+
+
+def published_run(db: Database, run_id: int | None = None) -> dict:
+    """A published run (default: the one BI reads now): run_id, as_of, attempt_id, model_version, ..."""
+    rows = db.run("queries/published_run", {"run_id": run_id})
+    if rows:
+        columns = ("run_id", "as_of", "attempt_id", "model_version", "customers_known", "published_at")
+        return dict(zip(columns, rows[0], strict=True))
+    if run_id is None:
+        raise SegflowError("no run is published yet; run `segflow run` (or `segflow demo`) first")
+    known = db.run("queries/run_status", {"run_id": run_id})
+    if not known:
+        raise SegflowError(f"run {run_id} does not exist (see segflow.runs)")
+    raise SegflowError(f"run {run_id} (as of {known[0][0]}) is {known[0][1]}, not published")
 
 
 def segment_table(db: Database, attempt_id: int) -> pd.DataFrame:

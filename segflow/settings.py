@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# schema.name or name, each an unquoted PostgreSQL identifier (quoted when used).
+_RELATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}(\.[A-Za-z_][A-Za-z0-9_$]{0,62})?")
 
 
 class Settings(BaseSettings):
@@ -21,6 +25,11 @@ class Settings(BaseSettings):
     home: Path = Field(
         default=Path("~/.segflow"),
         description="Folder for the embedded database, model artifacts and reports.",
+    )
+    source_table: str = Field(
+        default="segflow.transactions",
+        description="Table or view the nightly run reads transaction lines from (schema.name), with segflow's "
+        "column names; see the README.",
     )
     import_chunk_rows: int = Field(
         default=50_000, ge=1_000, description="Lines per COPY chunk when importing or generating."
@@ -66,6 +75,18 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("source_table", mode="after")
+    @classmethod
+    def _source_is_a_relation_name(cls, value: str) -> str:
+        if not _RELATION_NAME.fullmatch(value):
+            raise ValueError(f"must be a table or view name like schema.name, got {value!r}")
+        return value
+
+    @property
+    def source_relation(self) -> tuple[str, ...]:
+        """The source table's name as identifier parts: (schema, name) or (name,)."""
+        return tuple(self.source_table.split("."))
 
     @field_validator("database_url", mode="after")
     @classmethod

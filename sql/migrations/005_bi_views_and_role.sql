@@ -95,6 +95,33 @@ final as (
 
 select * from final;
 
+-- Which table or view each attempt read its transaction lines from (SEGFLOW_SOURCE_TABLE).
+alter table segflow.run_attempts add column source_table text;
+
+-- segflow.runs as before, plus source_table (a replaced view may only gain columns at the end).
+create or replace view segflow.runs as
+with ranked as (
+    select
+        a.*,
+        row_number() over (
+            partition by a.run_id order by (a.status = 'published') desc, a.attempt_id desc
+        ) as rank
+    from segflow.run_attempts as a
+),
+
+final as (
+    select
+        run_id, as_of, status, retrained, retrain_reason, model_version, attempt_id, retrain_mode,
+        features, lookback_days, window_start, lines_total, purchase_lines, excluded_after_as_of,
+        excluded_unknown_customer, excluded_cancellation_or_return, excluded_non_positive_price,
+        excluded_duplicate, customers_known, customers_active, customers_inactive, rfm_cut_points,
+        stage_seconds, started_at, finished_at, published_at, error, source_table
+    from ranked
+    where rank = 1
+)
+
+select * from final;
+
 -- The group role BI logins belong to (`segflow db create-bi-user` makes them). Roles belong to the
 -- whole server, not one database, so another segflow database on the same server may have made it.
 do $$

@@ -3,8 +3,9 @@
 -- Exact duplicate lines count once. Purchases: quantity > 0, unit_price > 0, invoice not 'C…'.
 -- Returns: cancellations or negative quantities (with a positive price), valued at |quantity| * price.
 -- Customers without a purchase in the lookback window get null recency/frequency/monetary.
--- The distinct lines come sorted by customer and invoice (segflow.distinct_transaction_lines), so the
--- per-customer aggregation, including count(distinct invoice_id), reuses that one sort.
+-- Lines come from the source table through the duplicate rule in queries/source_distinct_lines,
+-- sorted by customer and invoice, so the per-customer aggregation,
+-- including count(distinct invoice_id), reuses that one sort.
 insert into segflow.customer_features (
     attempt_id, customer_id, recency_days, frequency, monetary, tenure_days, avg_order_value, return_rate
 )
@@ -19,7 +20,7 @@ with params as (
 distinct_lines as (
     -- The date is written out (not taken from params) so the filter runs before duplicates are removed.
     select d.customer_id, d.invoice_id, d.invoiced_at, d.quantity, d.unit_price
-    from segflow.distinct_transaction_lines as d
+    from ({distinct_lines}) as d
     where d.customer_id is not null
         and d.invoiced_at < ((%(as_of)s::date + 1)::timestamp at time zone 'UTC')
 ),

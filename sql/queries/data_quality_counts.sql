@@ -1,4 +1,4 @@
--- How many transaction lines each data-quality rule excludes from purchases, as of a date.
+-- How many lines of the source table each data-quality rule excludes from purchases, as of a date.
 -- Every line is counted once, by the first rule it breaks, in this order:
 -- after the as-of date, unknown customer, cancellation or return (invoice 'C…' or quantity <= 0),
 -- non-positive price; of the remaining purchase lines, extra copies of exact duplicates.
@@ -19,14 +19,14 @@ rules as (
             where t.invoiced_at < p.end_at and t.customer_id is not null
                 and not (t.invoice_id like 'C%%' or t.quantity <= 0) and t.unit_price <= 0
         ) as non_positive_price
-    from segflow.transactions as t
+    from {source} as t
     cross join params as p
 ),
 
 purchase_rows as (
     -- The date is written out (not taken from params) so the filter runs before duplicates are removed.
     select d.customer_id
-    from segflow.distinct_transaction_lines as d
+    from ({distinct_lines}) as d
     where d.invoiced_at < ((%(as_of)s::date + 1)::timestamp at time zone 'UTC') and d.customer_id is not null
         and d.invoice_id not like 'C%%' and d.quantity > 0 and d.unit_price > 0
 ),

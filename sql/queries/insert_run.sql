@@ -6,8 +6,10 @@ with run_key as (
     returning run_id
 )
 
-insert into segflow.run_attempts (run_id, as_of, retrain_mode, features, lookback_days, window_start)
+insert into segflow.run_attempts (
+    run_id, as_of, retrain_mode, features, lookback_days, window_start, source_table
+)
 select run_id, %(as_of)s, %(retrain_mode)s, %(features)s, %(lookback_days)s,
-    %(as_of)s::date + 1 - %(lookback_days)s::integer
+    %(as_of)s::date + 1 - %(lookback_days)s::integer, %(source_table)s
 from run_key
 returning attempt_id, run_id
