@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from prefect.runtime import flow_run
 
-from segflow import pipeline
+from segflow import pipeline, report
 from segflow.runtime import as_of_for, open_database
 
 # Database round trips may hit a restarting server or a network blip; computation is never retried.
@@ -69,6 +69,13 @@ def drift_reports(attempt_id: int, as_of: date) -> dict | None:
 
 
 @task(cache_policy=NO_CACHE)
+def segment_report(attempt_id: int) -> str:
+    """Write the run's segment report (one offline HTML page); returns its path."""
+    settings, db = open_database()
+    return str(report.build_attempt_report(db, settings, attempt_id))
+
+
+@task(cache_policy=NO_CACHE)
 def emit_drift_event(event: dict) -> None:
     emit_event(**event)
 
@@ -115,5 +122,6 @@ def nightly_segmentation(
     event = drift_reports(attempt_id, day)
     if event is not None:
         emit_drift_event(event)
-    logger.info("attempt %s published%s", attempt_id, ", drift detected" if event else "")
+    page = segment_report(attempt_id)  # after drift_reports: the page links to them
+    logger.info("attempt %s published%s; segment report: %s", attempt_id, ", drift detected" if event else "", page)
     return attempt_id

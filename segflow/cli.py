@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from datetime import UTC, date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -27,10 +28,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-db_app = typer.Typer(help="The database: status, URL, migrations, stopping the embedded server.",
+db_app = typer.Typer(help="The database: status, URL, migrations, BI logins.",
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
-models_app = typer.Typer(help="The model registry: list, show and promote versions.", no_args_is_help=True)
+models_app = typer.Typer(help="The model registry: list, show, promote.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
 # Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns; wide output stays readable.
@@ -81,7 +82,7 @@ def _database(settings: Settings | None = None) -> Database:
 
 @db_app.command("url")
 def db_url() -> None:
-    """Print a connection URL (last line) that psql, psycopg2 and SQLAlchemy accept."""
+    """Print a connection URL (last line) for psql, BI tools, code."""
     db = Database(_settings())
     url = db.url
     if url != redact_url(url):
@@ -91,7 +92,7 @@ def db_url() -> None:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply pending schema migrations (a no-op when the schema is current)."""
+    """Apply pending schema migrations (no-op when current)."""
     db = Database(_settings())
     applied = migrations.upgrade(db)
     for migration in applied:
@@ -102,7 +103,7 @@ def db_upgrade() -> None:
 
 @db_app.command("status")
 def db_status() -> None:
-    """Say whether the database runs, where, and what it holds."""
+    """Say whether the database runs, where, what it holds."""
     settings = _settings()
     table = Table(show_header=False)
     table.add_column("what")
@@ -134,7 +135,7 @@ def db_create_bi_user(
     name: Annotated[str, typer.Argument(help="Login name: lower-case letters, digits, underscores.")],
     password: Annotated[str | None, typer.Option(help="Its password (default: a generated one).")] = None,
 ) -> None:
-    """Create a read-only BI login (role segflow_bi) and print its connection URL (last line)."""
+    """Create a read-only BI login; print its URL (last line)."""
     from segflow import bi
 
     settings = _settings()
@@ -152,7 +153,7 @@ def db_create_bi_user(
 
 @db_app.command("stop")
 def db_stop() -> None:
-    """Stop the embedded PostgreSQL (its data stays in $SEGFLOW_HOME/pg)."""
+    """Stop the embedded PostgreSQL (its data stays)."""
     settings = _settings()
     if not settings.uses_embedded_database:
         console.print("SEGFLOW_DATABASE_URL points at an external server; segflow does not stop it")
@@ -177,7 +178,10 @@ def load(
         str | None, typer.Option(help="strptime format of the dates (default: ISO 8601, then US m/d/Y).")
     ] = None,
 ) -> None:
-    """Import transactions from a CSV file (Online Retail, Online Retail II, or --map)."""
+    """Import transactions from a CSV file.
+
+    Online Retail and Online Retail II layouts are recognised by their header; others need --map.
+    """
     from segflow import ingest
 
     mapping = ingest.parse_mapping(map_) if map_ is not None else None
@@ -228,7 +232,7 @@ def generate(
         str | None, typer.Option(help="Only these archetypes, comma-separated (e.g. one_time); default: all.")
     ] = None,
 ) -> None:
-    """Write realistic synthetic transactions into the database."""
+    """Write realistic synthetic transactions."""
     from segflow.generate import GeneratorSpec, generate_transactions
 
     first_day = _parse_date(start, "--start") if start else date.today() - timedelta(days=days)
@@ -250,7 +254,7 @@ def generate(
 
 @app.command("demo")
 def demo() -> None:
-    """Start the embedded database, add demo data if it is empty, and run the main job."""
+    """Run the main job on demo data (generated if empty)."""
     from segflow.generate import GeneratorSpec, generate_transactions
 
     settings = _settings()
@@ -319,7 +323,7 @@ def run(
     retrain: RetrainOption = "auto",
     features: FeaturesOption = None,
 ) -> None:
-    """Run the nightly segmentation flow once, locally, and publish its segments."""
+    """Run the nightly flow once and publish its segments."""
     from segflow.runtime import as_of_for
 
     day = as_of_for(None, _parse_date(as_of, "--as-of") if as_of else None)
@@ -334,7 +338,10 @@ def retrain_command(
     as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: today, UTC).")] = None,
     features: FeaturesOption = None,
 ) -> None:
-    """Run the flow with training forced: a challenger replaces the champion if it passes the gate."""
+    """Run the flow with training forced (gated challenger).
+
+    The challenger replaces the champion only if it passes the gate (see the README).
+    """
     run(as_of=as_of, retrain="always", features=features)
 
 
@@ -345,7 +352,10 @@ def backfill(
     every: Annotated[str, typer.Option("--every", help="day or week.")] = "week",
     retrain: RetrainOption = "auto",
 ) -> None:
-    """Run the flow for one as-of date after another (oldest first); reruns replace earlier runs."""
+    """Run the flow for a range of as-of dates, oldest first.
+
+    Rerunning a date replaces that run's earlier attempt.
+    """
     from segflow.pipeline import backfill_dates, run_summary
 
     first, last = _parse_date(from_, "--from"), _parse_date(to, "--to")
@@ -374,16 +384,7 @@ def _print_run(db: Database, attempt_id: int) -> None:
 
     info = pipeline.run_summary(db, attempt_id)
     as_of, version, run_id = info["as_of"], info["model_version"], info["run_id"]
-    table = Table(title=f"segments of run {run_id}, as of {as_of} (model v{version})")
-    for column, justify in (("key", "left"), ("segment", "left"), ("customers", "right"), ("share", "right"),
-                            ("mean recency (days)", "right"), ("mean frequency", "right"),
-                            ("mean monetary", "right")):
-        table.add_column(column, justify=justify)
-    for row in pipeline.segment_table(db, attempt_id).itertuples(index=False):
-        table.add_row(row.segment_key, row.segment_name, f"{row.customers:,}", f"{row.share:.1%}",
-                      _fmt(row.mean_recency_days, ".1f"), _fmt(row.mean_frequency, ".2f"),
-                      _fmt(row.mean_monetary, ",.2f"))
-    console.print(table)
+    _print_segment_table(db, attempt_id, f"segments of run {run_id}, as of {as_of} (model v{version})")
     console.print(f"{info['customers_known']:,} customers; model v{version} "
                   f"({'retrained: ' if info['retrained'] else ''}{info['retrain_reason']})")
     current = db.run("queries/current_run_summary")
@@ -395,6 +396,21 @@ def _print_run(db: Database, attempt_id: int) -> None:
             f"run {current[0][1]} (as of {current[0][2]}), the latest date", highlight=False, soft_wrap=True)
 
 
+def _print_segment_table(db: Database, attempt_id: int, title: str) -> None:
+    from segflow import pipeline
+
+    table = Table(title=title)
+    for column, justify in (("key", "left"), ("segment", "left"), ("customers", "right"), ("share", "right"),
+                            ("mean recency (days)", "right"), ("mean frequency", "right"),
+                            ("mean monetary", "right")):
+        table.add_column(column, justify=justify)
+    for row in pipeline.segment_table(db, attempt_id).itertuples(index=False):
+        table.add_row(row.segment_key, row.segment_name, f"{row.customers:,}", f"{row.share:.1%}",
+                      _fmt(row.mean_recency_days, ".1f"), _fmt(row.mean_frequency, ".2f"),
+                      _fmt(row.mean_monetary, ",.2f"))
+    console.print(table)
+
+
 def _fmt(value: float | None, pattern: str) -> str:
     return "" if value is None or value != value else format(value, pattern)
 
@@ -403,7 +419,10 @@ def _fmt(value: float | None, pattern: str) -> str:
 def drift_command(
     run_id: Annotated[int | None, typer.Option("--run", help="Run id (default: the run BI reads now).")] = None,
 ) -> None:
-    """Show a run's drift against the previous run and the model's training data, with report paths."""
+    """Show a run's drift verdicts and report paths.
+
+    Against the previous published run and against the model's training data.
+    """
     rows = _database().run("queries/drift_reports_for_run", {"run_id": run_id})
     if not rows:
         target = f"run {run_id}" if run_id is not None else "the current run"
@@ -422,6 +441,24 @@ def drift_command(
     from segflow.drift import transitions_path
 
     console.print(f"transitions: {transitions_path(_settings(), rows[0][0])}", highlight=False, soft_wrap=True)
+
+
+@app.command("report")
+def report_command(
+    run_id: Annotated[int | None, typer.Option("--run", help="Run id (default: the run BI reads now).")] = None,
+) -> None:
+    """Build a run's segment report; print its HTML path.
+
+    One self-contained page that works offline; the path is the last line.
+    """
+    from segflow import report
+
+    settings = _settings()
+    db = _database(settings)
+    # Always rebuilt, never reused: a rerun of the run's date or a drift report written later changes what the page
+    # shows, and building it takes seconds, so an existing page could only be stale.
+    path = report.build_segment_report(db, settings, run_id)
+    console.print(str(path), highlight=False, soft_wrap=True)
 
 
 # --- models ---------------------------------------------------------------------------------------
@@ -451,7 +488,7 @@ def models_show(
     version: Annotated[int | None, typer.Argument(help="Model version (default: the champion).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show a model version: algorithm, metrics, gates and segments."""
+    """Show a version: algorithm, metrics, gates, segments."""
     from segflow import registry
 
     details = registry.details(_database(), version)
@@ -475,7 +512,7 @@ def models_show(
 
 @models_app.command("promote")
 def models_promote(version: Annotated[int, typer.Argument(help="Model version to make champion.")]) -> None:
-    """Make a model version the champion (the previous champion is retired)."""
+    """Make a version the champion (retiring the previous)."""
     from segflow import registry
 
     registry.promote(_database(), version)
@@ -487,12 +524,105 @@ def load_customers(
     file: Annotated[Path, typer.Argument(help="CSV with one row per customer.")],
     id_column: Annotated[str | None, typer.Option("--id", help="Customer id column (default: customer_id/id).")] = None,
 ) -> None:
-    """Load customer attributes (one row per customer) to cluster on with --features."""
+    """Load customer attributes to cluster on (--features)."""
     from segflow.attributes import load_customer_attributes
 
     result = load_customer_attributes(_database(), file, id_column)
     console.print(f"loaded {len(result.columns)} attribute(s) for {result.customers:,} customers: "
                   f"{', '.join(result.columns)}")
+
+
+# --- segments and customers -----------------------------------------------------------------------
+
+
+@app.command("segments")
+def segments_command(
+    run_id: Annotated[int | None, typer.Option("--run", help="Run id (default: the run BI reads now).")] = None,
+) -> None:
+    """Show a run's segments: size, share, mean R/F/M."""
+    from segflow.pipeline import published_run
+
+    db = _database()
+    run = published_run(db, run_id)
+    _print_segment_table(db, run["attempt_id"], f"segments of run {run['run_id']}, as of {run['as_of']} "
+                                                f"(model v{run['model_version']})")
+
+
+@app.command("customer")
+def customer_command(customer_id: Annotated[str, typer.Argument(help="The customer's id.")]) -> None:
+    """Show a customer's features, segment and history."""
+    from segflow.customers import customer_view
+
+    view = customer_view(_database(), customer_id)
+    now = view.current
+    if now is None:
+        console.print(f"customer {customer_id} is not in the current run (they were in earlier ones)")
+    else:
+        console.print(f"[bold]{customer_id}[/]: [bold]{now['segment_name']}[/] ({now['segment_key']}) in run "
+                      f"{now['run_id']}, as of {now['as_of']}, model v{now['model_version']}", highlight=False)
+        console.print(f"action: {now['action']}", highlight=False, soft_wrap=True)
+        table = Table(title="features as of " + str(now["as_of"]), show_header=False)
+        table.add_column("feature")
+        table.add_column("value", justify="right")
+        for key in ("recency_days", "frequency", "monetary", "tenure_days", "r_score", "f_score", "m_score",
+                    "distance", "confidence"):
+            table.add_row(key.replace("_", " "), _value(now[key]))
+        console.print(table)
+    history = Table(title="segment history (published runs)")
+    for column in ("as of", "run", "segment", "key", "model", "recency", "frequency", "monetary"):
+        history.add_column(column, justify="right" if column in ("run", "recency", "frequency", "monetary")
+                           else "left")
+    for row in view.history:
+        history.add_row(str(row["as_of"]), str(row["run_id"]), row["segment_name"], row["segment_key"],
+                        f"v{row['model_version']}" if row["model_version"] else "", _value(row["recency_days"]),
+                        _value(row["frequency"]), _value(row["monetary"]))
+    console.print(history)
+
+
+@app.command("score")
+def score_command(
+    recency: Annotated[float | None, typer.Option(help="Days since the last purchase.")] = None,
+    frequency: Annotated[float | None, typer.Option(help="Invoices in the lookback window.")] = None,
+    monetary: Annotated[float | None, typer.Option(help="Revenue in the lookback window.")] = None,
+    feature: Annotated[
+        list[str] | None, typer.Option("--feature", help="Any other model feature, NAME=VALUE (repeatable).")
+    ] = None,
+    model: Annotated[int | None, typer.Option("--model", help="Model version (default: the champion).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """What-if: the segment the champion gives these features."""
+    from segflow.customers import what_if
+
+    values = {name: value for name, value in
+              (("recency_days", recency), ("frequency", frequency), ("monetary", monetary)) if value is not None}
+    for item in feature or []:
+        name, sep, text = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            values[name.strip()] = float(text)
+        except ValueError:
+            raise SegflowError(f"--feature {item!r} is not of the form NAME=NUMBER") from None
+    prediction = what_if(_database(), values, model)
+    if as_json:
+        sys.stdout.write(json.dumps(prediction.as_dict()) + "\n")
+        return
+    console.print(f"[bold]{prediction.segment_name}[/] ({prediction.segment_key}) by model "
+                  f"v{prediction.model_version}: distance {prediction.distance:.3f}, confidence "
+                  f"{prediction.confidence:.2f}", highlight=False)
+    if prediction.scores:
+        console.print("R/F/M scores " + "/".join(str(v) for v in prediction.scores.values()), highlight=False)
+    console.print(f"action: {prediction.action}", highlight=False, soft_wrap=True)
+
+
+def _value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.3f}"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 # --- helpers --------------------------------------------------------------------------------------

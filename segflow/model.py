@@ -11,7 +11,8 @@ Pure computation: frames in, fitted models and metrics out. The rule, in full:
 3. Every candidate is scored on the same evaluation sample (at most `silhouette_sample` customers):
    Davies-Bouldin and Calinski-Harabasz on all of it, silhouette (quadratic in cost) first on 4,000
    customers to screen, then on the whole evaluation sample for the four best that pass the gates;
-   segment shares come from the whole training sample.
+   segment shares and the within-cluster sum of squares (WCSS, for the elbow curve) come from the
+   whole training sample.
 4. Gates: k within [min_clusters, max_clusters] and the smallest segment at least `min_segment_share`
    of customers. A solution that isolates a few dozen big spenders scores a high silhouette but fails
    the share gate: it is useless to marketing.
@@ -239,6 +240,8 @@ def evaluate(candidates: list[Candidate], z: np.ndarray, eval_size: int, k_range
         shares = np.bincount(labels_all, minlength=len(c.centroids)) / len(labels_all)
         labels_eval = labels_all[:eval_size]
         c.metrics["min_share"] = round(float(shares.min()), 5)
+        # On the whole training sample, like the shares, so the elbow curve compares k on the same customers.
+        c.metrics["wcss"] = round(float(((z - c.centroids[labels_all]) ** 2).sum()), 3)
         if len(set(labels_eval[:screen])) < 2:
             c.rejected_because = "fewer than two segments on the evaluation sample"
             continue

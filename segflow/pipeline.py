@@ -509,7 +509,10 @@ def backfill_dates(first: date, last: date, every: str) -> list[date]:
 
 def run_nightly(db: Database, settings: Settings, as_of: date, retrain: str = "auto",
                 features: list[str] | None = None) -> int:
-    """All stages in order without Prefect (the flow runs the same stages as tasks); returns the attempt_id."""
+    """All stages in order without Prefect (the flow runs the same stages as tasks); returns the attempt_id.
+
+    The segment report, the flow's last task, is left out: build it with segflow.report when needed.
+    """
     attempt_id = begin_run(db, settings, as_of, retrain, features)
     try:
         check_source(db, attempt_id)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg2
 import pytest
 from tests_support import LINE
 
@@ -21,13 +22,22 @@ def segflow(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
                           env=full_env, cwd=cwd, timeout=300)
 
 
-def test_help_lists_the_commands():
-    out = segflow("--help").stdout
-    for command in ("demo", "load", "generate", "db"):
-        assert command in out
-    db_help = segflow("db", "--help").stdout
-    for command in ("upgrade", "url", "status", "stop"):
-        assert command in db_help
+def _command_lines(help_text: str) -> list[str]:
+    """The rows of the Commands panel of rich help, one per line as printed."""
+    panel = help_text.split("Commands", 1)[1].split("╰", 1)[0]
+    return [line.strip("│ ") for line in panel.splitlines()[1:] if line.strip()]
+
+
+@pytest.mark.parametrize(("args", "commands"), [
+    ((), ["load", "generate", "demo", "run", "retrain", "backfill", "drift", "report", "load-customers",
+          "segments", "customer", "score", "db", "models"]),
+    (("db",), ["url", "upgrade", "status", "create-bi-user", "stop"]),
+    (("models",), ["list", "show", "promote"]),
+])
+def test_help_lists_every_command_on_one_line_each(args, commands):
+    rows = _command_lines(segflow(*args, "--help", env={"COLUMNS": "80"}).stdout)
+    assert [row.split()[0] for row in rows] == commands  # a wrapped description would add a row
+    assert all(len(row.split(None, 1)) == 2 for row in rows), rows
 
 
 def test_missing_file_is_one_line_and_exit_1(db_url, tmp_path):
@@ -92,6 +102,24 @@ def test_demo_on_a_fresh_home_starts_the_embedded_database(tmp_path):
         url = segflow("db", "url", env=env, cwd=tmp_path).stdout.strip().splitlines()[-1]
         assert url == f"postgresql://postgres@/segflow?host={home / 'pg'}"
 
+        # A BI login made after the demo reads current_segments, not transactions, and cannot write.
+        made = segflow("db", "create-bi-user", "demo_analyst", env=env, cwd=tmp_path)
+        assert made.returncode == 0, made.stderr
+        bi_url = made.stdout.strip().splitlines()[-1]
+        assert bi_url.startswith("postgresql://demo_analyst:") and bi_url.endswith(f"@/segflow?host={home / 'pg'}")
+        conn = psycopg2.connect(bi_url)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute("select count(*) from current_segments")
+                assert cur.fetchone()[0] == 5_000
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                    cur.execute("select count(*) from segflow.transactions")
+                with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction):
+                    cur.execute("delete from segflow.current_run")
+        finally:
+            conn.close()
+
         stop = segflow("db", "stop", env=env, cwd=tmp_path)
         assert "stopped" in stop.stdout
         assert not embedded.status(home / "pg").running
@@ -134,3 +162,26 @@ def test_run_publishes_and_a_rerun_leaves_current_segments_identical(db_url, db,
     bad = segflow("models", "promote", "42", env=env)
     assert bad.returncode == 1
     assert bad.stderr.strip() == "error: model version 42 does not exist (see: segflow models list)"
+
+
+@pytest.mark.slow
+def test_report_prints_the_page_path_last_and_names_an_unknown_run(db_url, db, settings):
+    from datetime import date
+
+    from segflow import pipeline
+    from segflow.generate import GeneratorSpec, generate_transactions
+
+    generate_transactions(db, GeneratorSpec(customers=600, days=120, seed=3, start=date(2025, 1, 1)))
+    pipeline.run_nightly(db, settings, date(2025, 4, 30))
+    env = {"SEGFLOW_DATABASE_URL": db_url, "SEGFLOW_HOME": str(settings.home)}
+
+    result = segflow("report", env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    path = Path(result.stdout.strip().splitlines()[-1])
+    assert path == settings.report_path.resolve() / "segments" / "run-1.html"
+    assert path.is_absolute() and path.exists()
+    assert "Segments of run 1, as of 2025-04-30" in path.read_text()
+
+    unknown = segflow("report", "--run", "42", env=env)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "error: run 42 does not exist (see segflow.runs)"

@@ -5,7 +5,7 @@ import pytest
 from tests_support import make_mall_customers, make_rfm_with_whales
 
 from segflow.errors import SegflowError
-from segflow.model import LogSkewed, choose_log_features, select_model
+from segflow.model import Candidate, LogSkewed, choose_log_features, evaluate, select_model
 
 
 def test_mall_like_customers_give_five_segments():
@@ -66,3 +66,18 @@ def test_assignments_carry_distance_and_confidence_in_range():
     # the high-income, high-score group's centroid, back in k$ and score points
     top = centroids.loc[(centroids["annual_income"] > 70) & (centroids["spending_score"] > 70)]
     assert len(top) == 1 and abs(top["annual_income"].iloc[0] - 86) < 4
+
+
+def test_wcss_is_the_squared_distance_of_each_customer_to_its_centroid():
+    z = np.array([[0.0, 0.0], [0.0, 2.0], [10.0, 0.0], [10.0, 4.0]])
+    # Nearest centroid: the first two customers to (0, 1), the last two to (10, 2).
+    candidate = Candidate("agglomerative_ward", 2, {}, centroids=np.array([[0.0, 1.0], [10.0, 2.0]]))
+    evaluate([candidate], z, eval_size=4, k_range=range(2, 3), min_share=0.1)
+    # 1 + 1 (one unit either side of (0, 1)) + 4 + 4 (two units either side of (10, 2))
+    assert candidate.metrics["wcss"] == 10.0
+
+
+def test_kmeans_wcss_is_its_inertia():
+    selection = select_model(make_mall_customers(), ["annual_income", "spending_score"])
+    for candidate in (c for c in selection.candidates if c.algorithm == "kmeans"):
+        assert candidate.metrics["wcss"] == pytest.approx(candidate.estimator.inertia_, abs=5e-4)  # wcss has 3 decimals

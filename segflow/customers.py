@@ -1,0 +1,109 @@
+"""One customer at a time: their segment now and over time, and what-if scoring with a model."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from segflow import features as feature_store
+from segflow import registry
+from segflow.db import Database
+from segflow.errors import SegflowError
+
+CURRENT_COLUMNS = ("customer_id", "segment_key", "segment_name", "action", "model_version", "run_id", "as_of",
+                   "recency_days", "frequency", "monetary", "tenure_days", "r_score", "f_score", "m_score",
+                   "distance", "confidence")
+# How `segflow score` takes each RFM feature; any other feature is --feature NAME=VALUE.
+SCORE_OPTIONS = {"recency_days": "--recency", "frequency": "--frequency", "monetary": "--monetary"}
+HISTORY_COLUMNS = ("run_id", "as_of", "segment_key", "segment_name", "model_version", "recency_days", "frequency",
+                   "monetary", "is_current")
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """A customer's row in current_segments (None if not in the current run) and their history."""
+
+    customer_id: str
+    current: dict[str, Any] | None
+    history: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What segment a customer with these features would get from a model version."""
+
+    segment_key: str
+    segment_name: str
+    distance: float
+    confidence: float
+    model_version: int
+    action: str
+    features: dict[str, float]
+    scores: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"segment_key": self.segment_key, "segment_name": self.segment_name,
+                "distance": self.distance, "confidence": self.confidence, "model_version": self.model_version,
+                "action": self.action, "features": self.features, **self.scores}
+
+
+def customer_view(db: Database, customer_id: str) -> CustomerView:
+    """The customer's current segment and features, and one row per published run they appear in."""
+    current = db.run("queries/customer_current_segment", {"customer_id": customer_id})
+    history = db.run("queries/customer_segment_history", {"customer_id": customer_id})
+    if not current and not history:
+        raise SegflowError(f"unknown customer {customer_id!r}: no published run has segmented them")
+    return CustomerView(
+        customer_id=customer_id,
+        current=dict(zip(CURRENT_COLUMNS, current[0], strict=True)) if current else None,
+        history=[dict(zip(HISTORY_COLUMNS, row, strict=True)) for row in history],
+    )
+
+
+def what_if(db: Database, values: dict[str, float], version: int | None = None) -> Prediction:
+    """The segment a customer with these feature values would get (default model: the champion)."""
+    if version is None:
+        version = registry.champion(db)
+        if version is None:
+            raise SegflowError("there is no champion model yet; run `segflow run` (or `segflow demo`) first")
+    _check_values(values)
+    model = registry.load(db, version)  # raises UnknownModelVersion for a version that does not exist
+    missing = [f for f in model.features if f not in values]
+    if missing:
+        hints = [SCORE_OPTIONS.get(f, f"--feature {f}=VALUE") for f in missing]
+        raise SegflowError(f"model v{version} clusters on {', '.join(model.features)}; missing "
+                           f"{', '.join(missing)} (give {', '.join(hints)})")
+    frame = pd.DataFrame([{name: float(values[name]) for name in model.features}])
+    labels, distance, confidence = model.assign(frame)
+    key = model.segment_keys[int(labels[0])]
+    name, action = registry.segment_names(db, version)[key]
+    return Prediction(segment_key=key, segment_name=name, distance=round(float(distance[0]), 6),
+                      confidence=round(float(confidence[0]), 6), model_version=version, action=action,
+                      features={f: float(values[f]) for f in model.features},
+                      scores=_rfm_scores(db, version, values))
+
+
+def _check_values(values: dict[str, float]) -> None:
+    for name, value in values.items():
+        if not math.isfinite(value):
+            raise SegflowError(f"{name} must be a finite number, got {value}")
+    if values.get("recency_days", 0) < 0:
+        raise SegflowError(f"recency must be 0 or more days, got {values['recency_days']:g}")
+    if "frequency" in values and values["frequency"] < 1:
+        raise SegflowError(f"frequency must be at least 1 invoice, got {values['frequency']:g} "
+                           "(customers without a purchase in the window are 'inactive', not clustered)")
+    if values.get("monetary", 0) < 0:
+        raise SegflowError(f"monetary must not be negative, got {values['monetary']:g}")
+
+
+def _rfm_scores(db: Database, version: int, values: dict[str, float]) -> dict[str, int]:
+    """R/F/M scores 1-5 with the model's own cut points, when all three values are given."""
+    cuts = db.run("queries/model_cut_points", {"version": version})
+    if not cuts or not cuts[0][0] or not all(f in values for f in feature_store.SCORED_FEATURES):
+        return {}
+    frame = pd.DataFrame([{f: float(values[f]) for f in feature_store.SCORED_FEATURES}])
+    scores = feature_store.rfm_scores(frame, cuts[0][0]).iloc[0]
+    return {column: int(scores[column]) for column in scores.index}
