@@ -120,6 +120,16 @@ def test_demo_on_a_fresh_home_starts_the_embedded_database(tmp_path):
         finally:
             conn.close()
 
+        # The demo's run has its segment report, and what-if scoring answers with the champion.
+        page = Path(segflow("report", env=env, cwd=tmp_path).stdout.strip().splitlines()[-1])
+        assert page == home / "reports" / "segments" / "run-1.html" and page.exists()
+        scored = segflow("score", "--recency", "10", "--frequency", "5", "--monetary", "900", "--json", env=env,
+                         cwd=tmp_path)
+        assert scored.returncode == 0, scored.stderr
+        answer = json.loads(scored.stdout)
+        assert answer["model_version"] == 1 and answer["segment_key"].startswith("S")
+        assert {"segment_name", "distance", "confidence"} <= set(answer)
+
         stop = segflow("db", "stop", env=env, cwd=tmp_path)
         assert "stopped" in stop.stdout
         assert not embedded.status(home / "pg").running
