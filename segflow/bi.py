@@ -53,8 +53,8 @@ def create_bi_user(db: Database, name: str, password: str | None = None) -> BiLo
                 run_composed_named(cur, statement, {}, login=identifier)
     except psycopg2.errors.InsufficientPrivilege as exc:
         raise SegflowError(
-            f"cannot create role {name!r}: the user in SEGFLOW_DATABASE_URL needs the CREATEROLE privilege "
-            f"({str(exc).strip().splitlines()[0]})") from None
+            f"no permission to add the role {name!r}: the user in SEGFLOW_DATABASE_URL needs the CREATEROLE "
+            f"privilege ({str(exc).strip().splitlines()[0]})") from None
     except psycopg2.errors.UndefinedObject as exc:
         raise SegflowError(f"the role {BI_ROLE} is missing; run `segflow db upgrade` ({exc.pgerror})") from None
     return BiLogin(name=name, password=password, url=login_url(db.url, name, password), created=not existing)

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from pydantic import SecretStr
 
 from segflow import bi
+from segflow.db import Database
 from segflow.errors import SegflowError
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "bi.md"
@@ -178,6 +180,20 @@ def test_an_existing_role_outside_segflow_bi_is_not_taken_over(db):
     try:
         with pytest.raises(SegflowError, match=f"role '{name}' already exists and is not a segflow_bi login"):
             bi.create_bi_user(db, name)
+    finally:
+        with db.transaction() as cur:
+            cur.execute(f'drop role "{name}"')
+
+
+def test_a_user_without_createrole_gets_a_one_line_reason(db, settings):
+    name = f"plain_{uuid.uuid4().hex[:8]}"
+    with db.transaction() as cur:
+        cur.execute(f'create role "{name}" login')  # generated name; no CREATEROLE
+    try:
+        plain = Database(settings.model_copy(update={"database_url": SecretStr(bi.login_url(db.url, name, "x"))}))
+        with pytest.raises(SegflowError, match="^no permission to add the role 'someone': the user in "
+                                               "SEGFLOW_DATABASE_URL needs the CREATEROLE privilege"):
+            bi.create_bi_user(plain, "someone")
     finally:
         with db.transaction() as cur:
             cur.execute(f'drop role "{name}"')
