@@ -1,60 +1,6 @@
 -- What BI tools read: per-run segment summaries and per-customer history, and the read-only group
 -- role `segflow_bi` that may SELECT the BI relations and nothing else (no transactions, no writes).
 
--- Per published run and segment: size, share, and mean and median recency, frequency and monetary.
--- The pseudo-segments 'inactive' and 'unscored' are rows too, so shares add up to 1 per run.
-create view segflow.segment_summary as
-with published as (
-    select run_id, as_of, attempt_id, published_at
-    from segflow.run_attempts
-    where status = 'published'
-),
-
-pointer as (
-    select attempt_id from segflow.current_run
-),
-
-customers as (
-    select
-        p.run_id,
-        p.as_of,
-        p.attempt_id,
-        p.published_at,
-        a.model_version,
-        a.segment_key,
-        a.segment_name,
-        f.recency_days,
-        f.frequency,
-        f.monetary
-    from published as p
-    inner join segflow.segment_assignments as a on a.attempt_id = p.attempt_id
-    left join segflow.customer_features as f on f.attempt_id = a.attempt_id and f.customer_id = a.customer_id
-),
-
-final as (
-    select
-        c.run_id,
-        c.as_of,
-        max(c.model_version) as model_version,
-        c.segment_key,
-        c.segment_name,
-        count(*) as customers,
-        count(*)::double precision / sum(count(*)) over (partition by c.run_id) as share,
-        avg(c.recency_days)::double precision as mean_recency_days,
-        percentile_cont(0.5) within group (order by c.recency_days) as median_recency_days,
-        avg(c.frequency)::double precision as mean_frequency,
-        percentile_cont(0.5) within group (order by c.frequency) as median_frequency,
-        avg(c.monetary)::double precision as mean_monetary,
-        percentile_cont(0.5) within group (order by c.monetary) as median_monetary,
-        coalesce(sum(c.monetary), 0) as total_monetary,
-        c.attempt_id in (select attempt_id from pointer) as is_current,
-        c.published_at
-    from customers as c
-    group by c.run_id, c.as_of, c.attempt_id, c.published_at, c.segment_key, c.segment_name
-)
-
-select * from final;
-
 -- Per customer per published run: the segment, the features it came from, and the model.
 create view segflow.segment_history as
 with published as (
@@ -91,6 +37,39 @@ final as (
     from published as p
     inner join segflow.segment_assignments as a on a.attempt_id = p.attempt_id
     left join segflow.customer_features as f on f.attempt_id = a.attempt_id and f.customer_id = a.customer_id
+)
+
+select * from final;
+
+-- Per published run and segment: size, share, and mean and median recency, frequency and monetary.
+-- The pseudo-segments 'inactive' and 'unscored' are rows too, so shares add up to 1 per run.
+create view segflow.segment_summary as
+with customers as (
+    select run_id, as_of, model_version, segment_key, segment_name, recency_days, frequency, monetary,
+        is_current, published_at
+    from segflow.segment_history
+),
+
+final as (
+    select
+        run_id,
+        as_of,
+        max(model_version) as model_version,
+        segment_key,
+        segment_name,
+        count(*) as customers,
+        count(*)::double precision / sum(count(*)) over (partition by run_id) as share,
+        avg(recency_days)::double precision as mean_recency_days,
+        percentile_cont(0.5) within group (order by recency_days) as median_recency_days,
+        avg(frequency)::double precision as mean_frequency,
+        percentile_cont(0.5) within group (order by frequency) as median_frequency,
+        avg(monetary)::double precision as mean_monetary,
+        percentile_cont(0.5) within group (order by monetary) as median_monetary,
+        coalesce(sum(monetary), 0) as total_monetary,
+        is_current,
+        published_at
+    from customers
+    group by run_id, as_of, is_current, published_at, segment_key, segment_name
 )
 
 select * from final;
