@@ -14,8 +14,18 @@ from prefect.runtime import flow_run
 from segflow import pipeline, report
 from segflow.runtime import as_of_for, open_database
 
+
+def _transient(task, task_run, state) -> bool:
+    """Retry condition: only errors that may go away (I/O), never one about the data or settings."""
+    try:
+        state.result()
+    except BaseException as exc:  # noqa: BLE001 - the state's own exception, classified below
+        return pipeline.is_transient(exc)
+    return False
+
+
 # Database round trips may hit a restarting server or a network blip; computation is never retried.
-IO_RETRIES = {"retries": 3, "retry_delay_seconds": [2, 10, 30]}
+IO_RETRIES = {"retries": 3, "retry_delay_seconds": [2, 10, 30], "retry_condition_fn": _transient}
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
@@ -100,7 +110,7 @@ def nightly_segmentation(
     retrain: Literal["auto", "always", "never"] = "auto",
     features: list[str] | None = None,
 ) -> int:
-    """Turn segflow.transactions into published, named customer segments as of a date; returns the attempt id."""
+    """Turn transaction lines into published, named customer segments as of a date; returns the attempt id."""
     logger = get_run_logger()
     day = as_of_for(flow_run.scheduled_start_time, as_of)
     attempt_id = begin(day, retrain, features)

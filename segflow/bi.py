@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg2
+import psycopg2.extensions
 from psycopg2 import sql
 
 from segflow.db import Database, run_composed_named, run_named
@@ -41,34 +42,45 @@ def create_bi_user(db: Database, name: str, password: str | None = None) -> BiLo
     identifier = sql.Identifier(name)
     try:
         with db.transaction() as cur:
+            run_named(cur, "admin/bi_group_role")  # a no-op unless the migration could not make it
             existing = run_named(cur, "queries/bi_login_role", {"name": name})
-            if existing and not existing[0][2]:
-                raise SegflowError(
-                    f"role {name!r} already exists and is not a {BI_ROLE} login; choose another name")
-            if existing:
-                run_composed_named(cur, "admin/reset_bi_login_password", {"password": password}, login=identifier)
-            else:
-                run_composed_named(cur, "admin/create_bi_login", {"password": password}, login=identifier)
-            for statement in ("admin/bi_login_read_only", "admin/bi_login_search_path"):
-                run_composed_named(cur, statement, {}, login=identifier)
+            if existing and not existing[0][1]:
+                raise SegflowError(f"role {name!r} already exists and is not a plain {BI_ROLE} login; "
+                                   "choose another name")
+            # Hashed here (SCRAM, as the server is set to): the plain password never reaches the server's logs.
+            verifier = psycopg2.extensions.encrypt_password(password, name, cur.connection)
+            statement = "admin/reset_bi_login_password" if existing else "admin/create_bi_login"
+            run_composed_named(cur, statement, {"password": verifier}, login=identifier)
+            for setting in ("admin/bi_login_read_only", "admin/bi_login_search_path"):
+                run_composed_named(cur, setting, {}, login=identifier)
     except psycopg2.errors.InsufficientPrivilege as exc:
         raise SegflowError(
-            f"no permission to add the role {name!r}: the user in SEGFLOW_DATABASE_URL needs the CREATEROLE "
-            f"privilege ({str(exc).strip().splitlines()[0]})") from None
-    except psycopg2.errors.UndefinedObject as exc:
-        raise SegflowError(f"the role {BI_ROLE} is missing; run `segflow db upgrade` ({exc.pgerror})") from None
+            f"no permission to add the role {name!r} ({_first_line(exc)}): the user in SEGFLOW_DATABASE_URL needs "
+            f"CREATEROLE and, on PostgreSQL 16 or later, ADMIN OPTION on {BI_ROLE} (GRANT {BI_ROLE} TO it WITH "
+            "ADMIN OPTION), or run this as the database's owner") from None
+    except psycopg2.errors.DuplicateObject:
+        raise SegflowError(f"role {name!r} was created by another session meanwhile; run the command again") from None
     return BiLogin(name=name, password=password, url=login_url(db.url, name, password), created=not existing)
 
 
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 def login_url(url: str, user: str, password: str) -> str:
-    """The database URL with another user and password (host, port, database and options kept)."""
+    """The database URL with another user and password (host, port, database and options kept).
+
+    user=, password= and passfile= query parameters go: libpq would let them override the new login.
+    """
     parts = urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:  # an IPv6 address needs its brackets back
         host = f"[{host}]"
     port = f":{parts.port}" if parts.port else ""
     netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}{port}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if k not in ("user", "password", "passfile")], safe="/")
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _check_login_name(name: str) -> None:

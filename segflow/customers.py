@@ -10,7 +10,7 @@ import pandas as pd
 
 from segflow import features as feature_store
 from segflow import registry
-from segflow.db import Database
+from segflow.db import Database, run_named
 from segflow.errors import SegflowError
 
 CURRENT_COLUMNS = ("customer_id", "segment_key", "segment_name", "action", "model_version", "run_id", "as_of",
@@ -52,8 +52,9 @@ class Prediction:
 
 def customer_view(db: Database, customer_id: str) -> CustomerView:
     """The customer's current segment and features, and one row per published run they appear in."""
-    current = db.run("queries/customer_current_segment", {"customer_id": customer_id})
-    history = db.run("queries/customer_segment_history", {"customer_id": customer_id})
+    with db.transaction() as cur:  # one snapshot: a publish in between cannot split the two
+        current = run_named(cur, "queries/customer_current_segment", {"customer_id": customer_id})
+        history = run_named(cur, "queries/customer_segment_history", {"customer_id": customer_id})
     if not current and not history:
         raise SegflowError(f"unknown customer {customer_id!r}: no published run has segmented them")
     return CustomerView(
@@ -101,9 +102,9 @@ def _check_values(values: dict[str, float]) -> None:
 
 def _rfm_scores(db: Database, version: int, values: dict[str, float]) -> dict[str, int]:
     """R/F/M scores 1-5 with the model's own cut points, when all three values are given."""
-    cuts = db.run("queries/model_cut_points", {"version": version})
-    if not cuts or not cuts[0][0] or not all(f in values for f in feature_store.SCORED_FEATURES):
+    cuts = registry.details(db, version)["rfm_cut_points"]
+    if not cuts or not all(f in values for f in feature_store.SCORED_FEATURES):
         return {}
     frame = pd.DataFrame([{f: float(values[f]) for f in feature_store.SCORED_FEATURES}])
-    scores = feature_store.rfm_scores(frame, cuts[0][0]).iloc[0]
+    scores = feature_store.rfm_scores(frame, cuts).iloc[0]
     return {column: int(scores[column]) for column in scores.index}

@@ -22,7 +22,7 @@ import pandas as pd
 from segflow import drift, registry
 from segflow import features as feature_store
 from segflow.db import Database, copy_in, run_named
-from segflow.errors import SegflowError
+from segflow.errors import DatabaseUnreachable, SegflowError
 from segflow.model import SegmentModel, select_model
 from segflow.segments import (
     INACTIVE,
@@ -33,7 +33,7 @@ from segflow.segments import (
     order_labels,
     profile,
 )
-from segflow.settings import Settings
+from segflow.settings import DEFAULT_SOURCE, Settings
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +99,10 @@ def check_source(db: Database, attempt_id: int) -> dict[str, int]:
         counts = feature_store.data_quality_counts(db, info.as_of)
         db.run("queries/record_data_quality", {"attempt_id": attempt_id, **counts})
         if counts["purchase_lines"] == 0:
-            raise SegflowError(
-                f"no purchase lines up to {info.as_of} in {db.settings.source_table} "
-                f"({counts['lines_total']} lines in all); load data first (segflow load / segflow generate)"
-            )
+            hint = ("load data first (segflow load / segflow generate)" if db.settings.source_table == DEFAULT_SOURCE
+                    else "check SEGFLOW_SOURCE_TABLE and its dates")
+            raise SegflowError(f"no purchase lines up to {info.as_of} in {db.settings.source_table} "
+                               f"({counts['lines_total']} lines in all); {hint}")
     return counts
 
 
@@ -363,7 +363,8 @@ def score(db: Database, settings: Settings, attempt_id: int) -> int:
 
 
 PUBLISH_LOCK_KEY = 0x5E6F11  # any constant, the same in every segflow process
-PUBLISH_STEPS = ("queries/publish_replace_same_day", "queries/publish_mark_run", "queries/publish_switch_pointer")
+PUBLISH_STEPS = ("queries/publish_replace_same_day", "queries/publish_mark_run", "queries/publish_switch_pointer",
+                 "queries/publish_segment_summary")
 
 
 def publish(db: Database, attempt_id: int) -> None:
@@ -454,6 +455,11 @@ def drift_markdown(results: list[drift.DriftResult], as_of: date, transitions_pa
     if transitions_page is not None:
         lines += ["", f"Segment transitions: file://{transitions_page}"]
     return "\n".join(lines) + "\n"
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether an error may go away on a retry: I/O trouble yes, a SegflowError about the data or settings no."""
+    return isinstance(error, DatabaseUnreachable) or not isinstance(error, SegflowError)
 
 
 def fail(db: Database, attempt_id: int, error: BaseException | str) -> None:

@@ -10,6 +10,7 @@ import html
 import logging
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -378,9 +379,12 @@ def build_segment_report(db: Database, settings: Settings, run_id: int | None = 
     text = render_page(f"Segments of run {run_id}, as of {as_of}", facts,
                        drift_links(db, settings, run["run_id"], page), sections)
     page.parent.mkdir(parents=True, exist_ok=True)
-    temporary = page.with_suffix(".html.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, page)  # a browser never opens half a page
+    # A temporary file of its own (the flow and `segflow report` may build the same page at once), renamed
+    # into place: a browser never opens half a page.
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=page.parent, suffix=".tmp", delete=False) as out:
+        out.write(text)
+    os.chmod(out.name, 0o644)  # readable like the drift reports beside it, not 0600 as temporary files are
+    os.replace(out.name, page)
     log.info("segment report of run %d: %s", run["run_id"], page)
     return page
 

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_SOURCE = "segflow.transactions"
 # schema.name or name, each an unquoted PostgreSQL identifier (quoted when used).
 _RELATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}(\.[A-Za-z_][A-Za-z0-9_$]{0,62})?")
 
@@ -27,7 +28,7 @@ class Settings(BaseSettings):
         description="Folder for the embedded database, model artifacts and reports.",
     )
     source_table: str = Field(
-        default="segflow.transactions",
+        default=DEFAULT_SOURCE,
         description="Table or view the nightly run reads transaction lines from (schema.name), with segflow's "
         "column names; see the README.",
     )

@@ -13,11 +13,11 @@ rules as (
         count(*) filter (where t.invoiced_at < p.end_at and t.customer_id is null) as unknown_customer,
         count(*) filter (
             where t.invoiced_at < p.end_at and t.customer_id is not null
-                and (t.invoice_id like 'C%%' or t.quantity <= 0)
+                and (t.invoice_id::text like 'C%%' or t.quantity <= 0)
         ) as cancellation_or_return,
         count(*) filter (
             where t.invoiced_at < p.end_at and t.customer_id is not null
-                and not (t.invoice_id like 'C%%' or t.quantity <= 0) and t.unit_price <= 0
+                and not (t.invoice_id::text like 'C%%' or t.quantity <= 0) and t.unit_price <= 0
         ) as non_positive_price
     from {source} as t
     cross join params as p

@@ -245,3 +245,6 @@ def test_a_worker_runs_the_nightly_deployment_against_postgres(stack, db, db_url
     assert fetch(db, "select count(*) from segflow.current_segments")[0][0] == expected_customers
     # SEGFLOW_HOME reached the flow-run process through the worker too: the model was saved there.
     assert (segflow_home / "models" / "segflow-model-v1.joblib").exists()
+    # The flow's last task wrote the run's segment report, linking its drift reports.
+    page = segflow_home / "reports" / "segments" / "run-1.html"
+    assert page.exists() and "run-1-vs-training.html" in page.read_text()

@@ -75,3 +75,20 @@ def test_a_source_name_that_is_not_a_relation_name_is_refused(settings, name):
 
     with pytest.raises(ValidationError, match="must be a table or view name like schema.name"):
         Settings(_env_file=None, source_table=name)
+
+
+def test_integer_invoice_numbers_work_too(db, settings, fetch):
+    with db.transaction() as cur:
+        cur.execute("create table public.pos_lines (customer_id integer, invoice_id integer, invoiced_at timestamptz, "
+                    "stock_code text, quantity integer, unit_price numeric, description text, country text)")
+        cur.execute("insert into public.pos_lines values (7, 1001, '2024-03-30T10:00:00Z', 'S', 2, 5, null, null), "
+                    "(7, 1002, '2024-03-31T10:00:00Z', 'S', 1, 3, null, null), "
+                    "(8, 1003, '2024-03-01T10:00:00Z', 'S', -1, 4, null, null)")
+    db.settings = settings.model_copy(update={"source_table": "public.pos_lines", "lookback_days": 30})
+    attempt = pipeline.begin_run(db, db.settings, AS_OF)
+    counts = pipeline.check_source(db, attempt)
+    assert (counts["purchase_lines"], counts["excluded_cancellation_or_return"]) == (2, 1)
+    compute_features(db, attempt, AS_OF, 30, FeatureSet(("recency_days", "frequency", "monetary")))
+    assert fetch(db, "select customer_id, recency_days, frequency, monetary::float from segflow.customer_features "
+                     "where attempt_id = %s order by customer_id", (attempt,)) == [("7", 0, 2, 13.0),
+                                                                                   ("8", None, None, None)]

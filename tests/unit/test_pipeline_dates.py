@@ -2,8 +2,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from segflow.errors import SegflowError
-from segflow.pipeline import backfill_dates
+from segflow.errors import DatabaseUnreachable, SegflowError
+from segflow.pipeline import backfill_dates, is_transient
 from segflow.runtime import as_of_for
 
 
@@ -48,3 +48,13 @@ def test_a_drift_event_is_made_only_when_a_report_drifted():
     event = drift_event([calm, shifted], 4, date(2025, 1, 1))
     assert event["event"] == DRIFT_EVENT and event["resource"]["prefect.resource.id"] == "segflow.run.4"
     assert [r["reference"] for r in event["payload"]["references"]] == ["training"]
+
+
+@pytest.mark.parametrize(("error", "transient"), [
+    (DatabaseUnreachable("cannot reach PostgreSQL at db:5432/segflow"), True),
+    (OSError("connection reset"), True),
+    (SegflowError("source table shop.x (SEGFLOW_SOURCE_TABLE) does not exist"), False),
+    (SegflowError("no purchase lines up to 2025-01-01"), False),
+])
+def test_only_io_errors_are_worth_a_retry(error, transient):
+    assert is_transient(error) is transient
