@@ -300,13 +300,16 @@ def _print_locations(settings: Settings, db: Database) -> None:
         console.print(f"  database files:  {settings.pg_dir} (stop with: segflow db stop)", highlight=False,
                       soft_wrap=True)
     console.print(f"  model artifacts: {settings.model_path}", highlight=False, soft_wrap=True)
+    console.print(f"  reports:         {settings.report_path} (segments/, drift/; `segflow report` prints "
+                  "the current run's page)", highlight=False, soft_wrap=True)
     console.print(f"  database url:    {redact_url(db.url)}", highlight=False, soft_wrap=True)
     console.print(f"  connect:         psql '{redact_url(db.url)}'", highlight=False, soft_wrap=True)
 
 
 # --- pipeline -------------------------------------------------------------------------------------
 
-RetrainOption = Annotated[str, typer.Option("--retrain", help="auto (train if no champion), always, never.")]
+RetrainOption = Annotated[
+    str, typer.Option("--retrain", help="auto (train when the retraining policy says so), always, never.")]
 FeaturesOption = Annotated[
     str | None, typer.Option("--features", help="Comma-separated features, e.g. recency_days,frequency,monetary.")
 ]
@@ -330,11 +333,14 @@ def run(
     features: FeaturesOption = None,
 ) -> None:
     """Run the nightly flow once and publish its segments."""
+    from segflow import pipeline
     from segflow.runtime import as_of_for
 
     day = as_of_for(None, _parse_date(as_of, "--as-of") if as_of else None)
-    _check_retrain(retrain)
-    db = _database()
+    settings = _settings()
+    db = _database(settings)
+    # Mistakes are caught here in one line, before Prefect's temporary server starts for a run that must fail.
+    pipeline.preflight(db, settings, retrain, _features(features))
     attempt_id = _run_flow(day, retrain, _features(features))
     _print_run(db, attempt_id)
 
@@ -362,12 +368,13 @@ def backfill(
 
     Rerunning a date replaces that run's earlier attempt.
     """
-    from segflow.pipeline import backfill_dates, run_summary
+    from segflow.pipeline import backfill_dates, preflight, run_summary
 
     first, last = _parse_date(from_, "--from"), _parse_date(to, "--to")
     days = backfill_dates(first, last, every)
-    _check_retrain(retrain)
-    db = _database()
+    settings = _settings()
+    db = _database(settings)
+    preflight(db, settings, retrain)
     table = Table(title=f"backfill {first} .. {last}, every {every}")
     for column in ("as of", "run", "model", "retrained", "customers"):
         table.add_column(column)
@@ -376,13 +383,6 @@ def backfill(
         table.add_row(str(day), str(info["run_id"]), f"v{info['model_version']}",
                       "yes" if info["retrained"] else "no", f"{info['customers_known']:,}")
     console.print(table)
-
-
-def _check_retrain(mode: str) -> None:
-    from segflow.pipeline import RETRAIN_MODES
-
-    if mode not in RETRAIN_MODES:
-        raise SegflowError(f"--retrain must be one of {', '.join(RETRAIN_MODES)}, got {mode!r}")
 
 
 def _print_run(db: Database, attempt_id: int) -> None:

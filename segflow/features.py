@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -83,6 +83,12 @@ def check_source_table(db: Database) -> None:
     if missing:
         raise SegflowError(f"source table {name} lacks column(s) {', '.join(missing)}; segflow reads "
                            f"{', '.join(SOURCE_COLUMNS)} (rename them in a view)")
+
+
+def source_date_range(db: Database) -> tuple[datetime | None, datetime | None]:
+    """The first and last line's time in the source table (None, None when it is empty)."""
+    with db.transaction() as cur:
+        return tuple(run_composed_named(cur, "queries/source_date_range", {}, **source_parts(db.settings))[0])
 
 
 def data_quality_counts(db: Database, as_of: date) -> dict[str, int]:

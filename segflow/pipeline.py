@@ -89,6 +89,14 @@ def begin_run(db: Database, settings: Settings, as_of: date, retrain: str = "aut
     return rows[0][0]
 
 
+def preflight(db: Database, settings: Settings, retrain: str = "auto", features: list[str] | None = None) -> None:
+    """Refuse, before any run starts, a request that cannot succeed: retrain mode, features, source table."""
+    if retrain not in RETRAIN_MODES:
+        raise SegflowError(f"--retrain must be one of {', '.join(RETRAIN_MODES)}, got {retrain!r}")
+    if feature_store.resolve_features(db, features or settings.features).uses_transactions:
+        feature_store.check_source_table(db)
+
+
 def check_source(db: Database, attempt_id: int) -> dict[str, int]:
     """Count the lines each data-quality rule excludes and store them in the run's row."""
     info = run_info(db, attempt_id)
@@ -99,10 +107,15 @@ def check_source(db: Database, attempt_id: int) -> dict[str, int]:
         counts = feature_store.data_quality_counts(db, info.as_of)
         db.run("queries/record_data_quality", {"attempt_id": attempt_id, **counts})
         if counts["purchase_lines"] == 0:
-            hint = ("load data first (segflow load / segflow generate)" if db.settings.source_table == DEFAULT_SOURCE
-                    else "check SEGFLOW_SOURCE_TABLE and its dates")
+            first, last = feature_store.source_date_range(db)
+            if first is not None:
+                hint = f"its lines run from {first:%Y-%m-%d} to {last:%Y-%m-%d}: pick an as-of date in between"
+            elif db.settings.source_table == DEFAULT_SOURCE:
+                hint = "load data first (segflow load / segflow generate)"
+            else:
+                hint = "check SEGFLOW_SOURCE_TABLE"
             raise SegflowError(f"no purchase lines up to {info.as_of} in {db.settings.source_table} "
-                               f"({counts['lines_total']} lines in all); {hint}")
+                               f"({counts['lines_total']:,} lines in all); {hint}")
     return counts
 
 

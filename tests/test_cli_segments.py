@@ -112,3 +112,19 @@ def test_a_bad_date_is_one_line(db_url):
     result = segflow("run", "--as-of", "2025-02-30", env={"SEGFLOW_DATABASE_URL": db_url})
     assert result.returncode == 1
     assert result.stderr.strip() == "error: --as-of '2025-02-30' is not a date of the form YYYY-MM-DD"
+
+
+@pytest.mark.parametrize(("args", "extra_env", "message"), [
+    (("run", "--as-of", "2025-05-01"), {"SEGFLOW_SOURCE_TABLE": "shop.nope"},
+     "error: source table shop.nope (SEGFLOW_SOURCE_TABLE) does not exist or is not visible"),
+    (("run", "--features", "recency_days,loyalty"), {},
+     "error: unknown feature(s) loyalty; RFM features are recency_days, frequency, monetary, tenure_days, "
+     "avg_order_value, return_rate; no customer attributes are loaded (segflow load-customers)"),
+    (("backfill", "--from", "2025-05-01", "--to", "2025-05-08", "--retrain", "sometimes"), {},
+     "error: --retrain must be one of auto, always, never, got 'sometimes'"),
+])
+def test_a_run_that_cannot_succeed_is_refused_in_one_line_before_prefect_starts(db_url, tmp_path, args, extra_env,
+                                                                                 message):
+    result = segflow(*args, env={"SEGFLOW_DATABASE_URL": db_url, "SEGFLOW_HOME": str(tmp_path), **extra_env})
+    assert result.returncode == 1
+    assert result.stderr.strip() == message  # no Prefect log lines, no traceback

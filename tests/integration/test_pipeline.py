@@ -211,3 +211,22 @@ def test_an_old_champion_is_retrained(generated, settings, fetch):
                                          " where attempt_id = %s", (attempt,))[0]
     assert retrained is True
     assert reason.startswith("champion v1 was trained 7 days before this run (max 3); challenger v2")
+
+
+def test_an_as_of_date_before_the_data_says_which_dates_have_data(db, settings, fetch):
+    generate_transactions(db, GeneratorSpec(customers=50, days=10, seed=2, start=date(2025, 3, 1)))
+    first, last = fetch(db, "select min(invoiced_at)::date, max(invoiced_at)::date from segflow.transactions")[0]
+    with pytest.raises(SegflowError, match=rf"^no purchase lines up to 2025-02-01 in segflow.transactions \([0-9,]+ "
+                                           rf"lines in all\); its lines run from {first} to {last}: pick an as-of"):
+        pipeline.run_nightly(db, settings, date(2025, 2, 1))
+
+
+def test_preflight_refuses_what_cannot_succeed_before_a_run_starts(db, settings, fetch):
+    with pytest.raises(SegflowError, match="--retrain must be one of auto, always, never, got 'sometimes'"):
+        pipeline.preflight(db, settings, "sometimes")
+    with pytest.raises(SegflowError, match="unknown feature\\(s\\) loyalty"):
+        pipeline.preflight(db, settings, "auto", ["recency_days", "loyalty"])
+    db.settings = settings.model_copy(update={"source_table": "shop.nope"})
+    with pytest.raises(SegflowError, match="source table shop.nope \\(SEGFLOW_SOURCE_TABLE\\) does not exist"):
+        pipeline.preflight(db, db.settings)
+    assert fetch(db, "select count(*) from segflow.run_attempts") == [(0,)]
