@@ -114,24 +114,27 @@ def step_naive(home: Path) -> dict:
     return {"wall_s": time.perf_counter() - started, "rows": len(rfm), "rss_mb": peak_rss_mb()}
 
 
-def same_rules_aggregate() -> str:
-    """segflow's feature query without its INSERT: the same work, as a plain SELECT."""
+def same_rules_aggregate(home: Path):  # noqa: ANN201 - a psycopg2 Composed
+    """segflow's feature query without its INSERT, over the configured source: the same work, as a plain SELECT."""
+    from psycopg2 import sql
+
+    from segflow.features import source_parts
     from segflow.sqlfiles import read_sql
 
     text = read_sql("queries/compute_rfm_features")
     select = text[text.index("with params as"):]
-    return f"copy ({select}) to stdout with (format csv)"
+    return sql.SQL("copy (" + select + ") to stdout with (format csv)").format(**source_parts(settings_for(home)))
 
 
 def step_sql_copy(home: Path) -> dict:
-    return _aggregate_and_copy(home, same_rules_aggregate(), tune=True)
+    return _aggregate_and_copy(home, same_rules_aggregate(home), tune=True)
 
 
 def step_plain_copy(home: Path) -> dict:
     return _aggregate_and_copy(home, PLAIN_AGGREGATE, tune=False)
 
 
-def _aggregate_and_copy(home: Path, query: str, tune: bool) -> dict:
+def _aggregate_and_copy(home: Path, query, tune: bool) -> dict:  # noqa: ANN001 - str or psycopg2 Composed
     from segflow.db import run_named
     from segflow.runtime import open_database
 
@@ -144,7 +147,8 @@ def _aggregate_and_copy(home: Path, query: str, tune: bool) -> dict:
             if tune:
                 run_named(cur, "queries/tune_feature_aggregation")
             params = {"as_of": AS_OF, "attempt_id": 0, "lookback_days": 365}
-            cur.copy_expert(cur.mogrify(query, params).decode(), out)
+            text = query if isinstance(query, str) else query.as_string(cur)
+            cur.copy_expert(cur.mogrify(text, params).decode(), out)
             rows = out.getvalue().count("\n")
             cur.execute("create temporary table bench_assignments (customer_id text, segment_key text,"
                         " distance float8, confidence float8) on commit drop")

@@ -372,6 +372,7 @@ def score(db: Database, settings: Settings, attempt_id: int) -> int:
             "inactive_key": INACTIVE[0], "inactive_name": INACTIVE[1], "inactive_action": INACTIVE[2],
             "unscored_key": UNSCORED[0], "unscored_name": UNSCORED[1], "unscored_action": UNSCORED[2],
         }, complete=feature_store.completeness(feature_set))
+        db.run("queries/analyze_run_rows")
     return scored
 
 
