@@ -496,7 +496,7 @@ def published_run(db: Database, run_id: int | None = None) -> dict:
 
 
 def segment_table(db: Database, attempt_id: int) -> pd.DataFrame:
-    """Per segment of a run: key, name, customers, share and mean recency, frequency, monetary."""
+    """Per segment of a published attempt: key, name, customers, share and mean recency, frequency, monetary."""
     columns = ["segment_key", "segment_name", "customers", "share", "mean_recency_days", "mean_frequency",
                "mean_monetary"]
     return pd.DataFrame(db.run("queries/run_segment_table", {"attempt_id": attempt_id}), columns=columns)
