@@ -392,7 +392,7 @@ def _print_run(db: Database, attempt_id: int) -> None:
     as_of, version, run_id = info["as_of"], info["model_version"], info["run_id"]
     _print_segment_table(db, attempt_id, f"segments of run {run_id}, as of {as_of} (model v{version})")
     console.print(f"{info['customers_known']:,} customers; model v{version} "
-                  f"({'retrained: ' if info['retrained'] else ''}{info['retrain_reason']})")
+                  f"({'trained a model: ' if info['retrained'] else ''}{info['retrain_reason']})")
     current = db.run("queries/current_run_summary")
     if current and current[0][0] == attempt_id:
         console.print(f"published: segflow.current_segments now shows run {run_id} (as of {as_of})")
