@@ -11,7 +11,7 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
-from segflow.db import Database, run_composed_named, run_named
+from segflow.db import SCHEMA, Database, run_composed_named, run_named
 from segflow.errors import SegflowError
 
 BI_ROLE = "segflow_bi"
@@ -42,7 +42,9 @@ def create_bi_user(db: Database, name: str, password: str | None = None) -> BiLo
     identifier = sql.Identifier(name)
     try:
         with db.transaction() as cur:
-            run_named(cur, "admin/bi_group_role")  # a no-op unless the migration could not make it
+            # A no-op unless the migration could not make the role.
+            run_composed_named(cur, "admin/bi_group_role", {}, relations=sql.SQL(", ").join(
+                sql.Identifier(SCHEMA, relation) for relation in BI_RELATIONS))
             existing = run_named(cur, "queries/bi_login_role", {"name": name})
             if existing and not existing[0][1]:
                 raise SegflowError(f"role {name!r} already exists and is not a plain {BI_ROLE} login; "

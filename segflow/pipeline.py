@@ -77,9 +77,7 @@ def _stage(db: Database, attempt_id: int, stage: str) -> Iterator[None]:
 def begin_run(db: Database, settings: Settings, as_of: date, retrain: str = "auto",
               features: list[str] | None = None) -> int:
     """Validate the request and start an attempt at the as-of date's run (status 'running'); returns attempt_id."""
-    if retrain not in RETRAIN_MODES:
-        raise SegflowError(f"retrain must be one of {', '.join(RETRAIN_MODES)}, got {retrain!r}")
-    feature_set = feature_store.resolve_features(db, features or settings.features)
+    feature_set = _requested_features(db, settings, retrain, features)
     if retrain == "never" and registry.champion(db) is None:
         raise SegflowError("retrain='never' but there is no champion model yet; run with retrain='auto' first")
     rows = db.run("queries/insert_run", {"as_of": as_of, "retrain_mode": retrain,
@@ -91,10 +89,15 @@ def begin_run(db: Database, settings: Settings, as_of: date, retrain: str = "aut
 
 def preflight(db: Database, settings: Settings, retrain: str = "auto", features: list[str] | None = None) -> None:
     """Refuse, before any run starts, a request that cannot succeed: retrain mode, features, source table."""
+    if _requested_features(db, settings, retrain, features).uses_transactions:
+        feature_store.check_source_table(db)
+
+
+def _requested_features(db: Database, settings: Settings, retrain: str,
+                        features: list[str] | None) -> feature_store.FeatureSet:
     if retrain not in RETRAIN_MODES:
         raise SegflowError(f"--retrain must be one of {', '.join(RETRAIN_MODES)}, got {retrain!r}")
-    if feature_store.resolve_features(db, features or settings.features).uses_transactions:
-        feature_store.check_source_table(db)
+    return feature_store.resolve_features(db, features or settings.features)
 
 
 def check_source(db: Database, attempt_id: int) -> dict[str, int]:

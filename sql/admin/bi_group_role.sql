@@ -1,5 +1,6 @@
 -- The read-only group role and its grants, as migration 005 makes them, for databases whose migration
--- ran as a user without CREATEROLE. Idempotent; needs CREATEROLE.
+-- ran as a user without CREATEROLE. Idempotent; needs CREATEROLE. The relations come
+-- from segflow.bi.BI_RELATIONS, the one list of what BI may read.
 do $$
 begin
     if not exists (select from pg_catalog.pg_roles where rolname = 'segflow_bi') then
@@ -10,12 +11,4 @@ $$;
 
 grant usage on schema segflow to segflow_bi;
 
-grant select on
-    segflow.current_segments,
-    segflow.segment_summary,
-    segflow.segment_history,
-    segflow.segment_transitions,
-    segflow.runs,
-    segflow.model_versions,
-    segflow.drift_reports
-to segflow_bi
+grant select on {relations} to segflow_bi

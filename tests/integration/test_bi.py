@@ -3,6 +3,8 @@ every example query in docs/bi.md, run as a segflow_bi login."""
 
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -175,28 +177,29 @@ def test_bad_login_names_are_refused_by_name(db, name, message):
         bi.create_bi_user(db, name)
 
 
-def test_an_existing_role_outside_segflow_bi_is_not_taken_over(db):
-    name = f"admin_{uuid.uuid4().hex[:8]}"
+@contextmanager
+def throwaway_role(db, prefix: str, options: str = "login") -> Iterator[str]:
+    """A role with a generated name (roles belong to the server), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     with db.transaction() as cur:
-        cur.execute(f'create role "{name}" login')  # generated name
+        cur.execute(f'create role "{name}" {options}')  # generated name, constant options
     try:
-        with pytest.raises(SegflowError, match=f"role '{name}' already exists and is not a plain segflow_bi login"):
-            bi.create_bi_user(db, name)
+        yield name
     finally:
         with db.transaction() as cur:
             cur.execute(f'drop role "{name}"')
+
+
+def test_an_existing_role_outside_segflow_bi_is_not_taken_over(db):
+    with throwaway_role(db, "admin") as name, pytest.raises(
+            SegflowError, match=f"role '{name}' already exists and is not a plain segflow_bi login"):
+        bi.create_bi_user(db, name)
 
 
 def test_a_stronger_member_of_segflow_bi_is_not_taken_over(db):
-    name = f"boss_{uuid.uuid4().hex[:8]}"
-    with db.transaction() as cur:
-        cur.execute(f'create role "{name}" login createdb in role segflow_bi')  # generated name
-    try:
-        with pytest.raises(SegflowError, match=f"role '{name}' already exists and is not a plain segflow_bi login"):
-            bi.create_bi_user(db, name, "pw")
-    finally:
-        with db.transaction() as cur:
-            cur.execute(f'drop role "{name}"')
+    with throwaway_role(db, "boss", "login createdb in role segflow_bi") as name, pytest.raises(
+            SegflowError, match=f"role '{name}' already exists and is not a plain segflow_bi login"):
+        bi.create_bi_user(db, name, "pw")
 
 
 def test_segflow_bi_may_select_exactly_the_bi_relations_in_the_schema(history, fetch):
@@ -218,17 +221,11 @@ def test_the_password_reaches_the_server_hashed(db, bi_login, fetch):
 
 
 def test_a_user_without_createrole_gets_a_one_line_reason(db, settings):
-    name = f"plain_{uuid.uuid4().hex[:8]}"
-    with db.transaction() as cur:
-        cur.execute(f'create role "{name}" login')  # generated name; no CREATEROLE
-    try:
+    with throwaway_role(db, "plain") as name:  # no CREATEROLE
         plain = Database(settings.model_copy(update={"database_url": SecretStr(bi.login_url(db.url, name, "x"))}))
         with pytest.raises(SegflowError, match="^no permission to add the role 'someone' .*: the user in "
                                                "SEGFLOW_DATABASE_URL needs CREATEROLE and, on PostgreSQL 16"):
             bi.create_bi_user(plain, "someone")
-    finally:
-        with db.transaction() as cur:
-            cur.execute(f'drop role "{name}"')
 
 
 def test_login_url_replaces_user_and_password_and_keeps_the_rest():
