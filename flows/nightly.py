@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from prefect.runtime import flow_run
 
-from segflow import pipeline, report
+from segflow import pipeline, report, retention
 from segflow.runtime import as_of_for, open_database
 
 
@@ -63,7 +63,8 @@ def publish(attempt_id: int) -> None:
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
 def record_transitions(attempt_id: int) -> int:
-    return pipeline.record_transitions(open_database()[1], attempt_id)
+    settings, db = open_database()
+    return pipeline.record_transitions(db, settings, attempt_id)
 
 
 @task(cache_policy=NO_CACHE)
@@ -75,7 +76,7 @@ def drift_reports(attempt_id: int, as_of: date) -> dict | None:
     page = pipeline.transitions_page(settings, run_id)
     create_markdown_artifact(key="drift-report", markdown=pipeline.drift_markdown(results, as_of, page),
                              description=f"drift as of {as_of}")
-    return pipeline.drift_event(results, run_id, as_of)
+    return pipeline.drift_event(results, run_id, as_of, current=pipeline.is_current(db, attempt_id))
 
 
 @task(cache_policy=NO_CACHE)
@@ -83,6 +84,13 @@ def segment_report(attempt_id: int) -> str:
     """Write the run's segment report (one offline HTML page); returns its path."""
     settings, db = open_database()
     return str(report.build_attempt_report(db, settings, attempt_id))
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRIES)
+def prune_reports() -> int:
+    """Delete report files beyond the retention setting; returns how many."""
+    settings, db = open_database()
+    return len(retention.prune_reports(db, settings))
 
 
 @task(cache_policy=NO_CACHE)
@@ -133,5 +141,6 @@ def nightly_segmentation(
     if event is not None:
         emit_drift_event(event)
     page = segment_report(attempt_id)  # after drift_reports: the page links to them
+    prune_reports()
     logger.info("attempt %s published%s; segment report: %s", attempt_id, ", drift detected" if event else "", page)
     return attempt_id

@@ -20,6 +20,7 @@ from psycopg2 import sql
 
 from segflow.db import Database, read_sql
 from segflow.errors import SegflowError
+from segflow.segments import segment_key_order
 from segflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class ShareDrift:
 
 def share_drift(current: dict[str, float], reference: dict[str, float]) -> ShareDrift:
     """PSI (sum of (now - then) * ln(now / then)) and Jensen-Shannon distance over segment shares."""
-    keys = sorted(set(current) | set(reference), key=lambda k: (len(k), k))
+    keys = sorted(set(current) | set(reference), key=segment_key_order)
     rows, psi = [], 0.0
     for key in keys:
         now, then = max(current.get(key, 0.0), _EPSILON), max(reference.get(key, 0.0), _EPSILON)
@@ -71,6 +72,7 @@ class DriftResult:
     html_path: Path | None = None
     reference_run: int | None = None
     reference_model_version: int | None = None
+    compared_under_model: int | None = None
 
     def details(self) -> dict[str, Any]:
         return {"segments": self.shares.rows, "segment_psi": self.shares.psi,
@@ -132,9 +134,12 @@ def _copy_frame(db: Database, statement: sql.Composed) -> pd.DataFrame:
         return pd.read_csv(spool, dtype={"customer_id": str, "segment_key": str})
 
 
-def attempt_sample(db: Database, attempt_id: int, size: int, seed: int) -> pd.DataFrame:
+def attempt_sample(db: Database, attempt_id: int, size: int, seed: int, under_model: int | None = None) -> pd.DataFrame:
+    """A deterministic sample of an attempt's clustered customers: features and segment (as its own model
+    scored them, or as `under_model` re-scored them)."""
     statement = sql.SQL(read_sql("queries/drift_sample")).format(
-        attempt_id=sql.Literal(attempt_id), seed=sql.Literal(str(seed)), limit=sql.Literal(size))
+        attempt_id=sql.Literal(attempt_id), under_model=sql.Literal(under_model), seed=sql.Literal(str(seed)),
+        limit=sql.Literal(size))
     return _copy_frame(db, statement)
 
 
@@ -154,13 +159,18 @@ def report_path(settings: Settings, run_id: int, reference: str) -> Path:
 
 def build_report(db: Database, settings: Settings, attempt_id: int, run_id: int, reference: str,
                  reference_attempt: int | None, reference_run: int | None,
-                 reference_version: int | None) -> DriftResult | None:
-    """One drift report (HTML and result) of an attempt against one reference; None without a reference."""
+                 reference_version: int | None, under_model: int | None = None) -> DriftResult | None:
+    """One drift report (HTML and result) of an attempt against one reference; None without a reference.
+
+    under_model: the previous run's customers as this model version re-scored them (segflow.comparison),
+    when the previous run was scored by another model.
+    """
     if reference == "previous":
         if reference_attempt is None:
             return None
-        then_shares = _shares(db.run("queries/segment_shares", {"attempt_id": reference_attempt}))
-        then = attempt_sample(db, reference_attempt, settings.drift_sample, settings.seed)
+        then_shares = _shares(db.run("queries/segment_shares",
+                                     {"attempt_id": reference_attempt, "under_model": under_model}))
+        then = attempt_sample(db, reference_attempt, settings.drift_sample, settings.seed, under_model)
     elif reference == "training":
         if reference_version is None:
             return None
@@ -168,7 +178,7 @@ def build_report(db: Database, settings: Settings, attempt_id: int, run_id: int,
         then = training_sample(db, reference_version)
     else:
         raise SegflowError(f"reference must be 'previous' or 'training', got {reference!r}")
-    now_shares = _shares(db.run("queries/segment_shares", {"attempt_id": attempt_id}))
+    now_shares = _shares(db.run("queries/segment_shares", {"attempt_id": attempt_id, "under_model": None}))
     now = attempt_sample(db, attempt_id, settings.drift_sample, settings.seed)
     if now.empty or then.empty:
         return None
@@ -183,7 +193,7 @@ def build_report(db: Database, settings: Settings, attempt_id: int, run_id: int,
     drifted = shares.psi >= settings.drift_psi_threshold or drift_share >= settings.drift_share_threshold
     return DriftResult(reference=reference, dataset_drift=drifted, drift_share=round(drift_share, 4), shares=shares,
                        columns=columns, html_path=path, reference_run=reference_run,
-                       reference_model_version=reference_version)
+                       reference_model_version=reference_version, compared_under_model=under_model)
 
 
 def store(db: Database, run_id: int, attempt_id: int, result: DriftResult) -> None:
@@ -193,21 +203,24 @@ def store(db: Database, run_id: int, attempt_id: int, result: DriftResult) -> No
         "dataset_drift": result.dataset_drift, "drift_share": result.drift_share,
         "segment_psi": result.shares.psi, "segment_js": result.shares.jensen_shannon,
         "html_path": str(result.html_path), "details": json.dumps(result.details()),
+        "compared_under_model": result.compared_under_model,
     })
 
 
-def transitions_html(rows: list[tuple], run_id: int, as_of: str) -> str:
-    """A self-contained page: the matrix of customers moving between segments into a run.
+def transitions_html(rows: list[tuple], run_id: int, as_of: str, note: str = "") -> str:
+    """A self-contained page: the matrix of customers moving between segments into a run, in key order.
 
-    rows: (from_run, to_run, from_key, from_name, to_key, to_name, customers).
+    rows: (from_run, to_run, from_key, from_name, to_key, to_name, customers, compared_under_model).
+    note: why there is no earlier run to compare with, when rows is empty.
     """
     def label(key: str, name: str) -> str:
         return html.escape(key if key == name else f"{key} {name}")
 
-    froms = list(dict.fromkeys((r[2], r[3]) for r in rows))
-    tos = list(dict.fromkeys((r[4], r[5]) for r in rows))
+    froms = sorted({(r[2], r[3]) for r in rows}, key=lambda item: segment_key_order(item[0]))
+    tos = sorted({(r[4], r[5]) for r in rows}, key=lambda item: segment_key_order(item[0]))
     counts = {(r[2], r[4]): r[6] for r in rows}
     from_run = rows[0][0] if rows else None
+    under_model = rows[0][7] if rows else None
     head = "".join(f"<th>{label(k, n)}</th>" for k, n in tos)
     body = []
     for key, name in froms:
@@ -219,9 +232,14 @@ def transitions_html(rows: list[tuple], run_id: int, as_of: str) -> str:
             cells.append(f'<td style="background: rgba(200, 30, 30, {alpha})">{count:,}</td>')
         body.append(f"<tr><th>{label(key, name)}</th>{''.join(cells)}<td>{total:,}</td></tr>")
     title = f"Segment transitions into run {run_id} (as of {html.escape(as_of)})"
-    intro = (f"Customers per segment in run {from_run} (rows) and in run {run_id} (columns); shading is the "
-             "share of the row. 'new_customer' had no row in the earlier run." if rows else
-             "No earlier published run: nothing to compare with.")
+    if rows:
+        intro = (f"Customers per segment in run {from_run} (rows) and in run {run_id} (columns); shading is the "
+                 "share of the row. 'new_customer' had no row in the earlier run.")
+        if under_model is not None:
+            intro += (f" The model changed between the runs: run {from_run}'s customers are shown as model "
+                      f"v{under_model} (this run's) scores them, so every move is a customer's own.")
+    else:
+        intro = html.escape(note or "No earlier published run: nothing to compare with.")
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title>
 <style>body {{ font-family: sans-serif; margin: 2em; }} table {{ border-collapse: collapse; }}

@@ -13,13 +13,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from segflow import drift, registry
+from segflow import attempts, comparison, drift, policy, registry, retention
 from segflow import features as feature_store
 from segflow.db import Database, copy_in, run_named
 from segflow.errors import DatabaseUnreachable, SegflowError
@@ -54,8 +54,8 @@ class RunInfo:
 
 
 def run_summary(db: Database, attempt_id: int) -> dict:
-    """as_of, model_version, retrained, customers_known, retrain_reason and run_id of an attempt."""
-    columns = ("as_of", "model_version", "retrained", "customers_known", "retrain_reason", "run_id")
+    """as_of, model_version, retrained, customers_known, retrain_reason, run_id and outcome of an attempt."""
+    columns = ("as_of", "model_version", "retrained", "customers_known", "retrain_reason", "run_id", "outcome")
     return dict(zip(columns, db.run("queries/run_summary", {"attempt_id": attempt_id})[0], strict=True))
 
 
@@ -80,17 +80,34 @@ def begin_run(db: Database, settings: Settings, as_of: date, retrain: str = "aut
     feature_set = _requested_features(db, settings, retrain, features)
     if retrain == "never" and registry.champion(db) is None:
         raise SegflowError("retrain='never' but there is no champion model yet; run with retrain='auto' first")
-    rows = db.run("queries/insert_run", {"as_of": as_of, "retrain_mode": retrain,
-                                         "features": list(feature_set.names),
-                                         "lookback_days": settings.lookback_days,
-                                         "source_table": settings.source_table})
-    return rows[0][0]
+    attempts.reap_abandoned(db)
+    attempt_id, _ = attempts.start_attempt(db, {"as_of": as_of, "retrain_mode": retrain,
+                                                "features": list(feature_set.names),
+                                                "lookback_days": settings.lookback_days,
+                                                "source_table": settings.source_table})
+    return attempt_id
 
 
-def preflight(db: Database, settings: Settings, retrain: str = "auto", features: list[str] | None = None) -> None:
-    """Refuse, before any run starts, a request that cannot succeed: retrain mode, features, source table."""
-    if _requested_features(db, settings, retrain, features).uses_transactions:
-        feature_store.check_source_table(db)
+def preflight(db: Database, settings: Settings, retrain: str = "auto", features: list[str] | None = None,
+              as_of_dates: list[date] | None = None) -> None:
+    """Refuse, before any run starts, a request that cannot succeed: retrain mode, features, source table, and
+    as-of dates with no purchase in their lookback window."""
+    if not _requested_features(db, settings, retrain, features).uses_transactions:
+        return
+    feature_store.check_source_table(db)
+    if not as_of_dates:
+        return
+    first, last = feature_store.source_date_range(db)
+    if first is None:
+        return  # check_source words an empty source with what to load
+    first_day, last_day = first.astimezone(UTC).date(), last.astimezone(UTC).date()
+    for day in as_of_dates:
+        window_start = day - timedelta(days=settings.lookback_days - 1)
+        if day < first_day or window_start > last_day:
+            raise SegflowError(
+                f"no purchase lines in the {settings.lookback_days} days up to {day} (SEGFLOW_LOOKBACK_DAYS) in "
+                f"{settings.source_table}: its lines run from {first:%Y-%m-%d} to {last:%Y-%m-%d}; pick an as-of "
+                "date in between")
 
 
 def _requested_features(db: Database, settings: Settings, retrain: str,
@@ -135,89 +152,82 @@ def build_features(db: Database, attempt_id: int) -> dict[str, int]:
     return {"known": rows[0], "active": rows[1]}
 
 
-@dataclass(frozen=True)
-class TrainingDecision:
-    """Whether a run trains, whether the new model must beat the champion first, and why."""
-
-    train: bool
-    gated: bool
-    reasons: tuple[str, ...]
-
-
-def training_decision(db: Database, settings: Settings, attempt_id: int) -> TrainingDecision:
-    """Retrain when there is no champion, when asked, when the champion is too old or uses other
-    features, or when the run drifted from the champion's training data or from the previous run.
+def training_decision(db: Database, settings: Settings, attempt_id: int) -> policy.TrainingDecision:
+    """The retraining policy's decision for a run (segflow.policy), with the drift check when it asks for one.
 
     Checking drift scores the run with the champion first (kept when nothing changes).
     """
     info = run_info(db, attempt_id)
     current = registry.champion(db)
-    if current is None:
-        if info.retrain_mode == "never":
-            raise SegflowError("retrain='never' but there is no champion model")
-        return TrainingDecision(True, False, ("no champion model yet",))
-    if info.retrain_mode == "never":
-        return TrainingDecision(False, False, (f"retrain='never': champion v{current} kept",))
-    champion = registry.details(db, current)
-    if list(champion["features"]) != list(info.features):
-        return TrainingDecision(True, False, (f"champion v{current} uses features {champion['features']}, "
-                                              f"this run {info.features}",))
-    reasons = []
-    if info.retrain_mode == "always":
-        reasons.append("retraining was requested")
-    age = (info.as_of - date.fromisoformat(str(champion["as_of"]))).days
-    if age > settings.max_age_days:
-        reasons.append(f"champion v{current} was trained {age} days before this run (max {settings.max_age_days})")
-    if not reasons:
-        reasons.extend(_drift_reasons(db, settings, attempt_id, current))
-    if reasons:
-        return TrainingDecision(True, True, tuple(reasons))
-    return TrainingDecision(False, False, (f"champion v{current} is current: {age} days old, no drift",))
+    if current is None and info.retrain_mode == "never":
+        raise SegflowError("retrain='never' but there is no champion model")
+    champion = None
+    if current is not None:
+        facts = registry.details(db, current)
+        champion = policy.Champion(current, date.fromisoformat(str(facts["as_of"])), tuple(facts["features"]))
+    decision = policy.decide_training(
+        info.retrain_mode, info.as_of, tuple(info.features), champion,
+        registry.last_training(db, info.features, info.as_of), settings.max_age_days, settings.retrain_cooldown_days)
+    if not decision.check_drift or current is None:
+        return decision
+    drifted = _drift_reasons(db, settings, attempt_id, current)
+    if drifted:
+        return policy.TrainingDecision(True, True, True, False, tuple(drifted))
+    return policy.TrainingDecision(False, False, False, False, (f"{decision.reasons[0]}, no drift",))
 
 
 def _drift_reasons(db: Database, settings: Settings, attempt_id: int, champion: int) -> list[str]:
     """Score the run with the champion and return why it drifted (empty when it did not)."""
-    _record_decision(db, attempt_id, False, None, champion)
+    _record_decision(db, attempt_id, False, None, champion, None)
     score(db, settings, attempt_id)
+    run_id = run_summary(db, attempt_id)["run_id"]
     previous = db.run("queries/previous_published_attempt", {"attempt_id": attempt_id})
     prev_run, prev_attempt = previous[0] if previous else (None, None)
-    run_id = run_summary(db, attempt_id)["run_id"]
-    reasons = []
-    for reference in ("training", "previous"):
-        result = drift.build_report(db, settings, attempt_id, run_id, reference, prev_attempt, prev_run, champion)
-        if result is not None and result.dataset_drift:
-            reasons.append(f"drift against {reference}: segment PSI {result.shares.psi:.3f}, "
-                           f"{result.drift_share:.0%} of features drifted")
-    return reasons
+    results = [drift.build_report(db, settings, attempt_id, run_id, "training", None, None, champion)]
+    if prev_attempt is not None:
+        basis = comparison.comparison_basis(db, settings, prev_attempt, attempt_id)
+        if basis.comparable:
+            results.append(drift.build_report(db, settings, attempt_id, run_id, "previous", prev_attempt, prev_run,
+                                              champion, under_model=basis.under_model))
+    return [f"drift against {r.reference}: segment PSI {r.shares.psi:.3f}, {r.drift_share:.0%} of features drifted"
+            for r in results if r is not None and r.dataset_drift]
 
 
-def _record_decision(db: Database, attempt_id: int, retrained: bool, reason: str | None, version: int | None) -> None:
-    db.run("queries/record_training_decision",
-           {"attempt_id": attempt_id, "retrained": retrained, "retrain_reason": reason, "model_version": version})
+def _record_decision(db: Database, attempt_id: int, retrained: bool, reason: str | None, version: int | None,
+                     outcome: str | None) -> None:
+    db.run("queries/record_training_decision", {"attempt_id": attempt_id, "retrained": retrained,
+                                                "retrain_reason": reason, "model_version": version,
+                                                "outcome": outcome})
 
 
-def challenger_wins(champion: SegmentModel, challenger: SegmentModel, sample: pd.DataFrame,
-                    margin: float, size: int) -> tuple[bool, float, float]:
-    """(promote?, challenger silhouette, champion silhouette) on the same current customers."""
-    from sklearn.metrics import silhouette_score
+def measure_challenge(champion: SegmentModel, challenger: SegmentModel, sample: pd.DataFrame, settings: Settings,
+                      versions: tuple[int, int]) -> policy.Challenge:
+    """The gate's measurements on the same current customers: both silhouettes, and how alike the two
+    models segment them (adjusted Rand index). versions: (challenger, champion)."""
+    from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-    head = sample.head(size)
-    scores = []
+    head = sample.head(settings.silhouette_sample)
+    labels, scores = [], []
     for model in (challenger, champion):
-        labels, _, _ = model.assign(head)
+        assigned, _, _ = model.assign(head)
+        labels.append(assigned)
         z = model.to_model_space(head)
-        scores.append(float(silhouette_score(z, labels)) if len(set(labels)) > 1 else -1.0)
-    return scores[0] >= scores[1] - margin, round(scores[0], 4), round(scores[1], 4)
+        scores.append(float(silhouette_score(z, assigned)) if len(set(assigned)) > 1 else -1.0)
+    return policy.Challenge(
+        challenger=versions[0], champion=versions[1], silhouette=round(scores[0], 4),
+        champion_silhouette=round(scores[1], 4), adjusted_rand_index=round(float(adjusted_rand_score(*labels)), 4),
+        margin=settings.challenger_margin, min_ari=settings.challenger_min_ari)
 
 
 def train_if_needed(db: Database, settings: Settings, attempt_id: int) -> int:
-    """Decide whether to retrain; train, register and (if it passes the gate) promote; returns the version used."""
+    """Decide whether to train; train, register and (if the policy and the gate allow) promote; returns the
+    version the run scores with."""
     decision = training_decision(db, settings, attempt_id)
     reason = "; ".join(decision.reasons)
+    champion = registry.champion(db)
     if not decision.train:
-        version = registry.champion(db)
-        _record_decision(db, attempt_id, False, reason, version)
-        return version
+        _record_decision(db, attempt_id, False, reason, champion, f"scored with champion v{champion}")
+        return champion
     info = run_info(db, attempt_id)
     feature_set = feature_store.FeatureSet(tuple(info.features))
     with _stage(db, attempt_id, "train"):
@@ -240,18 +250,30 @@ def train_if_needed(db: Database, settings: Settings, attempt_id: int) -> int:
         snapshot = sample.head(settings.drift_sample).assign(
             segment_key=pd.Series(selection.model.segment_keys).to_numpy()[labels[:settings.drift_sample]])
         version = registry.register(db, settings.model_path, selection, segments, context, snapshot)
-        promote = True
-        if decision.gated and previous is not None:
-            promote, theirs, ours = challenger_wins(previous.model, selection.model, sample,
-                                                    settings.challenger_margin, settings.silhouette_sample)
-            verdict = "promoted" if promote else "not promoted"
-            reason += (f"; challenger v{version} {verdict}: silhouette {theirs} vs champion {ours} "
-                       f"(margin {settings.challenger_margin})")
+        promote = decision.may_promote
+        if promote and decision.gated and previous is not None and champion is not None:
+            challenge = measure_challenge(previous.model, selection.model, sample, settings, (version, champion))
+            registry.record_challenge(db, version, challenge.as_dict())
+            reason += f"; {challenge.verdict}"
+            promote = challenge.promoted
         if promote:
             registry.promote(db, version)
-    used = version if promote else registry.champion(db)
-    _record_decision(db, attempt_id, True, reason, used)
+    same_features = champion is not None and previous is not None and previous.model.features == list(info.features)
+    used = version if promote or not same_features else champion
+    outcome = _training_outcome(version, champion, used, promote, decision.gated)
+    _record_decision(db, attempt_id, True, reason, used, outcome)
     return used
+
+
+def _training_outcome(version: int, champion: int | None, used: int, promoted: bool, gated: bool) -> str:
+    if champion is None:
+        return f"trained v{version}, the first champion"
+    if promoted:
+        return (f"trained challenger v{version} and promoted it over v{champion}" if gated
+                else f"trained v{version} for the run's features; it replaced champion v{champion}")
+    if gated:
+        return f"trained challenger v{version}, which lost; scored with champion v{champion}"
+    return f"trained v{version}, kept as a candidate; scored with v{used}"
 
 
 # Matched segments must be this close (in the new model's standardised space) to keep an old key.
@@ -395,47 +417,99 @@ def publish(db: Database, attempt_id: int) -> None:
                 raise SegflowError(f"run attempt {attempt_id} is not running (already published or failed)")
         run_named(cur, "queries/record_stage_seconds",
                   {"attempt_id": attempt_id, "stage": "publish", "seconds": time.perf_counter() - started})
+    attempts.release(attempt_id)  # published: no longer an attempt a later run could abandon
 
 
-def record_transitions(db: Database, attempt_id: int) -> int:
-    """Customers per (from, to) segment between this published run and its neighbours; returns rows written."""
-    with _stage(db, attempt_id, "transitions"), db.transaction() as cur:
-        rows = run_named(cur, "queries/published_neighbours", {"attempt_id": attempt_id})
-        if not rows:
-            raise SegflowError(f"run attempt {attempt_id} is not published; no transitions to record")
-        run_id, prev_run, prev_attempt, next_run, next_attempt = rows[0]
-        run_named(cur, "queries/delete_transitions_around",
-                  {"run_id": run_id, "prev_run": prev_run, "next_run": next_run})
+def _neighbours(db: Database, attempt_id: int, what: str) -> tuple[int, int | None, int | None, int | None, int | None]:
+    """(run_id, prev_run, prev_attempt, next_run, next_attempt) of a published attempt."""
+    rows = db.run("queries/published_neighbours", {"attempt_id": attempt_id})
+    if not rows:
+        raise SegflowError(f"run attempt {attempt_id} is not published; no {what}")
+    return rows[0]
+
+
+def record_transitions(db: Database, settings: Settings, attempt_id: int) -> int:
+    """Customers per (from, to) segment between this published run and its neighbours; returns rows written.
+
+    When two neighbours were scored by different models, the earlier one is re-scored with the later one's
+    model first (segflow.comparison), so a move is a customer's, not the model's.
+    """
+    with _stage(db, attempt_id, "transitions"):
+        run_id, prev_run, prev_attempt, next_run, next_attempt = _neighbours(db, attempt_id, "transitions")
+        pairs = [(from_run, from_attempt, to_run, to_attempt,
+                  comparison.comparison_basis(db, settings, from_attempt, to_attempt))
+                 for from_run, from_attempt, to_run, to_attempt in ((prev_run, prev_attempt, run_id, attempt_id),
+                                                                     (run_id, attempt_id, next_run, next_attempt))
+                 if from_attempt is not None and to_attempt is not None]
         written = 0
-        for from_run, from_attempt, to_run, to_attempt in ((prev_run, prev_attempt, run_id, attempt_id),
-                                                             (run_id, attempt_id, next_run, next_attempt)):
-            if from_attempt is not None and to_attempt is not None:
-                run_named(cur, "queries/insert_transitions", {"from_run": from_run, "from_attempt": from_attempt,
-                                                              "to_run": to_run, "to_attempt": to_attempt})
-                written += cur.rowcount
+        with db.transaction() as cur:
+            run_named(cur, "queries/delete_transitions_around",
+                      {"run_id": run_id, "prev_run": prev_run, "next_run": next_run})
+            for from_run, from_attempt, to_run, to_attempt, basis in pairs:
+                if basis.comparable:
+                    run_named(cur, "queries/insert_transitions", {
+                        "from_run": from_run, "from_attempt": from_attempt, "to_run": to_run,
+                        "to_attempt": to_attempt, "under_model": basis.under_model})
+                    written += cur.rowcount
     return written
 
 
 def drift_reports(db: Database, settings: Settings, attempt_id: int) -> list[drift.DriftResult]:
-    """Drift of a published attempt against the previous published run and its model's training data."""
+    """Drift of a published attempt against the previous published run and its model's training data.
+
+    The published run after it (if any) now follows this one: its 'previous' report and transitions page
+    are rebuilt against this run, so no page compares with a run that is no longer its neighbour.
+    """
     info = run_info(db, attempt_id)
     with _stage(db, attempt_id, "drift"):
-        rows = db.run("queries/published_neighbours", {"attempt_id": attempt_id})
-        if not rows:
-            raise SegflowError(f"run attempt {attempt_id} is not published; no drift report")
-        run_id, prev_run, prev_attempt, _, _ = rows[0]
-        rows = db.run("queries/transitions_into_run", {"run_id": run_id})
-        page = drift.transitions_path(settings, run_id)
-        page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(drift.transitions_html(rows, run_id, str(info.as_of)), encoding="utf-8")
+        run_id, prev_run, prev_attempt, next_run, next_attempt = _neighbours(db, attempt_id, "drift report")
         results = []
-        for reference in ("previous", "training"):
-            result = drift.build_report(db, settings, attempt_id, run_id, reference, prev_attempt, prev_run,
-                                        info.model_version)
-            if result is not None:
-                drift.store(db, run_id, attempt_id, result)
-                results.append(result)
+        previous = _previous_report(db, settings, attempt_id, run_id, prev_attempt, prev_run)
+        if previous is not None:
+            results.append(previous)
+        training = drift.build_report(db, settings, attempt_id, run_id, "training", None, None, info.model_version)
+        _store_or_forget(db, run_id, attempt_id, "training", training)
+        if training is not None:
+            results.append(training)
+        _write_transitions_page(db, settings, run_id, info.as_of, prev_run)
+        if next_run is not None and next_attempt is not None:
+            _previous_report(db, settings, next_attempt, next_run, attempt_id, run_id)
+            _write_transitions_page(db, settings, next_run, run_info(db, next_attempt).as_of, run_id)
     return results
+
+
+def _previous_report(db: Database, settings: Settings, attempt_id: int, run_id: int, prev_attempt: int | None,
+                     prev_run: int | None) -> drift.DriftResult | None:
+    """Build and store an attempt's drift report against the previous published run (like for like)."""
+    result = None
+    if prev_attempt is not None:
+        basis = comparison.comparison_basis(db, settings, prev_attempt, attempt_id)
+        if basis.comparable:
+            version = run_info(db, attempt_id).model_version
+            result = drift.build_report(db, settings, attempt_id, run_id, "previous", prev_attempt, prev_run,
+                                        version, under_model=basis.under_model)
+        else:
+            log.info("run %s: no drift report against run %s: %s", run_id, prev_run, basis.note)
+    _store_or_forget(db, run_id, attempt_id, "previous", result)
+    return result
+
+
+def _store_or_forget(db: Database, run_id: int, attempt_id: int, reference: str,
+                     result: drift.DriftResult | None) -> None:
+    # Without a comparable reference any earlier report of the run against it is stale: it goes.
+    if result is None:
+        db.run("queries/delete_drift_report", {"run_id": run_id, "reference": reference})
+    else:
+        drift.store(db, run_id, attempt_id, result)
+
+
+def _write_transitions_page(db: Database, settings: Settings, run_id: int, as_of: date, prev_run: int | None) -> None:
+    rows = db.run("queries/transitions_into_run", {"run_id": run_id})
+    note = ("No earlier published run: nothing to compare with." if prev_run is None else
+            f"Run {prev_run}, the published run before this one, was scored on other features: not compared.")
+    page = drift.transitions_path(settings, run_id)
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(drift.transitions_html(rows, run_id, str(as_of), note), encoding="utf-8")
 
 
 DRIFT_EVENT = "segflow.drift.detected"
@@ -446,10 +520,19 @@ def transitions_page(settings: Settings, run_id: int) -> Path:
     return drift.transitions_path(settings, run_id)
 
 
-def drift_event(results: list[drift.DriftResult], run_id: int, as_of: date) -> dict | None:
-    """The Prefect event to emit when a run drifted (None when it did not): name, resource, payload."""
+def is_current(db: Database, attempt_id: int) -> bool:
+    """Whether BI reads this attempt now (a backfilled older date is published to the history only)."""
+    rows = db.run("queries/current_run_summary")
+    return bool(rows) and rows[0][0] == attempt_id
+
+
+def drift_event(results: list[drift.DriftResult], run_id: int, as_of: date, current: bool = True) -> dict | None:
+    """The Prefect event to emit when a run drifted (None when it did not): name, resource, payload.
+
+    Only the run BI reads now raises it: a backfilled older date tells history, not what to do today.
+    """
     drifted = [r for r in results if r.dataset_drift]
-    if not drifted:
+    if not drifted or not current:
         return None
     return {
         "event": DRIFT_EVENT,
@@ -481,7 +564,10 @@ def is_transient(error: BaseException) -> bool:
 
 def fail(db: Database, attempt_id: int, error: BaseException | str) -> None:
     """Mark a run failed and drop its partial rows; the published run stays visible."""
-    db.run("queries/fail_run", {"attempt_id": attempt_id, "error": str(error)[:2000]})
+    try:
+        db.run("queries/fail_run", {"attempt_id": attempt_id, "status": "failed", "error": str(error)[:2000]})
+    finally:
+        attempts.release(attempt_id)
 
 
 def published_run(db: Database, run_id: int | None = None) -> dict:
@@ -546,6 +632,7 @@ def run_nightly(db: Database, settings: Settings, as_of: date, retrain: str = "a
     except BaseException as exc:
         fail(db, attempt_id, exc)
         raise
-    record_transitions(db, attempt_id)
+    record_transitions(db, settings, attempt_id)
     drift_reports(db, settings, attempt_id)
+    retention.prune_reports(db, settings)
     return attempt_id

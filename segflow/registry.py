@@ -175,6 +175,16 @@ def details(db: Database, version: int | None = None) -> dict[str, Any]:
     return rows[0][0]
 
 
+def last_training(db: Database, features: list[str], as_of: date) -> date | None:
+    """The latest training as-of date on these features at or before `as_of` (any version, winner or not)."""
+    return db.run("queries/last_training_date", {"features": list(features), "as_of": as_of})[0][0]
+
+
+def record_challenge(db: Database, version: int, challenge: dict[str, Any]) -> None:
+    """Store the champion/challenger gate's measurements and verdict with the challenger."""
+    db.run("queries/record_challenge", {"version": version, "challenge": json.dumps(challenge)})
+
+
 def next_segment_key_number(db: Database) -> int:
     """The number for the next brand-new segment key (keys are never reused)."""
     return db.run("queries/max_segment_key_number")[0][0] + 1

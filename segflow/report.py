@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import logging
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC
@@ -26,7 +25,7 @@ from sklearn.decomposition import PCA
 from segflow import drift, pipeline, registry
 from segflow.db import Database
 from segflow.model import SegmentModel
-from segflow.segments import INACTIVE, UNSCORED
+from segflow.segments import INACTIVE, UNSCORED, segment_key_order
 from segflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -195,11 +194,11 @@ def transitions_figure(rows: list[tuple]) -> go.Figure | None:
     the share of the row; None without an earlier run. rows as from queries/transitions_into_run."""
     if not rows:
         return None
-    froms = sorted({r[2]: segment_label(r[2], r[3]) for r in rows}.items(), key=lambda item: _key_order(item[0]))
-    tos = sorted({r[4]: segment_label(r[4], r[5]) for r in rows}.items(), key=lambda item: _key_order(item[0]))
+    froms = sorted({r[2]: segment_label(r[2], r[3]) for r in rows}.items(), key=lambda kv: segment_key_order(kv[0]))
+    tos = sorted({r[4]: segment_label(r[4], r[5]) for r in rows}.items(), key=lambda kv: segment_key_order(kv[0]))
     from_row, to_column = {k: i for i, (k, _) in enumerate(froms)}, {k: i for i, (k, _) in enumerate(tos)}
     counts = np.zeros((len(froms), len(tos)), dtype=int)
-    for _, _, from_key, _, to_key, _, customers in rows:
+    for _, _, from_key, _, to_key, _, customers, _ in rows:
         counts[from_row[from_key], to_column[to_key]] = customers
     shares = counts / counts.sum(axis=1, keepdims=True).clip(min=1)
     figure = go.Figure(go.Heatmap(
@@ -212,11 +211,6 @@ def transitions_figure(rows: list[tuple]) -> go.Figure | None:
                          xaxis_title=f"segment in run {rows[0][1]}", yaxis_title=f"segment in run {rows[0][0]}",
                          yaxis_autorange="reversed")
     return figure
-
-
-def _key_order(key: str) -> tuple[bool, int, str]:
-    # As in queries/run_segment_table: S1, S2, ..., S10, then rule segments and 'new_customer'.
-    return not re.fullmatch(r"S[0-9]+", key), len(key), key
 
 
 def drift_links(db: Database, settings: Settings, run_id: int, page: Path) -> list[str]:
@@ -348,9 +342,11 @@ def moves_section(db: Database, run_id: int) -> Section:
     rows = db.run("queries/transitions_into_run", {"run_id": run_id})
     if not rows:
         return Section("Moves between segments", "No earlier published run: nothing to compare with.")
+    changed = (f" The model changed between the runs: run {rows[0][0]}'s customers are shown as model v{rows[0][7]} "
+               "(this run's) scores them, so every move is a customer's own." if rows[0][7] is not None else "")
     return Section("Moves between segments", (
         f"Customers per segment in run {rows[0][0]} (rows) and in this run (columns); shading is the share of the "
-        "row, 'new_customer' had no row in the earlier run."), transitions_figure(rows))
+        "row, 'new_customer' had no row in the earlier run." + changed), transitions_figure(rows))
 
 
 def build_segment_report(db: Database, settings: Settings, run_id: int | None = None) -> Path:
@@ -390,5 +386,13 @@ def build_segment_report(db: Database, settings: Settings, run_id: int | None = 
 
 
 def build_attempt_report(db: Database, settings: Settings, attempt_id: int) -> Path:
-    """Write the segment report of the run an attempt belongs to (for the flow, which knows the attempt)."""
-    return build_segment_report(db, settings, pipeline.run_summary(db, attempt_id)["run_id"])
+    """Write the segment report of the run an attempt belongs to (for the flow, which knows the attempt).
+
+    The published run after it, whose moves now come from this run, gets its page rebuilt too when it has one.
+    """
+    path = build_segment_report(db, settings, pipeline.run_summary(db, attempt_id)["run_id"])
+    rows = db.run("queries/published_neighbours", {"attempt_id": attempt_id})
+    next_run = rows[0][3] if rows else None
+    if next_run is not None and segment_report_path(settings, next_run).exists():
+        build_segment_report(db, settings, next_run)
+    return path

@@ -23,6 +23,16 @@ INACTIVE = ("inactive", "inactive", "No purchase in the lookback window: win-bac
 UNSCORED = ("unscored", "unscored", "Missing a model feature: complete the customer's attributes.")
 
 
+def segment_key_order(key: str) -> tuple[int, int, str]:
+    """Sort key for segment keys, the same on both axes of every matrix: S1, S2, ..., S10 by number, then
+    the rule segments (and any other key) by name, then 'new_customer' and 'gone'."""
+    if key[:1] == "S" and key[1:].isdigit():
+        return 0, int(key[1:]), key
+    if key in ("new_customer", "gone"):
+        return 2, 0, key
+    return 1, 0, key
+
+
 def name_segments(positions: pd.DataFrame, taken: frozenset[str] = frozenset()) -> pd.DataFrame:
     """Unique names and actions for segments given their mean r/f/m scores (index: segment key).
 

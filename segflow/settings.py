@@ -65,11 +65,28 @@ class Settings(BaseSettings):
     )
     drift_sample: int = Field(default=20_000, ge=100, description="Customers per dataset in a drift report.")
     max_age_days: int = Field(
-        default=30, ge=1, description="Retrain when the champion was trained more than this many days before the run."
+        default=30, ge=1,
+        description="Train a challenger when the last training (champion or challenger) is more than this many "
+        "days before the run.",
     )
     challenger_margin: float = Field(
         default=0.02, ge=0,
-        description="A challenger may score this much lower silhouette than the champion and still win.",
+        description="Silhouette margin of the champion/challenger gate: a challenger that scores this much more "
+        "than the champion wins; one within the margin wins only if it segments alike (challenger_min_ari).",
+    )
+    challenger_min_ari: float = Field(
+        default=0.5, ge=-1, le=1,
+        description="Adjusted Rand index with the champion's segments that a challenger within the silhouette "
+        "margin needs to win: a model that re-segments customers must be clearly better.",
+    )
+    retrain_cooldown_days: int = Field(
+        default=14, ge=0,
+        description="After a training (won or lost), drift does not trigger another for this many days.",
+    )
+    report_retention_runs: int = Field(
+        default=60, ge=0,
+        description="Keep the report files (segment pages, drift reports) of this many newest published runs; "
+        "0 keeps all. Database rows are always kept.",
     )
 
     @field_validator("home", mode="after")

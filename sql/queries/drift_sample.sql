@@ -1,13 +1,24 @@
--- A deterministic sample of an attempt's clustered customers with their segment and features,
--- for the drift report ({attempt_id}, {seed} and {limit} are literals).
+-- A deterministic sample of an attempt's clustered customers with their segment and features, for the
+-- drift report ({attempt_id}, {under_model}, {seed} and {limit} are literals). With {under_model} not
+-- null, segments are as that model version re-scored them (segflow.comparison).
 copy (
+    with assignments as (
+        select customer_id, segment_key
+        from segflow.segment_assignments
+        where attempt_id = {attempt_id} and {under_model}::integer is null
+        union all
+        select customer_id, segment_key
+        from segflow.comparison_assignments
+        where attempt_id = {attempt_id} and model_version = {under_model}::integer
+    )
+
     select
         a.customer_id, a.segment_key, f.recency_days::double precision as recency_days,
         f.frequency::double precision as frequency, f.monetary::double precision as monetary,
         f.tenure_days::double precision as tenure_days, f.avg_order_value::double precision as avg_order_value
-    from segflow.segment_assignments as a
-    inner join segflow.customer_features as f on f.attempt_id = a.attempt_id and f.customer_id = a.customer_id
-    where a.attempt_id = {attempt_id} and a.segment_key not in ('inactive', 'unscored')
+    from assignments as a
+    inner join segflow.customer_features as f on f.attempt_id = {attempt_id} and f.customer_id = a.customer_id
+    where a.segment_key not in ('inactive', 'unscored')
     order by md5(a.customer_id || {seed}), a.customer_id
     limit {limit}
 ) to stdout with (format csv, header)

@@ -1,13 +1,19 @@
--- A run that did not finish: marked failed, its partial rows removed; published runs are untouched.
+-- A run that did not finish: marked failed (or abandoned, when its process died), its partial rows
+-- removed; published runs are untouched.
 with marked as (
     update segflow.run_attempts
-    set status = 'failed', finished_at = now(), error = %(error)s
+    set status = %(status)s, finished_at = now(), error = %(error)s
     where attempt_id = %(attempt_id)s and status = 'running'
     returning attempt_id
 ),
 
 gone_assignments as (
     delete from segflow.segment_assignments
+    where attempt_id in (select attempt_id from marked)
+),
+
+gone_comparisons as (
+    delete from segflow.comparison_assignments
     where attempt_id in (select attempt_id from marked)
 )
 

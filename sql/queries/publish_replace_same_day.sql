@@ -17,6 +17,11 @@ gone_assignments as (
 gone_features as (
     delete from segflow.customer_features
     where attempt_id in (select attempt_id from replaced)
+),
+
+gone_comparisons as (
+    delete from segflow.comparison_assignments
+    where attempt_id in (select attempt_id from replaced)
 )
 
 select attempt_id from replaced

@@ -314,7 +314,7 @@ def test_migration_005_without_createrole_leaves_the_role_to_create_bi_user(blan
         as_owner = Database(settings.model_copy(update={"database_url": SecretStr(
             bi.login_url(blank_db.url, owner, "x"))}))
         applied = migrations.upgrade(as_owner)
-        assert [m.version for m in applied][-1] == 5
+        assert [m.version for m in applied][-1] == migrations.available_migrations()[-1].version
         assert fetch(blank_db, "select count(*) from pg_roles where rolname = 'segflow_bi'") == [(0,)]
     finally:
         with blank_db.transaction() as cur:

@@ -154,8 +154,10 @@ def test_a_new_model_with_other_segments_gets_new_keys_and_retires_vanished_ones
     pipeline.run_nightly(generated, settings, AS_OF)
     old_keys = {k for (k,) in fetch(generated, "select segment_key from segflow.model_segments")}
     # Another clustering of the same customers: fewer segments is forced through the k range, and the
-    # challenger gate is opened wide so that the new model becomes champion whatever it scores.
-    other = settings.model_copy(update={"min_clusters": 2, "max_clusters": 2, "challenger_margin": 10.0})
+    # challenger gate is opened wide (any silhouette, any re-segmentation) so that the new model becomes
+    # champion whatever it scores.
+    other = settings.model_copy(update={"min_clusters": 2, "max_clusters": 2, "challenger_margin": 10.0,
+                                        "challenger_min_ari": -1.0})
     pipeline.run_nightly(generated, other, AS_OF, retrain="always")
     new_keys = {k for (k,) in fetch(generated, "select segment_key from segflow.model_segments"
                                                " where model_version = 2")}

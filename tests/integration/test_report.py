@@ -98,8 +98,9 @@ def test_the_map_draws_customers_and_centroids_or_steps_aside_without_the_featur
 
 
 def test_transitions_run_from_s1_upwards_with_new_customers_last():
-    rows = [(1, 2, "new_customer", "new_customer", "S2", "Loyal", 5), (1, 2, "S10", "Lost", "S10", "Lost", 7),
-            (1, 2, "S2", "Loyal", "S10", "Lost", 3), (1, 2, "S2", "Loyal", "S2", "Loyal", 1)]
+    rows = [(1, 2, "new_customer", "new_customer", "S2", "Loyal", 5, None),
+            (1, 2, "S10", "Lost", "S10", "Lost", 7, None), (1, 2, "S2", "Loyal", "S10", "Lost", 3, None),
+            (1, 2, "S2", "Loyal", "S2", "Loyal", 1, None)]
 
     heatmap = report.transitions_figure(rows).data[0]
 
