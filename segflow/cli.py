@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -127,6 +129,14 @@ def db_status() -> None:
     if versions:
         summary = db.run("queries/transactions_summary")[0]
         table.add_row("transactions", f"{summary[0]:,} lines, {summary[1]:,} customers")
+    if versions and max(versions) >= 6:
+        from segflow import attempts
+
+        abandoned = attempts.reap_abandoned(db)
+        running = [str(row[0]) for row in db.run("queries/running_attempts")]
+        table.add_row("running attempts", ", ".join(running) if running else "none")
+        if abandoned:
+            table.add_row("abandoned now", f"{', '.join(map(str, abandoned))} (their process died; rows removed)")
     console.print(table)
 
 
@@ -287,7 +297,8 @@ def demo() -> None:
     console.print(table)
     last_day = summary["last_line_at"].astimezone(UTC).date()
     console.print(f"running the nightly segmentation flow as of {last_day} …")
-    attempt_id = _run_flow(last_day, "auto", None)
+    with _flow_session():
+        attempt_id = _run_flow(last_day, "auto", None)
     _print_run(db, attempt_id)
     _print_locations(settings, db)
 
@@ -315,8 +326,21 @@ FeaturesOption = Annotated[
 ]
 
 
+@contextlib.contextmanager
+def _flow_session() -> Iterator[None]:
+    """Where this command's flow runs report: the configured Prefect API, else a temporary one that dies with
+    the command. Prefect's own printing of a failed run is left out: main() words the error."""
+    from segflow import prefect_api
+
+    with contextlib.ExitStack() as stack:
+        if prefect_api.configured_api_url() is None:
+            stack.enter_context(prefect_api.throwaway_api())
+        stack.enter_context(prefect_api.quiet_run_errors())
+        yield
+
+
 def _run_flow(as_of: date, retrain: str, features: list[str] | None) -> int:
-    """Run the nightly flow in this process (Prefect starts a temporary local API when none is set)."""
+    """Run the nightly flow in this process (inside a _flow_session)."""
     from segflow.flows.nightly import nightly_segmentation
 
     return nightly_segmentation(as_of=as_of, retrain=retrain, features=features)
@@ -340,8 +364,9 @@ def run(
     settings = _settings()
     db = _database(settings)
     # Mistakes are caught here in one line, before Prefect's temporary server starts for a run that must fail.
-    pipeline.preflight(db, settings, retrain, _features(features))
-    attempt_id = _run_flow(day, retrain, _features(features))
+    pipeline.preflight(db, settings, retrain, _features(features), [day])
+    with _flow_session():
+        attempt_id = _run_flow(day, retrain, _features(features))
     _print_run(db, attempt_id)
 
 
@@ -374,14 +399,15 @@ def backfill(
     days = backfill_dates(first, last, every)
     settings = _settings()
     db = _database(settings)
-    preflight(db, settings, retrain)
+    preflight(db, settings, retrain, None, days)
     table = Table(title=f"backfill {first} .. {last}, every {every}")
-    for column in ("as of", "run", "model", "retrained", "customers"):
-        table.add_column(column)
-    for day in days:
-        info = run_summary(db, _run_flow(day, retrain, None))
-        table.add_row(str(day), str(info["run_id"]), f"v{info['model_version']}",
-                      "yes" if info["retrained"] else "no", f"{info['customers_known']:,}")
+    for column in ("as of", "run", "model", "customers", "outcome"):
+        table.add_column(column, overflow="fold")
+    with _flow_session():
+        for day in days:
+            info = run_summary(db, _run_flow(day, retrain, None))
+            table.add_row(str(day), str(info["run_id"]), f"v{info['model_version']}", f"{info['customers_known']:,}",
+                          info["outcome"] or "")
     console.print(table)
 
 
@@ -391,8 +417,8 @@ def _print_run(db: Database, attempt_id: int) -> None:
     info = pipeline.run_summary(db, attempt_id)
     as_of, version, run_id = info["as_of"], info["model_version"], info["run_id"]
     _print_segment_table(db, attempt_id, f"segments of run {run_id}, as of {as_of} (model v{version})")
-    console.print(f"{info['customers_known']:,} customers; model v{version} "
-                  f"({'trained a model: ' if info['retrained'] else ''}{info['retrain_reason']})")
+    console.print(f"{info['customers_known']:,} customers; {info['outcome']}", highlight=False, soft_wrap=True)
+    console.print(f"why: {info['retrain_reason']}", highlight=False, soft_wrap=True)
     current = db.run("queries/current_run_summary")
     if current and current[0][0] == attempt_id:
         console.print(f"published: segflow.current_segments now shows run {run_id} (as of {as_of})")
@@ -436,14 +462,17 @@ def drift_command(
     table = Table(title=f"drift of run {rows[0][0]} (as of {rows[0][1]})")
     for column in ("reference", "drift", "segment PSI", "segment JS", "drifted features", "largest share change"):
         table.add_column(column, justify="left" if column in ("reference", "drift") else "right")
-    for _, _, reference, ref_run, ref_version, drifted, share, psi, js, _, details in rows:
+    for _, _, reference, ref_run, ref_version, drifted, share, psi, js, _, details, under in rows:
         moved = max(details["segments"], key=lambda s: abs(s["share_now"] - s["share_then"]))
         label = f"previous (run {ref_run})" if reference == "previous" else f"training (model v{ref_version})"
+        if under is not None:
+            label += f", re-scored by v{under}"
         table.add_row(label, "[bold red]yes[/]" if drifted else "no", f"{psi:.3f}", f"{js:.3f}", f"{share:.0%}",
                       f"{moved['segment_key']}: {moved['share_then']:.1%} → {moved['share_now']:.1%}")
     console.print(table)
     for row in rows:
-        console.print(f"report ({row[2]}): {row[9]}", highlight=False, soft_wrap=True)
+        gone = "" if Path(row[9]).exists() else " (file deleted by report retention, SEGFLOW_REPORT_RETENTION_RUNS)"
+        console.print(f"report ({row[2]}): {row[9]}{gone}", highlight=False, soft_wrap=True)
     from segflow.drift import transitions_path
 
     console.print(f"transitions: {transitions_path(_settings(), rows[0][0])}", highlight=False, soft_wrap=True)
