@@ -64,11 +64,13 @@ def reap_abandoned(db: Database) -> list[int]:
             if not run_named(cur, "queries/attempt_lock_free",
                              {"lock_class": ATTEMPT_LOCK_CLASS, "attempt_id": attempt_id})[0][0]:
                 continue  # another process runs it right now
-            run_named(cur, "queries/fail_run", {
+            marked = run_named(cur, "queries/fail_run", {
                 "attempt_id": attempt_id, "status": "abandoned",
                 "error": f"abandoned: the process running it (started {started_at:%Y-%m-%d %H:%M:%S %Z}) "
                          "ended without finishing; its rows were removed",
             })
+        if not marked:
+            continue  # it finished (published or failed) between the listing and the lock check
         log.warning("attempt %s (as of %s) was abandoned by a process that died; marked abandoned",
                     attempt_id, as_of)
         abandoned.append(attempt_id)

@@ -71,14 +71,18 @@ def decide_training(mode: str, as_of: date, features: tuple[str, ...], champion:
     if age > max_age_days:
         trained = (f"champion v{champion.version} was trained" if since == champion.as_of
                    else "the last challenger was trained")
-        reasons.append(f"{trained} {age} days before this run (max {max_age_days})")
+        reasons.append(f"{trained} {_days(age)} before this run (max {max_age_days})")
     if reasons:
         return TrainingDecision(True, True, True, False, tuple(reasons))
     if age < cooldown_days and since != champion.as_of:
         return TrainingDecision(False, False, False, False, (
-            f"champion v{champion.version} kept: a challenger was trained {age} days ago "
+            f"champion v{champion.version} kept: a challenger was trained {_days(age)} ago "
             f"(cool-down {cooldown_days} days); drift not checked",))
-    return TrainingDecision(False, True, True, True, (f"champion v{champion.version} is current: {age} days old",))
+    return TrainingDecision(False, True, True, True, (f"champion v{champion.version} is current: {_days(age)} old",))
+
+
+def _days(count: int) -> str:
+    return "1 day" if count == 1 else f"{count} days"
 
 
 @dataclass(frozen=True)

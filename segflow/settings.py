@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     )
     retrain_cooldown_days: int = Field(
         default=14, ge=0,
-        description="After a training (won or lost), drift does not trigger another for this many days.",
+        description="After a challenger loses, drift is not checked (and trains nothing) for this many days.",
     )
     report_retention_runs: int = Field(
         default=60, ge=0,

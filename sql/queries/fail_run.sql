@@ -15,7 +15,11 @@ gone_assignments as (
 gone_comparisons as (
     delete from segflow.comparison_assignments
     where attempt_id in (select attempt_id from marked)
+),
+
+gone_features as (
+    delete from segflow.customer_features
+    where attempt_id in (select attempt_id from marked)
 )
 
-delete from segflow.customer_features
-where attempt_id in (select attempt_id from marked)
+select attempt_id from marked
