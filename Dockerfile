@@ -1,6 +1,6 @@
 # segflow's image for docker-compose.yml: the Prefect server, the worker that runs the flows, and the one-shot
 # migrate / deploy / bi-user steps all run from it, so every Prefect process has the same prefect version
-# (and the fastapi pin in pyproject.toml that prefect 3.8's server needs).
+# (and the pins in pyproject.toml that prefect 3.8 needs: fastapi for its server, SQLAlchemy <2.1 for its scheduler).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

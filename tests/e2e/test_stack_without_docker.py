@@ -1,6 +1,7 @@
 """The production topology without Docker, for real: `prefect server start`, the `segflow-process` work pool,
-`prefect deploy --all` from the checkout, a process worker carrying SEGFLOW_DATABASE_URL, and a deployment run
-of the nightly flow that publishes into PostgreSQL.
+`prefect deploy --all` from the checkout, a process worker carrying SEGFLOW_DATABASE_URL, and nightly flow runs
+that publish into PostgreSQL: one started by `prefect deployment run`, one created by the server's scheduler from
+a cron (Prefect 3.8's scheduler creates no run under SQLAlchemy 2.1, hence the pin in pyproject.toml).
 
 Every process runs with an environment built here (never the test process's own PREFECT_* settings), talks to
 the server over loopback only, and is stopped by PID in the teardown together with the flow-run processes the
@@ -17,12 +18,16 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from importlib.metadata import version
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
+import yaml
 
 from segflow.generate import GeneratorSpec, generate_transactions
 
@@ -182,20 +187,24 @@ def _flow_run_logs(api: httpx.Client, flow_run_id: str) -> str:
         return f"(could not read the flow run's logs: {exc!r})"
 
 
-def test_a_worker_runs_the_nightly_deployment_against_postgres(stack, db, db_url, tmp_path, fetch):
-    generate_transactions(db, GeneratorSpec(customers=2_000, days=180, seed=5, start=date(2025, 1, 1)))
-    # current_segments has one row per known customer: anyone with a line up to the end of the as-of day.
-    expected_customers = fetch(db, "select count(distinct customer_id) from segflow.transactions "
-                                   "where invoiced_at < (%s::date + 1)::timestamp at time zone 'UTC'", (AS_OF,))[0][0]
-    assert expected_customers > 0
+@dataclass
+class Topology:
+    api: httpx.Client
+    env: dict[str, str]  # for prefect CLI commands against this server
+    worker: subprocess.Popen
+    segflow_home: Path
 
+
+@contextlib.contextmanager
+def _topology(stack: Stack, tmp_path: Path, db_url: str, prefect_file: str,
+              **server_settings: str) -> Iterator[Topology]:
+    """`prefect server start` with the given PREFECT_SERVER_* settings, the work pool, `prefect deploy --all` of
+    prefect_file from the repository root, and a process worker carrying SEGFLOW_DATABASE_URL and SEGFLOW_HOME."""
     port = _free_loopback_port()
     api_url = f"http://127.0.0.1:{port}/api"
     prefect_home = tmp_path / "prefect-home"
     segflow_home = tmp_path / "segflow-home"
-    # The scheduler service stays off: a cron run falling due mid-test (02:00 UTC nightly, 03:30 UTC Sunday)
-    # would reach this worker too. Deployment runs do not need it.
-    server_env = _environment(prefect_home, api_url, PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false")
+    server_env = _environment(prefect_home, api_url, **server_settings)
     env = _environment(prefect_home, api_url)
     worker_env = _environment(prefect_home, api_url, SEGFLOW_DATABASE_URL=db_url, SEGFLOW_HOME=str(segflow_home),
                               PREFECT_WORKER_QUERY_SECONDS="2")
@@ -209,8 +218,8 @@ def test_a_worker_runs_the_nightly_deployment_against_postgres(stack, db, db_url
                   env, tmp_path)
         # From the repository root: the entrypoints are relative to it, and with no pull steps in prefect.yaml
         # `prefect deploy` records a set_working_directory pull step to the folder it ran in.
-        stack.run("deploy", [str(PREFECT), "--no-prompt", "deploy", "--all", "--prefect-file",
-                             "deployments/prefect.yaml"], env, ROOT)
+        stack.run("deploy", [str(PREFECT), "--no-prompt", "deploy", "--all", "--prefect-file", prefect_file],
+                  env, ROOT)
         deployment = api.get("/deployments/name/nightly-segmentation/nightly").json()
         assert deployment["work_pool_name"] == "segflow-process"
         assert deployment["pull_steps"] == [
@@ -219,32 +228,123 @@ def test_a_worker_runs_the_nightly_deployment_against_postgres(stack, db, db_url
 
         worker = stack.start("worker", [str(PREFECT), "worker", "start", "--pool", "segflow-process"],
                              worker_env, tmp_path)
+        yield Topology(api, env, worker, segflow_home)
+
+
+def _wait_until_finished(top: Topology, stack: Stack, flow_run_id: str, timeout: float = 300) -> dict:
+    """The flow run once it is COMPLETED, or an AssertionError with the worker's output and the run's logs."""
+    deadline = time.monotonic() + timeout
+    flow_run, state = None, None
+    while time.monotonic() < deadline:
+        flow_run = top.api.get(f"/flow_runs/{flow_run_id}").json()
+        state = flow_run["state"]
+        if state and state["type"] in TERMINAL:
+            break
+        assert top.worker.poll() is None, f"the worker exited {top.worker.returncode}:\n{stack.log('worker')}"
+        time.sleep(2)
+    assert state and state["type"] == "COMPLETED", (
+        f"flow run {flow_run_id} ended {state and state['type']} ({state and state['message']})\n"
+        f"--- worker ---\n{stack.log('worker')}\n--- flow run logs ---\n{_flow_run_logs(top.api, flow_run_id)}"
+    )
+    return flow_run
+
+
+def _known_customers(db, fetch, as_of: str) -> int:
+    """current_segments has one row per known customer: anyone with a line up to the end of the as-of day."""
+    return fetch(db, "select count(distinct customer_id) from segflow.transactions "
+                     "where invoiced_at < (%s::date + 1)::timestamp at time zone 'UTC'", (as_of,))[0][0]
+
+
+def test_a_worker_runs_the_nightly_deployment_against_postgres(stack, db, db_url, tmp_path, fetch):
+    generate_transactions(db, GeneratorSpec(customers=2_000, days=180, seed=5, start=date(2025, 1, 1)))
+    expected_customers = _known_customers(db, fetch, AS_OF)
+    assert expected_customers > 0
+
+    # The scheduler service stays off: a cron run falling due mid-test (02:00 UTC nightly, 03:30 UTC Sunday)
+    # would reach this worker too. Deployment runs do not need it; the next test runs with it on.
+    with _topology(stack, tmp_path, db_url, "deployments/prefect.yaml",
+                   PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false") as top:
         output = stack.run("trigger", [str(PREFECT), "deployment", "run", "nightly-segmentation/nightly",
-                                       "--param", f"as_of={AS_OF}"], env, tmp_path)
+                                       "--param", f"as_of={AS_OF}"], top.env, tmp_path)
         match = re.search(r"UUID: ([0-9a-f-]{36})", output)
         assert match, output
-        flow_run_id = match.group(1)
-
-        deadline = time.monotonic() + 300
-        state = None
-        while time.monotonic() < deadline:
-            flow_run = api.get(f"/flow_runs/{flow_run_id}").json()
-            state = flow_run["state"]
-            if state and state["type"] in TERMINAL:
-                break
-            assert worker.poll() is None, f"the worker exited {worker.returncode}:\n{stack.log('worker')}"
-            time.sleep(2)
-        assert state and state["type"] == "COMPLETED", (
-            f"flow run {flow_run_id} ended {state and state['type']} ({state and state['message']})\n"
-            f"--- worker ---\n{stack.log('worker')}\n--- flow run logs ---\n{_flow_run_logs(api, flow_run_id)}"
-        )
+        flow_run = _wait_until_finished(top, stack, match.group(1))
         assert flow_run["parameters"]["as_of"] == AS_OF
         assert flow_run["work_pool_name"] == "segflow-process"
 
     assert fetch(db, "select status from segflow.runs where as_of = %s", (AS_OF,)) == [("published",)]
     assert fetch(db, "select count(*) from segflow.current_segments")[0][0] == expected_customers
     # SEGFLOW_HOME reached the flow-run process through the worker too: the model was saved there.
-    assert (segflow_home / "models" / "segflow-model-v1.joblib").exists()
+    assert (top.segflow_home / "models" / "segflow-model-v1.joblib").exists()
     # The flow's last task wrote the run's segment report, linking its drift reports.
-    page = segflow_home / "reports" / "segments" / "run-1.html"
+    page = top.segflow_home / "reports" / "segments" / "run-1.html"
     assert page.exists() and "run-1-vs-training.html" in page.read_text()
+
+
+def _every_minute_nightly(path: Path) -> Path:
+    """A copy of deployments/prefect.yaml in which only the nightly deployment can start runs: every minute."""
+    config = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text())
+    for deployment in config["deployments"]:
+        for schedule in deployment.get("schedules") or []:
+            schedule["active"] = False
+        for trigger in deployment.get("triggers") or []:
+            trigger["enabled"] = False
+    (nightly,) = [d for d in config["deployments"] if d["name"] == "nightly"]
+    nightly["schedules"] = [{"cron": "* * * * *", "timezone": "UTC", "active": True}]
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def _flow_runs(api: httpx.Client, deployment_id: str) -> list[dict]:
+    return api.post("/flow_runs/filter", json={"flow_runs": {"deployment_id": {"any_": [deployment_id]}},
+                                               "sort": "EXPECTED_START_TIME_ASC", "limit": 10}).json()
+
+
+def test_the_scheduler_fires_the_nightly_cron_and_the_run_publishes(stack, db, db_url, tmp_path, fetch):
+    """The cron alone starts the run (no `prefect deployment run`); its as-of date is its scheduled date (UTC).
+
+    Fails under SQLAlchemy 2.1: Prefect 3.8's scheduler then logs "Can't evaluate bulk DML statement" and creates
+    no run (pyproject.toml pins SQLAlchemy <2.1)."""
+    today = datetime.now(UTC).date()
+    # Lines up to tomorrow too: the minute the cron fires may fall after midnight UTC.
+    generate_transactions(db, GeneratorSpec(customers=2_000, days=181, seed=5, start=today - timedelta(days=179)))
+    prefect_file = _every_minute_nightly(tmp_path / "prefect.yaml")
+
+    # The scheduler also schedules recently deployed deployments every 5 s; its main loop (60 s) is shortened too.
+    with _topology(stack, tmp_path, db_url, str(prefect_file),
+                   PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="5") as top:
+        deployment_id = top.api.get("/deployments/name/nightly-segmentation/nightly").json()["id"]
+
+        deadline = time.monotonic() + 60
+        while not (runs := _flow_runs(top.api, deployment_id)):
+            assert time.monotonic() < deadline, (
+                "the scheduler created no flow run for nightly-segmentation/nightly (cron * * * * *) within 60 s of "
+                f"`prefect deploy` (SQLAlchemy {version('sqlalchemy')} here; under 2.1 Prefect 3.8's scheduler fails "
+                f"with \"Can't evaluate bulk DML statement\")\n--- server log (tail) ---\n{stack.log('server')}"
+            )
+            time.sleep(2)
+        first = runs[0]
+        assert first["auto_scheduled"], first
+
+        # Once the worker has taken the first run, pause the deployment: that deletes its later scheduled runs,
+        # so no second run of the same date starts before the assertions below.
+        deadline = time.monotonic() + 90
+        while top.api.get(f"/flow_runs/{first['id']}").json()["state"]["type"] == "SCHEDULED":
+            assert time.monotonic() < deadline, (
+                f"no worker took the scheduled run {first['id']} (due {first['expected_start_time']})\n"
+                f"--- worker ---\n{stack.log('worker')}"
+            )
+            assert top.worker.poll() is None, f"the worker exited {top.worker.returncode}:\n{stack.log('worker')}"
+            time.sleep(1)
+        top.api.post(f"/deployments/{deployment_id}/pause_deployment").raise_for_status()
+
+        flow_run = _wait_until_finished(top, stack, first["id"])
+        assert flow_run["parameters"].get("as_of") is None, flow_run["parameters"]
+        assert flow_run["work_pool_name"] == "segflow-process"
+        as_of = datetime.fromisoformat(flow_run["expected_start_time"]).astimezone(UTC).date().isoformat()
+
+    expected_customers = _known_customers(db, fetch, as_of)
+    assert expected_customers > 0
+    assert fetch(db, "select status from segflow.runs") == [("published",)]
+    assert fetch(db, "select status from segflow.runs where as_of = %s", (as_of,)) == [("published",)]
+    assert fetch(db, "select count(*) from segflow.current_segments")[0][0] == expected_customers
