@@ -84,7 +84,7 @@ class Settings(BaseSettings):
         description="After a challenger loses, drift is not checked (and trains nothing) for this many days.",
     )
     report_retention_runs: int = Field(
-        default=60, ge=0,
+        default=30, ge=0,
         description="Keep the report files (segment pages, drift reports) of this many newest published runs; "
         "0 keeps all. Database rows are always kept.",
     )
