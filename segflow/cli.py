@@ -193,21 +193,43 @@ def load(
     date_format: Annotated[
         str | None, typer.Option(help="strptime format of the dates (default: ISO 8601, then US m/d/Y).")
     ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace the batch of the same file (same content or file name).")
+    ] = False,
+    max_reject_share: Annotated[
+        float | None,
+        typer.Option(help="Fail, loading nothing, when more than this share of lines is rejected (default 0.1).",
+                     min=0.0, max=1.0),
+    ] = None,
 ) -> None:
     """Import transactions from a CSV file.
 
     Online Retail and Online Retail II layouts are recognised by their header; others need --map.
     """
     from segflow import ingest
+    from segflow.errors import BatchReadDifferently, ImportFailed
 
     mapping = ingest.parse_mapping(map_) if map_ is not None else None
     settings = _settings()
     db = _database(settings)
-    with _byte_progress(f"loading {file.name}") as report:
-        result = ingest.import_transactions(
-            db, file, mapping=mapping, delimiter=delimiter, encoding=encoding, date_format=date_format,
-            chunk_rows=settings.import_chunk_rows, progress=report,
-        )
+    share = settings.max_reject_share if max_reject_share is None else max_reject_share
+    try:
+        with _byte_progress(f"loading {file.name}") as report:
+            result = ingest.import_transactions(
+                db, file, mapping=mapping, delimiter=delimiter, encoding=encoding, date_format=date_format,
+                chunk_rows=settings.import_chunk_rows, progress=report, replace=replace, max_reject_share=share,
+            )
+    except BatchReadDifferently as exc:
+        raise SegflowError(f"{exc}; to load it this way instead, add --replace to this command "
+                           "(the earlier batch's lines are removed in the same transaction)") from None
+    except ImportFailed as exc:
+        hint = ""
+        if "unparseable_date" in exc.rejected and date_format is None:
+            hint = "; if the dates are in another layout, pass --date-format (e.g. --date-format '%d-%b-%y')"
+        raise SegflowError(f"{exc}{hint}; see segflow batches, and segflow.import_rejects for its first "
+                           "rejected lines") from None
+    for batch_id in result.replaced:
+        console.print(f"replaced batch {batch_id}: its lines were removed in the same transaction")
     if result.already_imported:
         console.print(
             f"{file.name} was already imported (batch {result.batch_id}, {result.lines_read:,} lines): 0 lines added"
@@ -234,6 +256,63 @@ def load(
         err_console.print(
             "note: this database also holds generated (demo) data, and segments will mix both; for your "
             "own data alone use a fresh SEGFLOW_HOME (or another database)", highlight=False, soft_wrap=True)
+
+
+batches_app = typer.Typer(help="Imports: list them, take one back.", invoke_without_command=True)
+app.add_typer(batches_app, name="batches")
+
+
+@batches_app.callback()
+def batches_list(ctx: typer.Context) -> None:
+    """List imports, newest first (file, options, lines read/loaded/rejected, when, status)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from segflow import ingest
+
+    batches = ingest.list_batches(_database())
+    if not batches:
+        console.print("no imports yet; load a file with segflow load (or segflow generate)")
+        return
+    table = Table(title="import batches")
+    for column in ("batch", "status", "source", "options", "read", "loaded", "rejected", "when"):
+        table.add_column(column, overflow="fold", justify="right" if column in ("batch", "read", "loaded",
+                                                                                 "rejected") else "left")
+    for b in batches:
+        when = f"{b['started_at']:%Y-%m-%d %H:%M}"
+        if b["removed_at"] is not None:
+            when += f", removed {b['removed_at']:%Y-%m-%d %H:%M}"
+        table.add_row(str(b["batch_id"]), b["status"], f"{b['name']} ({b['kind']}, {b['layout']})",
+                      _describe_options(b["options"], b["kind"]), f"{b['lines_read']:,}", f"{b['lines_loaded']:,}",
+                      f"{b['lines_rejected']:,}", when)
+    console.print(table)
+    if any(b["status"] == "failed" for b in batches):
+        console.print("failed batches loaded nothing; their first rejected lines are in segflow.import_rejects")
+
+
+def _describe_options(options: dict | None, kind: str) -> str:
+    if options is None:
+        return "(not recorded)"
+    if kind != "file":
+        return ", ".join(f"{k}={v}" for k, v in options.items() if k in ("customers", "days", "seed", "start"))
+    parts = []
+    if options.get("mapping"):
+        parts.append("map " + ",".join(f"{t}={s}" for t, s in options["mapping"].items()))
+    if options.get("date_format"):
+        parts.append(f"date format {options['date_format']}")
+    if options.get("delimiter") != ",":
+        parts.append(f"delimiter {options.get('delimiter')!r}")
+    if options.get("encoding") != "utf-8-sig":
+        parts.append(f"encoding {options.get('encoding')}")
+    return "; ".join(parts) or "defaults"
+
+
+@batches_app.command("remove")
+def batches_remove(batch_id: Annotated[int, typer.Argument(help="The batch to take back.")]) -> None:
+    """Remove an imported batch and its lines (one transaction)."""
+    from segflow import ingest
+
+    deleted = ingest.remove_batch(_database(), batch_id)
+    console.print(f"removed batch {batch_id}: {deleted:,} lines deleted; the next run no longer counts them")
 
 
 @app.command("generate")
@@ -419,6 +498,10 @@ def _print_run(db: Database, attempt_id: int) -> None:
     _print_segment_table(db, attempt_id, f"segments of run {run_id}, as of {as_of} (model v{version})")
     console.print(f"{info['customers_known']:,} customers; {info['outcome']}", highlight=False, soft_wrap=True)
     console.print(f"why: {info['retrain_reason']}", highlight=False, soft_wrap=True)
+    if info["batch_changes"]:
+        changes = "; ".join(f"batch {c['batch_id']} {c['change']} ({c['name']}, {c['lines']:,} lines)"
+                            for c in info["batch_changes"])
+        console.print(f"data changed since the last published run: {changes}", highlight=False, soft_wrap=True)
     current = db.run("queries/current_run_summary")
     if current and current[0][0] == attempt_id:
         console.print(f"published: segflow.current_segments now shows run {run_id} (as of {as_of})")
@@ -432,7 +515,8 @@ def _print_segment_table(db: Database, attempt_id: int, title: str) -> None:
     from segflow import pipeline
 
     table = Table(title=title)
-    for column, justify in (("key", "left"), ("segment", "left"), ("customers", "right"), ("share", "right"),
+    for column, justify in (("key", "left"), ("segment", "left"), ("customers", "right"),
+                            ("share of all customers", "right"),
                             ("mean recency (days)", "right"), ("mean frequency", "right"),
                             ("mean monetary", "right")):
         table.add_column(column, justify=justify)
@@ -460,7 +544,8 @@ def drift_command(
         target = f"run {run_id}" if run_id is not None else "the current run"
         raise SegflowError(f"no drift report for {target} (reports are made when a run is published)")
     table = Table(title=f"drift of run {rows[0][0]} (as of {rows[0][1]})")
-    for column in ("reference", "drift", "segment PSI", "segment JS", "drifted features", "largest share change"):
+    for column in ("reference", "drift", "segment PSI", "segment JS", "drifted features",
+                   "largest change in share of clustered"):
         table.add_column(column, justify="left" if column in ("reference", "drift") else "right")
     for _, _, reference, ref_run, ref_version, drifted, share, psi, js, _, details, under in rows:
         moved = max(details["segments"], key=lambda s: abs(s["share_now"] - s["share_then"]))
@@ -538,8 +623,8 @@ def models_show(
     console.print(f"trained as of {details['as_of']} on {details['sample_size']:,} customers; "
                   f"{details['gates']['passed']} of {details['gates']['candidates']} candidates passed the gates")
     table = Table()
-    for column in ("key", "segment", "size", "share", "action"):
-        table.add_column(column, overflow="fold", justify="right" if column in ("size", "share") else "left")
+    for column in ("key", "segment", "size", "share of training sample", "action"):
+        table.add_column(column, overflow="fold", justify="left" if column in ("key", "segment", "action") else "right")
     for s in details["segments"]:
         table.add_row(s["key"], s["name"], f"{s['size']:,}", f"{s['share']:.1%}", s["action"])
     console.print(table)

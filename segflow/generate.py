@@ -262,13 +262,14 @@ def generate_transactions(
     with db.transaction() as cur:
         existing = run_named(cur, "queries/import_batch_by_sha", {"sha256": spec.content_key})
         if existing:
-            result.batch_id, _, result.lines = existing[0]
+            result.batch_id, _, result.lines = existing[0][:3]
             result.already_generated = True
             return result
         name = f"generate customers={spec.customers} days={spec.days} seed={spec.seed} start={spec.start}"
         result.batch_id = run_named(cur, "queries/insert_import_batch",
                                     {"kind": "generator", "name": name, "sha256": spec.content_key,
-                                     "layout": f"generator-v{GENERATOR_VERSION}"})[0][0]
+                                     "layout": f"generator-v{GENERATOR_VERSION}",
+                                     "options": json.dumps(asdict(spec), default=str)})[0][0]
         for frame in iter_chunks(spec):
             frame["batch_id"] = result.batch_id
             buffer = io.StringIO()

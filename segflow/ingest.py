@@ -2,8 +2,12 @@
 
 The file streams through the csv module into COPY in chunks, all inside one transaction: memory stays
 flat whatever the file size, and a failure part-way loads nothing. Lines that cannot be used are kept
-in segflow.import_rejects with their line number and reason. A file's content hash makes re-importing
-it a no-op.
+in segflow.import_rejects with their line number and reason.
+
+A batch is identified by the file's content and the options it was read with (mapping, delimiter,
+encoding, date format): importing it again the same way is a no-op, the same content read another way is
+refused unless it replaces the earlier batch. An import that rejects every line, or more than
+`max_reject_share` of them, loads nothing and is recorded as a failed batch.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from pathlib import Path
 from typing import IO
 
 from segflow.db import Database, copy_in, copy_text_value, run_named
-from segflow.errors import ImportRejected
+from segflow.errors import BatchReadDifferently, ImportFailed, ImportRejected
 
 log = logging.getLogger(__name__)
 
@@ -125,10 +129,18 @@ class ImportResult:
     rejected: Counter[str] = field(default_factory=Counter)
     already_imported: bool = False
     seconds: float = 0.0
+    replaced: list[int] = field(default_factory=list)
+    # The first rejected lines (line number, reason, detail, raw line), kept with a failed batch.
+    first_rejects: list[tuple[int, str, str, str]] = field(default_factory=list)
 
     @property
     def lines_rejected(self) -> int:
         return sum(self.rejected.values())
+
+
+# Which fields a mapping must name, in words (the README says the same).
+MAPPING_RULE = ("invoiced_at and customer_id, and either quantity with unit_price, or amount (the line's total; "
+                "with amount, quantity is optional and counts as 1 when not mapped)")
 
 
 def parse_mapping(spec: str) -> dict[str, str]:
@@ -151,7 +163,7 @@ def parse_mapping(spec: str) -> dict[str, str]:
         missing += [t for t in ("quantity", "unit_price") if t not in mapping]
     if missing:
         raise ImportRejected(
-            f"--map lacks required field(s) {', '.join(missing)} (unit_price may be replaced by amount)"
+            f"--map lacks required field(s) {', '.join(missing)}: a mapping needs {MAPPING_RULE}"
         )
     return mapping
 
@@ -229,6 +241,16 @@ def check_file(path: Path) -> None:
         raise ImportRejected(f"{path.name}: is not a CSV text file (it contains binary data)")
 
 
+def auto_invoice_id(customer: str, invoiced_at: str) -> str:
+    """The invoice of a line from a file without invoice ids: one per customer and moment.
+
+    A customer's lines at the same timestamp are one order, so frequency counts orders, and identical lines
+    (same customer, time, product, quantity and price) are exact duplicates that count once, also across
+    overlapping exports.
+    """
+    return "auto-" + hashlib.sha256(f"{customer}|{invoiced_at}".encode()).hexdigest()[:16]
+
+
 @contextmanager
 def _open_binary(path: Path) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
     """The decompressed byte stream and the raw file under it (whose position shows progress)."""
@@ -245,11 +267,10 @@ def _open_binary(path: Path) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
 class _LineParser:
     """Turns one CSV record into a COPY line or a reject reason; private, assumes a resolved layout."""
 
-    def __init__(self, layout: Layout, indexes: dict[str, int], width: int, batch_key: str, date_format: str | None):
+    def __init__(self, layout: Layout, indexes: dict[str, int], width: int, date_format: str | None):
         self.indexes = indexes
         self.width = width
         self.required = [t for t in layout.required if t in indexes and t != "customer_id"]
-        self.batch_key = batch_key
         self.date_format = date_format
         self._dates: dict[str, str | None] = {}
 
@@ -293,7 +314,7 @@ class _LineParser:
         float_id = _FLOAT_FORMATTED_ID.match(customer)
         if float_id:  # spreadsheet exports turn 13085 into 13085.0
             customer = float_id.group(1)
-        invoice = values.get("invoice_id") or f"{self.batch_key}-{line_number}"
+        invoice = values.get("invoice_id") or auto_invoice_id(customer, invoiced_at)
 
         fields = (
             invoice,
@@ -329,6 +350,17 @@ class _LineParser:
         return parsed.isoformat()
 
 
+# Rejected lines kept with a failed batch, so the reasons can be looked at although nothing was loaded.
+FAILED_BATCH_SAMPLE = 100
+
+
+def reading_options(mapping: dict[str, str] | None, delimiter: str, encoding: str,
+                    date_format: str | None) -> dict[str, object]:
+    """The options that change what an import loads from a file: part of a batch's identity."""
+    return {"mapping": dict(sorted(mapping.items())) if mapping else None, "delimiter": delimiter,
+            "encoding": encoding, "date_format": date_format}
+
+
 def import_transactions(
     db: Database,
     path: Path,
@@ -339,68 +371,137 @@ def import_transactions(
     date_format: str | None = None,
     chunk_rows: int = 50_000,
     progress: ProgressCallback | None = None,
+    replace: bool = False,
+    max_reject_share: float = 0.1,
 ) -> ImportResult:
-    """Import one CSV file into segflow.transactions; re-importing the same content adds nothing."""
+    """Import one CSV file into segflow.transactions in one transaction.
+
+    The same content read the same way adds nothing; read another way it is refused (BatchReadDifferently)
+    unless `replace`, which removes the imported batches of the same content or file name in the same
+    transaction. Too many rejected lines (ImportFailed) load nothing and leave a failed batch on record.
+    """
     started = time.perf_counter()
     path = Path(path)
     check_file(path)
     if len(delimiter) != 1:
         raise ImportRejected(f"--delimiter must be one character, got {delimiter!r}")
-    digest = content_sha256(path)
-
-    with db.transaction() as cur:
-        existing = run_named(cur, "queries/import_batch_by_sha", {"sha256": digest})
-        if existing:
-            batch_id, layout_name, lines_read = existing[0]
-            return ImportResult(
-                source=str(path),
-                layout=layout_name,
-                batch_id=batch_id,
-                lines_read=lines_read,
-                already_imported=True,
-                seconds=time.perf_counter() - started,
-            )
-        with _open_binary(path) as (stream, raw):
-            total_bytes = path.stat().st_size
-            text = io.TextIOWrapper(stream, encoding=encoding, newline="")
-            reader = csv.reader(text, delimiter=delimiter)
-            try:
-                header = next(reader)
-            except (UnicodeDecodeError, csv.Error) as exc:
-                raise ImportRejected(f"{path.name}: cannot read the header: {exc}") from exc
-            _check_delimiter(path, header, delimiter)
-            try:
-                layout, indexes = resolve_layout(header, mapping)
-            except ImportRejected as exc:
-                raise ImportRejected(f"{path.name}: {exc}") from None
-            batch_id = run_named(
-                cur,
-                "queries/insert_import_batch",
-                {"kind": "file", "name": path.name, "sha256": digest, "layout": layout.name},
-            )[0][0]
-            result = ImportResult(source=str(path), layout=layout.name, batch_id=batch_id)
-            parser = _LineParser(layout, indexes, len(header), digest[:12], date_format)
-            _stream_lines(cur, reader, parser, batch_id, result, chunk_rows, path, encoding,
-                          lambda: progress(raw.tell(), total_bytes) if progress else None)
-        if result.lines_read == 0:
-            raise ImportRejected(f"{path.name}: has a header but no data lines")
-        run_named(
-            cur,
-            "queries/finish_import_batch",
-            {
-                "batch_id": batch_id,
-                "lines_read": result.lines_read,
-                "lines_loaded": result.lines_loaded,
-                "lines_rejected": result.lines_rejected,
-                "rejected_by_reason": json.dumps(dict(sorted(result.rejected.items()))),
-            },
-        )
+    if not 0 <= max_reject_share <= 1:
+        raise ImportRejected(f"max_reject_share must be between 0 and 1, got {max_reject_share!r}")
+    reading = _Reading(path, content_sha256(path), mapping, delimiter, encoding, date_format)
+    try:
+        with db.transaction() as cur:
+            result = _import(cur, reading, chunk_rows, progress, replace, max_reject_share)
+    except ImportFailed as failure:
+        _record_failure(db, reading, failure)
+        log.info("import of %s failed: %s", path.name, failure)
+        raise
     result.seconds = time.perf_counter() - started
-    log.info(
-        "imported %s: %d read, %d loaded, %d rejected in %.1fs",
-        path.name, result.lines_read, result.lines_loaded, result.lines_rejected, result.seconds,
-    )
+    if not result.already_imported:
+        log.info("imported %s: %d read, %d loaded, %d rejected in %.1fs", path.name, result.lines_read,
+                 result.lines_loaded, result.lines_rejected, result.seconds)
     return result
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """One file and the options it is read with."""
+
+    path: Path
+    digest: str
+    mapping: dict[str, str] | None
+    delimiter: str
+    encoding: str
+    date_format: str | None
+
+    @property
+    def options(self) -> dict[str, object]:
+        return reading_options(self.mapping, self.delimiter, self.encoding, self.date_format)
+
+
+def _import(cur, reading: _Reading, chunk_rows: int, progress: ProgressCallback | None, replace: bool,
+            max_reject_share: float) -> ImportResult:
+    path = reading.path
+    existing = run_named(cur, "queries/import_batch_by_sha", {"sha256": reading.digest})
+    if existing and not replace:
+        batch_id, layout_name, lines_read, earlier, _name = existing[0]
+        if earlier is None or earlier == reading.options:  # None: imported before options were recorded
+            return ImportResult(source=str(path), layout=layout_name, batch_id=batch_id, lines_read=lines_read,
+                                already_imported=True)
+        raise BatchReadDifferently(path.name, batch_id, earlier, reading.options)
+    replaced = []
+    if replace:
+        for batch_id, _name, _lines in run_named(cur, "queries/batches_to_replace",
+                                                 {"sha256": reading.digest, "name": path.name}):
+            run_named(cur, "queries/remove_batch", {"batch_id": batch_id})
+            replaced.append(batch_id)
+    with _open_binary(path) as (stream, raw):
+        total_bytes = path.stat().st_size
+        text = io.TextIOWrapper(stream, encoding=reading.encoding, newline="")
+        reader = csv.reader(text, delimiter=reading.delimiter)
+        try:
+            header = next(reader)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ImportRejected(f"{path.name}: cannot read the header: {exc}") from exc
+        _check_delimiter(path, header, reading.delimiter)
+        try:
+            layout, indexes = resolve_layout(header, reading.mapping)
+        except ImportRejected as exc:
+            raise ImportRejected(f"{path.name}: {exc}") from None
+        batch_id = run_named(cur, "queries/insert_import_batch", {
+            "kind": "file", "name": path.name, "sha256": reading.digest, "layout": layout.name,
+            "options": json.dumps(reading.options)})[0][0]
+        result = ImportResult(source=str(path), layout=layout.name, batch_id=batch_id, replaced=replaced)
+        parser = _LineParser(layout, indexes, len(header), reading.date_format)
+        _stream_lines(cur, reader, parser, batch_id, result, chunk_rows, path, reading.encoding,
+                      lambda: progress(raw.tell(), total_bytes) if progress else None)
+    if result.lines_read == 0:
+        raise ImportRejected(f"{path.name}: has a header but no data lines")
+    if result.lines_loaded == 0 or result.lines_rejected > max_reject_share * result.lines_read:
+        raise ImportFailed(path.name, layout.name, result.lines_read, dict(result.rejected), result.first_rejects,
+                           max_reject_share)
+    run_named(cur, "queries/finish_import_batch", {
+        "batch_id": batch_id, "lines_read": result.lines_read, "lines_loaded": result.lines_loaded,
+        "lines_rejected": result.lines_rejected,
+        "rejected_by_reason": json.dumps(dict(sorted(result.rejected.items()))),
+    })
+    return result
+
+
+def _record_failure(db: Database, reading: _Reading, failure: ImportFailed) -> None:
+    """The failed import's transaction rolled back: record the attempt and its first rejects on their own."""
+    with db.transaction() as cur:
+        failure.batch_id = run_named(cur, "queries/record_failed_import", {
+            "name": reading.path.name, "sha256": reading.digest, "layout": failure.layout,
+            "options": json.dumps(reading.options), "error": failure.summary(), "lines_read": failure.lines_read,
+            "lines_rejected": sum(failure.rejected.values()),
+            "rejected_by_reason": json.dumps(dict(sorted(failure.rejected.items()))),
+        })[0][0]
+        rejects = io.StringIO()
+        for line_number, reason, detail, raw_line in failure.first_rejects:
+            rejects.write(f"{failure.batch_id}\t{line_number}\t{reason}\t{copy_text_value(detail)}\t"
+                          f"{copy_text_value(raw_line)}\n")
+        rejects.seek(0)
+        copy_in(cur, "import_rejects", REJECT_COLUMNS, rejects)
+
+
+def remove_batch(db: Database, batch_id: int) -> int:
+    """Take an imported batch back in one transaction: its lines and rejects are deleted; lines deleted."""
+    with db.transaction() as cur:
+        rows = run_named(cur, "queries/batch_status", {"batch_id": batch_id})
+        if not rows:
+            raise ImportRejected(f"batch {batch_id} does not exist")
+        if rows[0][0] != "imported":
+            raise ImportRejected(f"batch {batch_id} ({rows[0][1]}) is {rows[0][0]}, not imported: nothing to remove")
+        marked, deleted = run_named(cur, "queries/remove_batch", {"batch_id": batch_id})[0]
+    log.info("removed batch %d: %d lines deleted", batch_id, deleted)
+    return deleted
+
+
+def list_batches(db: Database) -> list[dict[str, object]]:
+    """Every import, newest first: name, status, options, counts and times."""
+    columns = ("batch_id", "kind", "name", "status", "layout", "options", "lines_read", "lines_loaded",
+               "lines_rejected", "rejected_by_reason", "started_at", "finished_at", "removed_at", "error")
+    return [dict(zip(columns, row, strict=True)) for row in db.run("queries/list_batches")]
 
 
 def _check_delimiter(path: Path, header: list[str], delimiter: str) -> None:
@@ -446,6 +547,8 @@ def _stream_lines(
             else:
                 rejected[reason] += 1
                 raw_line = _join_record(record, reader.dialect.delimiter)
+                if len(result.first_rejects) < FAILED_BATCH_SAMPLE:
+                    result.first_rejects.append((start_line, reason, detail, raw_line))
                 rejects.write(f"{batch_id}\t{start_line}\t{reason}\t{copy_text_value(detail)}\t"
                               f"{copy_text_value(raw_line)}\n")
             pending += 1

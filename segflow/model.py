@@ -207,6 +207,9 @@ def _dbscan_candidates(z: np.ndarray, rng: np.random.Generator) -> list[Candidat
     min_samples = max(5, len(sample) // 200)
     distances, _ = NearestNeighbors(n_neighbors=min_samples).fit(sample).kneighbors(sample)
     eps = float(np.quantile(distances[:, -1], 0.9))
+    if eps <= 0:  # most customers share one point: DBSCAN needs a positive radius
+        return [Candidate("dbscan", 0, {"eps": 0.0, "min_samples": min_samples, "fit_sample": len(sample)},
+                          rejected_because="most customers are identical (neighbour distance 0)")]
     labels = DBSCAN(eps=eps, min_samples=min_samples).fit_predict(sample)
     clusters = len(set(labels) - {-1})
     params = {"eps": round(eps, 4), "min_samples": min_samples, "fit_sample": len(sample),

@@ -54,8 +54,10 @@ class RunInfo:
 
 
 def run_summary(db: Database, attempt_id: int) -> dict:
-    """as_of, model_version, retrained, customers_known, retrain_reason, run_id and outcome of an attempt."""
-    columns = ("as_of", "model_version", "retrained", "customers_known", "retrain_reason", "run_id", "outcome")
+    """as_of, model_version, retrained, customers_known, retrain_reason, run_id, outcome and batch_changes
+    (imports added or removed since the last published run) of an attempt."""
+    columns = ("as_of", "model_version", "retrained", "customers_known", "retrain_reason", "run_id", "outcome",
+               "batch_changes")
     return dict(zip(columns, db.run("queries/run_summary", {"attempt_id": attempt_id})[0], strict=True))
 
 
@@ -126,6 +128,10 @@ def check_source(db: Database, attempt_id: int) -> dict[str, int]:
         feature_store.check_source_table(db)
         counts = feature_store.data_quality_counts(db, info.as_of)
         db.run("queries/record_data_quality", {"attempt_id": attempt_id, **counts})
+        if db.settings.source_table == DEFAULT_SOURCE:
+            changes = [{"batch_id": b, "name": n, "lines": lines, "change": c}
+                       for b, n, lines, c in db.run("queries/batch_changes_since_last_run", {"attempt_id": attempt_id})]
+            db.run("queries/record_batch_changes", {"attempt_id": attempt_id, "batch_changes": json.dumps(changes)})
         if counts["purchase_lines"] == 0:
             first, last = feature_store.source_date_range(db)
             if first is not None:
@@ -594,7 +600,8 @@ def segment_table(db: Database, attempt_id: int) -> pd.DataFrame:
 def segment_markdown(table: pd.DataFrame, as_of: date, model_version: int | None) -> str:
     """The segment table as markdown, for the Prefect artifact."""
     lines = [f"# Segments as of {as_of} (model v{model_version})", "",
-             "| key | segment | customers | share | mean recency (days) | mean frequency | mean monetary |",
+             "| key | segment | customers | share of all customers | mean recency (days) | mean frequency | "
+             "mean monetary |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for row in table.itertuples(index=False):
         def fmt(value: float, pattern: str) -> str:

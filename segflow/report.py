@@ -145,7 +145,7 @@ def profile_table(table: pd.DataFrame, scores: pd.DataFrame, labels: dict[str, s
             + cell(row.mean_recency_days, ".1f") + cell(row.mean_frequency, ".2f") + cell(row.mean_monetary, ",.2f")
             + "".join(cell(score.get(c), ".2f") for c in ("mean_r_score", "mean_f_score", "mean_m_score"))
             + "</tr>")
-    head = ("<tr><th>segment</th><th>customers</th><th>share</th><th>mean recency (days)</th>"
+    head = ("<tr><th>segment</th><th>customers</th><th>share of all customers</th><th>mean recency (days)</th>"
             "<th>mean frequency (orders)</th><th>mean monetary</th><th>mean R score</th><th>mean F score</th>"
             "<th>mean M score</th></tr>")
     return f"<table>{head}{''.join(rows)}</table>"

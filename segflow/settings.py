@@ -32,6 +32,10 @@ class Settings(BaseSettings):
         description="Table or view the nightly run reads transaction lines from (schema.name), with segflow's "
         "column names; see the README.",
     )
+    max_reject_share: float = Field(
+        default=0.1, ge=0, le=1,
+        description="An import whose rejected lines exceed this share of its lines loads nothing and fails.",
+    )
     import_chunk_rows: int = Field(
         default=50_000, ge=1_000, description="Lines per COPY chunk when importing or generating."
     )

@@ -30,7 +30,7 @@ def _command_lines(help_text: str) -> list[str]:
 
 @pytest.mark.parametrize(("args", "commands"), [
     ((), ["load", "generate", "demo", "run", "retrain", "backfill", "drift", "report", "load-customers",
-          "segments", "customer", "score", "db", "models"]),
+          "segments", "customer", "score", "db", "models", "batches"]),
     (("db",), ["url", "upgrade", "status", "create-bi-user", "stop"]),
     (("models",), ["list", "show", "promote"]),
 ])
@@ -66,7 +66,8 @@ def test_db_url_hides_an_external_password():
 def test_load_prints_counts_and_a_second_load_adds_nothing(db_url, tmp_path, fetch, db):
     path = tmp_path / "lines.csv"
     path.write_text(HEADER + LINE.format(i=1) + LINE.format(i=2) + "3,S,D,x,2010-01-01,1,c,UK\n")
-    first = segflow("load", str(path), env={"SEGFLOW_DATABASE_URL": db_url})
+    # One line of three is rejected: above the default 10 %, so this load allows half.
+    first = segflow("load", str(path), "--max-reject-share", "0.5", env={"SEGFLOW_DATABASE_URL": db_url})
     assert first.returncode == 0, first.stderr
     assert "rejected: unparseable_number" in first.stdout
     assert "│ loaded" in first.stdout and "│      2 │" in first.stdout.replace("     2 │", "      2 │")
@@ -195,3 +196,33 @@ def test_report_prints_the_page_path_last_and_names_an_unknown_run(db_url, db, s
     unknown = segflow("report", "--run", "42", env=env)
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == "error: run 42 does not exist (see segflow.runs)"
+
+
+def test_a_load_that_loads_nothing_fails_in_one_line_and_a_corrected_reading_replaces_it(db_url, tmp_path, fetch, db):
+    path = tmp_path / "export.csv"
+    path.write_text("Date,Client,Total\n14-Jan-15,c1,10\n15-Jan-15,c2,12\n")
+    env = {"SEGFLOW_DATABASE_URL": db_url}
+    mapping = "invoiced_at=Date,customer_id=Client,amount=Total"
+
+    failed = segflow("load", str(path), "--map", mapping, env=env)
+    assert failed.returncode == 1
+    assert failed.stderr.count("\n") == 1 and failed.stderr.startswith("error: export.csv: all 2 lines were rejected")
+    assert "nothing was loaded" in failed.stderr
+    assert "pass --date-format (e.g. --date-format '%d-%b-%y')" in failed.stderr
+
+    loaded = segflow("load", str(path), "--map", mapping, "--date-format", "%d-%b-%y", env=env)
+    assert loaded.returncode == 0, loaded.stderr
+    other = segflow("load", str(path), "--map", mapping, "--date-format", "%d-%b-%Y", env=env)
+    assert other.returncode == 1
+    assert "read another way (date_format '%d-%b-%y' then, '%d-%b-%Y' now)" in other.stderr
+    assert "add --replace to this command" in other.stderr
+
+    listed = segflow("batches", env={**env, "COLUMNS": "200"})
+    assert listed.returncode == 0, listed.stderr
+    rows = [line for line in listed.stdout.splitlines() if "export.csv" in line]
+    assert [row.split("│")[2].strip() for row in rows] == ["imported", "failed"]
+    batch = int(rows[0].split("│")[1])
+    removed = segflow("batches", "remove", str(batch), env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout.startswith(f"removed batch {batch}: 2 lines deleted")
+    assert fetch(db, "select count(*) from segflow.transactions") == [(0,)]

@@ -1,3 +1,3 @@
-select as_of, model_version, retrained, customers_known, retrain_reason, run_id, outcome
+select as_of, model_version, retrained, customers_known, retrain_reason, run_id, outcome, batch_changes
 from segflow.run_attempts
 where attempt_id = %(attempt_id)s

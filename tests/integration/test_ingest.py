@@ -59,7 +59,7 @@ def test_each_reject_reason_is_counted_and_kept_with_line_number(db, fetch, writ
         ["489434", "1", "D", "1", "2009-12-01 07:45:00", "abc", "1", "UK"],  # line 7: bad price
         GOOD[1],
     ]
-    result = import_transactions(db, write_csv(rows))
+    result = import_transactions(db, write_csv(rows), max_reject_share=1.0)  # 5 of 7 rejected, on purpose
     assert (result.lines_read, result.lines_loaded) == (7, 2)
     assert dict(result.rejected) == {"unparseable_number": 2, "unparseable_date": 1,
                                      "missing_required_field": 1, "wrong_field_count": 1}
@@ -153,4 +153,4 @@ def test_custom_export_with_map_amount_and_no_invoice(db, fetch, write_csv):
     rows = fetch(db, "select invoice_id, quantity::text, unit_price::float, customer_id "
                      "from segflow.transactions order by line_number")
     assert [r[1:] for r in rows] == [("4", 2.5, "c1"), ("1", 3.5, "c2")]
-    assert rows[0][0] != rows[1][0] and rows[0][0].endswith("-2")
+    assert rows[0][0] != rows[1][0] and rows[0][0].startswith("auto-") and rows[1][0].startswith("auto-")

@@ -75,7 +75,7 @@ def test_map_naming_absent_columns_is_refused():
 
 def _parser(header=II_HEADER, mapping=None):
     layout, indexes = resolve_layout(header, mapping)
-    return _LineParser(layout, indexes, len(header), "abc123", None)
+    return _LineParser(layout, indexes, len(header), None)
 
 
 def _fields(copy_line: str) -> list[str]:
@@ -125,12 +125,17 @@ def test_each_reject_reason_names_the_bad_value(record, reason, detail):
     assert _parser().parse(record, 5, 1) == (None, reason, detail)
 
 
-def test_amount_becomes_unit_price_and_each_line_is_its_own_invoice():
+def test_amount_becomes_unit_price_and_a_customers_lines_at_one_moment_are_one_invoice():
     header = ["Date", "Client", "Qty", "Total"]
     parser = _parser(header, parse_mapping("invoiced_at=Date,customer_id=Client,quantity=Qty,amount=Total"))
     line, _, _ = parser.parse(["2024-03-01", "c1", "4", "10.00"], 9, 3)
     fields = _fields(line)
-    assert fields[0] == "abc123-9"  # batch key + line number
+    # sha256("c1|2024-03-01T00:00:00+00:00")[:16], computed by hand with hashlib
+    assert fields[0] == "auto-31f4365b219a25c7"
     assert (fields[3], fields[4]) == ("4", "2.50")
+    same_order = _fields(parser.parse(["2024-03-01", "c1", "1", "3.00"], 10, 3)[0])
+    later = _fields(parser.parse(["2024-03-02", "c1", "1", "3.00"], 11, 3)[0])
+    other_customer = _fields(parser.parse(["2024-03-01", "c2", "1", "3.00"], 12, 3)[0])
+    assert same_order[0] == fields[0] and later[0] != fields[0] and other_customer[0] != fields[0]
     assert parser.parse(["2024-03-01", "c1", "0", "10.00"], 10, 3) == (
         None, UNDEFINED_PRICE, "amount '10.00' with quantity '0'")

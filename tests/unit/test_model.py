@@ -81,3 +81,16 @@ def test_kmeans_wcss_is_its_inertia():
     selection = select_model(make_mall_customers(), ["annual_income", "spending_score"])
     for candidate in (c for c in selection.candidates if c.algorithm == "kmeans"):
         assert candidate.metrics["wcss"] == pytest.approx(candidate.estimator.inertia_, abs=5e-4)  # wcss has 3 decimals
+
+
+def test_customers_that_mostly_share_one_point_reject_dbscan_instead_of_crashing():
+    import pandas as pd
+
+    # 200 customers with the same features and three small groups: the 90th percentile of the distance to
+    # the 5th neighbour, DBSCAN's radius, is 0.
+    points = [(10.0, 1.0, 50.0)] * 200 + [(200.0, 1.0, 20.0)] * 4 + [(5.0, 9.0, 900.0)] * 4 + [(90.0, 3.0, 150.0)] * 4
+    frame = pd.DataFrame(points, columns=["recency_days", "frequency", "monetary"])
+    selection = select_model(frame, ["recency_days", "frequency", "monetary"], min_clusters=2, max_clusters=3,
+                             min_share=0.01)
+    dbscan = [c for c in selection.candidates if c.algorithm == "dbscan"]
+    assert [c.rejected_because for c in dbscan] == ["most customers are identical (neighbour distance 0)"]
