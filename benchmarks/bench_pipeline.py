@@ -59,9 +59,9 @@ def settings_for(home: Path):
 
 
 def step_prepare(home: Path, customers: int) -> dict:
-    from segflow import pipeline
     from segflow.generate import GeneratorSpec, generate_transactions
     from segflow.runtime import open_database
+    from segflow.stages import run_nightly
 
     settings, db = open_database(settings_for(home))
     started = time.perf_counter()
@@ -73,19 +73,19 @@ def step_prepare(home: Path, customers: int) -> dict:
     trained = 0.0
     if not db.run("queries/champion_version"):
         started = time.perf_counter()
-        pipeline.run_nightly(db, settings, AS_OF, retrain="auto")
+        run_nightly(db, settings, AS_OF, retrain="auto")
         trained = time.perf_counter() - started
     return {"lines": lines, "generate_s": None if result.already_generated else generated, "train_run_s": trained,
             "rss_mb": peak_rss_mb()}
 
 
 def step_segflow(home: Path) -> dict:
-    from segflow import pipeline
     from segflow.runtime import open_database
+    from segflow.stages import run_nightly
 
     settings, db = open_database(settings_for(home))
     started = time.perf_counter()
-    attempt = pipeline.run_nightly(db, settings, AS_OF, retrain="never")
+    attempt = run_nightly(db, settings, AS_OF, retrain="never")
     wall = time.perf_counter() - started
     with db.transaction() as cur:
         cur.execute("select stage_seconds from segflow.run_attempts where attempt_id = %s", (attempt,))

@@ -4,8 +4,8 @@
     python benchmarks/soak_year.py --database-url URL   # an existing (empty, migrated or not) database
 
 About 400 days of generated lines whose behaviour is stable and then shifts (a wave of one-time buyers);
-weekly nights in date order through segflow's own stages (pipeline.run_nightly, the segment report, report
-retention, as the flow runs them); in the middle, ten older dates backfilled while a champion exists (five
+weekly nights in date order through segflow's own stages (segflow.stages.run_nightly: the same stages as the flow,
+with its segment report and report retention); in the middle, ten older dates backfilled while a champion exists (five
 before the first night, five between nights); three nights killed with SIGKILL at different stages (in a
 child process) and rerun. Then it checks, and prints as figures:
 
@@ -166,16 +166,14 @@ def generate(customers: int) -> None:
 
 def run_night(as_of: date, kind: str) -> Night:
     """One night as the flow runs it: the stages, the drift event decision, the segment report, retention."""
-    from segflow import pipeline, report, retention
+    from segflow import runs, stages
 
     settings, db = _open()
     started = time.perf_counter()
-    attempt_id = pipeline.run_nightly(db, settings, as_of)
-    summary = pipeline.run_summary(db, attempt_id)
-    results = [r for r in db.run("queries/drift_reports_for_run", {"run_id": summary["run_id"]})]
-    event = any(r[5] for r in results) and pipeline.is_current(db, attempt_id)
-    report.build_attempt_report(db, settings, attempt_id)
-    retention.prune_reports(db, settings)
+    night = stages.nightly(lambda stage, *args: stage(db, settings, *args), as_of)
+    attempt_id = night.attempt_id
+    summary = runs.run_summary(db, attempt_id)
+    event = stages.monitor.drift_event_of_run(db, settings, attempt_id, night.drift) is not None
     champion = db.run("queries/model_details", {"version": db.run("queries/champion_version")[0][0]})[0][0]
     return Night(as_of, attempt_id, summary["run_id"], kind, time.perf_counter() - started,
                  date.fromisoformat(str(champion["as_of"])), summary["retrained"], summary["outcome"] or "",
@@ -192,18 +190,19 @@ def killed_night(as_of: date, stage: str) -> None:
 
 def _die_after(stage: str, as_of: date) -> None:
     """In the child: patch the stage to SIGKILL this process once it returns, then run the night."""
-    from segflow import pipeline
+    from segflow import stages
 
-    names = {"features": "build_features", "score": "score", "publish": "publish"}
-    original = getattr(pipeline, names[stage])
+    killed_after = {"features": stages.features.build, "score": stages.score.score,
+                    "publish": stages.publish.publish}[stage]
 
-    def then_die(*args, **kwargs):
-        original(*args, **kwargs)
-        os.kill(os.getpid(), signal.SIGKILL)
+    def run_then_die(step, *args):
+        result = step(db, settings, *args)
+        if step is killed_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
 
-    setattr(pipeline, names[stage], then_die)
     settings, db = _open()
-    pipeline.run_nightly(db, settings, as_of)
+    stages.nightly(run_then_die, as_of)
 
 
 def nightly_dates() -> list[date]:

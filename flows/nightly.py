@@ -1,26 +1,32 @@
-"""The nightly segmentation flow: a table of contents of segflow.pipeline's stages."""
+"""The nightly segmentation flow: segflow.stages.nightly with each stage a Prefect task, then the run's
+artifacts and its drift event."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from prefect.runtime import flow_run
 
-from segflow import pipeline, report, retention
+from segflow import artifacts, runs, stages
+from segflow.db import is_transient
+from segflow.drift import DriftResult, transitions_path
 from segflow.runtime import as_of_for, open_database
 
+T = TypeVar("T")
 
-def _transient(task, task_run, state) -> bool:
-    """Retry condition: only errors that may go away (I/O), never one about the data or settings."""
+
+def _transient(task: Task, task_run: Any, state: Any) -> bool:
+    """Retry condition: only errors known to be transient (a lost connection), never data, settings or bugs."""
     try:
         state.result()
     except BaseException as exc:  # noqa: BLE001 - the state's own exception, classified below
-        return pipeline.is_transient(exc)
+        return is_transient(exc)
     return False
 
 
@@ -28,69 +34,50 @@ def _transient(task, task_run, state) -> bool:
 IO_RETRIES = {"retries": 3, "retry_delay_seconds": [2, 10, 30], "retry_condition_fn": _transient}
 
 
-@task(cache_policy=NO_CACHE, **IO_RETRIES)
-def begin(as_of: date, retrain: str, features: list[str] | None) -> int:
-    settings, db = open_database()
-    return pipeline.begin_run(db, settings, as_of, retrain, features)
+def _stage_task(stage: Callable[..., Any]) -> Task:
+    """A Prefect task, named module.stage, that runs a stage against the configured database."""
+    name = f"{stage.__module__.rsplit('.', 1)[-1]}.{stage.__name__}"
+
+    def run(*args: Any) -> Any:
+        settings, db = open_database()
+        return stage(db, settings, *args)
+
+    options = IO_RETRIES if stage in stages.IO_STAGES else {}
+    return task(run, name=name, cache_policy=NO_CACHE, **options)
+
+
+STAGE_TASKS = {stage: _stage_task(stage) for stage in stages.ALL_STAGES}
+
+
+def run_as_task(stage: Callable[..., T], *args: Any) -> T:
+    """The flow's stage runner: each stage is its own task run; small results go to the run's log."""
+    result = STAGE_TASKS[stage](*args)
+    if isinstance(result, dict | tuple | int) and not isinstance(result, bool):
+        get_run_logger().info("%s: %s", STAGE_TASKS[stage].name, result)
+    return result
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRIES)
-def check_source_and_quality(attempt_id: int) -> dict[str, int]:
-    return pipeline.check_source(open_database()[1], attempt_id)
-
-
-@task(cache_policy=NO_CACHE, **IO_RETRIES)
-def compute_features(attempt_id: int) -> dict[str, int]:
-    return pipeline.build_features(open_database()[1], attempt_id)
+def segment_table_artifact(attempt_id: int) -> str:
+    """The run's segments as a markdown artifact."""
+    _, db = open_database()
+    summary = runs.run_summary(db, attempt_id)
+    markdown = artifacts.segment_markdown(runs.segment_table(db, attempt_id), summary["as_of"],
+                                          summary["model_version"])
+    create_markdown_artifact(key="segment-table", markdown=markdown,
+                             description=f"segflow run attempt {attempt_id}, as of {summary['as_of']}")
+    return markdown
 
 
 @task(cache_policy=NO_CACHE)
-def train_if_needed(attempt_id: int) -> int:
+def drift_artifact(attempt_id: int, results: list[DriftResult]) -> dict | None:
+    """The drift verdicts as a markdown artifact; returns the drift event to emit, if the run drifted."""
     settings, db = open_database()
-    return pipeline.train_if_needed(db, settings, attempt_id)
-
-
-@task(cache_policy=NO_CACHE)
-def score(attempt_id: int) -> int:
-    settings, db = open_database()
-    return pipeline.score(db, settings, attempt_id)
-
-
-@task(cache_policy=NO_CACHE, **IO_RETRIES)
-def publish(attempt_id: int) -> None:
-    pipeline.publish(open_database()[1], attempt_id)
-
-
-@task(cache_policy=NO_CACHE, **IO_RETRIES)
-def record_transitions(attempt_id: int) -> int:
-    settings, db = open_database()
-    return pipeline.record_transitions(db, settings, attempt_id)
-
-
-@task(cache_policy=NO_CACHE)
-def drift_reports(attempt_id: int, as_of: date) -> dict | None:
-    """Write the drift reports and their artifact; returns the drift event to emit, if the run drifted."""
-    settings, db = open_database()
-    results = pipeline.drift_reports(db, settings, attempt_id)
-    run_id = pipeline.run_summary(db, attempt_id)["run_id"]
-    page = pipeline.transitions_page(settings, run_id)
-    create_markdown_artifact(key="drift-report", markdown=pipeline.drift_markdown(results, as_of, page),
-                             description=f"drift as of {as_of}")
-    return pipeline.drift_event(results, run_id, as_of, current=pipeline.is_current(db, attempt_id))
-
-
-@task(cache_policy=NO_CACHE)
-def segment_report(attempt_id: int) -> str:
-    """Write the run's segment report (one offline HTML page); returns its path."""
-    settings, db = open_database()
-    return str(report.build_attempt_report(db, settings, attempt_id))
-
-
-@task(cache_policy=NO_CACHE, **IO_RETRIES)
-def prune_reports() -> int:
-    """Delete report files beyond the retention setting; returns how many."""
-    settings, db = open_database()
-    return len(retention.prune_reports(db, settings))
+    summary = runs.run_summary(db, attempt_id)
+    page = transitions_path(settings, summary["run_id"])
+    create_markdown_artifact(key="drift-report", markdown=artifacts.drift_markdown(results, summary["as_of"], page),
+                             description=f"drift as of {summary['as_of']}")
+    return stages.monitor.drift_event_of_run(db, settings, attempt_id, results)
 
 
 @task(cache_policy=NO_CACHE)
@@ -98,49 +85,25 @@ def emit_drift_event(event: dict) -> None:
     emit_event(**event)
 
 
-@task(cache_policy=NO_CACHE, **IO_RETRIES)
-def segment_table_artifact(attempt_id: int, as_of: date, model_version: int) -> str:
-    table = pipeline.segment_table(open_database()[1], attempt_id)
-    markdown = pipeline.segment_markdown(table, as_of, model_version)
-    create_markdown_artifact(key="segment-table", markdown=markdown,
-                             description=f"segflow run attempt {attempt_id}, as of {as_of}")
-    return markdown
+def _run_name() -> str:
+    parameters = flow_run.parameters
+    day = as_of_for(flow_run.scheduled_start_time, parameters.get("as_of"))
+    return f"{day}-{parameters.get('retrain', 'auto')}"
 
 
-@task(cache_policy=NO_CACHE)
-def mark_failed(attempt_id: int, error: str) -> None:
-    pipeline.fail(open_database()[1], attempt_id, error)
-
-
-@flow(name="nightly-segmentation", log_prints=False)
+@flow(name="nightly-segmentation", flow_run_name=_run_name, log_prints=False)
 def nightly_segmentation(
     as_of: date | None = None,
     retrain: Literal["auto", "always", "never"] = "auto",
     features: list[str] | None = None,
 ) -> int:
     """Turn transaction lines into published, named customer segments as of a date; returns the attempt id."""
-    logger = get_run_logger()
     day = as_of_for(flow_run.scheduled_start_time, as_of)
-    attempt_id = begin(day, retrain, features)
-    logger.info("attempt %s: as of %s, retrain=%s", attempt_id, day, retrain)
-    try:
-        counts = check_source_and_quality(attempt_id)
-        logger.info("data quality: %s", counts)
-        population = compute_features(attempt_id)
-        logger.info("customers: %s", population)
-        version = train_if_needed(attempt_id)
-        scored = score(attempt_id)
-        logger.info("scored %s customers with model v%s", scored, version)
-        publish(attempt_id)
-    except BaseException as exc:
-        mark_failed(attempt_id, f"{type(exc).__name__}: {exc}")
-        raise
-    record_transitions(attempt_id)
-    segment_table_artifact(attempt_id, day, version)
-    event = drift_reports(attempt_id, day)
+    night = stages.nightly(run_as_task, day, retrain, features)
+    segment_table_artifact(night.attempt_id)
+    event = drift_artifact(night.attempt_id, night.drift)
     if event is not None:
         emit_drift_event(event)
-    page = segment_report(attempt_id)  # after drift_reports: the page links to them
-    prune_reports()
-    logger.info("attempt %s published%s; segment report: %s", attempt_id, ", drift detected" if event else "", page)
-    return attempt_id
+    get_run_logger().info("attempt %s published%s; segment report: %s", night.attempt_id,
+                          ", drift detected" if event else "", night.segment_report)
+    return night.attempt_id

@@ -420,9 +420,20 @@ def _flow_session() -> Iterator[None]:
 
 def _run_flow(as_of: date, retrain: str, features: list[str] | None) -> int:
     """Run the nightly flow in this process (inside a _flow_session)."""
-    from segflow.flows.nightly import nightly_segmentation
+    from flows.nightly import nightly_segmentation
 
     return nightly_segmentation(as_of=as_of, retrain=retrain, features=features)
+
+
+def _preflight(db: Database, settings: Settings, retrain: str, features: list[str] | None,
+               days: list[date]) -> None:
+    """Refuse a run that cannot succeed, in the words of this command's options."""
+    from segflow.stages.prepare import UnknownRetrainMode, preflight
+
+    try:
+        preflight(db, settings, retrain, features, days)
+    except UnknownRetrainMode as exc:
+        raise SegflowError(f"--retrain must be one of auto, always, never, got {exc.mode!r}") from None
 
 
 def _features(option: str | None) -> list[str] | None:
@@ -436,14 +447,13 @@ def run(
     features: FeaturesOption = None,
 ) -> None:
     """Run the nightly flow once and publish its segments."""
-    from segflow import pipeline
     from segflow.runtime import as_of_for
 
     day = as_of_for(None, _parse_date(as_of, "--as-of") if as_of else None)
     settings = _settings()
     db = _database(settings)
     # Mistakes are caught here in one line, before Prefect's temporary server starts for a run that must fail.
-    pipeline.preflight(db, settings, retrain, _features(features), [day])
+    _preflight(db, settings, retrain, _features(features), [day])
     with _flow_session():
         attempt_id = _run_flow(day, retrain, _features(features))
     _print_run(db, attempt_id)
@@ -472,13 +482,13 @@ def backfill(
 
     Rerunning a date replaces that run's earlier attempt.
     """
-    from segflow.pipeline import backfill_dates, preflight, run_summary
+    from segflow.runs import backfill_dates, run_summary
 
     first, last = _parse_date(from_, "--from"), _parse_date(to, "--to")
     days = backfill_dates(first, last, every)
     settings = _settings()
     db = _database(settings)
-    preflight(db, settings, retrain, None, days)
+    _preflight(db, settings, retrain, None, days)
     table = Table(title=f"backfill {first} .. {last}, every {every}")
     for column in ("as of", "run", "model", "customers", "outcome"):
         table.add_column(column, overflow="fold")
@@ -491,9 +501,9 @@ def backfill(
 
 
 def _print_run(db: Database, attempt_id: int) -> None:
-    from segflow import pipeline
+    from segflow import runs
 
-    info = pipeline.run_summary(db, attempt_id)
+    info = runs.run_summary(db, attempt_id)
     as_of, version, run_id = info["as_of"], info["model_version"], info["run_id"]
     _print_segment_table(db, attempt_id, f"segments of run {run_id}, as of {as_of} (model v{version})")
     console.print(f"{info['customers_known']:,} customers; {info['outcome']}", highlight=False, soft_wrap=True)
@@ -502,17 +512,17 @@ def _print_run(db: Database, attempt_id: int) -> None:
         changes = "; ".join(f"batch {c['batch_id']} {c['change']} ({c['name']}, {c['lines']:,} lines)"
                             for c in info["batch_changes"])
         console.print(f"data changed since the last published run: {changes}", highlight=False, soft_wrap=True)
-    current = db.run("queries/current_run_summary")
-    if current and current[0][0] == attempt_id:
+    current = runs.current_run(db)
+    if current and current[0] == attempt_id:
         console.print(f"published: segflow.current_segments now shows run {run_id} (as of {as_of})")
     elif current:
         console.print(
             f"published run {run_id} (as of {as_of}) to the history; segflow.current_segments keeps showing "
-            f"run {current[0][1]} (as of {current[0][2]}), the latest date", highlight=False, soft_wrap=True)
+            f"run {current[1]} (as of {current[2]}), the latest date", highlight=False, soft_wrap=True)
 
 
 def _print_segment_table(db: Database, attempt_id: int, title: str) -> None:
-    from segflow import pipeline
+    from segflow import runs
 
     table = Table(title=title)
     for column, justify in (("key", "left"), ("segment", "left"), ("customers", "right"),
@@ -520,7 +530,7 @@ def _print_segment_table(db: Database, attempt_id: int, title: str) -> None:
                             ("mean recency (days)", "right"), ("mean frequency", "right"),
                             ("mean monetary", "right")):
         table.add_column(column, justify=justify)
-    for row in pipeline.segment_table(db, attempt_id).itertuples(index=False):
+    for row in runs.segment_table(db, attempt_id).itertuples(index=False):
         table.add_row(row.segment_key, row.segment_name, f"{row.customers:,}", f"{row.share:.1%}",
                       _fmt(row.mean_recency_days, ".1f"), _fmt(row.mean_frequency, ".2f"),
                       _fmt(row.mean_monetary, ",.2f"))
@@ -660,7 +670,7 @@ def segments_command(
     run_id: Annotated[int | None, typer.Option("--run", help="Run id (default: the run BI reads now).")] = None,
 ) -> None:
     """Show a run's segments: size, share, mean R/F/M."""
-    from segflow.pipeline import published_run
+    from segflow.runs import published_run
 
     db = _database()
     run = published_run(db, run_id)

@@ -160,3 +160,9 @@ def copy_text_value(value: str | None) -> str:
     if value is None:
         return "\\N"
     return value.translate(_COPY_ESCAPES)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether an error may go away on a retry: a lost or refused connection, an I/O error. Anything else (a
+    SegflowError about the data or settings, a bug) fails at once."""
+    return isinstance(error, DatabaseUnreachable | psycopg2.OperationalError | psycopg2.InterfaceError | OSError)

@@ -73,6 +73,9 @@ class DriftResult:
     reference_run: int | None = None
     reference_model_version: int | None = None
     compared_under_model: int | None = None
+    # The model version of the run's assignments when the report was built (a report built before a
+    # retraining no longer describes the run).
+    scored_with: int | None = None
 
     def details(self) -> dict[str, Any]:
         return {"segments": self.shares.rows, "segment_psi": self.shares.psi,
@@ -148,6 +151,17 @@ def training_sample(db: Database, version: int) -> pd.DataFrame:
         version=sql.Literal(version)))
 
 
+def scored_with(db: Database, attempt_id: int) -> int | None:
+    """The model version an attempt's assignments come from (None before scoring)."""
+    rows = db.run("queries/attempt_scored_with", {"attempt_id": attempt_id})
+    return rows[0][0] if rows else None
+
+
+def staged_path(settings: Settings, run_id: int, reference: str, attempt_id: int) -> Path:
+    """Where a report built before publishing waits (the published run's report stays in place until then)."""
+    return settings.report_path / "drift" / f"run-{run_id}-vs-{reference}.attempt-{attempt_id}.html"
+
+
 def _shares(rows: list[tuple]) -> dict[str, float]:
     return {key: float(share) for key, _, share in rows}
 
@@ -159,11 +173,13 @@ def report_path(settings: Settings, run_id: int, reference: str) -> Path:
 
 def build_report(db: Database, settings: Settings, attempt_id: int, run_id: int, reference: str,
                  reference_attempt: int | None, reference_run: int | None,
-                 reference_version: int | None, under_model: int | None = None) -> DriftResult | None:
+                 reference_version: int | None, under_model: int | None = None,
+                 html_path: Path | None = None) -> DriftResult | None:
     """One drift report (HTML and result) of an attempt against one reference; None without a reference.
 
     under_model: the previous run's customers as this model version re-scored them (segflow.comparison),
-    when the previous run was scored by another model.
+    when the previous run was scored by another model. html_path: where to write the HTML (default: the
+    run's stable report path).
     """
     if reference == "previous":
         if reference_attempt is None:
@@ -186,14 +202,15 @@ def build_report(db: Database, settings: Settings, attempt_id: int, run_id: int,
     large = [k for k, share in now_shares.items() if share >= PER_SEGMENT_MIN_SHARE
              and (now["segment_key"] == k).sum() >= PER_SEGMENT_MIN_ROWS
              and (then["segment_key"] == k).sum() >= PER_SEGMENT_MIN_ROWS]
-    path = report_path(settings, run_id, reference)
+    path = html_path or report_path(settings, run_id, reference)
     columns = evidently_report(now, then, large, path)
     overall = [c for c in columns if c["column"] in FEATURES]
     drift_share = sum(c["drifted"] for c in overall) / len(overall) if overall else 0.0
     drifted = shares.psi >= settings.drift_psi_threshold or drift_share >= settings.drift_share_threshold
     return DriftResult(reference=reference, dataset_drift=drifted, drift_share=round(drift_share, 4), shares=shares,
                        columns=columns, html_path=path, reference_run=reference_run,
-                       reference_model_version=reference_version, compared_under_model=under_model)
+                       reference_model_version=reference_version, compared_under_model=under_model,
+                       scored_with=scored_with(db, attempt_id))
 
 
 def store(db: Database, run_id: int, attempt_id: int, result: DriftResult) -> None:

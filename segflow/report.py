@@ -22,7 +22,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 from sklearn.decomposition import PCA
 
-from segflow import drift, pipeline, registry
+from segflow import drift, registry, runs
 from segflow.db import Database
 from segflow.model import SegmentModel
 from segflow.segments import INACTIVE, UNSCORED, segment_key_order
@@ -351,9 +351,9 @@ def moves_section(db: Database, run_id: int) -> Section:
 
 def build_segment_report(db: Database, settings: Settings, run_id: int | None = None) -> Path:
     """Write the segment report of a published run (default: the one BI reads now); its absolute path."""
-    run = pipeline.published_run(db, run_id)
+    run = runs.published_run(db, run_id)
     page = segment_report_path(settings, run["run_id"])
-    table = pipeline.segment_table(db, run["attempt_id"])
+    table = runs.segment_table(db, run["attempt_id"])
     labels = {k: segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}
     colours = segment_colours(list(table["segment_key"]))
     clustered = int(table.loc[~table["segment_key"].isin(RULE_COLOURS), "customers"].sum())
@@ -390,7 +390,7 @@ def build_attempt_report(db: Database, settings: Settings, attempt_id: int) -> P
 
     The published run after it, whose moves now come from this run, gets its page rebuilt too when it has one.
     """
-    path = build_segment_report(db, settings, pipeline.run_summary(db, attempt_id)["run_id"])
+    path = build_segment_report(db, settings, runs.run_summary(db, attempt_id)["run_id"])
     rows = db.run("queries/published_neighbours", {"attempt_id": attempt_id})
     next_run = rows[0][3] if rows else None
     if next_run is not None and segment_report_path(settings, next_run).exists():

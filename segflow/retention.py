@@ -15,8 +15,9 @@ from segflow.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# run-<id>.html (segment pages), run-<id>-vs-<reference>.html and run-<id>-transitions.html (drift/)
-_RUN_FILE = re.compile(r"^run-(\d+)(?:-[a-z-]+)?\.html$")
+# run-<id>.html (segment pages), run-<id>-vs-<reference>.html, run-<id>-transitions.html and reports waiting
+# for their attempt's publish, run-<id>-vs-<reference>.attempt-<attempt>.html (drift/)
+_RUN_FILE = re.compile(r"^run-(\d+)(?:-[a-z-]+)?(?:\.attempt-\d+)?\.html$")
 REPORT_FOLDERS = ("segments", "drift")
 
 

@@ -1,10 +1,15 @@
-"""Segment profiles and names: what each cluster is, in numbers and in business terms."""
+"""Segments: profiles, names and actions in business terms, and stable keys that a new model's segments inherit
+from the champion's."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
+
+from segflow.model import SegmentModel
 
 # Where each name sits in (mean R score, mean F score, mean M score), scores 1-5, and what to do.
 NAMES: dict[str, tuple[tuple[float, float, float], str]] = {
@@ -107,3 +112,77 @@ def order_labels(frame: pd.DataFrame, labels: np.ndarray, k: int) -> list[str]:
     for position, label in enumerate(rank, start=1):
         keys[label] = f"S{position}"
     return keys
+
+
+# Matched segments must be this close (in the new model's standardised space) to keep an old key.
+MATCH_MAX_DISTANCE = 0.75
+
+
+@dataclass(frozen=True)
+class PreviousSegments:
+    """The champion's segments, which a new model's segments inherit keys and names from."""
+
+    model: SegmentModel
+    names: dict[str, tuple[str, str]]
+    next_key_number: int
+
+
+def segment_keys(model: SegmentModel, sample: pd.DataFrame, labels: np.ndarray,
+                 previous: PreviousSegments | None) -> tuple[list[str], dict[str, tuple[str, str]]]:
+    """Key per cluster label, and the (name, action) kept from the previous champion per kept key.
+
+    With no previous champion (or other features) keys are S1..Sk by value. Otherwise each cluster is
+    matched to the champion's by Hungarian matching on centroid distance, both mapped into the new
+    model's space: a matched cluster keeps the key and name; the rest get new keys after the highest
+    ever used, in order of value.
+    """
+    by_value = order_labels(sample, labels, model.k)
+    if previous is None or previous.model.features != model.features:
+        return by_value, {}
+    old_in_new_space = model.to_model_space(previous.model.centroids_original_units())
+    matched = match_to_previous(model.centroids, old_in_new_space, MATCH_MAX_DISTANCE)
+    keys = [""] * model.k
+    kept: dict[str, tuple[str, str]] = {}
+    for label, old_label in matched.items():
+        keys[label] = previous.model.segment_keys[old_label]
+        kept[keys[label]] = previous.names[keys[label]]
+    number = previous.next_key_number
+    for label in sorted(range(model.k), key=lambda lbl: int(by_value[lbl][1:])):
+        if not keys[label]:
+            keys[label] = f"S{number}"
+            number += 1
+    return keys, kept
+
+
+def describe_segments(model: SegmentModel, sample: pd.DataFrame,
+                      previous: PreviousSegments | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Give the model its segment keys; return each segment's name, action and profile, and the
+    sample's cluster labels."""
+    labels, _, _ = model.assign(sample)
+    keys, kept = segment_keys(model, sample, labels, previous)
+    model.segment_keys = keys
+    stats = profile(sample, labels, keys, model.features)
+    fresh = [k for k in keys if k not in kept]
+    has_rfm_scores = "mean_r_score" in stats.columns and stats["mean_r_score"].notna().all()
+    if not fresh:
+        names = pd.DataFrame(columns=["name", "action"])
+    elif has_rfm_scores:
+        positions = stats.loc[fresh, ["mean_r_score", "mean_f_score", "mean_m_score"]].set_axis(["r", "f", "m"], axis=1)
+        names = name_segments(positions, taken=frozenset(name for name, _ in kept.values()))
+    else:
+        centroids_z = pd.DataFrame(model.centroids, columns=model.features, index=keys).loc[fresh]
+        names = name_by_features(centroids_z)
+    kept_names = pd.DataFrame([{"name": n, "action": a} for n, a in kept.values()], index=list(kept))
+    names = pd.concat([kept_names, names]).reindex(keys)
+    centroids = model.centroids_original_units().set_axis(keys)
+    out = names.join(stats[["size", "share"]])
+    out["centroid"] = [{f: round(float(v), 4) for f, v in centroids.loc[k].items()} for k in keys]
+    out["profile"] = [{c: _json_number(v) for c, v in stats.loc[k].items() if c not in ("size", "share")}
+                      for k in keys]
+    for column in ("mean_r_score", "mean_f_score", "mean_m_score"):
+        out[column] = stats[column] if column in stats.columns else np.nan
+    return out, labels
+
+
+def _json_number(value: float) -> float | None:
+    return None if pd.isna(value) else round(float(value), 4)

@@ -179,11 +179,11 @@ def test_run_publishes_and_a_rerun_leaves_current_segments_identical(db_url, db,
 def test_report_prints_the_page_path_last_and_names_an_unknown_run(db_url, db, settings):
     from datetime import date
 
-    from segflow import pipeline
     from segflow.generate import GeneratorSpec, generate_transactions
+    from segflow.stages import run_nightly
 
     generate_transactions(db, GeneratorSpec(customers=600, days=120, seed=3, start=date(2025, 1, 1)))
-    pipeline.run_nightly(db, settings, date(2025, 4, 30))
+    run_nightly(db, settings, date(2025, 4, 30))
     env = {"SEGFLOW_DATABASE_URL": db_url, "SEGFLOW_HOME": str(settings.home)}
 
     result = segflow("report", env=env)

@@ -7,9 +7,9 @@ import pytest
 from conftest import _fresh_database, _settings
 from test_cli import segflow
 
-from segflow import pipeline
 from segflow.db import Database
 from segflow.generate import GeneratorSpec, generate_transactions
+from segflow.stages import run_nightly
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +20,8 @@ def published(server_url, template_database, tmp_path_factory):
     settings = _settings(url, tmp_path_factory.mktemp("home"))
     db = Database(settings)
     generate_transactions(db, GeneratorSpec(customers=1_200, days=120, seed=3, start=date(2025, 1, 1)))
-    pipeline.run_nightly(db, settings, date(2025, 4, 23))
-    pipeline.run_nightly(db, settings, date(2025, 4, 30))
+    run_nightly(db, settings, date(2025, 4, 23))
+    run_nightly(db, settings, date(2025, 4, 30))
     yield db, {"SEGFLOW_DATABASE_URL": url, "SEGFLOW_HOME": str(settings.home)}
     next(urls, None)  # drops the database
 

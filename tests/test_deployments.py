@@ -35,7 +35,7 @@ def test_entrypoints_name_the_real_flow():
 def test_the_drift_trigger_is_a_valid_prefect_trigger_on_the_flows_event():
     from prefect.events import DeploymentEventTrigger
 
-    from segflow.pipeline import DRIFT_EVENT
+    from segflow.stages.monitor import DRIFT_EVENT
 
     retrain = deployments()["retrain-on-drift"]
     assert retrain["parameters"] == {"retrain": "always"}

@@ -15,8 +15,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from segflow import pipeline, registry
+from segflow import registry
 from segflow.generate import GeneratorSpec, generate_transactions
+from segflow.stages import run_nightly
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +35,7 @@ def _env(db_url: str, home: Path) -> dict[str, str]:
 
 def test_an_error_inside_the_flow_is_one_line_on_stderr_and_exit_1(db, db_url, settings, tmp_path, fetch):
     generate_transactions(db, SPEC)
-    pipeline.run_nightly(db, settings, date(2025, 6, 22))
+    run_nightly(db, settings, date(2025, 6, 22))
     artifact = Path(registry.details(db, 1)["artifact_path"])
     data = bytearray(artifact.read_bytes())
     data[len(data) // 2] ^= 0x01

@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.testing.utilities import prefect_test_harness
-from segflow.flows.nightly import nightly_segmentation
 
+from flows.nightly import nightly_segmentation
 from segflow.generate import GeneratorSpec, generate_transactions
 
 pytestmark = pytest.mark.slow

@@ -6,9 +6,9 @@ from datetime import date
 import pytest
 from tests_support import make_mall_customers
 
-from segflow import pipeline
 from segflow.attributes import load_customer_attributes, snake_case
 from segflow.errors import ImportRejected
+from segflow.stages import run_nightly
 
 
 def write_mall_file(path, header=("CustomerID", "Gender", "Annual Income", "Spending Score")):
@@ -32,7 +32,7 @@ def test_column_names_become_snake_case(raw, expected):
 def test_mall_like_attributes_alone_give_five_segments(db, settings, fetch, tmp_path):
     result = load_customer_attributes(db, write_mall_file(tmp_path / "mall.csv"))
     assert result.customers == 200 and result.columns == ["gender", "annual_income", "spending_score"]
-    attempt = pipeline.run_nightly(db, settings, date(2024, 1, 31), features=["annual_income", "spending_score"])
+    attempt = run_nightly(db, settings, date(2024, 1, 31), features=["annual_income", "spending_score"])
     model = fetch(db, "select k, features from segflow.model_versions")
     assert model == [(5, ["annual_income", "spending_score"])]
     assert fetch(db, "select count(*) from segflow.current_segments")[0][0] == 200

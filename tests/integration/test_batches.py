@@ -6,8 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from segflow import ingest, pipeline
+from segflow import ingest, runs
 from segflow.errors import BatchReadDifferently, ImportFailed, ImportRejected
+from segflow.stages import features as stage_features
+from segflow.stages import prepare, run_nightly
 
 MAP_AMOUNT = {"invoiced_at": "Date", "customer_id": "Client", "amount": "Total"}
 MAP_WRONG = {"invoiced_at": "Date", "customer_id": "Client", "unit_price": "Total", "quantity": "Qty"}
@@ -93,14 +95,14 @@ def test_a_wrong_mapping_is_replaced_and_the_next_run_computes_rfm_from_the_corr
 
 def _features(db, settings, fetch) -> dict:
     """A run's features as of 2024-03-31 (two customers are too few to train on: the run stops there)."""
-    attempt = pipeline.begin_run(db, settings, date(2024, 3, 31))
+    attempt = prepare.begin(db, settings, date(2024, 3, 31))
     try:
-        pipeline.check_source(db, attempt)
-        pipeline.build_features(db, attempt)
+        prepare.check_source(db, db.settings, attempt)
+        stage_features.build(db, db.settings, attempt)
         rows = fetch(db, "select customer_id, frequency, monetary from segflow.customer_features "
                          "where attempt_id = %s", (attempt,))
     finally:
-        pipeline.fail(db, attempt, "test: features only")
+        prepare.fail(db, db.settings, attempt, "test: features only")
     return {r[0]: r[1:] for r in rows}
 
 
@@ -123,16 +125,16 @@ def test_a_removed_batch_is_no_longer_counted_and_the_next_run_says_what_changed
                        header=EXPORT_HEADER, name="b.csv")
     ingest.import_transactions(db, first, mapping=MAP_RIGHT)
     ingest.import_transactions(db, second, mapping=MAP_RIGHT)
-    one = pipeline.run_nightly(db, settings, date(2024, 3, 31))
-    assert pipeline.run_summary(db, one)["batch_changes"] == [
+    one = run_nightly(db, settings, date(2024, 3, 31))
+    assert runs.run_summary(db, one)["batch_changes"] == [
         {"batch_id": 1, "name": "a.csv", "lines": 30, "change": "imported"},
         {"batch_id": 2, "name": "b.csv", "lines": 20, "change": "imported"}]
 
     assert ingest.remove_batch(db, 2) == 20
-    two = pipeline.run_nightly(db, settings, date(2024, 3, 31))
+    two = run_nightly(db, settings, date(2024, 3, 31))
 
     assert _count(fetch, db) == 30
-    summary = pipeline.run_summary(db, two)
+    summary = runs.run_summary(db, two)
     assert summary["customers_known"] == 30
     assert summary["batch_changes"] == [{"batch_id": 2, "name": "b.csv", "lines": 20, "change": "removed"}]
     assert fetch(db, "select count(*) from segflow.current_segments where customer_id like 'b%%'") == [(0,)]
@@ -149,7 +151,7 @@ def test_without_invoice_ids_identical_lines_count_once_and_a_moment_is_one_orde
                                                         for i in range(20)]
     ingest.import_transactions(db, write_csv(rows, header=EXPORT_HEADER), mapping=MAP_RIGHT)
 
-    attempt = pipeline.run_nightly(db, settings, date(2024, 3, 31))
+    attempt = run_nightly(db, settings, date(2024, 3, 31))
 
     assert fetch(db, "select excluded_duplicate from segflow.runs where attempt_id = %s", (attempt,)) == [(1,)]
     assert fetch(db, "select frequency, monetary from segflow.current_segments where customer_id = 'c1'") == [

@@ -14,9 +14,10 @@ import psycopg2
 import pytest
 from pydantic import SecretStr
 
-from segflow import bi, pipeline
+from segflow import bi
 from segflow.db import Database
 from segflow.errors import SegflowError
+from segflow.stages import publish
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "bi.md"
 
@@ -53,7 +54,7 @@ def history(db):
     for as_of, rows in ((date(2026, 1, 1), RUN_A), (date(2026, 1, 8), REPLACED_B), (date(2026, 1, 8), RUN_B)):
         with db.transaction() as cur:
             attempt = _attempt(cur, as_of, "running", rows)
-        pipeline.publish(db, attempt)
+        publish.publish(db, db.settings, attempt)
     with db.transaction() as cur:
         _attempt(cur, date(2026, 1, 9), "failed", FAILED_C)
     return db
@@ -291,7 +292,7 @@ def test_an_inactive_segment_has_no_feature_means_and_no_revenue(db, fetch):
         cur.execute("insert into segflow.customer_features (attempt_id, customer_id) values (%s, 'c9')", (attempt,))
         cur.execute("insert into segflow.segment_assignments (attempt_id, customer_id, segment_key, segment_name, "
                     "action) values (%s, 'c9', 'inactive', 'inactive', 'act')", (attempt,))
-    pipeline.publish(db, attempt)
+    publish.publish(db, db.settings, attempt)
     assert fetch(db, "select segment_key, customers, share, mean_recency_days, median_monetary, total_monetary "
                      "from segflow.segment_summary order by segment_key") == [
         ("S1", 1, 0.5, 2.0, 500.0, 500), ("inactive", 1, 0.5, None, None, 0)]

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from tests_support import png_ink_share, render_in_chromium
 
-from segflow import pipeline
 from segflow.generate import GeneratorSpec, generate_transactions
+from segflow.stages import run_nightly
 
 pytestmark = pytest.mark.slow
 
@@ -27,8 +27,8 @@ def reports(fetch, db, run_id):
 
 
 def test_a_quiet_week_raises_no_drift(history, settings, fetch):
-    pipeline.run_nightly(history, settings, AS_OF)
-    pipeline.run_nightly(history, settings, AS_OF + timedelta(days=7))
+    run_nightly(history, settings, AS_OF)
+    run_nightly(history, settings, AS_OF + timedelta(days=7))
     found = reports(fetch, history, 2)
     assert set(found) == {"previous", "training"}
     previous = found["previous"]
@@ -45,10 +45,10 @@ def test_a_quiet_week_raises_no_drift(history, settings, fetch):
 
 
 def test_a_wave_of_one_time_buyers_is_flagged_and_shows_in_transitions(history, settings, fetch):
-    pipeline.run_nightly(history, settings, AS_OF)
+    run_nightly(history, settings, AS_OF)
     wave = GeneratorSpec(customers=2_500, days=7, seed=99, start=AS_OF + timedelta(days=1), archetypes=("one_time",))
     generate_transactions(history, wave)
-    pipeline.run_nightly(history, settings, AS_OF + timedelta(days=7))
+    run_nightly(history, settings, AS_OF + timedelta(days=7))
     previous = reports(fetch, history, 2)["previous"]
     assert previous[1] is True
     assert previous[3] >= settings.drift_psi_threshold

@@ -15,8 +15,9 @@ from datetime import date
 import pytest
 from tests_support import insert_lines, make_rfm_lines
 
-from segflow import pipeline
 from segflow.features import FeatureSet, compute_features, cut_points
+from segflow.stages import features as stage_features
+from segflow.stages import prepare
 
 AS_OF = date(2024, 3, 31)
 
@@ -25,7 +26,7 @@ AS_OF = date(2024, 3, 31)
 def attempt_id(db, settings):
     insert_lines(db, make_rfm_lines())
     settings = settings.model_copy(update={"lookback_days": 30})
-    return pipeline.begin_run(db, settings, AS_OF)
+    return prepare.begin(db, settings, AS_OF)
 
 
 def test_rfm_features_equal_hand_computed_values(db, attempt_id, fetch):
@@ -42,7 +43,7 @@ def test_rfm_features_equal_hand_computed_values(db, attempt_id, fetch):
 
 
 def test_data_quality_counts_each_rule(db, attempt_id, fetch):
-    counts = pipeline.check_source(db, attempt_id)
+    counts = prepare.check_source(db, db.settings, attempt_id)
     assert counts == {"lines_total": 14, "purchase_lines": 7, "excluded_after_as_of": 1,
                       "excluded_unknown_customer": 1, "excluded_cancellation_or_return": 3,
                       "excluded_non_positive_price": 1, "excluded_duplicate": 1}
@@ -52,7 +53,7 @@ def test_data_quality_counts_each_rule(db, attempt_id, fetch):
 
 
 def test_population_and_cut_points_are_stored_with_the_run(db, attempt_id, fetch):
-    population = pipeline.build_features(db, attempt_id)
+    population = stage_features.build(db, db.settings, attempt_id)
     assert population == {"known": 4, "active": 2}
     # Two active customers (recency 0 and 6, monetary 6.5 and 23): quintiles interpolate between them.
     cuts = cut_points(db, attempt_id)

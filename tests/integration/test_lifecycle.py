@@ -12,8 +12,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from segflow import attempts, pipeline, registry, report, retention
+from segflow import attempts, registry, report, retention
 from segflow.generate import GeneratorSpec, generate_transactions
+from segflow.stages import run_nightly
 
 SPEC = GeneratorSpec(customers=1_500, days=200, seed=11, start=date(2024, 1, 1))
 LAST_DAY = date(2024, 7, 18)  # the last generated day
@@ -41,12 +42,12 @@ def model_statuses(fetch, db):
 
 def test_an_older_date_scores_with_the_champion_and_a_requested_retrain_stays_a_candidate(generated, settings, fetch):
     db = generated
-    first = pipeline.run_nightly(db, settings, LAST_DAY)
+    first = run_nightly(db, settings, LAST_DAY)
     today_run = run_row(fetch, db, first)["run_id"]
     assert model_statuses(fetch, db) == [(1, "champion")]
     v1_keys = {k for (k,) in fetch(db, "select segment_key from segflow.model_segments where model_version = 1")}
 
-    older = pipeline.run_nightly(db, settings, date(2024, 6, 1))
+    older = run_nightly(db, settings, date(2024, 6, 1))
     row = run_row(fetch, db, older)
     assert (row["status"], row["model_version"], row["retrained"], row["outcome"]) == (
         "published", 1, False, "scored with champion v1")
@@ -56,7 +57,7 @@ def test_an_older_date_scores_with_the_champion_and_a_requested_retrain_stays_a_
     assert fetch(db, "select distinct model_version from segflow.segment_assignments where attempt_id = %s",
                  (older,)) == [(1,)]
 
-    requested = pipeline.run_nightly(db, settings, date(2024, 6, 15), retrain="always")
+    requested = run_nightly(db, settings, date(2024, 6, 15), retrain="always")
     row = run_row(fetch, db, requested)
     assert (row["status"], row["model_version"], row["retrained"]) == ("published", 1, True)
     assert row["outcome"] == "trained v2, kept as a candidate; scored with v1"
@@ -89,10 +90,10 @@ def test_a_losing_challenger_resets_the_age_clock_and_starts_a_cool_down(generat
     strict = settings.model_copy(update={"min_clusters": 2, "max_clusters": 2, "challenger_margin": 0.0,
                                          "max_age_days": 3})
     assert strict.retrain_cooldown_days == 14
-    pipeline.run_nightly(db, settings, d0)
+    run_nightly(db, settings, d0)
     assert model_statuses(fetch, db) == [(1, "champion")]
 
-    lost = run_row(fetch, db, pipeline.run_nightly(db, strict, d0 + timedelta(days=7)))
+    lost = run_row(fetch, db, run_nightly(db, strict, d0 + timedelta(days=7)))
     assert (lost["retrained"], lost["model_version"], lost["outcome"]) == (
         True, 1, "trained challenger v2, which lost; scored with champion v1")
     assert lost["retrain_reason"].startswith(
@@ -110,7 +111,7 @@ def test_a_losing_challenger_resets_the_age_clock_and_starts_a_cool_down(generat
     # The JSON column holds what the policy measured, not a string of it.
     assert fetch(db, "select jsonb_typeof(challenge) from segflow.model_versions where version = 2") == [("object",)]
 
-    cooling = run_row(fetch, db, pipeline.run_nightly(db, strict, d0 + timedelta(days=8)))
+    cooling = run_row(fetch, db, run_nightly(db, strict, d0 + timedelta(days=8)))
     assert (cooling["retrained"], cooling["model_version"], cooling["outcome"]) == (
         False, 1, "scored with champion v1")
     assert "cool-down" in cooling["retrain_reason"]
@@ -118,7 +119,7 @@ def test_a_losing_challenger_resets_the_age_clock_and_starts_a_cool_down(generat
     assert cooling["retrain_reason"].endswith("(cool-down 14 days); drift not checked")
     assert fetch(db, "select count(*) from segflow.model_versions") == [(2,)]
 
-    aged = run_row(fetch, db, pipeline.run_nightly(db, strict, d0 + timedelta(days=11)))
+    aged = run_row(fetch, db, run_nightly(db, strict, d0 + timedelta(days=11)))
     assert aged["retrained"] is True
     assert aged["retrain_reason"].startswith("the last challenger was trained 4 days before this run (max 3); "
                                              "challenger v3 ")
@@ -133,11 +134,11 @@ def test_a_losing_challenger_resets_the_age_clock_and_starts_a_cool_down(generat
 def test_after_a_model_change_the_earlier_run_is_compared_as_the_new_model_scores_it(generated, settings, fetch):
     db = generated
     d1, d2 = date(2024, 7, 10), date(2024, 7, 11)
-    first = pipeline.run_nightly(db, settings, d1)
+    first = run_nightly(db, settings, d1)
     # Another clustering of the same customers, forced through the k range; the gate is opened wide.
     other = settings.model_copy(update={"min_clusters": 2, "max_clusters": 2, "challenger_margin": 10.0,
                                         "challenger_min_ari": -1.0})
-    second = pipeline.run_nightly(db, other, d2, retrain="always")
+    second = run_nightly(db, other, d2, retrain="always")
     run1, run2 = run_row(fetch, db, first), run_row(fetch, db, second)
     assert (run1["model_version"], run2["model_version"]) == (1, 2)
     assert model_statuses(fetch, db) == [(1, "retired"), (2, "champion")]
@@ -177,12 +178,12 @@ def test_after_a_model_change_the_earlier_run_is_compared_as_the_new_model_score
 def test_a_backfill_between_two_runs_becomes_the_later_runs_reference(generated, settings, fetch):
     db = generated
     d1, d2, d3 = date(2024, 7, 4), date(2024, 7, 11), date(2024, 7, 18)
-    r1 = run_row(fetch, db, pipeline.run_nightly(db, settings, d1))["run_id"]
-    r3 = run_row(fetch, db, pipeline.run_nightly(db, settings, d3))["run_id"]
+    r1 = run_row(fetch, db, run_nightly(db, settings, d1))["run_id"]
+    r3 = run_row(fetch, db, run_nightly(db, settings, d3))["run_id"]
     assert fetch(db, "select reference_run from segflow.drift_reports where run_id = %s and reference = 'previous'",
                  (r3,)) == [(r1,)]
 
-    r2 = run_row(fetch, db, pipeline.run_nightly(db, settings, d2))["run_id"]
+    r2 = run_row(fetch, db, run_nightly(db, settings, d2))["run_id"]
 
     assert fetch(db, "select reference_run from segflow.drift_reports where run_id = %s and reference = 'previous'",
                  (r3,)) == [(r2,)]
@@ -267,7 +268,7 @@ def test_a_killed_runs_attempt_is_marked_abandoned_and_its_rows_removed(generate
     assert attempts.reap_abandoned(db) == []  # once is enough
 
     # The next run at the same date works as usual.
-    attempt = pipeline.run_nightly(db, settings, date(2024, 7, 18))
+    attempt = run_nightly(db, settings, date(2024, 7, 18))
     assert run_row(fetch, db, attempt)["status"] == "published"
     assert fetch(db, "select attempt_id, status from segflow.run_attempts order by attempt_id") == [
         (attempt_id, "abandoned"), (attempt, "published")]
@@ -293,7 +294,7 @@ def test_report_files_of_all_but_the_newest_runs_are_deleted_and_their_rows_kept
     keep_two = settings.model_copy(update={"report_retention_runs": 2})
     runs = {}
     for day in (date(2024, 7, 4), date(2024, 7, 18), date(2024, 7, 11)):
-        runs[day] = run_row(fetch, db, pipeline.run_nightly(db, keep_all, day))["run_id"]
+        runs[day] = run_row(fetch, db, run_nightly(db, keep_all, day))["run_id"]
     oldest, middle, newest = runs[date(2024, 7, 4)], runs[date(2024, 7, 11)], runs[date(2024, 7, 18)]
     for run_id in (oldest, newest):
         report.build_segment_report(db, keep_all, run_id)
@@ -302,8 +303,8 @@ def test_report_files_of_all_but_the_newest_runs_are_deleted_and_their_rows_kept
     assert files == {  # 0 keeps everything, run_nightly's own pruning included
         oldest: {f"segments/run-{oldest}.html", f"drift/run-{oldest}-vs-training.html",
                  f"drift/run-{oldest}-transitions.html"},
-        middle: {f"drift/run-{middle}-vs-training.html", f"drift/run-{middle}-vs-previous.html",
-                 f"drift/run-{middle}-transitions.html"},
+        middle: {f"segments/run-{middle}.html", f"drift/run-{middle}-vs-training.html",
+                 f"drift/run-{middle}-vs-previous.html", f"drift/run-{middle}-transitions.html"},
         newest: {f"segments/run-{newest}.html", f"drift/run-{newest}-vs-training.html",
                  f"drift/run-{newest}-vs-previous.html", f"drift/run-{newest}-transitions.html"},
     }
@@ -318,7 +319,7 @@ def test_report_files_of_all_but_the_newest_runs_are_deleted_and_their_rows_kept
 
     # run_nightly prunes at its end: a backfill before all of them leaves no file of its own, and the files
     # it rebuilt for its later neighbour (the oldest run until now) go as well.
-    backfill = run_row(fetch, db, pipeline.run_nightly(db, keep_two, date(2024, 6, 27)))["run_id"]
+    backfill = run_row(fetch, db, run_nightly(db, keep_two, date(2024, 6, 27)))["run_id"]
     assert files_by_run(settings) == {middle: files[middle], newest: files[newest]}
 
     # The rows the files were built from are kept for every run.

@@ -42,10 +42,10 @@ def hand_rfm(customer: str, as_of: str = "2010-12-09", window_start: str = "2009
 def test_a_run_as_of_the_last_day_agrees_with_a_hand_check(db, settings, fetch):
     from datetime import date
 
-    from segflow import pipeline
+    from segflow.stages import run_nightly
 
     import_transactions(db, ONLINE_RETAIL_II)
-    attempt = pipeline.run_nightly(db, settings, date(2010, 12, 9))
+    attempt = run_nightly(db, settings, date(2010, 12, 9))
     assert fetch(db, "select count(*) from segflow.current_segments")[0][0] == 4_383
     for customer in ("12346", "12347", "18102"):
         row = fetch(db, "select recency_days, frequency, monetary::float, tenure_days from segflow.current_segments"

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from segflow import pipeline, registry
+from segflow import registry
 from segflow.errors import SegflowError
 from segflow.generate import GeneratorSpec, generate_transactions
 from segflow.registry import ModelIntegrityError
+from segflow.stages import prepare, publish, run_nightly
 
 SPEC = GeneratorSpec(customers=1_500, days=200, seed=11, start=date(2024, 1, 1))
 AS_OF = date(2024, 7, 18)  # the last generated day
@@ -29,7 +30,7 @@ def current_segments(fetch, db):
 
 def test_a_run_publishes_named_segments_for_every_known_customer(generated, settings, fetch):
     db = generated
-    attempt = pipeline.run_nightly(db, settings, AS_OF)
+    attempt = run_nightly(db, settings, AS_OF)
     rows = current_segments(fetch, db)
     known = fetch(db, "select count(distinct customer_id) from segflow.transactions where customer_id is not null"
                       " and invoiced_at < %s", (AS_OF + timedelta(days=1),))[0][0]
@@ -47,7 +48,7 @@ def test_a_run_publishes_named_segments_for_every_known_customer(generated, sett
 
 
 def test_champions_have_the_best_recency_frequency_and_monetary(generated, settings, fetch):
-    pipeline.run_nightly(generated, settings, AS_OF)
+    run_nightly(generated, settings, AS_OF)
     segments = fetch(generated, "select name, mean_r_score, mean_f_score, mean_m_score from segflow.model_segments"
                                 " where model_version = 1")
     champions = [s for s in segments if s[0] == "Champions"]
@@ -58,13 +59,13 @@ def test_champions_have_the_best_recency_frequency_and_monetary(generated, setti
 
 def test_rerunning_a_date_replaces_its_rows_and_leaves_other_runs_alone(generated, settings, fetch):
     db = generated
-    earlier = pipeline.run_nightly(db, settings, AS_OF - timedelta(days=7))
-    pipeline.run_nightly(db, settings, AS_OF)
+    earlier = run_nightly(db, settings, AS_OF - timedelta(days=7))
+    run_nightly(db, settings, AS_OF)
     before = current_segments(fetch, db)
     earlier_rows = fetch(db, "select customer_id, segment_key, distance from segflow.segment_assignments"
                              " where attempt_id = %s order by customer_id", (earlier,))
 
-    pipeline.run_nightly(db, settings, AS_OF)
+    run_nightly(db, settings, AS_OF)
 
     assert current_segments(fetch, db) == before  # same run_id, same segments, same numbers
     counts = fetch(db, "select a.as_of, count(*) from segflow.segment_assignments s join segflow.run_attempts a"
@@ -82,19 +83,19 @@ def test_rerunning_a_date_replaces_its_rows_and_leaves_other_runs_alone(generate
 
 def test_a_failure_during_publish_leaves_the_previous_run_visible(generated, settings, fetch, monkeypatch):
     db = generated
-    pipeline.run_nightly(db, settings, AS_OF - timedelta(days=7))
+    run_nightly(db, settings, AS_OF - timedelta(days=7))
     before = current_segments(fetch, db)
 
-    original = pipeline.run_named
+    original = publish.run_named
 
     def explode_on_pointer_switch(cur, name, params=None):
         if name == "queries/publish_switch_pointer":
             raise RuntimeError("injected failure while publishing")
         return original(cur, name, params)
 
-    monkeypatch.setattr(pipeline, "run_named", explode_on_pointer_switch)
+    monkeypatch.setattr(publish, "run_named", explode_on_pointer_switch)
     with pytest.raises(RuntimeError, match="injected failure"):
-        pipeline.run_nightly(db, settings, AS_OF)
+        run_nightly(db, settings, AS_OF)
 
     assert current_segments(fetch, db) == before
     failed = fetch(db, "select status, error from segflow.run_attempts where as_of = %s", (AS_OF,))
@@ -104,7 +105,7 @@ def test_a_failure_during_publish_leaves_the_previous_run_visible(generated, set
 
 
 def test_a_changed_artifact_byte_is_refused(generated, settings):
-    pipeline.run_nightly(generated, settings, AS_OF)
+    run_nightly(generated, settings, AS_OF)
     path = Path(registry.details(generated, 1)["artifact_path"])
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
@@ -112,23 +113,23 @@ def test_a_changed_artifact_byte_is_refused(generated, settings):
     with pytest.raises(ModelIntegrityError, match="has sha256 .* but the registry recorded .*refusing to load"):
         registry.load(generated, 1)
     with pytest.raises(ModelIntegrityError):
-        pipeline.run_nightly(generated, settings, AS_OF, retrain="never")
+        run_nightly(generated, settings, AS_OF, retrain="never")
 
 
 def test_never_without_a_champion_is_refused_before_anything_runs(generated, settings, fetch):
     with pytest.raises(SegflowError, match="no champion model yet"):
-        pipeline.run_nightly(generated, settings, AS_OF, retrain="never")
+        run_nightly(generated, settings, AS_OF, retrain="never")
     assert fetch(generated, "select count(*) from segflow.run_attempts")[0][0] == 0
 
 
 def test_an_unknown_feature_is_refused_naming_it(generated, settings):
     with pytest.raises(SegflowError, match="unknown feature\\(s\\) loyalty_points"):
-        pipeline.run_nightly(generated, settings, AS_OF, features=["recency_days", "loyalty_points"])
+        run_nightly(generated, settings, AS_OF, features=["recency_days", "loyalty_points"])
 
 
 def test_promote_switches_the_champion(generated, settings, fetch):
-    pipeline.run_nightly(generated, settings, AS_OF)
-    pipeline.run_nightly(generated, settings, AS_OF, retrain="always")
+    run_nightly(generated, settings, AS_OF)
+    run_nightly(generated, settings, AS_OF, retrain="always")
     assert registry.champion(generated) == 2
     registry.promote(generated, 1)
     assert fetch(generated, "select version, status from segflow.model_versions order by version") == [
@@ -139,9 +140,9 @@ def test_promote_switches_the_champion(generated, settings, fetch):
 
 def test_retraining_on_identical_data_keeps_every_customers_key(generated, settings, fetch):
     keys = "select customer_id, segment_key, segment_name from segflow.current_segments order by customer_id"
-    pipeline.run_nightly(generated, settings, AS_OF)
+    run_nightly(generated, settings, AS_OF)
     before = fetch(generated, keys)
-    second = pipeline.run_nightly(generated, settings, AS_OF, retrain="always")
+    second = run_nightly(generated, settings, AS_OF, retrain="always")
     assert fetch(generated, keys) == before
     assert fetch(generated, "select model_version from segflow.run_attempts where attempt_id = %s", (second,)) == [(2,)]
     versions = fetch(generated, "select model_version, segment_key, name from segflow.model_segments"
@@ -151,14 +152,14 @@ def test_retraining_on_identical_data_keeps_every_customers_key(generated, setti
 
 
 def test_a_new_model_with_other_segments_gets_new_keys_and_retires_vanished_ones(generated, settings, fetch):
-    pipeline.run_nightly(generated, settings, AS_OF)
+    run_nightly(generated, settings, AS_OF)
     old_keys = {k for (k,) in fetch(generated, "select segment_key from segflow.model_segments")}
     # Another clustering of the same customers: fewer segments is forced through the k range, and the
     # challenger gate is opened wide (any silhouette, any re-segmentation) so that the new model becomes
     # champion whatever it scores.
     other = settings.model_copy(update={"min_clusters": 2, "max_clusters": 2, "challenger_margin": 10.0,
                                         "challenger_min_ari": -1.0})
-    pipeline.run_nightly(generated, other, AS_OF, retrain="always")
+    run_nightly(generated, other, AS_OF, retrain="always")
     new_keys = {k for (k,) in fetch(generated, "select segment_key from segflow.model_segments"
                                                " where model_version = 2")}
     assert len(new_keys) == 2
@@ -172,8 +173,8 @@ def test_a_new_model_with_other_segments_gets_new_keys_and_retires_vanished_ones
 def test_transitions_link_consecutive_published_runs(generated, settings, fetch):
     db = generated
     week_before = AS_OF - timedelta(days=7)
-    pipeline.run_nightly(db, settings, week_before)
-    pipeline.run_nightly(db, settings, AS_OF)
+    run_nightly(db, settings, week_before)
+    run_nightly(db, settings, AS_OF)
     rows = fetch(db, "select from_run, to_run, from_segment_key, to_segment_key, customers"
                      " from segflow.segment_transitions order by 3, 4")
     assert {(r[0], r[1]) for r in rows} == {(1, 2)}
@@ -189,15 +190,15 @@ def test_transitions_link_consecutive_published_runs(generated, settings, fetch)
     assert sum(r[4] for r in rows if r[2] == r[3]) == stayed
 
     # A run for a date in between takes its place in the chain: 1 -> 3 -> 2.
-    pipeline.run_nightly(db, settings, AS_OF - timedelta(days=3))
+    run_nightly(db, settings, AS_OF - timedelta(days=3))
     pairs = {(r[0], r[1]) for r in fetch(db, "select from_run, to_run from segflow.segment_transitions")}
     assert pairs == {(1, 3), (3, 2)}
 
 
 def test_a_worse_challenger_is_not_promoted_and_the_run_says_why(generated, settings, fetch):
-    pipeline.run_nightly(generated, settings, AS_OF)
+    run_nightly(generated, settings, AS_OF)
     worse = settings.model_copy(update={"min_clusters": 2, "max_clusters": 2, "challenger_margin": 0.0})
-    attempt = pipeline.run_nightly(generated, worse, AS_OF, retrain="always")
+    attempt = run_nightly(generated, worse, AS_OF, retrain="always")
     retrained, reason, version = fetch(generated, "select retrained, retrain_reason, model_version"
                                                   " from segflow.runs where attempt_id = %s", (attempt,))[0]
     assert retrained is True and version == 1
@@ -206,9 +207,9 @@ def test_a_worse_challenger_is_not_promoted_and_the_run_says_why(generated, sett
 
 
 def test_an_old_champion_is_retrained(generated, settings, fetch):
-    pipeline.run_nightly(generated, settings, AS_OF - timedelta(days=7))
+    run_nightly(generated, settings, AS_OF - timedelta(days=7))
     strict = settings.model_copy(update={"max_age_days": 3})
-    attempt = pipeline.run_nightly(generated, strict, AS_OF)
+    attempt = run_nightly(generated, strict, AS_OF)
     retrained, reason = fetch(generated, "select retrained, retrain_reason from segflow.runs"
                                          " where attempt_id = %s", (attempt,))[0]
     assert retrained is True
@@ -220,15 +221,27 @@ def test_an_as_of_date_before_the_data_says_which_dates_have_data(db, settings, 
     first, last = fetch(db, "select min(invoiced_at)::date, max(invoiced_at)::date from segflow.transactions")[0]
     with pytest.raises(SegflowError, match=rf"^no purchase lines up to 2025-02-01 in segflow.transactions \([0-9,]+ "
                                            rf"lines in all\); its lines run from {first} to {last}: pick an as-of"):
-        pipeline.run_nightly(db, settings, date(2025, 2, 1))
+        run_nightly(db, settings, date(2025, 2, 1))
 
 
 def test_preflight_refuses_what_cannot_succeed_before_a_run_starts(db, settings, fetch):
-    with pytest.raises(SegflowError, match="--retrain must be one of auto, always, never, got 'sometimes'"):
-        pipeline.preflight(db, settings, "sometimes")
+    with pytest.raises(SegflowError, match="^retrain must be one of auto, always, never, got 'sometimes'$"):
+        prepare.preflight(db, settings, "sometimes")
     with pytest.raises(SegflowError, match="unknown feature\\(s\\) loyalty"):
-        pipeline.preflight(db, settings, "auto", ["recency_days", "loyalty"])
+        prepare.preflight(db, settings, "auto", ["recency_days", "loyalty"])
     db.settings = settings.model_copy(update={"source_table": "shop.nope"})
     with pytest.raises(SegflowError, match="source table shop.nope \\(SEGFLOW_SOURCE_TABLE\\) does not exist"):
-        pipeline.preflight(db, db.settings)
+        prepare.preflight(db, db.settings)
+    assert fetch(db, "select count(*) from segflow.run_attempts") == [(0,)]
+
+
+def test_an_as_of_date_after_today_is_refused_before_and_at_the_start_of_a_run(db, settings, fetch):
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date()
+    tomorrow = today + timedelta(days=1)
+    with pytest.raises(SegflowError, match=rf"^as-of date {tomorrow} is after today \({today}, UTC\)$"):
+        prepare.preflight(db, settings, "auto", None, [tomorrow])
+    with pytest.raises(SegflowError, match=rf"^as-of date {tomorrow} is after today"):
+        prepare.begin(db, settings, tomorrow)
     assert fetch(db, "select count(*) from segflow.run_attempts") == [(0,)]

@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 from tests_support import make_mall_customers, png_ink_share, render_in_chromium
 
-from segflow import pipeline, report
+from segflow import report
 from segflow.attributes import load_customer_attributes
 from segflow.errors import SegflowError
 from segflow.generate import GeneratorSpec, generate_transactions
 from segflow.model import select_model
+from segflow.stages import run_nightly
 
 START = date(2024, 1, 1)
 AS_OF = START + timedelta(days=149)
@@ -22,8 +23,8 @@ AS_OF = START + timedelta(days=149)
 def two_runs(db, settings):
     """Runs 1 and 2, a week apart, on the same generated customers (so run 2 has transitions)."""
     generate_transactions(db, GeneratorSpec(customers=2_000, days=200, seed=21, start=START))
-    first = pipeline.run_nightly(db, settings, AS_OF)
-    second = pipeline.run_nightly(db, settings, AS_OF + timedelta(days=7))
+    first = run_nightly(db, settings, AS_OF)
+    second = run_nightly(db, settings, AS_OF + timedelta(days=7))
     return first, second
 
 
@@ -31,11 +32,12 @@ def two_runs(db, settings):
 def test_the_report_is_one_offline_page_with_every_part(db, settings, fetch, two_runs, monkeypatch):
     monkeypatch.setenv("SEGFLOW_DATABASE_URL", db.url)
     monkeypatch.setenv("SEGFLOW_HOME", str(settings.home))
-    from segflow.flows.nightly import segment_report
+    from flows.nightly import STAGE_TASKS
+    from segflow.stages import monitor
 
-    path = segment_report.fn(two_runs[1])  # the flow's task, without Prefect
+    path = STAGE_TASKS[monitor.segment_report].fn(two_runs[1])  # the flow's task, without Prefect
 
-    assert path == str(settings.report_path.resolve() / "segments" / "run-2.html")
+    assert str(path) == str(settings.report_path.resolve() / "segments" / "run-2.html")
     text = report.segment_report_path(settings, 2).read_text()
     assert not re.search(r"<script[^>]*\ssrc=", text), "the page must not load scripts from anywhere"
     assert text.count("* plotly.js v") == 1, "plotly.js is embedded exactly once"
@@ -62,7 +64,7 @@ def test_the_report_is_one_offline_page_with_every_part(db, settings, fetch, two
 @pytest.mark.slow
 def test_the_first_run_has_no_transitions_and_no_previous_drift(db, settings):
     generate_transactions(db, GeneratorSpec(customers=600, days=120, seed=3, start=START))
-    pipeline.run_nightly(db, settings, START + timedelta(days=119))
+    run_nightly(db, settings, START + timedelta(days=119))
 
     text = report.build_segment_report(db, settings).read_text()
 
@@ -76,7 +78,7 @@ def test_an_unknown_or_unpublished_run_is_an_error_naming_it(db, settings):
     with pytest.raises(SegflowError, match=r"^run 99 does not exist"):
         report.build_segment_report(db, settings, 99)
     with pytest.raises(SegflowError, match="no purchase lines"):
-        pipeline.run_nightly(db, settings, AS_OF)
+        run_nightly(db, settings, AS_OF)
     with pytest.raises(SegflowError, match=rf"^run 1 \(as of {AS_OF}\) is failed, not published"):
         report.build_segment_report(db, settings, 1)
 
@@ -115,7 +117,7 @@ def test_an_attribute_only_run_gets_notes_instead_of_the_map_and_scores(db, sett
     lines = [f"M{i:03d},{row.annual_income:.1f},{row.spending_score:.1f}" for i, row in enumerate(mall.itertuples())]
     (tmp_path / "mall.csv").write_text("customer_id,annual_income,spending_score\n" + "\n".join(lines) + "\n")
     load_customer_attributes(db, tmp_path / "mall.csv")
-    pipeline.run_nightly(db, settings, date(2024, 1, 31), features=["annual_income", "spending_score"])
+    run_nightly(db, settings, date(2024, 1, 31), features=["annual_income", "spending_score"])
 
     text = report.build_segment_report(db, settings, 1).read_text()
 

@@ -5,9 +5,9 @@ from datetime import date
 import pytest
 from tests_support import make_rfm_lines
 
-from segflow import pipeline
 from segflow.errors import SegflowError
 from segflow.features import FeatureSet, compute_features
+from segflow.stages import prepare
 
 AS_OF = date(2024, 3, 31)
 
@@ -37,8 +37,8 @@ def shop(db, settings):
 
 def test_features_from_a_mapped_view_equal_the_hand_computed_values(db, shop, fetch):
     db.settings = shop
-    attempt = pipeline.begin_run(db, shop, AS_OF)
-    counts = pipeline.check_source(db, attempt)
+    attempt = prepare.begin(db, shop, AS_OF)
+    counts = prepare.check_source(db, db.settings, attempt)
     assert counts["lines_total"] == 14 and counts["purchase_lines"] == 7 and counts["excluded_duplicate"] == 1
     compute_features(db, attempt, AS_OF, 30, FeatureSet(("recency_days", "frequency", "monetary")))
     rows = fetch(db, "select customer_id, recency_days, frequency, monetary::float, tenure_days "
@@ -53,18 +53,18 @@ def test_features_from_a_mapped_view_equal_the_hand_computed_values(db, shop, fe
 
 def test_a_missing_source_table_is_named(db, settings):
     db.settings = settings.model_copy(update={"source_table": "shop.nothing_here"})
-    attempt = pipeline.begin_run(db, db.settings, AS_OF)
+    attempt = prepare.begin(db, db.settings, AS_OF)
     with pytest.raises(SegflowError, match=r"^source table shop.nothing_here \(SEGFLOW_SOURCE_TABLE\) does not exist"):
-        pipeline.check_source(db, attempt)
+        prepare.check_source(db, db.settings, attempt)
 
 
 def test_a_source_without_segflows_columns_names_the_missing_ones(db, shop):
     db.settings = shop.model_copy(update={"source_table": "shop.order_lines"})
-    attempt = pipeline.begin_run(db, db.settings, AS_OF)
+    attempt = prepare.begin(db, db.settings, AS_OF)
     with pytest.raises(SegflowError, match="source table shop.order_lines lacks column\\(s\\) customer_id, "
                                            "invoice_id, invoiced_at, stock_code, quantity, unit_price, "
                                            "description, country"):
-        pipeline.check_source(db, attempt)
+        prepare.check_source(db, db.settings, attempt)
 
 
 @pytest.mark.parametrize("name", ["shop.lines; drop table x", "a.b.c", "1abc", ""])
@@ -85,8 +85,8 @@ def test_integer_invoice_numbers_work_too(db, settings, fetch):
                     "(7, 1002, '2024-03-31T10:00:00Z', 'S', 1, 3, null, null), "
                     "(8, 1003, '2024-03-01T10:00:00Z', 'S', -1, 4, null, null)")
     db.settings = settings.model_copy(update={"source_table": "public.pos_lines", "lookback_days": 30})
-    attempt = pipeline.begin_run(db, db.settings, AS_OF)
-    counts = pipeline.check_source(db, attempt)
+    attempt = prepare.begin(db, db.settings, AS_OF)
+    counts = prepare.check_source(db, db.settings, attempt)
     assert (counts["purchase_lines"], counts["excluded_cancellation_or_return"]) == (2, 1)
     compute_features(db, attempt, AS_OF, 30, FeatureSet(("recency_days", "frequency", "monetary")))
     assert fetch(db, "select customer_id, recency_days, frequency, monetary::float from segflow.customer_features "

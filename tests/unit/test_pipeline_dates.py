@@ -2,8 +2,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
+from segflow.db import is_transient
 from segflow.errors import DatabaseUnreachable, SegflowError
-from segflow.pipeline import backfill_dates, is_transient
+from segflow.runs import backfill_dates
 from segflow.runtime import as_of_for
 
 
@@ -18,8 +19,8 @@ def test_daily_backfill_includes_both_ends():
 
 
 @pytest.mark.parametrize(("first", "last", "every", "message"), [
-    (date(2010, 2, 1), date(2010, 1, 1), "day", "--to 2010-01-01 is before --from 2010-02-01"),
-    (date(2010, 1, 1), date(2010, 2, 1), "month", "--every must be day or week, got 'month'"),
+    (date(2010, 2, 1), date(2010, 1, 1), "day", "the last date 2010-01-01 is before the first 2010-02-01"),
+    (date(2010, 1, 1), date(2010, 2, 1), "month", "the backfill step must be day or week, got 'month'"),
 ])
 def test_bad_backfill_requests_name_the_problem(first, last, every, message):
     with pytest.raises(SegflowError, match=message):
@@ -38,7 +39,7 @@ def test_a_drift_event_is_made_only_when_a_report_drifted():
     from pathlib import Path
 
     from segflow.drift import DriftResult, share_drift
-    from segflow.pipeline import DRIFT_EVENT, drift_event
+    from segflow.stages.monitor import DRIFT_EVENT, drift_event
 
     calm = DriftResult("previous", False, 0.0, share_drift({"S1": 0.5, "S2": 0.5}, {"S1": 0.5, "S2": 0.5}),
                        html_path=Path("/r/calm.html"))
@@ -55,6 +56,8 @@ def test_a_drift_event_is_made_only_when_a_report_drifted():
     (OSError("connection reset"), True),
     (SegflowError("source table shop.x (SEGFLOW_SOURCE_TABLE) does not exist"), False),
     (SegflowError("no purchase lines up to 2025-01-01"), False),
+    (KeyError("recency_days"), False),  # a bug is not retried
+    (ValueError("bad value"), False),
 ])
 def test_only_io_errors_are_worth_a_retry(error, transient):
     assert is_transient(error) is transient
