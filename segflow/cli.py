@@ -224,12 +224,19 @@ def load(
                            "(the earlier batch's lines are removed in the same transaction)") from None
     except ImportFailed as exc:
         hint = ""
-        if "unparseable_date" in exc.rejected and date_format is None:
-            hint = "; if the dates are in another layout, pass --date-format (e.g. --date-format '%d-%b-%y')"
+        if "unparseable_date" in exc.rejected:
+            hint = ("; if the dates are in another layout, pass --date-format with strptime codes for values like "
+                    "the first rejected one (e.g. '%d-%b-%y %H:%M' reads '14-Jan-15 08:26')")
         raise SegflowError(f"{exc}{hint}; see segflow batches, and segflow.import_rejects for its first "
                            "rejected lines") from None
     for batch_id in result.replaced:
         console.print(f"replaced batch {batch_id}: its lines were removed in the same transaction")
+    if result.duplicate_lines and not result.identifies_products:
+        err_console.print(
+            f"note: {result.duplicate_lines:,} lines repeat another line of the same customer, time, quantity and "
+            "price exactly; they count once (the duplicate rule). If they are different products, map their "
+            "product column (stock_code=... or description=...) and load again with --replace",
+            highlight=False, soft_wrap=True)
     if result.already_imported:
         console.print(
             f"{file.name} was already imported (batch {result.batch_id}, {result.lines_read:,} lines): 0 lines added"
@@ -554,7 +561,7 @@ def drift_command(
         target = f"run {run_id}" if run_id is not None else "the current run"
         raise SegflowError(f"no drift report for {target} (reports are made when a run is published)")
     table = Table(title=f"drift of run {rows[0][0]} (as of {rows[0][1]})")
-    for column in ("reference", "drift", "segment PSI", "segment JS", "drifted features",
+    for column in ("reference", "drift", "segment PSI", "segment JS", "share of features drifted",
                    "largest change in share of clustered"):
         table.add_column(column, justify="left" if column in ("reference", "drift") else "right")
     for _, _, reference, ref_run, ref_version, drifted, share, psi, js, _, details, under in rows:
@@ -629,7 +636,8 @@ def models_show(
     console.print(f"[bold]model v{details['version']}[/] ({details['status']}): {details['algorithm']}, "
                   f"k={details['k']}, features {', '.join(details['features'])}")
     console.print(f"silhouette {m.get('silhouette')}, Davies-Bouldin {m.get('davies_bouldin')}, "
-                  f"Calinski-Harabasz {m.get('calinski_harabasz')}, smallest segment {m.get('min_share')}")
+                  f"Calinski-Harabasz {m.get('calinski_harabasz')}, smallest segment "
+                  f"{_fmt(m.get('min_share'), '.1%')} of the training sample")
     console.print(f"trained as of {details['as_of']} on {details['sample_size']:,} customers; "
                   f"{details['gates']['passed']} of {details['gates']['candidates']} candidates passed the gates")
     table = Table()

@@ -132,6 +132,10 @@ class ImportResult:
     replaced: list[int] = field(default_factory=list)
     # The first rejected lines (line number, reason, detail, raw line), kept with a failed batch.
     first_rejects: list[tuple[int, str, str, str]] = field(default_factory=list)
+    # Lines that repeat another line of the batch exactly, and whether the file names its products: without
+    # invoice and product columns, two products bought together at one price look like one line twice.
+    duplicate_lines: int = 0
+    identifies_products: bool = True
 
     @property
     def lines_rejected(self) -> int:
@@ -158,6 +162,9 @@ def parse_mapping(spec: str) -> dict[str, str]:
         mapping[target] = source
     if not mapping:
         raise ImportRejected("--map is empty; give target=source pairs such as invoiced_at=Date")
+    if "amount" in mapping and "unit_price" in mapping:
+        raise ImportRejected("--map names both unit_price and amount; map one: unit_price (the price of one "
+                             "item) or amount (the line's total)")
     missing = [t for t in ("invoiced_at", "customer_id") if t not in mapping]
     if "amount" not in mapping:
         missing += [t for t in ("quantity", "unit_price") if t not in mapping]
@@ -459,6 +466,8 @@ def _import(cur, reading: _Reading, chunk_rows: int, progress: ProgressCallback 
     if result.lines_loaded == 0 or result.lines_rejected > max_reject_share * result.lines_read:
         raise ImportFailed(path.name, layout.name, result.lines_read, dict(result.rejected), result.first_rejects,
                            max_reject_share)
+    result.duplicate_lines = run_named(cur, "queries/batch_duplicate_lines", {"batch_id": batch_id})[0][0]
+    result.identifies_products = bool({"invoice_id", "stock_code", "description"} & set(indexes))
     run_named(cur, "queries/finish_import_batch", {
         "batch_id": batch_id, "lines_read": result.lines_read, "lines_loaded": result.lines_loaded,
         "lines_rejected": result.lines_rejected,

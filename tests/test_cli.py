@@ -208,7 +208,7 @@ def test_a_load_that_loads_nothing_fails_in_one_line_and_a_corrected_reading_rep
     assert failed.returncode == 1
     assert failed.stderr.count("\n") == 1 and failed.stderr.startswith("error: export.csv: all 2 lines were rejected")
     assert "nothing was loaded" in failed.stderr
-    assert "pass --date-format (e.g. --date-format '%d-%b-%y')" in failed.stderr
+    assert "pass --date-format with strptime codes for values like the first rejected one" in failed.stderr
 
     loaded = segflow("load", str(path), "--map", mapping, "--date-format", "%d-%b-%y", env=env)
     assert loaded.returncode == 0, loaded.stderr

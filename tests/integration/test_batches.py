@@ -149,7 +149,9 @@ def test_without_invoice_ids_identical_lines_count_once_and_a_moment_is_one_orde
             ["2024-03-01 10:00", "c1", "2", "6.00"],  # same order, another line
             ["2024-03-05 10:00", "c1", "1", "4.00"]] + [[f"2024-03-{2 + i:02d}", f"x{i}", "1", str(1 + i)]
                                                         for i in range(20)]
-    ingest.import_transactions(db, write_csv(rows, header=EXPORT_HEADER), mapping=MAP_RIGHT)
+    loaded = ingest.import_transactions(db, write_csv(rows, header=EXPORT_HEADER), mapping=MAP_RIGHT)
+    # The file names no products: the load says how many lines repeat another, so a user can tell.
+    assert (loaded.duplicate_lines, loaded.identifies_products) == (1, False)
 
     attempt = run_nightly(db, settings, date(2024, 3, 31))
 
@@ -169,3 +171,17 @@ def test_batches_list_options_and_old_batches_without_options_count_as_the_same_
     with db.transaction() as cur:  # a batch imported before options were recorded
         cur.execute("update segflow.import_batches set options = null")
     assert ingest.import_transactions(db, path, mapping=MAP_AMOUNT | {"quantity": "Qty"}).already_imported
+
+
+def test_a_mapping_with_both_a_unit_price_and_an_amount_is_refused():
+    with pytest.raises(ImportRejected, match="^--map names both unit_price and amount; map one"):
+        ingest.parse_mapping("invoiced_at=Date,customer_id=Client,unit_price=Total,amount=Total")
+
+
+def test_with_a_product_column_identical_lines_are_still_counted_but_products_are_told_apart(db, write_csv):
+    rows = [["2024-03-01 10:00", "c1", "A", "1", "5"], ["2024-03-01 10:00", "c1", "B", "1", "5"],
+            ["2024-03-01 10:00", "c1", "B", "1", "5"]]
+    mapping = MAP_RIGHT | {"stock_code": "Product"}
+    loaded = ingest.import_transactions(db, write_csv(rows, header=["Date", "Client", "Product", "Qty", "Total"]),
+                                        mapping=mapping)
+    assert (loaded.duplicate_lines, loaded.identifies_products) == (1, True)
