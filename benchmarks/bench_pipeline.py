@@ -59,6 +59,7 @@ def settings_for(home: Path):
 
 
 def step_prepare(home: Path, customers: int) -> dict:
+    from segflow.features import transactions_summary
     from segflow.generate import GeneratorSpec, generate_transactions
     from segflow.runtime import open_database
     from segflow.stages import run_nightly
@@ -67,7 +68,7 @@ def step_prepare(home: Path, customers: int) -> dict:
     started = time.perf_counter()
     result = generate_transactions(db, GeneratorSpec(customers=customers, days=DAYS, seed=7, start=START))
     generated = time.perf_counter() - started
-    lines = db.run("queries/transactions_summary")[0][0]
+    lines = transactions_summary(db)["lines"]
     with db.transaction() as cur:
         cur.execute("analyze segflow.transactions")
     trained = 0.0

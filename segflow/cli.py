@@ -127,8 +127,10 @@ def db_status() -> None:
     versions = migrations.applied_versions(db)
     table.add_row("schema version", f"{max(versions):03d}" if versions else "none (run segflow db upgrade)")
     if versions:
-        summary = db.run("queries/transactions_summary")[0]
-        table.add_row("transactions", f"{summary[0]:,} lines, {summary[1]:,} customers")
+        from segflow.features import transactions_summary
+
+        summary = transactions_summary(db)
+        table.add_row("transactions", f"{summary['lines']:,} lines, {summary['customers']:,} customers")
     if versions and max(versions) >= 6:
         from segflow import attempts
 
@@ -370,11 +372,9 @@ def demo() -> None:
         with _chunk_progress("generating demo data") as report:
             result = generate_transactions(db, spec, progress=report)
         console.print(f"generated {result.lines:,} demo lines for {spec.customers:,} customers")
-    summary = dict(zip(
-        ("lines", "customers", "invoices", "unknown_customer_lines", "return_lines", "first_line_at",
-         "last_line_at"),
-        db.run("queries/transactions_summary")[0], strict=True,
-    ))
+    from segflow.features import transactions_summary
+
+    summary = transactions_summary(db)
     table = Table(title="segflow.transactions")
     table.add_column("measure")
     table.add_column("value", justify="right")

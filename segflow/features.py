@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,10 +66,27 @@ SOURCE_COLUMNS = ("customer_id", "invoice_id", "invoiced_at", "stock_code", "qua
 
 
 def source_parts(settings: Settings) -> dict[str, sql.Composable]:
-    """The configured source table and its duplicate rule, to fill a query's {source}/{distinct_lines}."""
-    source = sql.Identifier(*settings.source_relation)
-    return {"source": source, "distinct_lines": sql.SQL(read_sql("queries/source_distinct_lines")).format(
-        source=source)}
+    """The configured source table and its staged lines (sql/staging: the business rules, with and without
+    exact duplicates), to fill a query's {source}, {lines} and {distinct_lines}."""
+    return staged_lines(sql.Identifier(*settings.source_relation))
+
+
+def transactions_summary(db: Database) -> dict[str, Any]:
+    """What segflow.transactions holds: lines, customers, invoices, unknown-customer and return lines, first
+    and last line time."""
+    columns = ("lines", "customers", "invoices", "unknown_customer_lines", "return_lines", "first_line_at",
+               "last_line_at")
+    with db.transaction() as cur:
+        row = run_composed_named(cur, "queries/transactions_summary", {},
+                                 **staged_lines(sql.Identifier("segflow", "transactions")))[0]
+    return dict(zip(columns, row, strict=True))
+
+
+def staged_lines(source: sql.Composable) -> dict[str, sql.Composable]:
+    """{source}, {lines} and {distinct_lines} for a query over the lines of `source`."""
+    lines = sql.SQL(read_sql("staging/lines")).format(source=source)
+    return {"source": source, "lines": lines,
+            "distinct_lines": sql.SQL(read_sql("staging/distinct_lines")).format(lines=lines)}
 
 
 def check_source_table(db: Database) -> None:

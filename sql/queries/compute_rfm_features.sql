@@ -1,11 +1,9 @@
 -- RFM features of every known customer (any line with a customer id up to the as-of date) for one
 -- attempt, in a single pass over the lines.
--- Exact duplicate lines count once. Purchases: quantity > 0, unit_price > 0, invoice not 'C…'.
--- Returns: cancellations or negative quantities (with a positive price), valued at |quantity| * price.
+-- What a purchase, a return and a duplicate are comes from the staging layer (sql/staging): distinct_lines
+-- is the source's lines with exact duplicates counted once, sorted by customer and invoice, so the
+-- per-customer aggregation, including count(distinct invoice_id), reuses that one sort.
 -- Customers without a purchase in the lookback window get null recency/frequency/monetary.
--- Lines come from the source table through the duplicate rule in queries/source_distinct_lines,
--- sorted by customer and invoice, so the per-customer aggregation,
--- including count(distinct invoice_id), reuses that one sort.
 insert into segflow.customer_features (
     attempt_id, customer_id, recency_days, frequency, monetary, tenure_days, avg_order_value, return_rate
 )
@@ -19,9 +17,10 @@ with params as (
 
 distinct_lines as (
     -- The date is written out (not taken from params) so the filter runs before duplicates are removed.
-    select d.customer_id, d.invoice_id, d.invoiced_at, d.quantity, d.unit_price
+    select d.customer_id, d.invoice_id, d.invoiced_at, d.quantity, d.unit_price, d.is_purchase, d.is_return,
+        d.returned_amount
     from ({distinct_lines}) as d
-    where d.customer_id is not null
+    where not d.is_unknown_customer
         and d.invoiced_at < ((%(as_of)s::date + 1)::timestamp at time zone 'UTC')
 ),
 
@@ -31,8 +30,9 @@ classified as (
         d.invoice_id,
         d.invoiced_at,
         d.quantity * d.unit_price as amount,
-        d.quantity > 0 and d.unit_price > 0 and d.invoice_id not like 'C%%' as is_purchase,
-        (d.invoice_id like 'C%%' or d.quantity < 0) and d.unit_price > 0 as is_return,
+        d.is_purchase,
+        d.is_return,
+        d.returned_amount,
         d.invoiced_at >= p.window_start_at as in_window
     from distinct_lines as d
     cross join params as p
@@ -45,7 +45,7 @@ per_customer as (
         count(distinct invoice_id) filter (where is_purchase and in_window) as frequency,
         sum(amount) filter (where is_purchase and in_window) as monetary,
         min(invoiced_at) filter (where is_purchase) as first_at,
-        coalesce(sum(abs(amount)) filter (where is_return and in_window), 0) as returned
+        coalesce(sum(returned_amount) filter (where is_return and in_window), 0) as returned
     from classified
     group by customer_id
 ),

@@ -1,6 +1,6 @@
 -- How many lines of the source table each data-quality rule excludes from purchases, as of a date.
--- Every line is counted once, by the first rule it breaks, in this order:
--- after the as-of date, unknown customer, cancellation or return (invoice 'C…' or quantity <= 0),
+-- The rules come from the staging layer (sql/staging): every line is counted once, by the first rule it
+-- breaks, in this order: after the as-of date, unknown customer, return (cancellation or quantity <= 0),
 -- non-positive price; of the remaining purchase lines, extra copies of exact duplicates.
 with params as (
     select ((%(as_of)s::date + 1)::timestamp at time zone 'UTC') as end_at
@@ -9,17 +9,14 @@ with params as (
 rules as (
     select
         count(*) as lines_total,
-        count(*) filter (where t.invoiced_at >= p.end_at) as after_as_of,
-        count(*) filter (where t.invoiced_at < p.end_at and t.customer_id is null) as unknown_customer,
+        count(*) filter (where l.invoiced_at >= p.end_at) as after_as_of,
+        count(*) filter (where l.invoiced_at < p.end_at and l.is_unknown_customer) as unknown_customer,
+        count(*) filter (where l.invoiced_at < p.end_at and not l.is_unknown_customer and l.is_return)
+            as cancellation_or_return,
         count(*) filter (
-            where t.invoiced_at < p.end_at and t.customer_id is not null
-                and (t.invoice_id::text like 'C%%' or t.quantity <= 0)
-        ) as cancellation_or_return,
-        count(*) filter (
-            where t.invoiced_at < p.end_at and t.customer_id is not null
-                and not (t.invoice_id::text like 'C%%' or t.quantity <= 0) and t.unit_price <= 0
+            where l.invoiced_at < p.end_at and not l.is_unknown_customer and not l.is_return and not l.is_purchase
         ) as non_positive_price
-    from {source} as t
+    from ({lines}) as l
     cross join params as p
 ),
 
@@ -27,8 +24,7 @@ purchase_rows as (
     -- The date is written out (not taken from params) so the filter runs before duplicates are removed.
     select d.customer_id
     from ({distinct_lines}) as d
-    where d.invoiced_at < ((%(as_of)s::date + 1)::timestamp at time zone 'UTC') and d.customer_id is not null
-        and d.invoice_id not like 'C%%' and d.quantity > 0 and d.unit_price > 0
+    where d.invoiced_at < ((%(as_of)s::date + 1)::timestamp at time zone 'UTC') and d.is_purchase
 ),
 
 final as (
