@@ -69,10 +69,43 @@ def upgrade(db: Database, target: int | None = None) -> list[Migration]:
                     {"version": migration.version, "name": migration.name, "sha256": migration.sha256},
                 )
                 applied_now.append(migration)
+        if target is None:
+            with conn, conn.cursor() as cur:
+                run_named(cur, "queries/advisory_lock", {"key": _ADVISORY_LOCK_KEY})
+                _apply_views(cur)
     finally:
         conn.close()
     db.migrated = target is None
     return applied_now
+
+
+# Views are applied in this order (a view may read one before it); every file in sql/views must be listed.
+VIEW_ORDER = ("runs", "current_segments", "segment_history", "segment_summary")
+
+
+def view_files() -> list[Path]:
+    """The view files, in the order they are applied."""
+    folder = sql_dir() / "views"
+    found = {p.stem for p in folder.glob("*.sql")}
+    if found != set(VIEW_ORDER):
+        raise MigrationError(f"sql/views holds {sorted(found)}, but VIEW_ORDER lists {sorted(VIEW_ORDER)}")
+    return [folder / f"{name}.sql" for name in VIEW_ORDER]
+
+
+def _apply_views(cur) -> list[str]:
+    """(Re)create every view whose file changed since it was last applied; their names. Views that did not
+    change are left alone: replacing a view locks it against BI readers for a moment."""
+    applied = dict(run_named(cur, "queries/applied_views"))
+    changed = []
+    for path in view_files():
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        if applied.get(path.stem) == sha:
+            continue
+        log.info("applying view %s", path.stem)
+        cur.execute(path.read_text(encoding="utf-8"))
+        run_named(cur, "queries/record_view", {"name": path.stem, "sha256": sha})
+        changed.append(path.stem)
+    return changed
 
 
 def ensure_migrated(db: Database) -> None:

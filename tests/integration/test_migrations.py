@@ -71,3 +71,27 @@ def test_a_database_newer_than_the_code_is_refused(blank_db, tmp_path, monkeypat
     monkeypatch.setattr(migrations, "sql_dir", lambda: copy)
     with pytest.raises(MigrationError, match="has migration 002 applied"):
         migrations.upgrade(blank_db)
+
+
+def test_views_are_recreated_only_when_their_file_changes(blank_db, fetch, tmp_path, monkeypatch):
+    migrations.upgrade(blank_db)
+    ledger = dict(fetch(blank_db, "select name, applied_at from segflow.schema_views"))
+    assert set(ledger) == set(migrations.VIEW_ORDER)
+    migrations.upgrade(blank_db)
+    assert dict(fetch(blank_db, "select name, applied_at from segflow.schema_views")) == ledger  # untouched
+
+    # A view change is a one-file diff: a copy of sql/ whose current_segments view gains a column.
+    copy = tmp_path / "sql"
+    shutil.copytree(db_module.sql_dir(), copy)
+    view = copy / "views" / "current_segments.sql"
+    extra_column = "        a.confidence,\n        a.action as next_step\n"
+    view.write_text(view.read_text().replace("        a.confidence\n", extra_column))
+    monkeypatch.setattr(migrations, "sql_dir", lambda: copy)
+    migrations.upgrade(blank_db)
+
+    columns = [r[0] for r in fetch(blank_db, "select column_name from information_schema.columns where "
+                                             "table_schema = 'segflow' and table_name = 'current_segments' "
+                                             "order by ordinal_position")]
+    assert columns[-2:] == ["confidence", "next_step"]
+    after = dict(fetch(blank_db, "select name, applied_at from segflow.schema_views"))
+    assert [name for name in after if after[name] != ledger[name]] == ["current_segments"]

@@ -1,0 +1,2 @@
+select name, sha256
+from segflow.schema_views

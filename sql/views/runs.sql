@@ -1,0 +1,23 @@
+-- Every run: its published attempt, or else its latest one, with what it decided and why.
+create or replace view segflow.runs as
+with ranked as (
+    select
+        a.*,
+        row_number() over (
+            partition by a.run_id order by (a.status = 'published') desc, a.attempt_id desc
+        ) as rank
+    from segflow.run_attempts as a
+),
+
+final as (
+    select
+        run_id, as_of, status, retrained, retrain_reason, model_version, attempt_id, retrain_mode,
+        features, lookback_days, window_start, lines_total, purchase_lines, excluded_after_as_of,
+        excluded_unknown_customer, excluded_cancellation_or_return, excluded_non_positive_price,
+        excluded_duplicate, customers_known, customers_active, customers_inactive, rfm_cut_points,
+        stage_seconds, started_at, finished_at, published_at, error, source_table, outcome, batch_changes
+    from ranked
+    where rank = 1
+)
+
+select * from final;
