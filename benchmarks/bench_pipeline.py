@@ -72,7 +72,7 @@ def step_prepare(home: Path, customers: int) -> dict:
     with db.transaction() as cur:
         cur.execute("analyze segflow.transactions")
     trained = 0.0
-    if not db.run("queries/champion_version"):
+    if not db.run("queries/registry/champion_version"):
         started = time.perf_counter()
         run_nightly(db, settings, AS_OF, retrain="auto")
         trained = time.perf_counter() - started
@@ -122,7 +122,7 @@ def same_rules_aggregate(home: Path):  # noqa: ANN201 - a psycopg2 Composed
     from segflow.features import source_parts
     from segflow.sqlfiles import read_sql
 
-    text = read_sql("queries/compute_rfm_features")
+    text = read_sql("queries/features/compute_rfm_features")
     select = text[text.index("with params as"):]
     return sql.SQL("copy (" + select + ") to stdout with (format csv)").format(**source_parts(settings_for(home)))
 
@@ -146,7 +146,7 @@ def _aggregate_and_copy(home: Path, query, tune: bool) -> dict:  # noqa: ANN001 
     try:
         with conn, conn.cursor() as cur:
             if tune:
-                run_named(cur, "queries/tune_feature_aggregation")
+                run_named(cur, "queries/features/tune_feature_aggregation")
             params = {"as_of": AS_OF, "attempt_id": 0, "lookback_days": 365}
             text = query if isinstance(query, str) else query.as_string(cur)
             cur.copy_expert(cur.mogrify(text, params).decode(), out)

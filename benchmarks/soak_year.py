@@ -166,7 +166,7 @@ def generate(customers: int) -> None:
 
 def run_night(as_of: date, kind: str) -> Night:
     """One night as the flow runs it: the stages, the drift event decision, the segment report, retention."""
-    from segflow import runs, stages
+    from segflow import registry, runs, stages
 
     settings, db = _open()
     started = time.perf_counter()
@@ -174,7 +174,7 @@ def run_night(as_of: date, kind: str) -> Night:
     attempt_id = night.attempt_id
     summary = runs.run_summary(db, attempt_id)
     event = stages.monitor.drift_event_of_run(db, settings, attempt_id, night.drift) is not None
-    champion = db.run("queries/model_details", {"version": db.run("queries/champion_version")[0][0]})[0][0]
+    champion = registry.details(db)
     return Night(as_of, attempt_id, summary["run_id"], kind, time.perf_counter() - started,
                  date.fromisoformat(str(champion["as_of"])), summary["retrained"], summary["outcome"] or "",
                  summary["retrain_reason"] or "", event)

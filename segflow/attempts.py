@@ -31,9 +31,10 @@ def start_attempt(db: Database, params: dict[str, Any]) -> tuple[int, int]:
     conn = db.raw_connection()
     try:
         with conn, conn.cursor() as cur:
-            attempt_id, run_id = run_named(cur, "queries/insert_run", params)[0]
+            attempt_id, run_id = run_named(cur, "queries/attempts/insert_run", params)[0]
             # Locked before the insert commits, so no other process ever sees it running and unlocked.
-            run_named(cur, "queries/lock_attempt", {"lock_class": ATTEMPT_LOCK_CLASS, "attempt_id": attempt_id})
+            run_named(cur, "queries/attempts/lock_attempt",
+                      {"lock_class": ATTEMPT_LOCK_CLASS, "attempt_id": attempt_id})
     except BaseException:
         conn.close()
         raise
@@ -57,14 +58,14 @@ def holds(attempt_id: int) -> bool:
 def reap_abandoned(db: Database) -> list[int]:
     """Mark 'abandoned' every running attempt whose process is gone, removing its rows; their ids."""
     abandoned = []
-    for attempt_id, as_of, started_at in db.run("queries/running_attempts"):
+    for attempt_id, as_of, started_at in db.run("queries/attempts/running_attempts"):
         if attempt_id in _held:
             continue
         with db.transaction() as cur:
-            if not run_named(cur, "queries/attempt_lock_free",
+            if not run_named(cur, "queries/attempts/attempt_lock_free",
                              {"lock_class": ATTEMPT_LOCK_CLASS, "attempt_id": attempt_id})[0][0]:
                 continue  # another process runs it right now
-            marked = run_named(cur, "queries/fail_run", {
+            marked = run_named(cur, "queries/attempts/fail_run", {
                 "attempt_id": attempt_id, "status": "abandoned",
                 "error": f"abandoned: the process running it (started {started_at:%Y-%m-%d %H:%M:%S %Z}) "
                          "ended without finishing; its rows were removed",

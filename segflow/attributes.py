@@ -69,9 +69,9 @@ def load_customer_attributes(db: Database, path: Path, id_column: str | None = N
         raise ImportRejected(f"{path.name}: has a header but no data lines")
     buffer.seek(0)
     with db.transaction() as cur:
-        run_named(cur, "queries/create_attribute_staging")
-        copy_named(cur, "queries/copy_attribute_staging", buffer)
-        run_named(cur, "queries/upsert_customer_attributes", {"source_name": path.name})
+        run_named(cur, "queries/attributes/create_attribute_staging")
+        copy_named(cur, "queries/attributes/copy_attribute_staging", buffer)
+        run_named(cur, "queries/attributes/upsert_customer_attributes", {"source_name": path.name})
     columns = [n for i, n in enumerate(names) if i != id_index]
     log.info("loaded attributes %s for %d customers", columns, len(seen))
     return AttributeLoad(customers=len(seen), columns=columns)

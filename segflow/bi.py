@@ -45,7 +45,7 @@ def create_bi_user(db: Database, name: str, password: str | None = None) -> BiLo
             # A no-op unless the migration could not make the role.
             run_composed_named(cur, "admin/bi_group_role", {}, relations=sql.SQL(", ").join(
                 sql.Identifier(SCHEMA, relation) for relation in BI_RELATIONS))
-            existing = run_named(cur, "queries/bi_login_role", {"name": name})
+            existing = run_named(cur, "queries/bi/bi_login_role", {"name": name})
             if existing and not existing[0][1]:
                 raise SegflowError(f"role {name!r} already exists and is not a plain {BI_ROLE} login; "
                                    "choose another name")

@@ -135,7 +135,7 @@ def db_status() -> None:
         from segflow import attempts
 
         abandoned = attempts.reap_abandoned(db)
-        running = [str(row[0]) for row in db.run("queries/running_attempts")]
+        running = [str(row[0]) for row in db.run("queries/attempts/running_attempts")]
         table.add_row("running attempts", ", ".join(running) if running else "none")
         if abandoned:
             table.add_row("abandoned now", f"{', '.join(map(str, abandoned))} (their process died; rows removed)")
@@ -261,7 +261,7 @@ def load(
             f"rejected lines are in segflow.import_rejects (batch_id = {result.batch_id}) "
             "with their line number and reason"
         )
-    if db.run("queries/has_generated_data")[0][0]:
+    if db.run("queries/ingest/has_generated_data")[0][0]:
         err_console.print(
             "note: this database also holds generated (demo) data, and segments will mix both; for your "
             "own data alone use a fresh SEGFLOW_HOME (or another database)", highlight=False, soft_wrap=True)
@@ -363,7 +363,7 @@ def demo() -> None:
 
     settings = _settings()
     db = _database(settings)
-    has_data = db.run("queries/transactions_exist")[0][0]
+    has_data = db.run("queries/ingest/transactions_exist")[0][0]
     if not has_data:
         spec = GeneratorSpec(
             customers=DEMO_CUSTOMERS, days=DEMO_DAYS, seed=DEMO_SEED,
@@ -556,7 +556,7 @@ def drift_command(
 
     Against the previous published run and against the model's training data.
     """
-    rows = _database().run("queries/drift_reports_for_run", {"run_id": run_id})
+    rows = _database().run("queries/drift/drift_reports_for_run", {"run_id": run_id})
     if not rows:
         target = f"run {run_id}" if run_id is not None else "the current run"
         raise SegflowError(f"no drift report for {target} (reports are made when a run is published)")

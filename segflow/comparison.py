@@ -51,13 +51,13 @@ def comparison_basis(db: Database, settings: Settings, earlier_attempt: int, lat
 
 
 def _model_and_features(db: Database, attempt_id: int) -> tuple[int | None, list[str]]:
-    rows = db.run("queries/attempt_model_and_features", {"attempt_id": attempt_id})
+    rows = db.run("queries/comparison/attempt_model_and_features", {"attempt_id": attempt_id})
     return rows[0][0], list(rows[0][1])
 
 
 def rescore(db: Database, settings: Settings, attempt_id: int, version: int) -> int:
     """Write an attempt's customers as model `version` scores them (once; reused afterwards); rows written."""
-    if db.run("queries/comparison_exists", {"attempt_id": attempt_id, "model_version": version})[0][0]:
+    if db.run("queries/comparison/comparison_exists", {"attempt_id": attempt_id, "model_version": version})[0][0]:
         return 0
     model = registry.load(db, version)
     keys = pd.Series(model.segment_keys).to_numpy()
@@ -74,7 +74,7 @@ def rescore(db: Database, settings: Settings, attempt_id: int, version: int) -> 
             buffer.seek(0)
             copy_in(cur, "comparison_assignments", tuple(frame.columns), buffer)
             written += len(frame)
-        run_named(cur, "queries/copy_rule_segments_to_comparison", {
+        run_named(cur, "queries/comparison/copy_rule_segments_to_comparison", {
             "attempt_id": attempt_id, "model_version": version, "rule_keys": [INACTIVE[0], UNSCORED[0]]})
         written += cur.rowcount
     log.info("re-scored attempt %s with model v%s for comparison (%s customers)", attempt_id, version, written)

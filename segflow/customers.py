@@ -53,8 +53,8 @@ class Prediction:
 def customer_view(db: Database, customer_id: str) -> CustomerView:
     """The customer's current segment and features, and one row per published run they appear in."""
     with db.transaction() as cur:  # one snapshot: a publish in between cannot split the two
-        current = run_named(cur, "queries/customer_current_segment", {"customer_id": customer_id})
-        history = run_named(cur, "queries/customer_segment_history", {"customer_id": customer_id})
+        current = run_named(cur, "queries/customers/customer_current_segment", {"customer_id": customer_id})
+        history = run_named(cur, "queries/customers/customer_segment_history", {"customer_id": customer_id})
     if not current and not history:
         raise SegflowError(f"unknown customer {customer_id!r}: no published run has segmented them")
     return CustomerView(

@@ -141,7 +141,7 @@ def run_composed_named(
 
 def copy_in(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str], data: IO[str]) -> None:
     """COPY tab-separated text rows (PostgreSQL text format, \\N for null) into segflow.<table>."""
-    statement = sql.SQL(read_sql("queries/copy_into_table")).format(
+    statement = sql.SQL(read_sql("queries/db/copy_into_table")).format(
         table=sql.Identifier(SCHEMA, table), columns=sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     cur.copy_expert(statement.as_string(cur), data)

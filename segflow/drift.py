@@ -140,20 +140,20 @@ def _copy_frame(db: Database, statement: sql.Composed) -> pd.DataFrame:
 def attempt_sample(db: Database, attempt_id: int, size: int, seed: int, under_model: int | None = None) -> pd.DataFrame:
     """A deterministic sample of an attempt's clustered customers: features and segment (as its own model
     scored them, or as `under_model` re-scored them)."""
-    statement = sql.SQL(read_sql("queries/drift_sample")).format(
+    statement = sql.SQL(read_sql("queries/drift/drift_sample")).format(
         attempt_id=sql.Literal(attempt_id), under_model=sql.Literal(under_model), seed=sql.Literal(str(seed)),
         limit=sql.Literal(size))
     return _copy_frame(db, statement)
 
 
 def training_sample(db: Database, version: int) -> pd.DataFrame:
-    return _copy_frame(db, sql.SQL(read_sql("queries/training_snapshot_sample")).format(
+    return _copy_frame(db, sql.SQL(read_sql("queries/drift/training_snapshot_sample")).format(
         version=sql.Literal(version)))
 
 
 def scored_with(db: Database, attempt_id: int) -> int | None:
     """The model version an attempt's assignments come from (None before scoring)."""
-    rows = db.run("queries/attempt_scored_with", {"attempt_id": attempt_id})
+    rows = db.run("queries/drift/attempt_scored_with", {"attempt_id": attempt_id})
     return rows[0][0] if rows else None
 
 
@@ -184,17 +184,17 @@ def build_report(db: Database, settings: Settings, attempt_id: int, run_id: int,
     if reference == "previous":
         if reference_attempt is None:
             return None
-        then_shares = _shares(db.run("queries/segment_shares",
+        then_shares = _shares(db.run("queries/drift/segment_shares",
                                      {"attempt_id": reference_attempt, "under_model": under_model}))
         then = attempt_sample(db, reference_attempt, settings.drift_sample, settings.seed, under_model)
     elif reference == "training":
         if reference_version is None:
             return None
-        then_shares = _shares(db.run("queries/training_segment_shares", {"version": reference_version}))
+        then_shares = _shares(db.run("queries/drift/training_segment_shares", {"version": reference_version}))
         then = training_sample(db, reference_version)
     else:
         raise SegflowError(f"reference must be 'previous' or 'training', got {reference!r}")
-    now_shares = _shares(db.run("queries/segment_shares", {"attempt_id": attempt_id, "under_model": None}))
+    now_shares = _shares(db.run("queries/drift/segment_shares", {"attempt_id": attempt_id, "under_model": None}))
     now = attempt_sample(db, attempt_id, settings.drift_sample, settings.seed)
     if now.empty or then.empty:
         return None
@@ -214,7 +214,7 @@ def build_report(db: Database, settings: Settings, attempt_id: int, run_id: int,
 
 
 def store(db: Database, run_id: int, attempt_id: int, result: DriftResult) -> None:
-    db.run("queries/upsert_drift_report", {
+    db.run("queries/drift/upsert_drift_report", {
         "run_id": run_id, "reference": result.reference, "attempt_id": attempt_id,
         "reference_run": result.reference_run, "reference_model_version": result.reference_model_version,
         "dataset_drift": result.dataset_drift, "drift_share": result.drift_share,

@@ -50,7 +50,7 @@ def resolve_features(db: Database, names: list[str] | tuple[str, ...]) -> Featur
         raise SegflowError(f"--features needs at least two features, got {list(cleaned)}")
     unknown = [n for n in cleaned if n not in RFM_FEATURES]
     if unknown:
-        loaded = {key for key, _ in db.run("queries/attribute_keys")}
+        loaded = {key for key, _ in db.run("queries/features/attribute_keys")}
         missing = [n for n in unknown if n not in loaded or not _ATTRIBUTE_NAME.match(n)]
         if missing:
             raise SegflowError(
@@ -77,7 +77,7 @@ def transactions_summary(db: Database) -> dict[str, Any]:
     columns = ("lines", "customers", "invoices", "unknown_customer_lines", "return_lines", "first_line_at",
                "last_line_at")
     with db.transaction() as cur:
-        row = run_composed_named(cur, "queries/transactions_summary", {},
+        row = run_composed_named(cur, "queries/features/transactions_summary", {},
                                  **staged_lines(sql.Identifier("segflow", "transactions")))[0]
     return dict(zip(columns, row, strict=True))
 
@@ -94,7 +94,7 @@ def check_source_table(db: Database) -> None:
     name = db.settings.source_table
     with db.transaction() as cur:
         quoted = sql.Identifier(*db.settings.source_relation).as_string(cur)
-        rows = run_named(cur, "queries/source_columns", {"source": quoted})
+        rows = run_named(cur, "queries/features/source_columns", {"source": quoted})
     if not rows[0][0]:
         raise SegflowError(f"source table {name} (SEGFLOW_SOURCE_TABLE) does not exist or is not visible")
     missing = [c for c in SOURCE_COLUMNS if c not in {column for _, column in rows}]
@@ -106,14 +106,15 @@ def check_source_table(db: Database) -> None:
 def source_date_range(db: Database) -> tuple[datetime | None, datetime | None]:
     """The first and last line's time in the source table (None, None when it is empty)."""
     with db.transaction() as cur:
-        return tuple(run_composed_named(cur, "queries/source_date_range", {}, **source_parts(db.settings))[0])
+        return tuple(run_composed_named(cur, "queries/features/source_date_range", {}, **source_parts(db.settings))[0])
 
 
 def data_quality_counts(db: Database, as_of: date) -> dict[str, int]:
     """Lines in all, purchase lines, and the lines each data-quality rule excludes, as of a date."""
     with db.transaction() as cur:
-        run_named(cur, "queries/tune_feature_aggregation")
-        row = run_composed_named(cur, "queries/data_quality_counts", {"as_of": as_of}, **source_parts(db.settings))[0]
+        run_named(cur, "queries/features/tune_feature_aggregation")
+        row = run_composed_named(cur, "queries/features/data_quality_counts", {"as_of": as_of},
+                                 **source_parts(db.settings))[0]
         names = [column.name for column in cur.description]
     return dict(zip(names, row, strict=True))
 
@@ -121,21 +122,21 @@ def data_quality_counts(db: Database, as_of: date) -> dict[str, int]:
 def compute_features(db: Database, attempt_id: int, as_of: date, lookback_days: int, features: FeatureSet) -> None:
     """Fill segflow.customer_features for a run: RFM from transactions and/or attribute snapshots."""
     with db.transaction() as cur:
-        run_named(cur, "queries/tune_feature_aggregation")
-        run_named(cur, "queries/delete_run_features", {"attempt_id": attempt_id})
+        run_named(cur, "queries/features/tune_feature_aggregation")
+        run_named(cur, "queries/features/delete_run_features", {"attempt_id": attempt_id})
         if features.uses_transactions:
-            run_composed_named(cur, "queries/compute_rfm_features",
+            run_composed_named(cur, "queries/features/compute_rfm_features",
                                {"attempt_id": attempt_id, "as_of": as_of, "lookback_days": lookback_days},
                                **source_parts(db.settings))
             if features.attributes:
-                run_named(cur, "queries/attach_attributes", {"attempt_id": attempt_id})
+                run_named(cur, "queries/features/attach_attributes", {"attempt_id": attempt_id})
         else:
-            run_named(cur, "queries/attribute_population", {"attempt_id": attempt_id})
+            run_named(cur, "queries/features/attribute_population", {"attempt_id": attempt_id})
 
 
 def cut_points(db: Database, attempt_id: int) -> dict[str, list[float]]:
     """Quintile cut points of recency, frequency and monetary over a run's active customers."""
-    recency, frequency, monetary = db.run("queries/rfm_cut_points", {"attempt_id": attempt_id})[0]
+    recency, frequency, monetary = db.run("queries/features/rfm_cut_points", {"attempt_id": attempt_id})[0]
     if recency is None:
         raise SegflowError("no customer has a purchase in the lookback window; nothing to segment")
     return {"recency": list(recency), "frequency": list(frequency), "monetary": list(monetary)}
@@ -188,7 +189,7 @@ def export_features(
 ) -> Iterator[pd.DataFrame]:
     """A run's complete feature rows, COPYed out once and read back in chunks (or one deterministic sample)."""
     columns, complete = _feature_columns(features)
-    name = "queries/export_features" if sample is None else "queries/export_training_sample"
+    name = "queries/features/export_features" if sample is None else "queries/features/export_training_sample"
     statement = sql.SQL(read_sql(name)).format(
         columns=columns, complete=complete, attempt_id=sql.Literal(attempt_id),
         seed=sql.Literal(str(seed)), limit=sql.Literal(sample or 0),

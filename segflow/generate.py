@@ -260,13 +260,13 @@ def generate_transactions(
     result = GeneratorResult(customers=spec.customers)
     total_chunks = (spec.customers + CUSTOMERS_PER_CHUNK - 1) // CUSTOMERS_PER_CHUNK
     with db.transaction() as cur:
-        existing = run_named(cur, "queries/import_batch_by_sha", {"sha256": spec.content_key})
+        existing = run_named(cur, "queries/ingest/import_batch_by_sha", {"sha256": spec.content_key})
         if existing:
             result.batch_id, _, result.lines = existing[0][:3]
             result.already_generated = True
             return result
         name = f"generate customers={spec.customers} days={spec.days} seed={spec.seed} start={spec.start}"
-        result.batch_id = run_named(cur, "queries/insert_import_batch",
+        result.batch_id = run_named(cur, "queries/ingest/insert_import_batch",
                                     {"kind": "generator", "name": name, "sha256": spec.content_key,
                                      "layout": f"generator-v{GENERATOR_VERSION}",
                                      "options": json.dumps(asdict(spec), default=str)})[0][0]
@@ -280,7 +280,7 @@ def generate_transactions(
             result.chunks += 1
             if progress:
                 progress(result.chunks, total_chunks)
-        run_named(cur, "queries/finish_import_batch",
+        run_named(cur, "queries/ingest/finish_import_batch",
                   {"batch_id": result.batch_id, "lines_read": result.lines, "lines_loaded": result.lines,
                    "lines_rejected": 0, "rejected_by_reason": "{}"})
     result.seconds = time.perf_counter() - started

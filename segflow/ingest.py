@@ -428,7 +428,7 @@ class _Reading:
 def _import(cur, reading: _Reading, chunk_rows: int, progress: ProgressCallback | None, replace: bool,
             max_reject_share: float) -> ImportResult:
     path = reading.path
-    existing = run_named(cur, "queries/import_batch_by_sha", {"sha256": reading.digest})
+    existing = run_named(cur, "queries/ingest/import_batch_by_sha", {"sha256": reading.digest})
     if existing and not replace:
         batch_id, layout_name, lines_read, earlier, _name = existing[0]
         if earlier is None or earlier == reading.options:  # None: imported before options were recorded
@@ -437,9 +437,9 @@ def _import(cur, reading: _Reading, chunk_rows: int, progress: ProgressCallback 
         raise BatchReadDifferently(path.name, batch_id, earlier, reading.options)
     replaced = []
     if replace:
-        for batch_id, _name, _lines in run_named(cur, "queries/batches_to_replace",
+        for batch_id, _name, _lines in run_named(cur, "queries/ingest/batches_to_replace",
                                                  {"sha256": reading.digest, "name": path.name}):
-            run_named(cur, "queries/remove_batch", {"batch_id": batch_id})
+            run_named(cur, "queries/ingest/remove_batch", {"batch_id": batch_id})
             replaced.append(batch_id)
     with _open_binary(path) as (stream, raw):
         total_bytes = path.stat().st_size
@@ -454,7 +454,7 @@ def _import(cur, reading: _Reading, chunk_rows: int, progress: ProgressCallback 
             layout, indexes = resolve_layout(header, reading.mapping)
         except ImportRejected as exc:
             raise ImportRejected(f"{path.name}: {exc}") from None
-        batch_id = run_named(cur, "queries/insert_import_batch", {
+        batch_id = run_named(cur, "queries/ingest/insert_import_batch", {
             "kind": "file", "name": path.name, "sha256": reading.digest, "layout": layout.name,
             "options": json.dumps(reading.options)})[0][0]
         result = ImportResult(source=str(path), layout=layout.name, batch_id=batch_id, replaced=replaced)
@@ -466,9 +466,9 @@ def _import(cur, reading: _Reading, chunk_rows: int, progress: ProgressCallback 
     if result.lines_loaded == 0 or result.lines_rejected > max_reject_share * result.lines_read:
         raise ImportFailed(path.name, layout.name, result.lines_read, dict(result.rejected), result.first_rejects,
                            max_reject_share)
-    result.duplicate_lines = run_named(cur, "queries/batch_duplicate_lines", {"batch_id": batch_id})[0][0]
+    result.duplicate_lines = run_named(cur, "queries/ingest/batch_duplicate_lines", {"batch_id": batch_id})[0][0]
     result.identifies_products = bool({"invoice_id", "stock_code", "description"} & set(indexes))
-    run_named(cur, "queries/finish_import_batch", {
+    run_named(cur, "queries/ingest/finish_import_batch", {
         "batch_id": batch_id, "lines_read": result.lines_read, "lines_loaded": result.lines_loaded,
         "lines_rejected": result.lines_rejected,
         "rejected_by_reason": json.dumps(dict(sorted(result.rejected.items()))),
@@ -479,7 +479,7 @@ def _import(cur, reading: _Reading, chunk_rows: int, progress: ProgressCallback 
 def _record_failure(db: Database, reading: _Reading, failure: ImportFailed) -> None:
     """The failed import's transaction rolled back: record the attempt and its first rejects on their own."""
     with db.transaction() as cur:
-        failure.batch_id = run_named(cur, "queries/record_failed_import", {
+        failure.batch_id = run_named(cur, "queries/ingest/record_failed_import", {
             "name": reading.path.name, "sha256": reading.digest, "layout": failure.layout,
             "options": json.dumps(reading.options), "error": failure.summary(), "lines_read": failure.lines_read,
             "lines_rejected": sum(failure.rejected.values()),
@@ -496,12 +496,12 @@ def _record_failure(db: Database, reading: _Reading, failure: ImportFailed) -> N
 def remove_batch(db: Database, batch_id: int) -> int:
     """Take an imported batch back in one transaction: its lines and rejects are deleted; lines deleted."""
     with db.transaction() as cur:
-        rows = run_named(cur, "queries/batch_status", {"batch_id": batch_id})
+        rows = run_named(cur, "queries/ingest/batch_status", {"batch_id": batch_id})
         if not rows:
             raise ImportRejected(f"batch {batch_id} does not exist")
         if rows[0][0] != "imported":
             raise ImportRejected(f"batch {batch_id} ({rows[0][1]}) is {rows[0][0]}, not imported: nothing to remove")
-        marked, deleted = run_named(cur, "queries/remove_batch", {"batch_id": batch_id})[0]
+        marked, deleted = run_named(cur, "queries/ingest/remove_batch", {"batch_id": batch_id})[0]
     log.info("removed batch %d: %d lines deleted", batch_id, deleted)
     return deleted
 
@@ -510,7 +510,7 @@ def list_batches(db: Database) -> list[dict[str, object]]:
     """Every import, newest first: name, status, options, counts and times."""
     columns = ("batch_id", "kind", "name", "status", "layout", "options", "lines_read", "lines_loaded",
                "lines_rejected", "rejected_by_reason", "started_at", "finished_at", "removed_at", "error")
-    return [dict(zip(columns, row, strict=True)) for row in db.run("queries/list_batches")]
+    return [dict(zip(columns, row, strict=True)) for row in db.run("queries/ingest/list_batches")]
 
 
 def _check_delimiter(path: Path, header: list[str], delimiter: str) -> None:

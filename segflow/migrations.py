@@ -51,13 +51,13 @@ def upgrade(db: Database, target: int | None = None) -> list[Migration]:
     conn = db.raw_connection()
     try:
         with conn, conn.cursor() as cur:
-            run_named(cur, "queries/advisory_lock", {"key": _ADVISORY_LOCK_KEY})
+            run_named(cur, "queries/db/advisory_lock", {"key": _ADVISORY_LOCK_KEY})
             run_named(cur, "ledger")
         for migration in migrations:
             with conn, conn.cursor() as cur:
                 # The lock serialises concurrent upgraders; the ledger is re-read under it.
-                run_named(cur, "queries/advisory_lock", {"key": _ADVISORY_LOCK_KEY})
-                ledger = {version: sha for version, sha in run_named(cur, "queries/applied_migrations")}
+                run_named(cur, "queries/db/advisory_lock", {"key": _ADVISORY_LOCK_KEY})
+                ledger = {version: sha for version, sha in run_named(cur, "queries/schema/applied_migrations")}
                 _check_ledger(ledger, known)
                 if migration.version in ledger:
                     continue
@@ -65,13 +65,13 @@ def upgrade(db: Database, target: int | None = None) -> list[Migration]:
                 cur.execute(migration.path.read_text(encoding="utf-8"))
                 run_named(
                     cur,
-                    "queries/record_migration",
+                    "queries/schema/record_migration",
                     {"version": migration.version, "name": migration.name, "sha256": migration.sha256},
                 )
                 applied_now.append(migration)
         if target is None:
             with conn, conn.cursor() as cur:
-                run_named(cur, "queries/advisory_lock", {"key": _ADVISORY_LOCK_KEY})
+                run_named(cur, "queries/db/advisory_lock", {"key": _ADVISORY_LOCK_KEY})
                 _apply_views(cur)
     finally:
         conn.close()
@@ -95,7 +95,7 @@ def view_files() -> list[Path]:
 def _apply_views(cur) -> list[str]:
     """(Re)create every view whose file changed since it was last applied; their names. Views that did not
     change are left alone: replacing a view locks it against BI readers for a moment."""
-    applied = dict(run_named(cur, "queries/applied_views"))
+    applied = dict(run_named(cur, "queries/schema/applied_views"))
     changed = []
     for path in view_files():
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -103,7 +103,7 @@ def _apply_views(cur) -> list[str]:
             continue
         log.info("applying view %s", path.stem)
         cur.execute(path.read_text(encoding="utf-8"))
-        run_named(cur, "queries/record_view", {"name": path.stem, "sha256": sha})
+        run_named(cur, "queries/schema/record_view", {"name": path.stem, "sha256": sha})
         changed.append(path.stem)
     return changed
 
@@ -134,8 +134,8 @@ def _check_ledger(ledger: dict[int, str], files: list[Migration]) -> None:
 def applied_versions(db: Database) -> list[int]:
     """Versions recorded in the ledger (empty for a database segflow has never touched)."""
     with db.transaction() as cur:
-        exists = run_named(cur, "queries/ledger_exists")[0][0]
+        exists = run_named(cur, "queries/schema/ledger_exists")[0][0]
         if not exists:
             return []
-        return [version for version, _ in run_named(cur, "queries/applied_migrations")]
+        return [version for version, _ in run_named(cur, "queries/schema/applied_migrations")]
 

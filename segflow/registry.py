@@ -75,13 +75,13 @@ def register(
     models_dir.mkdir(parents=True, exist_ok=True)
     model = selection.model
     with db.transaction() as cur:
-        version = run_named(cur, "queries/next_model_version")[0][0]
+        version = run_named(cur, "queries/registry/next_model_version")[0][0]
         path = models_dir / f"segflow-model-v{version}.joblib"
         temporary = path.with_suffix(".joblib.tmp")
         joblib.dump(model, temporary)
         os.replace(temporary, path)  # a reader never sees half an artifact
         try:
-            run_named(cur, "queries/insert_model_version", {
+            run_named(cur, "queries/registry/insert_model_version", {
                 "version": version, "algorithm": model.algorithm, "params": json.dumps(model.params),
                 "k": model.k, "features": model.features, "log_features": model.log_features,
                 "as_of": context.as_of, "train_window_start": context.train_window_start,
@@ -95,7 +95,7 @@ def register(
                 "trained_in_attempt": context.trained_in_attempt,
             })
             for key, row in segments.iterrows():
-                run_named(cur, "queries/insert_model_segment", {
+                run_named(cur, "queries/registry/insert_model_segment", {
                     "model_version": version, "segment_key": key, "name": row["name"], "action": row["action"],
                     "size": int(row["size"]), "share": float(row["share"]),
                     "centroid": json.dumps(row["centroid"]), "profile": json.dumps(row["profile"]),
@@ -104,7 +104,7 @@ def register(
                 })
             if snapshot is not None and not snapshot.empty:
                 _copy_snapshot(cur, version, snapshot)
-                run_named(cur, "queries/fill_training_snapshot",
+                run_named(cur, "queries/registry/fill_training_snapshot",
                           {"version": version, "attempt_id": context.trained_in_attempt})
         except Exception:
             path.unlink(missing_ok=True)
@@ -129,7 +129,7 @@ def _maybe(value: Any) -> float | None:
 
 def load(db: Database, version: int) -> SegmentModel:
     """The model of a version, after checking its artifact's sha256 against the registry."""
-    rows = db.run("queries/model_artifact", {"version": version})
+    rows = db.run("queries/registry/model_artifact", {"version": version})
     if not rows:
         raise UnknownModelVersion(f"model version {version} does not exist (see: segflow models list)")
     path, expected = Path(rows[0][0]), rows[0][1]
@@ -145,22 +145,22 @@ def load(db: Database, version: int) -> SegmentModel:
 
 
 def champion(db: Database) -> int | None:
-    rows = db.run("queries/champion_version")
+    rows = db.run("queries/registry/champion_version")
     return rows[0][0] if rows else None
 
 
 def promote(db: Database, version: int) -> None:
     """Make `version` the champion and retire the previous one, in one transaction."""
     with db.transaction() as cur:
-        run_named(cur, "queries/retire_champion", {"version": version})
-        if not run_named(cur, "queries/promote_model", {"version": version}):
+        run_named(cur, "queries/registry/retire_champion", {"version": version})
+        if not run_named(cur, "queries/registry/promote_model", {"version": version}):
             raise UnknownModelVersion(f"model version {version} does not exist (see: segflow models list)")
-        run_named(cur, "queries/sync_segment_keys", {"version": version})
+        run_named(cur, "queries/registry/sync_segment_keys", {"version": version})
 
 
 def list_versions(db: Database) -> list[dict[str, Any]]:
     columns = ("version", "status", "created_at", "algorithm", "k", "features", "as_of", "sample_size", "silhouette")
-    return [dict(zip(columns, row, strict=True)) for row in db.run("queries/list_models")]
+    return [dict(zip(columns, row, strict=True)) for row in db.run("queries/registry/list_models")]
 
 
 def details(db: Database, version: int | None = None) -> dict[str, Any]:
@@ -169,7 +169,7 @@ def details(db: Database, version: int | None = None) -> dict[str, Any]:
         version = champion(db)
         if version is None:
             raise SegflowError("there is no champion model yet; run `segflow run` first")
-    rows = db.run("queries/model_details", {"version": version})
+    rows = db.run("queries/registry/model_details", {"version": version})
     if not rows:
         raise UnknownModelVersion(f"model version {version} does not exist (see: segflow models list)")
     return rows[0][0]
@@ -177,19 +177,20 @@ def details(db: Database, version: int | None = None) -> dict[str, Any]:
 
 def last_training(db: Database, features: list[str], as_of: date) -> date | None:
     """The latest training as-of date on these features at or before `as_of` (any version, winner or not)."""
-    return db.run("queries/last_training_date", {"features": list(features), "as_of": as_of})[0][0]
+    return db.run("queries/registry/last_training_date", {"features": list(features), "as_of": as_of})[0][0]
 
 
 def record_challenge(db: Database, version: int, challenge: dict[str, Any]) -> None:
     """Store the champion/challenger gate's measurements and verdict with the challenger."""
-    db.run("queries/record_challenge", {"version": version, "challenge": json.dumps(challenge)})
+    db.run("queries/registry/record_challenge", {"version": version, "challenge": json.dumps(challenge)})
 
 
 def next_segment_key_number(db: Database) -> int:
     """The number for the next brand-new segment key (keys are never reused)."""
-    return db.run("queries/max_segment_key_number")[0][0] + 1
+    return db.run("queries/registry/max_segment_key_number")[0][0] + 1
 
 
 def segment_names(db: Database, version: int) -> dict[str, tuple[str, str]]:
     """segment key -> (name, action) of a model version."""
-    return {key: (name, action) for key, name, action in db.run("queries/model_segments", {"version": version})}
+    rows = db.run("queries/registry/model_segments", {"version": version})
+    return {key: (name, action) for key, name, action in rows}

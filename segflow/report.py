@@ -215,7 +215,7 @@ def transitions_figure(rows: list[tuple]) -> go.Figure | None:
 
 def drift_links(db: Database, settings: Settings, run_id: int, page: Path) -> list[str]:
     """HTML list items linking the run's drift reports and transitions page that exist, relative to the page."""
-    verdicts = {row[2]: row for row in db.run("queries/drift_reports_for_run", {"run_id": run_id})}
+    verdicts = {row[2]: row for row in db.run("queries/drift/drift_reports_for_run", {"run_id": run_id})}
     items = []
     for reference in ("previous", "training"):
         target = drift.report_path(settings, run_id, reference).resolve()
@@ -309,7 +309,7 @@ def map_section(db: Database, settings: Settings, attempt_id: int, model: Segmen
 
 def profile_section(db: Database, attempt_id: int, table: pd.DataFrame, labels: dict[str, str]) -> Section:
     """Mean R/F/M scores per segment as bars, and the segments' means in their own units as a table."""
-    scores = pd.DataFrame(db.run("queries/report_segment_scores", {"attempt_id": attempt_id}),
+    scores = pd.DataFrame(db.run("queries/report/report_segment_scores", {"attempt_id": attempt_id}),
                           columns=["segment_key", "mean_r_score", "mean_f_score", "mean_m_score"]
                           ).set_index("segment_key")
     figure = profile_figure(scores, labels)
@@ -339,7 +339,7 @@ def selection_section(details: dict[str, Any]) -> Section:
 
 def moves_section(db: Database, run_id: int) -> Section:
     """The transition heatmap into a run from the published run before it."""
-    rows = db.run("queries/transitions_into_run", {"run_id": run_id})
+    rows = db.run("queries/transitions/transitions_into_run", {"run_id": run_id})
     if not rows:
         return Section("Moves between segments", "No earlier published run: nothing to compare with.")
     changed = (f" The model changed between the runs: run {rows[0][0]}'s customers are shown as model v{rows[0][7]} "
@@ -391,7 +391,7 @@ def build_attempt_report(db: Database, settings: Settings, attempt_id: int) -> P
     The published run after it, whose moves now come from this run, gets its page rebuilt too when it has one.
     """
     path = build_segment_report(db, settings, runs.run_summary(db, attempt_id)["run_id"])
-    rows = db.run("queries/published_neighbours", {"attempt_id": attempt_id})
+    rows = db.run("queries/runs/published_neighbours", {"attempt_id": attempt_id})
     next_run = rows[0][3] if rows else None
     if next_run is not None and segment_report_path(settings, next_run).exists():
         build_segment_report(db, settings, next_run)

@@ -39,7 +39,7 @@ def prune_reports(db: Database, settings: Settings) -> list[Path]:
     """Delete the report files of every run but the newest `report_retention_runs` published ones; the deleted."""
     if settings.report_retention_runs == 0:
         return []
-    kept = {run_id for (run_id,) in db.run("queries/published_runs_newest_first")[:settings.report_retention_runs]}
+    kept = {run_id for (run_id,) in db.run("queries/runs/published_runs_newest_first")[:settings.report_retention_runs]}
     deleted = []
     for run_id, paths in report_files(settings).items():
         if run_id in kept:

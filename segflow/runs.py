@@ -38,7 +38,7 @@ class RunInfo:
 
 def run_info(db: Database, attempt_id: int) -> RunInfo:
     """The facts of an attempt."""
-    rows = db.run("queries/run_details", {"attempt_id": attempt_id})
+    rows = db.run("queries/runs/run_details", {"attempt_id": attempt_id})
     if not rows:
         raise UnknownRun(f"run attempt {attempt_id} does not exist")
     return RunInfo(*rows[0])
@@ -49,7 +49,7 @@ def run_summary(db: Database, attempt_id: int) -> dict[str, Any]:
     (imports added or removed since the last published run) of an attempt."""
     columns = ("as_of", "model_version", "retrained", "customers_known", "retrain_reason", "run_id", "outcome",
                "batch_changes")
-    return dict(zip(columns, db.run("queries/run_summary", {"attempt_id": attempt_id})[0], strict=True))
+    return dict(zip(columns, db.run("queries/runs/run_summary", {"attempt_id": attempt_id})[0], strict=True))
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Neighbours:
 
 def neighbours(db: Database, attempt_id: int) -> Neighbours:
     """The published runs around a published attempt."""
-    rows = db.run("queries/published_neighbours", {"attempt_id": attempt_id})
+    rows = db.run("queries/runs/published_neighbours", {"attempt_id": attempt_id})
     if not rows:
         raise UnknownRun(f"run attempt {attempt_id} is not published")
     return Neighbours(*rows[0])
@@ -73,31 +73,31 @@ def neighbours(db: Database, attempt_id: int) -> Neighbours:
 
 def previous_published(db: Database, attempt_id: int) -> tuple[int | None, int | None]:
     """(run_id, attempt_id) of the published run just before an attempt's as-of date, or (None, None)."""
-    rows = db.run("queries/previous_published_attempt", {"attempt_id": attempt_id})
+    rows = db.run("queries/runs/previous_published_attempt", {"attempt_id": attempt_id})
     return (rows[0][0], rows[0][1]) if rows else (None, None)
 
 
 def is_current(db: Database, attempt_id: int) -> bool:
     """Whether BI reads this attempt now (a backfilled older date is published to the history only)."""
-    rows = db.run("queries/current_run_summary")
+    rows = db.run("queries/runs/current_run_summary")
     return bool(rows) and rows[0][0] == attempt_id
 
 
 def current_run(db: Database) -> tuple[int, int, date] | None:
     """(attempt_id, run_id, as_of) of the run BI reads now, if any."""
-    rows = db.run("queries/current_run_summary")
+    rows = db.run("queries/runs/current_run_summary")
     return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
 
 
 def published_run(db: Database, run_id: int | None = None) -> dict[str, Any]:
     """A published run (default: the one BI reads now): run_id, as_of, attempt_id, model_version, ..."""
-    rows = db.run("queries/published_run", {"run_id": run_id})
+    rows = db.run("queries/runs/published_run", {"run_id": run_id})
     if rows:
         columns = ("run_id", "as_of", "attempt_id", "model_version", "customers_known", "published_at")
         return dict(zip(columns, rows[0], strict=True))
     if run_id is None:
         raise UnknownRun("no run is published yet")
-    known = db.run("queries/run_status", {"run_id": run_id})
+    known = db.run("queries/runs/run_status", {"run_id": run_id})
     if not known:
         raise UnknownRun(f"run {run_id} does not exist (see segflow.runs)")
     raise UnknownRun(f"run {run_id} (as of {known[0][0]}) is {known[0][1]}, not published")
@@ -108,7 +108,7 @@ def segment_table(db: Database, attempt_id: int) -> pd.DataFrame:
     frequency, monetary."""
     columns = ["segment_key", "segment_name", "customers", "share", "mean_recency_days", "mean_frequency",
                "mean_monetary"]
-    return pd.DataFrame(db.run("queries/run_segment_table", {"attempt_id": attempt_id}), columns=columns)
+    return pd.DataFrame(db.run("queries/runs/run_segment_table", {"attempt_id": attempt_id}), columns=columns)
 
 
 @contextmanager
@@ -116,7 +116,7 @@ def timed(db: Database, attempt_id: int, stage: str) -> Iterator[None]:
     """Record how many seconds a stage took in the attempt's stage_seconds."""
     started = time.perf_counter()
     yield
-    db.run("queries/record_stage_seconds",
+    db.run("queries/runs/record_stage_seconds",
            {"attempt_id": attempt_id, "stage": stage, "seconds": time.perf_counter() - started})
 
 

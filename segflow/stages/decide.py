@@ -20,7 +20,7 @@ def record(db: Database, attempt_id: int, retrained: bool, reason: str | None, v
            outcome: str | None) -> None:
     """Store what a run decided about its model (segflow.runs: retrained, retrain_reason, model_version,
     outcome)."""
-    db.run("queries/record_training_decision", {"attempt_id": attempt_id, "retrained": retrained,
+    db.run("queries/decide/record_training_decision", {"attempt_id": attempt_id, "retrained": retrained,
                                                 "retrain_reason": reason, "model_version": version,
                                                 "outcome": outcome})
 

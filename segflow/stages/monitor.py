@@ -59,11 +59,11 @@ def record_transitions(db: Database, settings: Settings, attempt_id: int) -> int
                  if from_attempt is not None and to_attempt is not None]
         written = 0
         with db.transaction() as cur:
-            run_named(cur, "queries/delete_transitions_around",
+            run_named(cur, "queries/transitions/delete_transitions_around",
                       {"run_id": around.run_id, "prev_run": around.prev_run, "next_run": around.next_run})
             for from_run, from_attempt, to_run, to_attempt, basis in pairs:
                 if basis.comparable:
-                    run_named(cur, "queries/insert_transitions", {
+                    run_named(cur, "queries/transitions/insert_transitions", {
                         "from_run": from_run, "from_attempt": from_attempt, "to_run": to_run,
                         "to_attempt": to_attempt, "under_model": basis.under_model})
                     written += cur.rowcount
@@ -128,7 +128,7 @@ def _store_or_forget(db: Database, run_id: int, attempt_id: int, reference: str,
                      result: drift.DriftResult | None) -> None:
     # Without a comparable reference any earlier report of the run against it is stale: it goes.
     if result is None:
-        db.run("queries/delete_drift_report", {"run_id": run_id, "reference": reference})
+        db.run("queries/drift/delete_drift_report", {"run_id": run_id, "reference": reference})
     else:
         drift.store(db, run_id, attempt_id, result)
 
@@ -140,7 +140,7 @@ def _discard_staged(checked: list[drift.DriftResult], reused: dict[str, drift.Dr
 
 
 def _write_transitions_page(db: Database, settings: Settings, run_id: int, as_of: date, prev_run: int | None) -> None:
-    rows = db.run("queries/transitions_into_run", {"run_id": run_id})
+    rows = db.run("queries/transitions/transitions_into_run", {"run_id": run_id})
     note = ("No earlier published run: nothing to compare with." if prev_run is None else
             f"Run {prev_run}, the published run before this one, was scored on other features: not compared.")
     page = drift.transitions_path(settings, run_id)

@@ -92,11 +92,12 @@ def check_source(db: Database, settings: Settings, attempt_id: int) -> dict[str,
             return {}
         feature_store.check_source_table(db)
         counts = feature_store.data_quality_counts(db, info.as_of)
-        db.run("queries/record_data_quality", {"attempt_id": attempt_id, **counts})
+        db.run("queries/prepare/record_data_quality", {"attempt_id": attempt_id, **counts})
         if settings.source_table == DEFAULT_SOURCE:
             changes = [{"batch_id": b, "name": n, "lines": lines, "change": c} for b, n, lines, c in
-                       db.run("queries/batch_changes_since_last_run", {"attempt_id": attempt_id})]
-            db.run("queries/record_batch_changes", {"attempt_id": attempt_id, "batch_changes": json.dumps(changes)})
+                       db.run("queries/prepare/batch_changes_since_last_run", {"attempt_id": attempt_id})]
+            db.run("queries/prepare/record_batch_changes",
+                   {"attempt_id": attempt_id, "batch_changes": json.dumps(changes)})
         if counts["purchase_lines"] == 0:
             first, last = feature_store.source_date_range(db)
             if first is not None and last is not None:
@@ -113,6 +114,6 @@ def check_source(db: Database, settings: Settings, attempt_id: int) -> dict[str,
 def fail(db: Database, settings: Settings, attempt_id: int, error: BaseException | str) -> None:
     """Mark a run failed and drop its partial rows; the published run stays visible."""
     try:
-        db.run("queries/fail_run", {"attempt_id": attempt_id, "status": "failed", "error": str(error)[:2000]})
+        db.run("queries/attempts/fail_run", {"attempt_id": attempt_id, "status": "failed", "error": str(error)[:2000]})
     finally:
         attempts.release(attempt_id)

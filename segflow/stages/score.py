@@ -36,7 +36,7 @@ def score(db: Database, settings: Settings, attempt_id: int) -> Scored:
         feature_set = feature_store.FeatureSet(tuple(model.features))
         # The model's cut points (else this run's own), so scores mean the same in every run it scores.
         cuts = registry.details(db, info.model_version)["rfm_cut_points"] or info.rfm_cut_points or {}
-        db.run("queries/delete_run_assignments", {"attempt_id": attempt_id})
+        db.run("queries/score/delete_run_assignments", {"attempt_id": attempt_id})
         label_keys = np.asarray(model.segment_keys)
         label_names = np.asarray([names[k][0] for k in model.segment_keys])
         label_actions = np.asarray([names[k][1] for k in model.segment_keys])
@@ -58,11 +58,11 @@ def score(db: Database, settings: Settings, attempt_id: int) -> Scored:
             with db.transaction() as cur:
                 copy_in(cur, "segment_assignments", tuple(frame.columns), buffer)
             scored += len(frame)
-        db.run_composed("queries/assign_rule_segments", {
+        db.run_composed("queries/score/assign_rule_segments", {
             "attempt_id": attempt_id, "model_version": info.model_version,
             "uses_transactions": feature_store.FeatureSet(tuple(info.features)).uses_transactions,
             "inactive_key": INACTIVE[0], "inactive_name": INACTIVE[1], "inactive_action": INACTIVE[2],
             "unscored_key": UNSCORED[0], "unscored_name": UNSCORED[1], "unscored_action": UNSCORED[2],
         }, complete=feature_store.completeness(feature_set))
-        db.run("queries/analyze_run_rows")
+        db.run("queries/score/analyze_run_rows")
     return Scored(scored, info.model_version)

@@ -89,7 +89,7 @@ def test_a_failure_during_publish_leaves_the_previous_run_visible(generated, set
     original = publish.run_named
 
     def explode_on_pointer_switch(cur, name, params=None):
-        if name == "queries/publish_switch_pointer":
+        if name == "queries/publish/3_switch_pointer":
             raise RuntimeError("injected failure while publishing")
         return original(cur, name, params)
 
