@@ -76,3 +76,8 @@ def reap_abandoned(db: Database) -> list[int]:
                     attempt_id, as_of)
         abandoned.append(attempt_id)
     return abandoned
+
+
+def running_attempt_ids(db: Database) -> list[int]:
+    """Attempts marked running (live ones, or dead ones not yet noticed), oldest first."""
+    return [row[0] for row in db.run("queries/attempts/running_attempts")]

@@ -151,6 +151,13 @@ def training_sample(db: Database, version: int) -> pd.DataFrame:
         version=sql.Literal(version)))
 
 
+def reports_for_run(db: Database, run_id: int | None = None) -> list[tuple]:
+    """The stored drift reports of a run (default: the run BI reads now): run_id, as_of, reference,
+    reference_run, reference_model_version, dataset_drift, drift_share, segment_psi, segment_js, html_path,
+    details, compared_under_model."""
+    return db.run("queries/drift/drift_reports_for_run", {"run_id": run_id})
+
+
 def scored_with(db: Database, attempt_id: int) -> int | None:
     """The model version an attempt's assignments come from (None before scoring)."""
     rows = db.run("queries/drift/attempt_scored_with", {"attempt_id": attempt_id})

@@ -602,3 +602,13 @@ def _join_record(record: list[str], delimiter: str) -> str:
     out = io.StringIO()
     csv.writer(out, delimiter=delimiter, lineterminator="").writerow(record)
     return out.getvalue()
+
+
+def has_generated_data(db: Database) -> bool:
+    """Whether the transactions include generated (demo) lines."""
+    return bool(db.run("queries/ingest/has_generated_data")[0][0])
+
+
+def transactions_exist(db: Database) -> bool:
+    """Whether segflow.transactions holds any line."""
+    return bool(db.run("queries/ingest/transactions_exist")[0][0])

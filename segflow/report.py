@@ -215,7 +215,7 @@ def transitions_figure(rows: list[tuple]) -> go.Figure | None:
 
 def drift_links(db: Database, settings: Settings, run_id: int, page: Path) -> list[str]:
     """HTML list items linking the run's drift reports and transitions page that exist, relative to the page."""
-    verdicts = {row[2]: row for row in db.run("queries/drift/drift_reports_for_run", {"run_id": run_id})}
+    verdicts = {row[2]: row for row in drift.reports_for_run(db, run_id)}
     items = []
     for reference in ("previous", "training"):
         target = drift.report_path(settings, run_id, reference).resolve()

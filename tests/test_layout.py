@@ -27,7 +27,7 @@ def test_every_path_in_the_layout_exists():
 
 def test_every_module_and_top_level_entry_is_in_the_layout():
     listed = set(layout_entries())
-    modules = {f"segflow/{p.name}" for p in (ROOT / "segflow").glob("*.py") if not p.name.startswith("__")}
+    modules = {str(p.relative_to(ROOT)) for p in (ROOT / "segflow").rglob("*.py") if not p.name.startswith("__")}
     assert modules <= listed, f"modules missing from the README layout: {sorted(modules - listed)}"
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
     def top_level(path: str) -> str:

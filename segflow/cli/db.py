@@ -1,0 +1,113 @@
+"""`segflow db`: the database's status, URL, migrations, BI logins, stop."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from segflow import embedded, migrations
+from segflow.cli.output import console, database, err_console, load_settings
+from segflow.db import Database, describe_url
+from segflow.settings import redact_url
+
+db_app = typer.Typer(help="The database: status, URL, migrations, BI logins.", no_args_is_help=True)
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print a connection URL (last line) for psql, BI tools, code."""
+    db = Database(load_settings())
+    url = db.url
+    if url != redact_url(url):
+        err_console.print("the password is hidden; it is the one in SEGFLOW_DATABASE_URL")
+    console.print(redact_url(url), highlight=False, soft_wrap=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending schema migrations (no-op when current)."""
+    db = Database(load_settings())
+    applied = migrations.upgrade(db)
+    for migration in applied:
+        console.print(f"applied {migration.version:03d}_{migration.name}")
+    newest = max((m.version for m in migrations.available_migrations()), default=0)
+    console.print(f"schema is at version {newest:03d} ({len(applied)} applied now)")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether the database runs, where, what it holds."""
+    settings = load_settings()
+    table = Table(show_header=False)
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    if settings.uses_embedded_database:
+        state = embedded.status(settings.pg_dir)
+        table.add_row("database", "embedded PostgreSQL")
+        table.add_row("data folder", str(state.pg_dir))
+        table.add_row("running", f"yes (pid {state.pid})" if state.running else "no")
+        if state.url:
+            table.add_row("url", state.url)
+        if not state.running:
+            console.print(table)
+            console.print("start it with any segflow command, e.g. [bold]segflow db upgrade[/]")
+            return
+    else:
+        table.add_row("database", f"external, {describe_url(settings.database_url.get_secret_value())}")
+    db = Database(settings)
+    versions = migrations.applied_versions(db)
+    table.add_row("schema version", f"{max(versions):03d}" if versions else "none (run segflow db upgrade)")
+    if versions:
+        from segflow.features import transactions_summary
+
+        summary = transactions_summary(db)
+        table.add_row("transactions", f"{summary['lines']:,} lines, {summary['customers']:,} customers")
+    if versions and max(versions) >= 6:
+        from segflow import attempts
+
+        abandoned = attempts.reap_abandoned(db)
+        running = [str(attempt_id) for attempt_id in attempts.running_attempt_ids(db)]
+        table.add_row("running attempts", ", ".join(running) if running else "none")
+        if abandoned:
+            table.add_row("abandoned now", f"{', '.join(map(str, abandoned))} (their process died; rows removed)")
+    console.print(table)
+
+
+@db_app.command("create-bi-user")
+def db_create_bi_user(
+    name: Annotated[str, typer.Argument(help="Login name: lower-case letters, digits, underscores.")],
+    password: Annotated[
+        str | None,
+        typer.Option(envvar="SEGFLOW_BI_PASSWORD", show_envvar=True,
+                     help="Its password (default: a generated one); the variable keeps it out of `ps`."),
+    ] = None,
+) -> None:
+    """Create a read-only BI login; print its URL (last line)."""
+    from segflow import bi
+
+    settings = load_settings()
+    login = bi.create_bi_user(database(settings), name, password)
+    what = "created login" if login.created else "new password for the existing login"
+    console.print(f"{what} {login.name} in {bi.BI_ROLE}, which may read segflow."
+                  f"{', segflow.'.join(bi.BI_RELATIONS)} and nothing else", highlight=False, soft_wrap=True)
+    if settings.uses_embedded_database:
+        console.print("the embedded server listens on its socket only and trusts local logins; "
+                      "passwords are checked on an external server", highlight=False, soft_wrap=True)
+    if password is None:
+        console.print("the generated password is in the URL below; it is not stored anywhere else")
+        console.print(login.url, highlight=False, soft_wrap=True)
+    else:  # the caller knows the password they chose: keep it out of terminals and logs
+        console.print(redact_url(login.url), highlight=False, soft_wrap=True)
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL (its data stays)."""
+    settings = load_settings()
+    if not settings.uses_embedded_database:
+        console.print("SEGFLOW_DATABASE_URL points at an external server; segflow does not stop it")
+        return
+    stopped = embedded.stop(settings.pg_dir)
+    console.print("stopped the embedded PostgreSQL" if stopped else "the embedded PostgreSQL was not running")

@@ -1,0 +1,142 @@
+"""Looking things up: `segflow segments`, `customer`, `score` (what-if), `drift` and `report`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from segflow.cli.output import console, database, load_settings, print_segment_table, value_text
+from segflow.errors import SegflowError
+
+
+def drift_command(
+    run_id: Annotated[int | None, typer.Option("--run", help="Run id (default: the run BI reads now).")] = None,
+) -> None:
+    """Show a run's drift verdicts and report paths.
+
+    Against the previous published run and against the model's training data.
+    """
+    from segflow.drift import reports_for_run
+
+    rows = reports_for_run(database(), run_id)
+    if not rows:
+        target = f"run {run_id}" if run_id is not None else "the current run"
+        raise SegflowError(f"no drift report for {target} (reports are made when a run is published)")
+    table = Table(title=f"drift of run {rows[0][0]} (as of {rows[0][1]})")
+    for column in ("reference", "drift", "segment PSI", "segment JS", "share of features drifted",
+                   "largest change in share of clustered"):
+        table.add_column(column, justify="left" if column in ("reference", "drift") else "right")
+    for _, _, reference, ref_run, ref_version, drifted, share, psi, js, _, details, under in rows:
+        moved = max(details["segments"], key=lambda s: abs(s["share_now"] - s["share_then"]))
+        label = f"previous (run {ref_run})" if reference == "previous" else f"training (model v{ref_version})"
+        if under is not None:
+            label += f", re-scored by v{under}"
+        table.add_row(label, "[bold red]yes[/]" if drifted else "no", f"{psi:.3f}", f"{js:.3f}", f"{share:.0%}",
+                      f"{moved['segment_key']}: {moved['share_then']:.1%} → {moved['share_now']:.1%}")
+    console.print(table)
+    for row in rows:
+        gone = "" if Path(row[9]).exists() else " (file deleted by report retention, SEGFLOW_REPORT_RETENTION_RUNS)"
+        console.print(f"report ({row[2]}): {row[9]}{gone}", highlight=False, soft_wrap=True)
+    from segflow.drift import transitions_path
+
+    console.print(f"transitions: {transitions_path(load_settings(), rows[0][0])}", highlight=False, soft_wrap=True)
+
+
+def report_command(
+    run_id: Annotated[int | None, typer.Option("--run", help="Run id (default: the run BI reads now).")] = None,
+) -> None:
+    """Build a run's segment report; print its HTML path.
+
+    One self-contained page that works offline; the path is the last line.
+    """
+    from segflow import report
+
+    settings = load_settings()
+    db = database(settings)
+    # Always rebuilt, never reused: a rerun of the run's date or a drift report written later changes what the page
+    # shows, and building it takes seconds, so an existing page could only be stale.
+    path = report.build_segment_report(db, settings, run_id)
+    console.print(str(path), highlight=False, soft_wrap=True)
+
+
+
+def segments_command(
+    run_id: Annotated[int | None, typer.Option("--run", help="Run id (default: the run BI reads now).")] = None,
+) -> None:
+    """Show a run's segments: size, share, mean R/F/M."""
+    from segflow.runs import published_run
+
+    db = database()
+    run = published_run(db, run_id)
+    print_segment_table(db, run["attempt_id"], f"segments of run {run['run_id']}, as of {run['as_of']} "
+                                                f"(model v{run['model_version']})")
+
+
+def customer_command(customer_id: Annotated[str, typer.Argument(help="The customer's id.")]) -> None:
+    """Show a customer's features, segment and history."""
+    from segflow.customers import customer_view
+
+    view = customer_view(database(), customer_id)
+    now = view.current
+    if now is None:
+        console.print(f"customer {customer_id} is not in the current run (they were in earlier ones)")
+    else:
+        console.print(f"[bold]{customer_id}[/]: [bold]{now['segment_name']}[/] ({now['segment_key']}) in run "
+                      f"{now['run_id']}, as of {now['as_of']}, model v{now['model_version']}", highlight=False)
+        console.print(f"action: {now['action']}", highlight=False, soft_wrap=True)
+        table = Table(title="features as of " + str(now["as_of"]), show_header=False)
+        table.add_column("feature")
+        table.add_column("value", justify="right")
+        for key in ("recency_days", "frequency", "monetary", "tenure_days", "r_score", "f_score", "m_score",
+                    "distance", "confidence"):
+            table.add_row(key.replace("_", " "), value_text(now[key]))
+        console.print(table)
+    history = Table(title="segment history (published runs)")
+    for column in ("as of", "run", "segment", "key", "model", "recency", "frequency", "monetary"):
+        history.add_column(column, justify="right" if column in ("run", "recency", "frequency", "monetary")
+                           else "left")
+    for row in view.history:
+        history.add_row(str(row["as_of"]), str(row["run_id"]), row["segment_name"], row["segment_key"],
+                        f"v{row['model_version']}" if row["model_version"] else "", value_text(row["recency_days"]),
+                        value_text(row["frequency"]), value_text(row["monetary"]))
+    console.print(history)
+
+
+def score_command(
+    recency: Annotated[float | None, typer.Option(help="Days since the last purchase.")] = None,
+    frequency: Annotated[float | None, typer.Option(help="Invoices in the lookback window.")] = None,
+    monetary: Annotated[float | None, typer.Option(help="Revenue in the lookback window.")] = None,
+    feature: Annotated[
+        list[str] | None, typer.Option("--feature", help="Any other model feature, NAME=VALUE (repeatable).")
+    ] = None,
+    model: Annotated[int | None, typer.Option("--model", help="Model version (default: the champion).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """What-if: the segment the champion gives these features."""
+    from segflow.customers import what_if
+
+    values = {name: value for name, value in
+              (("recency_days", recency), ("frequency", frequency), ("monetary", monetary)) if value is not None}
+    for item in feature or []:
+        name, sep, text = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            values[name.strip()] = float(text)
+        except ValueError:
+            raise SegflowError(f"--feature {item!r} is not of the form NAME=NUMBER") from None
+    prediction = what_if(database(), values, model)
+    if as_json:
+        sys.stdout.write(json.dumps(prediction.as_dict()) + "\n")
+        return
+    console.print(f"[bold]{prediction.segment_name}[/] ({prediction.segment_key}) by model "
+                  f"v{prediction.model_version}: distance {prediction.distance:.3f}, confidence "
+                  f"{prediction.confidence:.2f}", highlight=False)
+    if prediction.scores:
+        console.print("R/F/M scores " + "/".join(str(v) for v in prediction.scores.values()), highlight=False)
+    console.print(f"action: {prediction.action}", highlight=False, soft_wrap=True)

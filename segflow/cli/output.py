@@ -1,0 +1,119 @@
+"""What the commands share: consoles, settings and database, tables, formatting, progress bars."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from decimal import Decimal
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from segflow import migrations
+from segflow.db import Database
+from segflow.errors import SegflowError
+from segflow.settings import Settings
+
+# Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns; wide output stays readable.
+console = Console() if sys.stdout.isatty() else Console(width=160)
+err_console = Console(stderr=True)
+
+
+def load_settings() -> Settings:
+    return Settings()
+
+
+def database(settings: Settings | None = None) -> Database:
+    """The configured database with every pending migration applied."""
+    db = Database(settings or load_settings())
+    migrations.ensure_migrated(db)
+    return db
+
+
+
+def print_run(db: Database, attempt_id: int) -> None:
+    from segflow import runs
+
+    info = runs.run_summary(db, attempt_id)
+    as_of, version, run_id = info["as_of"], info["model_version"], info["run_id"]
+    print_segment_table(db, attempt_id, f"segments of run {run_id}, as of {as_of} (model v{version})")
+    console.print(f"{info['customers_known']:,} customers; {info['outcome']}", highlight=False, soft_wrap=True)
+    console.print(f"why: {info['retrain_reason']}", highlight=False, soft_wrap=True)
+    if info["batch_changes"]:
+        changes = "; ".join(f"batch {c['batch_id']} {c['change']} ({c['name']}, {c['lines']:,} lines)"
+                            for c in info["batch_changes"])
+        console.print(f"data changed since the last published run: {changes}", highlight=False, soft_wrap=True)
+    current = runs.current_run(db)
+    if current and current[0] == attempt_id:
+        console.print(f"published: segflow.current_segments now shows run {run_id} (as of {as_of})")
+    elif current:
+        console.print(
+            f"published run {run_id} (as of {as_of}) to the history; segflow.current_segments keeps showing "
+            f"run {current[1]} (as of {current[2]}), the latest date", highlight=False, soft_wrap=True)
+
+
+def print_segment_table(db: Database, attempt_id: int, title: str) -> None:
+    from segflow import runs
+
+    table = Table(title=title)
+    for column, justify in (("key", "left"), ("segment", "left"), ("customers", "right"),
+                            ("share of all customers", "right"),
+                            ("mean recency (days)", "right"), ("mean frequency", "right"),
+                            ("mean monetary", "right")):
+        table.add_column(column, justify=justify)
+    for row in runs.segment_table(db, attempt_id).itertuples(index=False):
+        table.add_row(row.segment_key, row.segment_name, f"{row.customers:,}", f"{row.share:.1%}",
+                      fmt(row.mean_recency_days, ".1f"), fmt(row.mean_frequency, ".2f"),
+                      fmt(row.mean_monetary, ",.2f"))
+    console.print(table)
+
+
+def fmt(value: float | None, pattern: str) -> str:
+    return "" if value is None or value != value else format(value, pattern)
+
+
+
+def value_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.3f}"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+
+def parse_date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SegflowError(f"{option} {text!r} is not a date of the form YYYY-MM-DD") from None
+
+
+class byte_progress:  # noqa: N801 - used as a context manager, reads like a function
+    """A byte-count progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+            console=err_console, transient=True, disable=not err_console.is_terminal,
+        )
+        self.task = self.progress.add_task(label, total=None)
+
+    def __enter__(self):
+        self.progress.start()
+        return lambda done, total: self.progress.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+class chunk_progress(byte_progress):  # noqa: N801
+    def __init__(self, label: str) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} chunks"),
+            console=err_console, transient=True, disable=not err_console.is_terminal,
+        )
+        self.task = self.progress.add_task(label, total=None)

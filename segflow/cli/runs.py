@@ -1,0 +1,174 @@
+"""Runs: `segflow demo`, `run`, `retrain` and `backfill`, each a run of the nightly flow in this process."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, date, timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from segflow.cli.output import (
+    chunk_progress,
+    console,
+    database,
+    load_settings,
+    parse_date,
+    print_run,
+)
+from segflow.db import Database
+from segflow.errors import SegflowError
+from segflow.settings import Settings, redact_url
+
+DEMO_CUSTOMERS = 5_000
+DEMO_DAYS = 365
+DEMO_SEED = 42
+
+
+def demo() -> None:
+    """Run the main job on demo data (generated if empty)."""
+    from segflow.generate import GeneratorSpec, generate_transactions
+    from segflow.ingest import transactions_exist
+
+    settings = load_settings()
+    db = database(settings)
+    has_data = transactions_exist(db)
+    if not has_data:
+        spec = GeneratorSpec(
+            customers=DEMO_CUSTOMERS, days=DEMO_DAYS, seed=DEMO_SEED,
+            start=date.today() - timedelta(days=DEMO_DAYS),
+        )
+        with chunk_progress("generating demo data") as report:
+            result = generate_transactions(db, spec, progress=report)
+        console.print(f"generated {result.lines:,} demo lines for {spec.customers:,} customers")
+    from segflow.features import transactions_summary
+
+    summary = transactions_summary(db)
+    table = Table(title="segflow.transactions")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+    last_day = summary["last_line_at"].astimezone(UTC).date()
+    console.print(f"running the nightly segmentation flow as of {last_day} …")
+    with _flow_session():
+        attempt_id = _run_flow(last_day, "auto", None)
+    print_run(db, attempt_id)
+    _print_locations(settings, db)
+
+
+def _print_locations(settings: Settings, db: Database) -> None:
+    # Plain lines, not a table: paths and URLs must never be cut to the terminal's width.
+    console.print("\n[bold]where things are[/]")
+    console.print(f"  home:            {settings.home}", highlight=False, soft_wrap=True)
+    if settings.uses_embedded_database:
+        console.print(f"  database files:  {settings.pg_dir} (stop with: segflow db stop)", highlight=False,
+                      soft_wrap=True)
+    console.print(f"  model artifacts: {settings.model_path}", highlight=False, soft_wrap=True)
+    console.print(f"  reports:         {settings.report_path} (segments/, drift/; `segflow report` prints "
+                  "the current run's page)", highlight=False, soft_wrap=True)
+    console.print(f"  database url:    {redact_url(db.url)}", highlight=False, soft_wrap=True)
+    console.print(f"  connect:         psql '{redact_url(db.url)}'", highlight=False, soft_wrap=True)
+
+
+
+RetrainOption = Annotated[
+    str, typer.Option("--retrain", help="auto (train when the retraining policy says so), always, never.")]
+FeaturesOption = Annotated[
+    str | None, typer.Option("--features", help="Comma-separated features, e.g. recency_days,frequency,monetary.")
+]
+
+
+@contextlib.contextmanager
+def _flow_session() -> Iterator[None]:
+    """Where this command's flow runs report: the configured Prefect API, else a temporary one that dies with
+    the command. Prefect's own printing of a failed run is left out: main() words the error."""
+    from segflow import prefect_api
+
+    with contextlib.ExitStack() as stack:
+        if prefect_api.configured_api_url() is None:
+            stack.enter_context(prefect_api.throwaway_api())
+        stack.enter_context(prefect_api.quiet_run_errors())
+        yield
+
+
+def _run_flow(as_of: date, retrain: str, features: list[str] | None) -> int:
+    """Run the nightly flow in this process (inside a _flow_session)."""
+    from flows.nightly import nightly_segmentation
+
+    return nightly_segmentation(as_of=as_of, retrain=retrain, features=features)
+
+
+def _preflight(db: Database, settings: Settings, retrain: str, features: list[str] | None,
+               days: list[date]) -> None:
+    """Refuse a run that cannot succeed, in the words of this command's options."""
+    from segflow.stages.prepare import UnknownRetrainMode, preflight
+
+    try:
+        preflight(db, settings, retrain, features, days)
+    except UnknownRetrainMode as exc:
+        raise SegflowError(f"--retrain must be one of auto, always, never, got {exc.mode!r}") from None
+
+
+def _features(option: str | None) -> list[str] | None:
+    return [f.strip() for f in option.split(",") if f.strip()] if option else None
+
+
+def run(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: today, UTC).")] = None,
+    retrain: RetrainOption = "auto",
+    features: FeaturesOption = None,
+) -> None:
+    """Run the nightly flow once and publish its segments."""
+    from segflow.runtime import as_of_for
+
+    day = as_of_for(None, parse_date(as_of, "--as-of") if as_of else None)
+    settings = load_settings()
+    db = database(settings)
+    # Mistakes are caught here in one line, before Prefect's temporary server starts for a run that must fail.
+    _preflight(db, settings, retrain, _features(features), [day])
+    with _flow_session():
+        attempt_id = _run_flow(day, retrain, _features(features))
+    print_run(db, attempt_id)
+
+
+def retrain_command(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: today, UTC).")] = None,
+    features: FeaturesOption = None,
+) -> None:
+    """Run the flow with training forced (gated challenger).
+
+    The challenger replaces the champion only if it passes the gate (see the README).
+    """
+    run(as_of=as_of, retrain="always", features=features)
+
+
+def backfill(
+    from_: Annotated[str, typer.Option("--from", help="First as-of date, YYYY-MM-DD.")],
+    to: Annotated[str, typer.Option("--to", help="Last as-of date, YYYY-MM-DD.")],
+    every: Annotated[str, typer.Option("--every", help="day or week.")] = "week",
+    retrain: RetrainOption = "auto",
+) -> None:
+    """Run the flow for a range of as-of dates, oldest first.
+
+    Rerunning a date replaces that run's earlier attempt.
+    """
+    from segflow.runs import backfill_dates, run_summary
+
+    first, last = parse_date(from_, "--from"), parse_date(to, "--to")
+    days = backfill_dates(first, last, every)
+    settings = load_settings()
+    db = database(settings)
+    _preflight(db, settings, retrain, None, days)
+    table = Table(title=f"backfill {first} .. {last}, every {every}")
+    for column in ("as of", "run", "model", "customers", "outcome"):
+        table.add_column(column, overflow="fold")
+    with _flow_session():
+        for day in days:
+            info = run_summary(db, _run_flow(day, retrain, None))
+            table.add_row(str(day), str(info["run_id"]), f"v{info['model_version']}", f"{info['customers_known']:,}",
+                          info["outcome"] or "")
+    console.print(table)
