@@ -77,6 +77,10 @@ def load_customer_attributes(db: Database, path: Path, id_column: str | None = N
     return AttributeLoad(customers=len(seen), columns=columns)
 
 
+class MissingIdColumn(ImportRejected):
+    """A customer file has none of the usual id column names and none was named."""
+
+
 def _id_index(path: Path, header: list[str], names: list[str], id_column: str | None) -> int:
     if id_column is not None:
         for i, (raw, name) in enumerate(zip(header, names, strict=True)):
@@ -86,7 +90,7 @@ def _id_index(path: Path, header: list[str], names: list[str], id_column: str | 
     for candidate in ID_CANDIDATES:
         if candidate in names:
             return names.index(candidate)
-    raise ImportRejected(f"{path.name}: no customer id column ({', '.join(ID_CANDIDATES)}); pass --id COLUMN")
+    raise MissingIdColumn(f"{path.name}: no customer id column ({', '.join(ID_CANDIDATES)}); name the id column")
 
 
 def _value(text: str) -> float | str:

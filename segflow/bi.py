@@ -37,7 +37,7 @@ def create_bi_user(db: Database, name: str, password: str | None = None) -> BiLo
     """Create a login in segflow_bi (or give an existing BI login a new password) and its URL."""
     _check_login_name(name)
     if password is not None and not password:
-        raise SegflowError("--password must not be empty (leave it out to have one generated)")
+        raise SegflowError("the password must not be empty (leave it out to have one generated)")
     password = password or secrets.token_urlsafe(18)
     identifier = sql.Identifier(name)
     try:

@@ -11,7 +11,7 @@ import pandas as pd
 from segflow import features as feature_store
 from segflow import registry
 from segflow.db import Database, run_named
-from segflow.errors import SegflowError
+from segflow.errors import NoChampion, SegflowError
 
 CURRENT_COLUMNS = ("customer_id", "segment_key", "segment_name", "action", "model_version", "run_id", "as_of",
                    "recency_days", "frequency", "monetary", "tenure_days", "r_score", "f_score", "m_score",
@@ -69,7 +69,7 @@ def what_if(db: Database, values: dict[str, float], version: int | None = None) 
     if version is None:
         version = registry.champion(db)
         if version is None:
-            raise SegflowError("there is no champion model yet; run `segflow run` (or `segflow demo`) first")
+            raise NoChampion()
     _check_values(values)
     model = registry.load(db, version)  # raises UnknownModelVersion for a version that does not exist
     missing = [f for f in model.features if f not in values]

@@ -13,6 +13,21 @@ class DatabaseUnreachable(SegflowError):
     """PostgreSQL could not be reached; the message names the host, never the password."""
 
 
+class NoChampion(SegflowError):
+    """There is no champion model yet: nothing has been trained."""
+
+    def __init__(self) -> None:
+        super().__init__("there is no champion model yet")
+
+
+class UnknownFeature(SegflowError):
+    """A requested feature is neither an RFM feature nor a loaded customer attribute."""
+
+    def __init__(self, message: str, attributes_loaded: bool) -> None:
+        self.attributes_loaded = attributes_loaded
+        super().__init__(message)
+
+
 class MigrationError(SegflowError):
     """The schema ledger disagrees with the migration files."""
 

@@ -14,7 +14,7 @@ import pandas as pd
 from psycopg2 import sql
 
 from segflow.db import Database, read_sql, run_composed_named, run_named
-from segflow.errors import SegflowError
+from segflow.errors import SegflowError, UnknownFeature
 from segflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,17 +47,16 @@ def resolve_features(db: Database, names: list[str] | tuple[str, ...]) -> Featur
     """Check that every name is an RFM feature or a loaded attribute; the error lists what exists."""
     cleaned = tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
     if len(cleaned) < 2:
-        raise SegflowError(f"--features needs at least two features, got {list(cleaned)}")
+        raise SegflowError(f"a model needs at least two features, got {list(cleaned)}")
     unknown = [n for n in cleaned if n not in RFM_FEATURES]
     if unknown:
         loaded = {key for key, _ in db.run("queries/features/attribute_keys")}
         missing = [n for n in unknown if n not in loaded or not _ATTRIBUTE_NAME.match(n)]
         if missing:
-            raise SegflowError(
+            raise UnknownFeature(
                 f"unknown feature(s) {', '.join(missing)}; RFM features are {', '.join(RFM_FEATURES)}"
                 + (f"; loaded attributes are {', '.join(sorted(loaded))}" if loaded else
-                   "; no customer attributes are loaded (segflow load-customers)")
-            )
+                   "; no customer attributes are loaded"), attributes_loaded=bool(loaded))
     return FeatureSet(cleaned)
 
 

@@ -72,6 +72,14 @@ _NOUNS = ["LUNCH BAG", "TEA LIGHT HOLDER", "CAKE STAND", "BUNTING", "PHOTO FRAME
           "DOORMAT", "WATER BOTTLE", "ALARM CLOCK", "NAPKINS", "CANDLE", "NOTEBOOK", "STORAGE TIN", "BOWL"]
 
 
+class InvalidSpec(SegflowError):
+    """A generator parameter out of range; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field} {message}")
+
+
 @dataclass(frozen=True)
 class GeneratorSpec:
     """Parameters of one generated data set; the same spec always gives the same lines."""
@@ -90,11 +98,11 @@ class GeneratorSpec:
         if unknown:
             raise SegflowError(f"unknown archetype(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
         if self.customers < 1:
-            raise SegflowError(f"--customers must be at least 1, got {self.customers}")
+            raise InvalidSpec("customers", f"must be at least 1, got {self.customers}")
         if self.days < 7:
-            raise SegflowError(f"--days must be at least 7, got {self.days}")
+            raise InvalidSpec("days", f"must be at least 7, got {self.days}")
         if self.seed < 0:
-            raise SegflowError(f"--seed must not be negative, got {self.seed}")
+            raise InvalidSpec("seed", f"must not be negative, got {self.seed}")
 
     @property
     def content_key(self) -> str:

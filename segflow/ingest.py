@@ -147,6 +147,10 @@ MAPPING_RULE = ("invoiced_at and customer_id, and either quantity with unit_pric
                 "with amount, quantity is optional and counts as 1 when not mapped)")
 
 
+class UnrecognisedHeader(ImportRejected):
+    """A header that is neither known layout: the file needs a mapping."""
+
+
 def parse_mapping(spec: str) -> dict[str, str]:
     """Parse `target=source,...` into {target: source}; targets must be transaction fields."""
     mapping: dict[str, str] = {}
@@ -154,23 +158,23 @@ def parse_mapping(spec: str) -> dict[str, str]:
         target, sep, source = part.partition("=")
         target, source = target.strip(), source.strip()
         if not sep or not target or not source:
-            raise ImportRejected(f"--map entry {part!r} is not of the form target=source")
+            raise ImportRejected(f"mapping entry {part!r} is not of the form target=source")
         if target not in TARGET_FIELDS:
             raise ImportRejected(
-                f"--map target {target!r} is not a transaction field; use one of {', '.join(TARGET_FIELDS)}"
+                f"mapping target {target!r} is not a transaction field; use one of {', '.join(TARGET_FIELDS)}"
             )
         mapping[target] = source
     if not mapping:
-        raise ImportRejected("--map is empty; give target=source pairs such as invoiced_at=Date")
+        raise ImportRejected("the mapping is empty; give target=source pairs such as invoiced_at=Date")
     if "amount" in mapping and "unit_price" in mapping:
-        raise ImportRejected("--map names both unit_price and amount; map one: unit_price (the price of one "
+        raise ImportRejected("the mapping names both unit_price and amount; map one: unit_price (the price of one "
                              "item) or amount (the line's total)")
     missing = [t for t in ("invoiced_at", "customer_id") if t not in mapping]
     if "amount" not in mapping:
         missing += [t for t in ("quantity", "unit_price") if t not in mapping]
     if missing:
         raise ImportRejected(
-            f"--map lacks required field(s) {', '.join(missing)}: a mapping needs {MAPPING_RULE}"
+            f"the mapping lacks required field(s) {', '.join(missing)}: a mapping needs {MAPPING_RULE}"
         )
     return mapping
 
@@ -186,7 +190,7 @@ def resolve_layout(header: list[str], mapping: dict[str, str] | None) -> tuple[L
         missing = [source for source in mapping.values() if _normalise_header(source) not in positions]
         if missing:
             raise ImportRejected(
-                f"--map names column(s) the file does not have: {', '.join(missing)} "
+                f"the mapping names column(s) the file does not have: {', '.join(missing)} "
                 f"(header: {', '.join(header)})"
             )
         required = tuple(t for t in _VALUE_REQUIRED if t in mapping)
@@ -198,9 +202,9 @@ def resolve_layout(header: list[str], mapping: dict[str, str] | None) -> tuple[L
 
     best = max(KNOWN_LAYOUTS, key=matches)
     if matches(best) < 4:
-        raise ImportRejected(
+        raise UnrecognisedHeader(
             f"unrecognised header ({', '.join(header[:10])}); expected the Online Retail or Online Retail II "
-            "layout, or pass --map target=source,... (e.g. --map invoiced_at=Date,customer_id=Client,...)"
+            "layout, or a mapping target=source,... (e.g. invoiced_at=Date,customer_id=Client,...)"
         )
     missing = [best.columns[t] for t in best.required if _normalise_header(best.columns[t]) not in positions]
     if missing:
@@ -391,7 +395,7 @@ def import_transactions(
     path = Path(path)
     check_file(path)
     if len(delimiter) != 1:
-        raise ImportRejected(f"--delimiter must be one character, got {delimiter!r}")
+        raise ImportRejected(f"the delimiter must be one character, got {delimiter!r}")
     if not 0 <= max_reject_share <= 1:
         raise ImportRejected(f"max_reject_share must be between 0 and 1, got {max_reject_share!r}")
     reading = _Reading(path, content_sha256(path), mapping, delimiter, encoding, date_format)

@@ -17,7 +17,7 @@ import joblib
 import pandas as pd
 
 from segflow.db import Database, copy_in, run_named
-from segflow.errors import SegflowError
+from segflow.errors import NoChampion, SegflowError
 from segflow.model import SELECTION_RULE, SegmentModel, Selection
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def load(db: Database, version: int) -> SegmentModel:
     """The model of a version, after checking its artifact's sha256 against the registry."""
     rows = db.run("queries/registry/model_artifact", {"version": version})
     if not rows:
-        raise UnknownModelVersion(f"model version {version} does not exist (see: segflow models list)")
+        raise UnknownModelVersion(f"model version {version} does not exist")
     path, expected = Path(rows[0][0]), rows[0][1]
     if not path.exists():
         raise ModelIntegrityError(f"artifact of model version {version} is missing: {path}")
@@ -154,7 +154,7 @@ def promote(db: Database, version: int) -> None:
     with db.transaction() as cur:
         run_named(cur, "queries/registry/retire_champion", {"version": version})
         if not run_named(cur, "queries/registry/promote_model", {"version": version}):
-            raise UnknownModelVersion(f"model version {version} does not exist (see: segflow models list)")
+            raise UnknownModelVersion(f"model version {version} does not exist")
         run_named(cur, "queries/registry/sync_segment_keys", {"version": version})
 
 
@@ -168,10 +168,10 @@ def details(db: Database, version: int | None = None) -> dict[str, Any]:
     if version is None:
         version = champion(db)
         if version is None:
-            raise SegflowError("there is no champion model yet; run `segflow run` first")
+            raise NoChampion()
     rows = db.run("queries/registry/model_details", {"version": version})
     if not rows:
-        raise UnknownModelVersion(f"model version {version} does not exist (see: segflow models list)")
+        raise UnknownModelVersion(f"model version {version} does not exist")
     return rows[0][0]
 
 

@@ -226,3 +226,24 @@ def test_a_load_that_loads_nothing_fails_in_one_line_and_a_corrected_reading_rep
     assert removed.returncode == 0, removed.stderr
     assert removed.stdout.startswith(f"removed batch {batch}: 2 lines deleted")
     assert fetch(db, "select count(*) from segflow.transactions") == [(0,)]
+
+
+def test_the_cli_words_library_errors_with_its_own_commands_and_options():
+    from segflow.attributes import MissingIdColumn
+    from segflow.cli import worded
+    from segflow.errors import NoChampion, SegflowError, UnknownFeature
+    from segflow.ingest import UnrecognisedHeader
+    from segflow.registry import UnknownModelVersion
+
+    assert worded(NoChampion()) == "there is no champion model yet; run `segflow run` (or `segflow demo`) first"
+    assert worded(UnknownModelVersion("model version 7 does not exist")) == (
+        "model version 7 does not exist (see: segflow models list)")
+    assert worded(UnknownFeature("unknown feature(s) x", attributes_loaded=False)) == (
+        "unknown feature(s) x (segflow load-customers)")
+    assert worded(UnknownFeature("unknown feature(s) x", attributes_loaded=True)) == "unknown feature(s) x"
+    assert worded(MissingIdColumn("f.csv: no customer id column (id); name the id column")) == (
+        "f.csv: no customer id column (id); pass --id COLUMN")
+    assert worded(UnrecognisedHeader("unrecognised header (a); expected a layout, or a mapping target=source,... "
+                                     "(e.g. invoiced_at=Date)")).endswith("or pass --map target=source,... "
+                                                                          "(e.g. --map invoiced_at=Date)")
+    assert worded(SegflowError("anything else")) == "anything else"

@@ -55,10 +55,32 @@ def main() -> None:
     try:
         app()
     except SegflowError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {worded(exc)}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "_".join(str(p) for p in first["loc"]).upper()
         err_console.print(f"[bold red]error:[/] invalid setting SEGFLOW_{field}: {first['msg']}", soft_wrap=True)
         sys.exit(2)
+
+
+def worded(error: SegflowError) -> str:
+    """A library error in this command line's words: the library names values and settings, the CLI adds
+    which command or option to use."""
+    from segflow.attributes import MissingIdColumn
+    from segflow.errors import NoChampion, UnknownFeature
+    from segflow.ingest import UnrecognisedHeader
+    from segflow.registry import UnknownModelVersion
+
+    message = str(error)
+    if isinstance(error, NoChampion):
+        return f"{message}; run `segflow run` (or `segflow demo`) first"
+    if isinstance(error, UnknownModelVersion):
+        return f"{message} (see: segflow models list)"
+    if isinstance(error, UnknownFeature) and not error.attributes_loaded:
+        return f"{message} (segflow load-customers)"
+    if isinstance(error, UnrecognisedHeader):
+        return message.replace("or a mapping target=source,... (e.g. ", "or pass --map target=source,... (e.g. --map ")
+    if isinstance(error, MissingIdColumn):
+        return message.replace("name the id column", "pass --id COLUMN")
+    return message

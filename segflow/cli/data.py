@@ -48,9 +48,12 @@ def load(
     Online Retail and Online Retail II layouts are recognised by their header; others need --map.
     """
     from segflow import ingest
-    from segflow.errors import BatchReadDifferently, ImportFailed
+    from segflow.errors import BatchReadDifferently, ImportFailed, ImportRejected
 
-    mapping = ingest.parse_mapping(map_) if map_ is not None else None
+    try:
+        mapping = ingest.parse_mapping(map_) if map_ is not None else None
+    except ImportRejected as exc:
+        raise SegflowError(f"--map: {exc}") from None
     settings = load_settings()
     db = database(settings)
     share = settings.max_reject_share if max_reject_share is None else max_reject_share
@@ -175,12 +178,15 @@ def generate(
     ] = None,
 ) -> None:
     """Write realistic synthetic transactions."""
-    from segflow.generate import GeneratorSpec, generate_transactions
+    from segflow.generate import GeneratorSpec, InvalidSpec, generate_transactions
 
     first_day = parse_date(start, "--start") if start else date.today() - timedelta(days=days)
     chosen = tuple(a.strip() for a in archetypes.split(",") if a.strip()) if archetypes else ()
     spec = GeneratorSpec(customers=customers, days=days, seed=seed, start=first_day, archetypes=chosen)
-    spec.validate()
+    try:
+        spec.validate()
+    except InvalidSpec as exc:
+        raise SegflowError(f"--{exc}") from None  # the spec's fields are this command's options
     db = database()
     with chunk_progress("generating") as report:
         result = generate_transactions(db, spec, progress=report)

@@ -103,7 +103,7 @@ def check_source(db: Database, settings: Settings, attempt_id: int) -> dict[str,
             if first is not None and last is not None:
                 hint = f"its lines run from {first:%Y-%m-%d} to {last:%Y-%m-%d}: pick an as-of date in between"
             elif settings.source_table == DEFAULT_SOURCE:
-                hint = "load data first (segflow load / segflow generate)"
+                hint = "load data first (import a file or generate data)"
             else:
                 hint = "check SEGFLOW_SOURCE_TABLE"
             raise SegflowError(f"no purchase lines up to {info.as_of} in {settings.source_table} "

@@ -67,5 +67,5 @@ def test_archetype_shares_add_up_to_one():
 @pytest.mark.parametrize(("field", "value"), [("customers", 0), ("days", 3), ("seed", -1)])
 def test_invalid_spec_names_the_option(field, value):
     params = {"customers": 10, "days": 30, "seed": 1, "start": date(2024, 1, 1), field: value}
-    with pytest.raises(SegflowError, match=f"--{field} must"):
+    with pytest.raises(SegflowError, match=f"^{field} must"):
         GeneratorSpec(**params).validate()

@@ -9,6 +9,7 @@ from segflow.ingest import (
     FIELD_COUNT,
     MISSING_FIELD,
     UNDEFINED_PRICE,
+    UnrecognisedHeader,
     _LineParser,
     parse_mapping,
     resolve_layout,
@@ -44,7 +45,7 @@ def test_missing_required_columns_are_all_named():
 
 
 def test_unknown_header_asks_for_map():
-    with pytest.raises(ImportRejected, match="--map"):
+    with pytest.raises(UnrecognisedHeader, match=r"or a mapping target=source"):
         resolve_layout(["a", "b", "c"], None)
 
 
