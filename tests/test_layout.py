@@ -1,5 +1,6 @@
 """The README's layout tree matches the repository."""
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -36,3 +37,12 @@ def test_every_module_and_top_level_entry_is_in_the_layout():
     top = {top_level(path) for path in tracked} - {"README.md", ".gitignore"}
     listed_top = {top_level(entry) for entry in listed}
     assert top <= listed_top, f"top-level entries missing from the README layout: {sorted(top - listed_top)}"
+
+
+def test_every_path_in_the_where_to_change_what_table_exists():
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("<!-- where", 1)[1].split("\n## ", 1)[0]
+    paths = [p for row in table.splitlines() for p in re.findall(r"`([a-z_./]+/[a-z_./]*)`", row)]
+    assert len(paths) >= 10
+    missing = [p for p in paths if not (ROOT / p).exists()]
+    assert not missing, f"the README's where-to-change-what table names paths that do not exist: {missing}"
