@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -110,7 +110,7 @@ def db_status() -> None:
     table = Table(show_header=False)
     table.add_column("what")
     table.add_column("value", overflow="fold")
-    if settings.uses_embedded_database:
+    if settings.database_url is None:  # the embedded database
         state = embedded.status(settings.pg_dir)
         table.add_row("database", "embedded PostgreSQL")
         table.add_row("data folder", str(state.pg_dir))
@@ -428,7 +428,11 @@ def _flow_session() -> Iterator[None]:
 def _run_flow(as_of: date, retrain: str, features: list[str] | None) -> int:
     """Run the nightly flow in this process (inside a _flow_session)."""
     from flows.nightly import nightly_segmentation
+    from segflow.runs import is_retrain_mode
+    from segflow.stages.prepare import UnknownRetrainMode
 
+    if not is_retrain_mode(retrain):  # _preflight has refused it already, in the words of the command's options
+        raise UnknownRetrainMode(retrain)
     return nightly_segmentation(as_of=as_of, retrain=retrain, features=features)
 
 
@@ -532,10 +536,11 @@ def _print_segment_table(db: Database, attempt_id: int, title: str) -> None:
     from segflow import runs
 
     table = Table(title=title)
-    for column, justify in (("key", "left"), ("segment", "left"), ("customers", "right"),
-                            ("share of all customers", "right"),
-                            ("mean recency (days)", "right"), ("mean frequency", "right"),
-                            ("mean monetary", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("key", "left"), ("segment", "left"), ("customers", "right"), ("share of all customers", "right"),
+        ("mean recency (days)", "right"), ("mean frequency", "right"), ("mean monetary", "right"),
+    )
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     for row in runs.segment_table(db, attempt_id).itertuples(index=False):
         table.add_row(row.segment_key, row.segment_name, f"{row.customers:,}", f"{row.share:.1%}",
