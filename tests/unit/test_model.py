@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from tests_support import make_mall_customers, make_rfm_with_whales
+from support.data import make_mall_customers, make_rfm_with_whales
 
 from segflow.errors import SegflowError
 from segflow.model import Candidate, LogSkewed, choose_log_features, evaluate, select_model
