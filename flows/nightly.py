@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any, Literal, TypeVar
+from typing import Any, TypedDict, TypeVar, cast
 
 from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -16,6 +16,7 @@ from prefect.runtime import flow_run
 from segflow import artifacts, runs, stages
 from segflow.db import is_transient
 from segflow.drift import DriftResult, transitions_path
+from segflow.runs import RetrainMode
 from segflow.runtime import as_of_for, open_database
 
 T = TypeVar("T")
@@ -30,28 +31,37 @@ def _transient(task: Task, task_run: Any, state: Any) -> bool:
     return False
 
 
+class RetryOptions(TypedDict, total=False):
+    """The retry keywords of prefect.task, typed so that `task(..., **options)` is checked."""
+
+    retries: int
+    retry_delay_seconds: list[float]
+    retry_condition_fn: Callable[[Task[..., Any], Any, Any], bool]
+
+
 # Database round trips may hit a restarting server or a network blip; computation is never retried.
-IO_RETRIES = {"retries": 3, "retry_delay_seconds": [2, 10, 30], "retry_condition_fn": _transient}
+IO_RETRIES: RetryOptions = {"retries": 3, "retry_delay_seconds": [2, 10, 30], "retry_condition_fn": _transient}
 
 
-def _stage_task(stage: Callable[..., Any]) -> Task:
+def _stage_task(stage: Callable[..., object]) -> Task[..., object]:
     """A Prefect task, named module.stage, that runs a stage against the configured database."""
     name = f"{stage.__module__.rsplit('.', 1)[-1]}.{stage.__name__}"
 
-    def run(*args: Any) -> Any:
+    def run(*args: Any) -> object:
         settings, db = open_database()
         return stage(db, settings, *args)
 
-    options = IO_RETRIES if stage in stages.IO_STAGES else {}
-    return task(run, name=name, cache_policy=NO_CACHE, **options)
+    options: RetryOptions = IO_RETRIES if stage in stages.IO_STAGES else {}
+    return task(name=name, cache_policy=NO_CACHE, **options)(run)
 
 
-STAGE_TASKS = {stage: _stage_task(stage) for stage in stages.ALL_STAGES}
+STAGE_TASKS: dict[Callable[..., object], Task[..., object]] = {stage: _stage_task(stage) for stage in stages.ALL_STAGES}
 
 
 def run_as_task(stage: Callable[..., T], *args: Any) -> T:
     """The flow's stage runner: each stage is its own task run; small results go to the run's log."""
-    result = STAGE_TASKS[stage](*args)
+    # The task runs `stage` itself, so its result has the stage's type (which a dict of tasks cannot carry).
+    result = cast(T, STAGE_TASKS[stage](*args))
     if isinstance(result, dict | tuple | int) and not isinstance(result, bool):
         get_run_logger().info("%s: %s", STAGE_TASKS[stage].name, result)
     return result
@@ -94,7 +104,7 @@ def _run_name() -> str:
 @flow(name="nightly-segmentation", flow_run_name=_run_name, log_prints=False)
 def nightly_segmentation(
     as_of: date | None = None,
-    retrain: Literal["auto", "always", "never"] = "auto",
+    retrain: RetrainMode = "auto",
     features: list[str] | None = None,
 ) -> int:
     """Turn transaction lines into published, named customer segments as of a date; returns the attempt id."""

@@ -9,7 +9,7 @@ import logging
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import IO, Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 import psycopg2
@@ -139,7 +139,7 @@ def run_composed_named(
     return cur.fetchall() if cur.description is not None else []
 
 
-def copy_in(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str], data: IO[str]) -> None:
+def copy_in(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str], data: TextIO) -> None:
     """COPY tab-separated text rows (PostgreSQL text format, \\N for null) into segflow.<table>."""
     statement = sql.SQL(read_sql("queries/db/copy_into_table")).format(
         table=sql.Identifier(SCHEMA, table), columns=sql.SQL(", ").join(map(sql.Identifier, columns))
@@ -147,7 +147,7 @@ def copy_in(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str],
     cur.copy_expert(statement.as_string(cur), data)
 
 
-def copy_named(cur: psycopg2.extensions.cursor, name: str, data: IO[str]) -> None:
+def copy_named(cur: psycopg2.extensions.cursor, name: str, data: TextIO) -> None:
     """Run the COPY ... FROM STDIN statement in sql/<name>.sql with `data` as its input."""
     cur.copy_expert(read_sql(name), data)
 

@@ -114,6 +114,7 @@ def data_quality_counts(db: Database, as_of: date) -> dict[str, int]:
         run_named(cur, "queries/features/tune_feature_aggregation")
         row = run_composed_named(cur, "queries/features/data_quality_counts", {"as_of": as_of},
                                  **source_parts(db.settings))[0]
+        assert cur.description is not None  # it returned a row, so it has columns
         names = [column.name for column in cur.description]
     return dict(zip(names, row, strict=True))
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO
+from typing import Any
 
 from segflow.db import Database, copy_in, copy_text_value, run_named
 from segflow.errors import BatchReadDifferently, ImportFailed, ImportRejected
@@ -263,7 +263,7 @@ def auto_invoice_id(customer: str, invoiced_at: str) -> str:
 
 
 @contextmanager
-def _open_binary(path: Path) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
+def _open_binary(path: Path) -> Iterator[tuple[gzip.GzipFile | io.BufferedReader, io.BufferedReader]]:
     """The decompressed byte stream and the raw file under it (whose position shows progress)."""
     with path.open("rb") as raw:
         if raw.read(2) == b"\x1f\x8b":
@@ -341,7 +341,7 @@ class _LineParser:
         return line, "", ""
 
     def _parse_timestamp(self, text: str) -> str | None:
-        formats = (self.date_format,) if self.date_format else ()
+        formats: tuple[str, ...] = (self.date_format,) if self.date_format else ()
         parsed: datetime | None = None
         if not formats:
             try:
@@ -510,7 +510,7 @@ def remove_batch(db: Database, batch_id: int) -> int:
     return deleted
 
 
-def list_batches(db: Database) -> list[dict[str, object]]:
+def list_batches(db: Database) -> list[dict[str, Any]]:
     """Every import, newest first: name, status, options, counts and times."""
     columns = ("batch_id", "kind", "name", "status", "layout", "options", "lines_read", "lines_loaded",
                "lines_rejected", "rejected_by_reason", "started_at", "finished_at", "removed_at", "error")

@@ -95,6 +95,12 @@ class Candidate:
         return {"algorithm": self.algorithm, "k": self.k, "params": self.params, "metrics": self.metrics,
                 "passed": self.passed, "rejected_because": self.rejected_because}
 
+    def fitted_centroids(self) -> np.ndarray:
+        """The centroids in model space, which every candidate fitted without an early rejection has."""
+        if self.centroids is None:
+            raise SegflowError(f"candidate {self.algorithm} k={self.k} has no centroids ({self.rejected_because})")
+        return self.centroids
+
 
 @dataclass
 class SegmentModel:
@@ -223,7 +229,7 @@ def labels_of(candidate: Candidate, z: np.ndarray) -> np.ndarray:
     """Cluster label of each row: the estimator's predict where it has one, else nearest centroid."""
     if candidate.algorithm == "gaussian_mixture" or candidate.algorithm.endswith("kmeans"):
         return candidate.estimator.predict(z)
-    return _nearest(z, candidate.centroids)
+    return _nearest(z, candidate.fitted_centroids())
 
 
 def evaluate(candidates: list[Candidate], z: np.ndarray, eval_size: int, k_range: range,
@@ -240,11 +246,12 @@ def evaluate(candidates: list[Candidate], z: np.ndarray, eval_size: int, k_range
         if c.rejected_because:
             continue
         labels_all = labels_of(c, z)
-        shares = np.bincount(labels_all, minlength=len(c.centroids)) / len(labels_all)
+        centroids = c.fitted_centroids()
+        shares = np.bincount(labels_all, minlength=len(centroids)) / len(labels_all)
         labels_eval = labels_all[:eval_size]
         c.metrics["min_share"] = round(float(shares.min()), 5)
         # On the whole training sample, like the shares, so the elbow curve compares k on the same customers.
-        c.metrics["wcss"] = round(float(((z - c.centroids[labels_all]) ** 2).sum()), 3)
+        c.metrics["wcss"] = round(float(((z - centroids[labels_all]) ** 2).sum()), 3)
         if len(set(labels_eval[:screen])) < 2:
             c.rejected_because = "fewer than two segments on the evaluation sample"
             continue
@@ -330,4 +337,6 @@ class _NearestCentroid(BaseEstimator):
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        if self.centroids is None:  # None only as sklearn's default for clone(); select_model always sets it
+            raise ValueError("_NearestCentroid has no centroids to assign customers to")
         return _nearest(X, self.centroids)

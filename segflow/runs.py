@@ -7,14 +7,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal, TypeGuard, get_args
 
 import pandas as pd
 
 from segflow.db import Database
 from segflow.errors import SegflowError
 
-RETRAIN_MODES = ("auto", "always", "never")
+RetrainMode = Literal["auto", "always", "never"]
+RETRAIN_MODES: tuple[RetrainMode, ...] = get_args(RetrainMode)
+
+
+def is_retrain_mode(value: str) -> TypeGuard[RetrainMode]:
+    """Whether `value` is one of RETRAIN_MODES."""
+    return value in RETRAIN_MODES
 
 
 class UnknownRun(SegflowError):

@@ -15,24 +15,15 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg2
 import pytest
 from psycopg2 import sql
+from support.data import ONLINE_RETAIL_II_HEADER
+from support.databases import admin, fresh_database, settings_for, with_database
 
 from segflow import embedded, migrations
 from segflow.db import Database
 from segflow.settings import Settings
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-ONLINE_RETAIL_II = SHARED_DATA / "online_retail_II_2009_2010.csv.gz"
-
-
-def with_database(url: str, name: str) -> str:
-    """The same server URL pointing at another database."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 @pytest.fixture(autouse=True)
@@ -70,59 +61,33 @@ def server_url(worker_id: str) -> Iterator[str]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def _admin(server_url: str, statement: sql.Composable) -> None:
-    conn = psycopg2.connect(server_url)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(statement)
-    finally:
-        conn.close()
-
-
 @pytest.fixture(scope="session")
 def template_database(server_url: str, worker_id: str) -> Iterator[str]:
     """A fully migrated database that per-test databases are cloned from."""
     name = f"segflow_template_{worker_id}_{uuid.uuid4().hex[:6]}"
-    _admin(server_url, sql.SQL("create database {}").format(sql.Identifier(name)))
-    migrations.upgrade(Database(_settings(with_database(server_url, name), Path(tempfile.gettempdir()))))
+    admin(server_url, sql.SQL("create database {}").format(sql.Identifier(name)))
+    migrations.upgrade(Database(settings_for(with_database(server_url, name), Path(tempfile.gettempdir()))))
     try:
         yield name
     finally:
-        _admin(server_url, sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-
-
-def _settings(url: str, home: Path) -> Settings:
-    return Settings(_env_file=None, database_url=url, home=home)
-
-
-def _fresh_database(server_url: str, template: str | None) -> Iterator[str]:
-    name = f"segflow_test_{uuid.uuid4().hex[:12]}"
-    statement = sql.SQL("create database {}").format(sql.Identifier(name))
-    if template:
-        statement = sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template))
-    _admin(server_url, statement)
-    try:
-        yield with_database(server_url, name)
-    finally:
-        _admin(server_url, sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        admin(server_url, sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 @pytest.fixture
 def db_url(server_url: str, template_database: str) -> Iterator[str]:
     """URL of a fresh, migrated database for one test."""
-    yield from _fresh_database(server_url, template_database)
+    yield from fresh_database(server_url, template_database)
 
 
 @pytest.fixture
 def blank_db_url(server_url: str) -> Iterator[str]:
     """URL of a fresh database segflow has never touched."""
-    yield from _fresh_database(server_url, None)
+    yield from fresh_database(server_url, None)
 
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return _settings(db_url, tmp_path / "home")
+    return settings_for(db_url, tmp_path / "home")
 
 
 @pytest.fixture
@@ -134,7 +99,7 @@ def db(settings: Settings) -> Database:
 
 @pytest.fixture
 def blank_db(blank_db_url: str, tmp_path: Path) -> Database:
-    return Database(_settings(blank_db_url, tmp_path / "home"))
+    return Database(settings_for(blank_db_url, tmp_path / "home"))
 
 
 def _fetch(db: Database, query: str, params: dict | tuple | None = None) -> list[tuple]:
@@ -147,12 +112,6 @@ def _fetch(db: Database, query: str, params: dict | tuple | None = None) -> list
 def fetch():
     """fetch(db, query, params) -> rows of an ad-hoc query, for assertions."""
     return _fetch
-
-
-ONLINE_RETAIL_II_HEADER = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
-                           "Customer ID", "Country"]
-ONLINE_RETAIL_HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
-                        "CustomerID", "Country"]
 
 
 @pytest.fixture

@@ -3,23 +3,16 @@
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import psycopg2
 import pytest
-from tests_support import LINE
+from support.cli import segflow
+from support.data import LINE
 
 from segflow import embedded, migrations
 
 HEADER = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
-
-
-def segflow(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SEGFLOW_")}
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "segflow", *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd, timeout=300)
 
 
 def _command_lines(help_text: str) -> list[str]:

@@ -1,11 +1,12 @@
-"""`segflow segments`, `customer` and `score` as a user runs them, on two published runs."""
+"""`segflow segments`, `customer` and `score` on two published runs: what they print, in this process; their
+one-line errors, as a user gets them from a real process."""
 
 import json
 from datetime import date
 
 import pytest
-from conftest import _fresh_database, _settings
-from test_cli import segflow
+from support.cli import segflow, segflow_in_process
+from support.databases import fresh_database, settings_for
 
 from segflow.db import Database
 from segflow.generate import GeneratorSpec, generate_transactions
@@ -15,9 +16,9 @@ from segflow.stages import run_nightly
 @pytest.fixture(scope="module")
 def published(server_url, template_database, tmp_path_factory):
     """A database with generated customers and two published runs (as of 2025-04-23 and 2025-04-30)."""
-    urls = _fresh_database(server_url, template_database)
+    urls = fresh_database(server_url, template_database)
     url = next(urls)
-    settings = _settings(url, tmp_path_factory.mktemp("home"))
+    settings = settings_for(url, tmp_path_factory.mktemp("home"))
     db = Database(settings)
     generate_transactions(db, GeneratorSpec(customers=1_200, days=120, seed=3, start=date(2025, 1, 1)))
     run_nightly(db, settings, date(2025, 4, 23))
@@ -34,13 +35,13 @@ def _one(db: Database, query: str) -> tuple:
 
 def test_segments_shows_the_current_run_and_any_published_run(published):
     db, env = published
-    now = segflow("segments", env=env)
-    assert now.returncode == 0, now.stderr
+    now = segflow_in_process("segments", env=env)
+    assert now.exit_code == 0, now.output
     assert "segments of run 2, as of 2025-04-30 (model v1)" in now.stdout
     size, name = _one(db, "select count(*), min(segment_name) from segflow.current_segments "
                           "where segment_key = 'S1'")
     assert f"S1  │ {name}" in now.stdout and f"{size:,}" in now.stdout
-    earlier = segflow("segments", "--run", "1", env=env)
+    earlier = segflow_in_process("segments", "--run", "1", env=env)
     assert "segments of run 1, as of 2025-04-23 (model v1)" in earlier.stdout
 
 
@@ -55,8 +56,8 @@ def test_customer_shows_features_segment_and_history(published):
     customer, name, key, monetary = _one(
         db, "select customer_id, segment_name, segment_key, monetary from segflow.current_segments "
             "where segment_key like 'S%' order by monetary desc, customer_id limit 1")
-    result = segflow("customer", customer, env=env)
-    assert result.returncode == 0, result.stderr
+    result = segflow_in_process("customer", customer, env=env)
+    assert result.exit_code == 0, result.output
     assert f"{customer}: {name} ({key}) in run 2, as of 2025-04-30, model v1" in result.stdout
     assert f"{monetary:,.2f}" in result.stdout
     history = [line for line in result.stdout.splitlines() if line.startswith("│ 2025-04-")]
@@ -74,9 +75,9 @@ def test_score_json_agrees_with_the_segment_the_run_gave_a_real_customer(publish
     recency, frequency, monetary, key, name, distance, confidence = _one(
         db, "select recency_days, frequency, monetary, segment_key, segment_name, distance, confidence "
             "from segflow.current_segments where segment_key like 'S%' order by customer_id limit 1")
-    result = segflow("score", "--recency", str(recency), "--frequency", str(frequency), "--monetary",
-                     str(monetary), "--json", env=env)
-    assert result.returncode == 0, result.stderr
+    result = segflow_in_process("score", "--recency", str(recency), "--frequency", str(frequency), "--monetary",
+                                str(monetary), "--json", env=env)
+    assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     assert (answer["segment_key"], answer["segment_name"], answer["model_version"]) == (key, name, 1)
     assert answer["distance"] == pytest.approx(distance, abs=1e-5)

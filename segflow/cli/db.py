@@ -43,7 +43,7 @@ def db_status() -> None:
     table = Table(show_header=False)
     table.add_column("what")
     table.add_column("value", overflow="fold")
-    if settings.uses_embedded_database:
+    if settings.database_url is None:  # the embedded database
         state = embedded.status(settings.pg_dir)
         table.add_row("database", "embedded PostgreSQL")
         table.add_row("data folder", str(state.pg_dir))

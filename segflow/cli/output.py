@@ -6,7 +6,7 @@ import sys
 from datetime import date
 from decimal import Decimal
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -57,10 +57,11 @@ def print_segment_table(db: Database, attempt_id: int, title: str) -> None:
     from segflow import runs
 
     table = Table(title=title)
-    for column, justify in (("key", "left"), ("segment", "left"), ("customers", "right"),
-                            ("share of all customers", "right"),
-                            ("mean recency (days)", "right"), ("mean frequency", "right"),
-                            ("mean monetary", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("key", "left"), ("segment", "left"), ("customers", "right"), ("share of all customers", "right"),
+        ("mean recency (days)", "right"), ("mean frequency", "right"), ("mean monetary", "right"),
+    )
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     for row in runs.segment_table(db, attempt_id).itertuples(index=False):
         table.add_row(row.segment_key, row.segment_name, f"{row.customers:,}", f"{row.share:.1%}",

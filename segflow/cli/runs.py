@@ -98,7 +98,11 @@ def _flow_session() -> Iterator[None]:
 def _run_flow(as_of: date, retrain: str, features: list[str] | None) -> int:
     """Run the nightly flow in this process (inside a _flow_session)."""
     from flows.nightly import nightly_segmentation
+    from segflow.runs import is_retrain_mode
+    from segflow.stages.prepare import UnknownRetrainMode
 
+    if not is_retrain_mode(retrain):  # _preflight has refused it already, in the words of the command's options
+        raise UnknownRetrainMode(retrain)
     return nightly_segmentation(as_of=as_of, retrain=retrain, features=features)
 
 

@@ -4,7 +4,7 @@ import csv
 from datetime import date
 
 import pytest
-from tests_support import make_mall_customers
+from support.data import make_mall_customers
 
 from segflow.attributes import load_customer_attributes, snake_case
 from segflow.errors import ImportRejected

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from tests_support import png_ink_share, render_in_chromium
+from support.browser import png_ink_share, render_in_chromium
 
 from segflow.generate import GeneratorSpec, generate_transactions
 from segflow.stages import run_nightly

@@ -13,7 +13,7 @@ D: only a cancellation -> known but inactive, no tenure.
 from datetime import date
 
 import pytest
-from tests_support import insert_lines, make_rfm_lines
+from support.data import insert_lines, make_rfm_lines
 
 from segflow.features import FeatureSet, compute_features, cut_points
 from segflow.stages import features as stage_features

@@ -3,7 +3,7 @@
 import gzip
 
 import pytest
-from tests_support import LINE
+from support.data import LINE, ONLINE_RETAIL_HEADER
 
 from segflow.errors import ImportRejected
 from segflow.ingest import import_transactions
@@ -33,8 +33,6 @@ def test_online_retail_ii_file_loads_every_line(db, fetch, write_csv):
 
 
 def test_online_retail_layout_with_us_dates_loads(db, fetch, write_csv):
-    from conftest import ONLINE_RETAIL_HEADER
-
     path = write_csv([["536365", "85123A", "HOLDER", "6", "12/1/2010 8:26", "2.55", "17850.0", "United Kingdom"]],
                      header=ONLINE_RETAIL_HEADER)
     result = import_transactions(db, path)

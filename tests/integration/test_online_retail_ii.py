@@ -1,7 +1,7 @@
 """The real Online Retail II file from ../shared/data (skipped only where it is absent)."""
 
 import pytest
-from conftest import ONLINE_RETAIL_II
+from support.data import ONLINE_RETAIL_II
 
 from segflow.ingest import import_transactions
 

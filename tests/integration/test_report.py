@@ -6,7 +6,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
-from tests_support import make_mall_customers, png_ink_share, render_in_chromium
+from support.browser import png_ink_share, render_in_chromium
+from support.data import make_mall_customers
 
 from segflow import report
 from segflow.attributes import load_customer_attributes

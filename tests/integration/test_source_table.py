@@ -3,7 +3,7 @@
 from datetime import date
 
 import pytest
-from tests_support import make_rfm_lines
+from support.data import make_rfm_lines
 
 from segflow.errors import SegflowError
 from segflow.features import FeatureSet, compute_features

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from tests_support import make_mall_customers, make_rfm_with_whales
+from support.data import make_mall_customers, make_rfm_with_whales
 
 from segflow.errors import SegflowError
-from segflow.model import Candidate, LogSkewed, choose_log_features, evaluate, select_model
+from segflow.model import SILHOUETTE_TIE, Candidate, LogSkewed, choose_log_features, evaluate, select, select_model
 
 
 def test_mall_like_customers_give_five_segments():
@@ -94,3 +94,71 @@ def test_customers_that_mostly_share_one_point_reject_dbscan_instead_of_crashing
                              min_share=0.01)
     dbscan = [c for c in selection.candidates if c.algorithm == "dbscan"]
     assert [c.rejected_because for c in dbscan] == ["most customers are identical (neighbour distance 0)"]
+
+
+# select(): among candidates that passed the gates, those within SILHOUETTE_TIE of the best silhouette,
+# then the lowest (davies_bouldin, k). Candidates are built by hand with the metrics each case needs.
+
+def _scored(algorithm: str, k: int, silhouette: float, davies_bouldin: float, *, passed: bool = True,
+            rejected_because: str | None = None, finalist: bool = False) -> Candidate:
+    metrics = {"silhouette": silhouette, "davies_bouldin": davies_bouldin}
+    if finalist:
+        metrics["finalist"] = True
+    return Candidate(algorithm, k, {}, metrics=metrics, passed=passed, rejected_because=rejected_because)
+
+
+def test_select_takes_the_clear_silhouette_winner_over_a_lower_davies_bouldin():
+    leader = _scored("kmeans", 4, silhouette=0.60, davies_bouldin=0.90)
+    runner_up = _scored("gaussian_mixture", 3, silhouette=0.50, davies_bouldin=0.40)  # 0.10 behind: no tie
+    assert select([runner_up, leader]) is leader
+
+
+def test_select_within_the_tie_prefers_the_lower_davies_bouldin_despite_a_lower_silhouette():
+    leader = _scored("kmeans", 4, silhouette=0.600, davies_bouldin=0.80)
+    tied = _scored("agglomerative_ward", 5, silhouette=0.595, davies_bouldin=0.70)  # 0.005 behind
+    assert select([leader, tied]) is tied
+
+
+def test_select_with_equal_davies_bouldin_in_the_tie_prefers_fewer_segments():
+    five = _scored("kmeans", 5, silhouette=0.600, davies_bouldin=0.70)
+    three = _scored("gaussian_mixture", 3, silhouette=0.595, davies_bouldin=0.70)
+    four = _scored("kmeans", 4, silhouette=0.598, davies_bouldin=0.70)
+    assert select([five, four, three]) is three
+
+
+@pytest.mark.parametrize(("behind", "winner"), [
+    (SILHOUETTE_TIE + 0.001, "leader"),  # just outside the tie: its better Davies-Bouldin does not count
+    (SILHOUETTE_TIE - 0.001, "challenger"),  # just inside: it does
+], ids=["just-outside-the-tie", "just-inside-the-tie"])
+def test_select_counts_davies_bouldin_only_within_the_tie(behind, winner):
+    leader = _scored("kmeans", 4, silhouette=0.600, davies_bouldin=0.90)
+    challenger = _scored("kmeans", 3, silhouette=0.600 - behind, davies_bouldin=0.30)
+    assert select([leader, challenger]) is {"leader": leader, "challenger": challenger}[winner]
+
+
+def test_select_never_picks_a_candidate_that_failed_the_gates():
+    failed = _scored("kmeans", 3, silhouette=0.90, davies_bouldin=0.10, passed=False,
+                     rejected_because="smallest segment is 1.5% of customers, below the 3% minimum")
+    passed = _scored("gaussian_mixture", 5, silhouette=0.40, davies_bouldin=1.20)
+    assert select([failed, passed]) is passed
+
+
+def test_select_only_lets_finalists_compete_when_there_are_finalists():
+    # Finalists' silhouette is on the full evaluation sample; the others' only on the screening sample.
+    screened_only = _scored("kmeans", 3, silhouette=0.70, davies_bouldin=0.50)
+    finalist = _scored("kmeans", 4, silhouette=0.55, davies_bouldin=0.80, finalist=True)
+    assert select([screened_only, finalist]) is finalist
+
+
+def test_select_without_a_passed_candidate_raises_naming_each_reason():
+    candidates = [
+        _scored("kmeans", 3, silhouette=0.80, davies_bouldin=0.30, passed=False,
+                rejected_because="smallest segment is 1.5% of customers, below the 3% minimum"),
+        Candidate("dbscan", 1, {}, rejected_because="found 1 cluster(s)"),
+    ]
+    with pytest.raises(SegflowError) as raised:
+        select(candidates)
+    assert str(raised.value) == (
+        "no candidate model passed the quality gates (kmeans k=3: smallest segment is 1.5% of customers, "
+        "below the 3% minimum; dbscan k=1: found 1 cluster(s))"
+    )

@@ -1,7 +1,20 @@
-"""Small builders shared by tests (kept out of conftest so tests can import them by name)."""
+"""Data builders: transaction lines, feature frames, and where the real Online Retail II export lives."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+# ../shared/data beside the repository; tests that need the real export skip when it is absent.
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+ONLINE_RETAIL_II = SHARED_DATA / "online_retail_II_2009_2010.csv.gz"
+
+ONLINE_RETAIL_II_HEADER = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
+                           "Customer ID", "Country"]
+ONLINE_RETAIL_HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
+                        "CustomerID", "Country"]
 
 # One Online Retail II line with a distinct invoice per i.
 LINE = "{i},S,D,1,2010-01-01 00:00:00,1.5,c{i},United Kingdom\n"
@@ -60,41 +73,3 @@ def make_rfm_with_whales(seed: int = 1) -> pd.DataFrame:
                 for r, f, m in ((10, 6, 300), (60, 3, 150), (200, 1, 40))]
     whales = np.c_[rng.normal(5, 1, 30).clip(0), rng.normal(60, 5, 30), rng.normal(300_000, 5_000, 30)]
     return pd.DataFrame(np.vstack([*ordinary, whales]), columns=["recency_days", "frequency", "monetary"])
-
-
-def render_in_chromium(html_path, png_path, height: int = 2200) -> bool:
-    """Screenshot a local HTML file in headless Chromium (Debian's package); False when it is not installed."""
-    import shutil
-    import subprocess
-    import tempfile
-
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        return False
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", f"--window-size=1400,{height}", "--virtual-time-budget=15000",
-             f"--screenshot={png_path}", f"file://{html_path}"],
-            check=True, capture_output=True, timeout=180,
-        )
-    return True
-
-
-def png_ink_share(png_path) -> float:
-    """Share of decoded scanline bytes that are neither 0 nor 255: about 0 for a blank page."""
-    import struct
-    import zlib
-    from pathlib import Path
-
-    data = Path(png_path).read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    position, idat = 8, b""
-    while position < len(data):
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
-        if kind == b"IDAT":
-            idat += data[position + 8:position + 8 + length]
-        position += 12 + length
-    pixels = zlib.decompress(idat)
-    return sum(1 for b in pixels[::7] if b not in (0, 255)) / len(pixels[::7])
