@@ -76,8 +76,12 @@ def step_prepare(home: Path, customers: int) -> dict:
         started = time.perf_counter()
         run_nightly(db, settings, AS_OF, retrain="auto")
         trained = time.perf_counter() - started
-    return {"lines": lines, "generate_s": None if result.already_generated else generated, "train_run_s": trained,
-            "rss_mb": peak_rss_mb()}
+    return {
+        "lines": lines,
+        "generate_s": None if result.already_generated else generated,
+        "train_run_s": trained,
+        "rss_mb": peak_rss_mb(),
+    }
 
 
 def step_segflow(home: Path) -> dict:
@@ -104,14 +108,20 @@ def step_naive(home: Path) -> dict:
     engine = db.engine()
     started = time.perf_counter()
     lines = pd.read_sql("select * from segflow.transactions", engine)
-    lines = lines[lines["customer_id"].notna() & (lines["quantity"] > 0) & (lines["unit_price"] > 0)
-                  & ~lines["invoice_id"].str.startswith("C")].drop_duplicates()
+    lines = lines[
+        lines["customer_id"].notna()
+        & (lines["quantity"] > 0)
+        & (lines["unit_price"] > 0)
+        & ~lines["invoice_id"].str.startswith("C")
+    ].drop_duplicates()
     lines["amount"] = lines["quantity"].astype(float) * lines["unit_price"].astype(float)
-    rfm = lines.groupby("customer_id").agg(last=("invoiced_at", "max"), frequency=("invoice_id", "nunique"),
-                                           monetary=("amount", "sum"))
+    rfm = lines.groupby("customer_id").agg(
+        last=("invoiced_at", "max"), frequency=("invoice_id", "nunique"), monetary=("amount", "sum")
+    )
     rfm["recency_days"] = (pd.Timestamp(AS_OF, tz="UTC") - rfm["last"]).dt.days
-    rfm.drop(columns="last").reset_index().to_sql("naive_rfm", engine, schema="public", if_exists="replace",
-                                                  index=False, chunksize=50_000)
+    rfm.drop(columns="last").reset_index().to_sql(
+        "naive_rfm", engine, schema="public", if_exists="replace", index=False, chunksize=50_000
+    )
     return {"wall_s": time.perf_counter() - started, "rows": len(rfm), "rss_mb": peak_rss_mb()}
 
 
@@ -123,7 +133,7 @@ def same_rules_aggregate(home: Path):  # noqa: ANN201 - a psycopg2 Composed
     from segflow.sqlfiles import read_sql
 
     text = read_sql("queries/features/compute_rfm_features")
-    select = text[text.index("with params as"):]
+    select = text[text.index("with params as") :]
     return sql.SQL("copy (" + select + ") to stdout with (format csv)").format(**source_parts(settings_for(home)))
 
 
@@ -151,8 +161,10 @@ def _aggregate_and_copy(home: Path, query, tune: bool) -> dict:  # noqa: ANN001 
             text = query if isinstance(query, str) else query.as_string(cur)
             cur.copy_expert(cur.mogrify(text, params).decode(), out)
             rows = out.getvalue().count("\n")
-            cur.execute("create temporary table bench_assignments (customer_id text, segment_key text,"
-                        " distance float8, confidence float8) on commit drop")
+            cur.execute(
+                "create temporary table bench_assignments (customer_id text, segment_key text,"
+                " distance float8, confidence float8) on commit drop"
+            )
             out.seek(0)
             column = 1 if tune else 0  # the same-rules query starts with the attempt id
             back = io.StringIO("".join(f"{line.split(',')[column]}\tS1\t0.5\t0.5\n" for line in out))
@@ -162,8 +174,13 @@ def _aggregate_and_copy(home: Path, query, tune: bool) -> dict:  # noqa: ANN001 
     return {"wall_s": time.perf_counter() - started, "rows": rows, "rss_mb": peak_rss_mb()}
 
 
-STEPS = {"prepare": step_prepare, "segflow": step_segflow, "naive": step_naive, "sql_copy": step_sql_copy,
-         "plain_copy": step_plain_copy}
+STEPS = {
+    "prepare": step_prepare,
+    "segflow": step_segflow,
+    "naive": step_naive,
+    "sql_copy": step_sql_copy,
+    "plain_copy": step_plain_copy,
+}
 
 
 def run_step(step: str, home: Path, customers: int) -> dict:
@@ -178,23 +195,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, action="append", help="customer counts (repeatable)")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--skip-naive-above", type=int, default=2_000_000,
-                        help="customer counts above this skip the naive way (it needs several GB)")
+    parser.add_argument(
+        "--skip-naive-above",
+        type=int,
+        default=2_000_000,
+        help="customer counts above this skip the naive way (it needs several GB)",
+    )
     parser.add_argument("--home", type=Path, default=Path("/tmp/segflow-bench"))
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
         customers = args.customers[0]
-        result = (STEPS[args.step](args.home, customers) if args.step == "prepare"
-                  else STEPS[args.step](args.home))
+        result = STEPS[args.step](args.home, customers) if args.step == "prepare" else STEPS[args.step](args.home)
         print(json.dumps(result, default=str))
         return
     for customers in args.customers or [100_000]:
         home = args.home / f"c{customers}"
         home.mkdir(parents=True, exist_ok=True)
         prepared = run_step("prepare", home, customers)
-        print(f"\n== {customers:,} customers, {prepared['lines']:,} lines "
-              f"(generate {prepared['generate_s'] or 'reused'} s, training run {prepared['train_run_s']:.1f} s)")
+        print(
+            f"\n== {customers:,} customers, {prepared['lines']:,} lines "
+            f"(generate {prepared['generate_s'] or 'reused'} s, training run {prepared['train_run_s']:.1f} s)"
+        )
         results: dict[str, list[dict]] = {"segflow": [], "naive": [], "sql_copy": [], "plain_copy": []}
         for _ in range(args.repeats):
             for step in results:
@@ -213,17 +235,21 @@ def report(results: dict[str, list[dict]]) -> None:
 
     core, sql_copy, naive = median("segflow", "core_s"), median("sql_copy", "wall_s"), median("naive", "wall_s")
     plain = median("plain_copy", "wall_s")
-    stages = {k: statistics.median(r["stages"][k] for r in results["segflow"])
-              for k in results["segflow"][0]["stages"]}
+    stages = {k: statistics.median(r["stages"][k] for r in results["segflow"]) for k in results["segflow"][0]["stages"]}
     print("segflow stages (median s): " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(stages.items())))
-    print(f"segflow features+score+publish: {core:.2f} s   (whole run {median('segflow', 'wall_s'):.2f} s, "
-          f"peak RSS {median('segflow', 'rss_mb'):.0f} MB)")
-    print(f"same-rules SQL aggregate + COPY out/in: {sql_copy:.2f} s   "
-          f"(peak RSS {median('sql_copy', 'rss_mb'):.0f} MB)")
+    print(
+        f"segflow features+score+publish: {core:.2f} s   (whole run {median('segflow', 'wall_s'):.2f} s, "
+        f"peak RSS {median('segflow', 'rss_mb'):.0f} MB)"
+    )
+    print(
+        f"same-rules SQL aggregate + COPY out/in: {sql_copy:.2f} s   (peak RSS {median('sql_copy', 'rss_mb'):.0f} MB)"
+    )
     print(f"plain SQL aggregate + COPY out/in:      {plain:.2f} s   (peak RSS {median('plain_copy', 'rss_mb'):.0f} MB)")
     print(f"naive read_sql+groupby+to_sql:  {naive:.2f} s   (peak RSS {median('naive', 'rss_mb'):.0f} MB)")
-    print(f"ratios: segflow / same-rules sql+copy = {core / sql_copy:.2f}x, segflow / plain sql+copy = "
-          f"{core / plain:.2f}x, naive / segflow = {naive / core:.1f}x (medians of {len(results['segflow'])} runs)")
+    print(
+        f"ratios: segflow / same-rules sql+copy = {core / sql_copy:.2f}x, segflow / plain sql+copy = "
+        f"{core / plain:.2f}x, naive / segflow = {naive / core:.1f}x (medians of {len(results['segflow'])} runs)"
+    )
 
 
 if __name__ == "__main__":

@@ -158,10 +158,12 @@ def generate(customers: int) -> None:
     from segflow.generate import GeneratorSpec, generate_transactions
 
     _, db = _open()
-    generate_transactions(db, GeneratorSpec(customers=customers, days=DAYS, seed=7, start=START,
-                                            archetypes=STABLE_ARCHETYPES))
-    generate_transactions(db, GeneratorSpec(customers=int(customers * 0.8), days=14, seed=99, start=SHIFT,
-                                            archetypes=("one_time",)))
+    generate_transactions(
+        db, GeneratorSpec(customers=customers, days=DAYS, seed=7, start=START, archetypes=STABLE_ARCHETYPES)
+    )
+    generate_transactions(
+        db, GeneratorSpec(customers=int(customers * 0.8), days=14, seed=99, start=SHIFT, archetypes=("one_time",))
+    )
 
 
 def run_night(as_of: date, kind: str) -> Night:
@@ -175,15 +177,29 @@ def run_night(as_of: date, kind: str) -> Night:
     summary = runs.run_summary(db, attempt_id)
     event = stages.monitor.drift_event_of_run(db, settings, attempt_id, night.drift) is not None
     champion = registry.details(db)
-    return Night(as_of, attempt_id, summary["run_id"], kind, time.perf_counter() - started,
-                 date.fromisoformat(str(champion["as_of"])), summary["retrained"], summary["outcome"] or "",
-                 summary["retrain_reason"] or "", event)
+    return Night(
+        as_of,
+        attempt_id,
+        summary["run_id"],
+        kind,
+        time.perf_counter() - started,
+        date.fromisoformat(str(champion["as_of"])),
+        summary["retrained"],
+        summary["outcome"] or "",
+        summary["retrain_reason"] or "",
+        event,
+    )
 
 
 def killed_night(as_of: date, stage: str) -> None:
     """Run a night in a child process that SIGKILLs itself right after `stage`."""
-    child = subprocess.run([sys.executable, __file__, "--kill-at", stage, "--night", as_of.isoformat()],
-                           env=os.environ.copy(), capture_output=True, text=True, timeout=600)
+    child = subprocess.run(
+        [sys.executable, __file__, "--kill-at", stage, "--night", as_of.isoformat()],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if child.returncode != -signal.SIGKILL:
         raise SystemExit(f"the killed night {as_of} ended with {child.returncode}, not SIGKILL:\n{child.stderr}")
 
@@ -192,8 +208,9 @@ def _die_after(stage: str, as_of: date) -> None:
     """In the child: patch the stage to SIGKILL this process once it returns, then run the night."""
     from segflow import stages
 
-    killed_after = {"features": stages.features.build, "score": stages.score.score,
-                    "publish": stages.publish.publish}[stage]
+    killed_after = {"features": stages.features.build, "score": stages.score.score, "publish": stages.publish.publish}[
+        stage
+    ]
 
     def run_then_die(step, *args):
         result = step(db, settings, *args)
@@ -212,8 +229,9 @@ def nightly_dates() -> list[date]:
 def simulate(soak: Soak) -> None:
     nights = nightly_dates()
     backfill_at = len([d for d in nights if d < SHIFT]) - 3  # late in the stable months, a champion exists
-    backfill = ([FIRST_NIGHT - timedelta(days=7 * i) for i in range(5, 0, -1)]
-                + [nights[i] + timedelta(days=3) for i in range(0, 10, 2)])
+    backfill = [FIRST_NIGHT - timedelta(days=7 * i) for i in range(5, 0, -1)] + [
+        nights[i] + timedelta(days=3) for i in range(0, 10, 2)
+    ]
     for index, day in enumerate(nights):
         if index in KILLS:
             killed_night(day, KILLS[index])
@@ -235,43 +253,61 @@ def verify(soak: Soak) -> None:
 
     print("\nthe champion only moves forward")
     dates = [n.champion_as_of for n in soak.nights]
-    soak.check(all(b >= a for a, b in zip(dates, dates[1:], strict=False)),
-               f"champion training dates in run order never go back: {sorted(set(dates))}")
+    soak.check(
+        all(b >= a for a, b in zip(dates, dates[1:], strict=False)),
+        f"champion training dates in run order never go back: {sorted(set(dates))}",
+    )
     backfills = [n for n in soak.nights if n.kind == "backfill"]
-    soak.check(all(not n.retrained and n.outcome.startswith("scored with champion") for n in backfills),
-               f"{len(backfills)} backfilled older dates trained nothing and scored with the champion")
+    soak.check(
+        all(not n.retrained and n.outcome.startswith("scored with champion") for n in backfills),
+        f"{len(backfills)} backfilled older dates trained nothing and scored with the champion",
+    )
 
     print("\nretraining is bounded")
     trainings = [n for n in nightly if n.retrained]
     span = (nightly[-1].as_of - nightly[0].as_of).days
     allowed = 1 + span // settings.max_age_days + span // max(settings.retrain_cooldown_days, 1)
-    soak.check(len(trainings) <= allowed, f"{len(trainings)} trainings over {span} days of nights "
-                                          f"(the policy allows at most {allowed})")
+    soak.check(
+        len(trainings) <= allowed,
+        f"{len(trainings)} trainings over {span} days of nights (the policy allows at most {allowed})",
+    )
     age_trainings = [n.as_of for n in trainings if "days before this run (max" in n.reason]
     gaps = [(b - a).days for a, b in zip(age_trainings, age_trainings[1:], strict=False)]
-    soak.check(all(g > settings.max_age_days for g in gaps),
-               f"age-triggered trainings at least {settings.max_age_days + 1} days apart: gaps {gaps}")
-    repeats = [b.as_of for a, b in zip(nightly, nightly[1:], strict=False)
-               if "which lost" in a.outcome and b.retrained and _trigger(a.reason) == _trigger(b.reason)]
+    soak.check(
+        all(g > settings.max_age_days for g in gaps),
+        f"age-triggered trainings at least {settings.max_age_days + 1} days apart: gaps {gaps}",
+    )
+    repeats = [
+        b.as_of
+        for a, b in zip(nightly, nightly[1:], strict=False)
+        if "which lost" in a.outcome and b.retrained and _trigger(a.reason) == _trigger(b.reason)
+    ]
     soak.check(not repeats, f"no losing challenger retrained the next night for the same reason {repeats or ''}")
     lost = sum("which lost" in n.outcome for n in trainings)
     promoted = sum("promoted" in n.outcome for n in trainings)
-    print(f"  trainings: {len(trainings)} ({promoted} promoted, {lost} lost, "
-          f"{len(trainings) - promoted - lost} first/other)")
+    print(
+        f"  trainings: {len(trainings)} ({promoted} promoted, {lost} lost, "
+        f"{len(trainings) - promoted - lost} first/other)"
+    )
 
     print("\nsegment keys and drift")
     stable = [n for n in soak.nights if FIRST_NIGHT <= n.as_of < SHIFT]
     keys = {k for (k,) in _query(db, STABLE_KEYS, {"first": FIRST_NIGHT, "before": SHIFT})}
     largest_k = _query(db, "select max(k) from segflow.model_versions")[0][0]
-    soak.check(len(keys) <= largest_k + 2, f"{len(keys)} distinct segment keys in the stable months "
-                                           f"{sorted(keys, key=lambda k: int(k[1:]))} <= largest k {largest_k} + 2")
+    soak.check(
+        len(keys) <= largest_k + 2,
+        f"{len(keys)} distinct segment keys in the stable months "
+        f"{sorted(keys, key=lambda k: int(k[1:]))} <= largest k {largest_k} + 2",
+    )
     stable_events = [n.as_of for n in stable if n.drift_event]
     soak.check(not stable_events, f"no drift event in the {len(stable)} stable runs {stable_events or ''}")
     after = [n for n in nightly if n.as_of >= SHIFT]
     first_event = next((i for i, n in enumerate(after) if n.drift_event), None)
-    soak.check(first_event is not None and first_event <= 1,
-               f"a drift event within two nights of the shift (night {None if first_event is None else first_event + 1}"
-               f" after {SHIFT})")
+    soak.check(
+        first_event is not None and first_event <= 1,
+        f"a drift event within two nights of the shift (night {None if first_event is None else first_event + 1}"
+        f" after {SHIFT})",
+    )
 
     print("\nreports and transitions against the real previous run")
     wrong = _query(db, WRONG_NEIGHBOURS)
@@ -279,29 +315,39 @@ def verify(soak: Soak) -> None:
         page = drift.transitions_path(settings, run_id)
         if prev_run is not None and page.exists() and f"in run {prev_run} (rows)" not in page.read_text():
             wrong.append((run_id, prev_run, "transitions page"))
-    soak.check(not wrong, f"every published run's 'previous' drift report and transitions are against its previous "
-                          f"published run {wrong or ''}")
+    soak.check(
+        not wrong,
+        f"every published run's 'previous' drift report and transitions are against its previous "
+        f"published run {wrong or ''}",
+    )
     missing = _query(db, RUNS_WITHOUT_REPORTS)
     soak.check(not missing, f"every published run with a previous run has both reports {missing or ''}")
 
     print("\nnothing left behind")
     leftovers = _query(db, LEFTOVERS)[0]
-    soak.check(leftovers == (0, 0, 0, 0), f"running attempts, feature/assignment/comparison rows of unpublished "
-                                          f"attempts: {leftovers}")
+    soak.check(
+        leftovers == (0, 0, 0, 0),
+        f"running attempts, feature/assignment/comparison rows of unpublished attempts: {leftovers}",
+    )
     abandoned = _query(db, "select count(*) from segflow.run_attempts where status = 'abandoned'")[0][0]
     # A night killed after publishing is whole already (its rerun replaces it); the others are abandoned.
     unfinished = sum(stage != "publish" for stage in KILLS.values())
-    soak.check(abandoned == unfinished, f"{abandoned} attempts killed before publishing marked abandoned "
-                                        f"(killed {len(KILLS)}, {unfinished} of them before publishing)")
+    soak.check(
+        abandoned == unfinished,
+        f"{abandoned} attempts killed before publishing marked abandoned "
+        f"(killed {len(KILLS)}, {unfinished} of them before publishing)",
+    )
     children = [p for p in psutil.Process().children(recursive=True) if p.is_running()]
     soak.check(not children, f"no child process left {[p.name() for p in children] or ''}")
 
     print("\nreport retention")
     on_disk = retention.report_files(settings)
-    soak.check(len(on_disk) <= settings.report_retention_runs,
-               f"report files of {len(on_disk)} runs on disk (retention {settings.report_retention_runs} runs), "
-               f"{sum(len(v) for v in on_disk.values())} files, "
-               f"{sum(p.stat().st_size for v in on_disk.values() for p in v) / 1e6:.1f} MB")
+    soak.check(
+        len(on_disk) <= settings.report_retention_runs,
+        f"report files of {len(on_disk)} runs on disk (retention {settings.report_retention_runs} runs), "
+        f"{sum(len(v) for v in on_disk.values())} files, "
+        f"{sum(p.stat().st_size for v in on_disk.values() for p in v) / 1e6:.1f} MB",
+    )
 
 
 def _trigger(reason: str) -> str:
@@ -313,13 +359,17 @@ def _trigger(reason: str) -> str:
 
 
 def print_figures(soak: Soak) -> None:
-    print(f"\n{len(soak.nights)} runs ({sum(n.kind == 'nightly' for n in soak.nights)} nightly, "
-          f"{sum(n.kind == 'backfill' for n in soak.nights)} backfilled, {sum(n.kind == 'rerun' for n in soak.nights)} "
-          f"reruns of killed nights); median {statistics.median(n.seconds for n in soak.nights):.1f} s a run")
+    print(
+        f"\n{len(soak.nights)} runs ({sum(n.kind == 'nightly' for n in soak.nights)} nightly, "
+        f"{sum(n.kind == 'backfill' for n in soak.nights)} backfilled, {sum(n.kind == 'rerun' for n in soak.nights)} "
+        f"reruns of killed nights); median {statistics.median(n.seconds for n in soak.nights):.1f} s a run"
+    )
     print(f"{'as of':<11} {'kind':<9} {'run':>4} {'champion':<11} {'event':<5} outcome")
     for n in soak.nights:
-        print(f"{n.as_of!s:<11} {n.kind:<9} {n.run_id:>4} {n.champion_as_of!s:<11} {'yes' if n.drift_event else '':<5} "
-              f"{n.outcome}")
+        print(
+            f"{n.as_of!s:<11} {n.kind:<9} {n.run_id:>4} {n.champion_as_of!s:<11} {'yes' if n.drift_event else '':<5} "
+            f"{n.outcome}"
+        )
 
 
 def main() -> int:

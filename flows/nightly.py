@@ -72,10 +72,14 @@ def segment_table_artifact(attempt_id: int) -> str:
     """The run's segments as a markdown artifact."""
     _, db = open_database()
     summary = runs.run_summary(db, attempt_id)
-    markdown = artifacts.segment_markdown(runs.segment_table(db, attempt_id), summary["as_of"],
-                                          summary["model_version"])
-    create_markdown_artifact(key="segment-table", markdown=markdown,
-                             description=f"segflow run attempt {attempt_id}, as of {summary['as_of']}")
+    markdown = artifacts.segment_markdown(
+        runs.segment_table(db, attempt_id), summary["as_of"], summary["model_version"]
+    )
+    create_markdown_artifact(
+        key="segment-table",
+        markdown=markdown,
+        description=f"segflow run attempt {attempt_id}, as of {summary['as_of']}",
+    )
     return markdown
 
 
@@ -85,8 +89,11 @@ def drift_artifact(attempt_id: int, results: list[DriftResult]) -> dict | None:
     settings, db = open_database()
     summary = runs.run_summary(db, attempt_id)
     page = transitions_path(settings, summary["run_id"])
-    create_markdown_artifact(key="drift-report", markdown=artifacts.drift_markdown(results, summary["as_of"], page),
-                             description=f"drift as of {summary['as_of']}")
+    create_markdown_artifact(
+        key="drift-report",
+        markdown=artifacts.drift_markdown(results, summary["as_of"], page),
+        description=f"drift as of {summary['as_of']}",
+    )
     return stages.monitor.drift_event_of_run(db, settings, attempt_id, results)
 
 
@@ -114,6 +121,10 @@ def nightly_segmentation(
     event = drift_artifact(night.attempt_id, night.drift)
     if event is not None:
         emit_drift_event(event)
-    get_run_logger().info("attempt %s published%s; segment report: %s", night.attempt_id,
-                          ", drift detected" if event else "", night.segment_report)
+    get_run_logger().info(
+        "attempt %s published%s; segment report: %s",
+        night.attempt_id,
+        ", drift detected" if event else "",
+        night.segment_report,
+    )
     return night.attempt_id

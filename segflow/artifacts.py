@@ -12,14 +12,18 @@ from segflow.drift import DriftResult
 
 def segment_markdown(table: pd.DataFrame, as_of: date, model_version: int | None) -> str:
     """The segment table as markdown (shares of all the run's customers)."""
-    lines = [f"# Segments as of {as_of} (model v{model_version})", "",
-             "| key | segment | customers | share of all customers | mean recency (days) | mean frequency | "
-             "mean monetary |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"# Segments as of {as_of} (model v{model_version})",
+        "",
+        "| key | segment | customers | share of all customers | mean recency (days) | mean frequency | mean monetary |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for row in table.itertuples(index=False):
-        lines.append(f"| {row.segment_key} | {row.segment_name} | {row.customers:,} | {row.share:.1%} | "
-                     f"{_fmt(row.mean_recency_days, '.1f')} | {_fmt(row.mean_frequency, '.2f')} | "
-                     f"{_fmt(row.mean_monetary, ',.2f')} |")
+        lines.append(
+            f"| {row.segment_key} | {row.segment_name} | {row.customers:,} | {row.share:.1%} | "
+            f"{_fmt(row.mean_recency_days, '.1f')} | {_fmt(row.mean_frequency, '.2f')} | "
+            f"{_fmt(row.mean_monetary, ',.2f')} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -29,11 +33,17 @@ def _fmt(value: object, pattern: str) -> str:
 
 def drift_markdown(results: list[DriftResult], as_of: date, transitions_page: Path | None = None) -> str:
     """The drift verdicts and report paths as markdown."""
-    lines = [f"# Drift as of {as_of}", "", "| reference | drift | segment PSI | drifted features | report |",
-             "|---|---|---:|---:|---|"]
+    lines = [
+        f"# Drift as of {as_of}",
+        "",
+        "| reference | drift | segment PSI | drifted features | report |",
+        "|---|---|---:|---:|---|",
+    ]
     for r in results:
-        lines.append(f"| {r.reference} | {'yes' if r.dataset_drift else 'no'} | {r.shares.psi:.3f} | "
-                     f"{r.drift_share:.0%} | file://{r.html_path} |")
+        lines.append(
+            f"| {r.reference} | {'yes' if r.dataset_drift else 'no'} | {r.shares.psi:.3f} | "
+            f"{r.drift_share:.0%} | file://{r.html_path} |"
+        )
     if not results:
         lines.append("| (no reference yet) | | | | |")
     if transitions_page is not None:

@@ -33,8 +33,9 @@ def start_attempt(db: Database, params: dict[str, Any]) -> tuple[int, int]:
         with conn, conn.cursor() as cur:
             attempt_id, run_id = run_named(cur, "queries/attempts/insert_run", params)[0]
             # Locked before the insert commits, so no other process ever sees it running and unlocked.
-            run_named(cur, "queries/attempts/lock_attempt",
-                      {"lock_class": ATTEMPT_LOCK_CLASS, "attempt_id": attempt_id})
+            run_named(
+                cur, "queries/attempts/lock_attempt", {"lock_class": ATTEMPT_LOCK_CLASS, "attempt_id": attempt_id}
+            )
     except BaseException:
         conn.close()
         raise
@@ -62,18 +63,23 @@ def reap_abandoned(db: Database) -> list[int]:
         if attempt_id in _held:
             continue
         with db.transaction() as cur:
-            if not run_named(cur, "queries/attempts/attempt_lock_free",
-                             {"lock_class": ATTEMPT_LOCK_CLASS, "attempt_id": attempt_id})[0][0]:
+            if not run_named(
+                cur, "queries/attempts/attempt_lock_free", {"lock_class": ATTEMPT_LOCK_CLASS, "attempt_id": attempt_id}
+            )[0][0]:
                 continue  # another process runs it right now
-            marked = run_named(cur, "queries/attempts/fail_run", {
-                "attempt_id": attempt_id, "status": "abandoned",
-                "error": f"abandoned: the process running it (started {started_at:%Y-%m-%d %H:%M:%S %Z}) "
-                         "ended without finishing; its rows were removed",
-            })
+            marked = run_named(
+                cur,
+                "queries/attempts/fail_run",
+                {
+                    "attempt_id": attempt_id,
+                    "status": "abandoned",
+                    "error": f"abandoned: the process running it (started {started_at:%Y-%m-%d %H:%M:%S %Z}) "
+                    "ended without finishing; its rows were removed",
+                },
+            )
         if not marked:
             continue  # it finished (published or failed) between the listing and the lock check
-        log.warning("attempt %s (as of %s) was abandoned by a process that died; marked abandoned",
-                    attempt_id, as_of)
+        log.warning("attempt %s (as of %s) was abandoned by a process that died; marked abandoned", attempt_id, as_of)
         abandoned.append(attempt_id)
     return abandoned
 

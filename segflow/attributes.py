@@ -32,8 +32,9 @@ class AttributeLoad:
     columns: list[str]
 
 
-def load_customer_attributes(db: Database, path: Path, id_column: str | None = None,
-                             delimiter: str = ",") -> AttributeLoad:
+def load_customer_attributes(
+    db: Database, path: Path, id_column: str | None = None, delimiter: str = ","
+) -> AttributeLoad:
     """Load a one-row-per-customer CSV; reloading replaces those customers' attributes."""
     path = Path(path)
     check_file(path)
@@ -53,17 +54,20 @@ def load_customer_attributes(db: Database, path: Path, id_column: str | None = N
             if not record or (len(record) == 1 and not record[0].strip()):
                 continue
             if len(record) != len(header):
-                raise ImportRejected(f"{path.name}: line {reader.line_num} has {len(record)} fields, "
-                                     f"the header {len(header)}")
+                raise ImportRejected(
+                    f"{path.name}: line {reader.line_num} has {len(record)} fields, the header {len(header)}"
+                )
             customer = record[id_index].strip()
             if not customer:
                 raise ImportRejected(f"{path.name}: line {reader.line_num} has no customer id")
             if customer in seen:
-                raise ImportRejected(f"{path.name}: customer id {customer!r} appears on lines {seen[customer]} "
-                                     f"and {reader.line_num}")
+                raise ImportRejected(
+                    f"{path.name}: customer id {customer!r} appears on lines {seen[customer]} and {reader.line_num}"
+                )
             seen[customer] = reader.line_num
-            values = {n: _value(v) for i, (n, v) in enumerate(zip(names, record, strict=True))
-                      if i != id_index and v.strip()}
+            values = {
+                n: _value(v) for i, (n, v) in enumerate(zip(names, record, strict=True)) if i != id_index and v.strip()
+            }
             buffer.write(f"{copy_text_value(customer)}\t{copy_text_value(json.dumps(values))}\n")
     if not seen:
         raise ImportRejected(f"{path.name}: has a header but no data lines")

@@ -16,8 +16,15 @@ from segflow.errors import SegflowError
 
 BI_ROLE = "segflow_bi"
 # The relations segflow_bi may read, in the order the README documents them.
-BI_RELATIONS = ("current_segments", "segment_summary", "segment_history", "segment_transitions", "runs",
-                "model_versions", "drift_reports")
+BI_RELATIONS = (
+    "current_segments",
+    "segment_summary",
+    "segment_history",
+    "segment_transitions",
+    "runs",
+    "model_versions",
+    "drift_reports",
+)
 # Lower-case so nobody has to quote the name in a BI tool; PostgreSQL allows 63 bytes.
 LOGIN_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 RESERVED = {"postgres", "public", BI_ROLE}
@@ -43,12 +50,17 @@ def create_bi_user(db: Database, name: str, password: str | None = None) -> BiLo
     try:
         with db.transaction() as cur:
             # A no-op unless the migration could not make the role.
-            run_composed_named(cur, "admin/bi_group_role", {}, relations=sql.SQL(", ").join(
-                sql.Identifier(SCHEMA, relation) for relation in BI_RELATIONS))
+            run_composed_named(
+                cur,
+                "admin/bi_group_role",
+                {},
+                relations=sql.SQL(", ").join(sql.Identifier(SCHEMA, relation) for relation in BI_RELATIONS),
+            )
             existing = run_named(cur, "queries/bi/bi_login_role", {"name": name})
             if existing and not existing[0][1]:
-                raise SegflowError(f"role {name!r} already exists and is not a plain {BI_ROLE} login; "
-                                   "choose another name")
+                raise SegflowError(
+                    f"role {name!r} already exists and is not a plain {BI_ROLE} login; choose another name"
+                )
             # Hashed here (SCRAM, as the server is set to): the plain password never reaches the server's logs.
             verifier = psycopg2.extensions.encrypt_password(password, name, cur.connection)
             statement = "admin/reset_bi_login_password" if existing else "admin/create_bi_login"
@@ -59,7 +71,8 @@ def create_bi_user(db: Database, name: str, password: str | None = None) -> BiLo
         raise SegflowError(
             f"no permission to add the role {name!r} ({_first_line(exc)}): the user in SEGFLOW_DATABASE_URL needs "
             f"CREATEROLE and, on PostgreSQL 16 or later, ADMIN OPTION on {BI_ROLE} (GRANT {BI_ROLE} TO it WITH "
-            "ADMIN OPTION), or run this as the database's owner") from None
+            "ADMIN OPTION), or run this as the database's owner"
+        ) from None
     except psycopg2.errors.DuplicateObject:
         raise SegflowError(f"role {name!r} was created by another session meanwhile; run the command again") from None
     return BiLogin(name=name, password=password, url=login_url(db.url, name, password), created=not existing)
@@ -80,14 +93,21 @@ def login_url(url: str, user: str, password: str) -> str:
         host = f"[{host}]"
     port = f":{parts.port}" if parts.port else ""
     netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}{port}"
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                       if k not in ("user", "password", "passfile")], safe="/")
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k not in ("user", "password", "passfile")
+        ],
+        safe="/",
+    )
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _check_login_name(name: str) -> None:
     if not LOGIN_NAME.fullmatch(name):
         raise SegflowError(
-            f"login name {name!r} must be 1-63 lower-case letters, digits or underscores, not starting with a digit")
+            f"login name {name!r} must be 1-63 lower-case letters, digits or underscores, not starting with a digit"
+        )
     if name in RESERVED or name.startswith("pg_"):
         raise SegflowError(f"login name {name!r} is reserved; choose another name")

@@ -43,11 +43,19 @@ def comparison_basis(db: Database, settings: Settings, earlier_attempt: int, lat
         return Basis(None, True, "")
     model = registry.load(db, later_version)
     if set(model.features) != set(earlier_features):
-        return Basis(None, False, f"the earlier run used features {earlier_features}, model v{later_version} "
-                                  f"uses {model.features}: the runs are not compared")
+        return Basis(
+            None,
+            False,
+            f"the earlier run used features {earlier_features}, model v{later_version} "
+            f"uses {model.features}: the runs are not compared",
+        )
     rescore(db, settings, earlier_attempt, later_version)
-    return Basis(later_version, True, f"the earlier run was scored by model v{earlier_version}; its customers are "
-                                      f"compared as model v{later_version} scores them")
+    return Basis(
+        later_version,
+        True,
+        f"the earlier run was scored by model v{earlier_version}; its customers are "
+        f"compared as model v{later_version} scores them",
+    )
 
 
 def _model_and_features(db: Database, attempt_id: int) -> tuple[int | None, list[str]]:
@@ -64,18 +72,28 @@ def rescore(db: Database, settings: Settings, attempt_id: int, version: int) -> 
     written = 0
     # One transaction: a reader finds all of an attempt's comparison rows or none.
     with db.transaction() as cur:
-        for chunk in feature_store.export_features(db, attempt_id, feature_store.FeatureSet(tuple(model.features)),
-                                                   chunk_rows=settings.score_chunk_rows):
+        for chunk in feature_store.export_features(
+            db, attempt_id, feature_store.FeatureSet(tuple(model.features)), chunk_rows=settings.score_chunk_rows
+        ):
             labels, _, _ = model.assign(chunk)
-            frame = pd.DataFrame({"attempt_id": attempt_id, "model_version": version,
-                                  "customer_id": chunk["customer_id"].to_numpy(), "segment_key": keys[labels]})
+            frame = pd.DataFrame(
+                {
+                    "attempt_id": attempt_id,
+                    "model_version": version,
+                    "customer_id": chunk["customer_id"].to_numpy(),
+                    "segment_key": keys[labels],
+                }
+            )
             buffer = io.StringIO()
             frame.to_csv(buffer, sep="\t", header=False, index=False)
             buffer.seek(0)
             copy_in(cur, "comparison_assignments", tuple(frame.columns), buffer)
             written += len(frame)
-        run_named(cur, "queries/comparison/copy_rule_segments_to_comparison", {
-            "attempt_id": attempt_id, "model_version": version, "rule_keys": [INACTIVE[0], UNSCORED[0]]})
+        run_named(
+            cur,
+            "queries/comparison/copy_rule_segments_to_comparison",
+            {"attempt_id": attempt_id, "model_version": version, "rule_keys": [INACTIVE[0], UNSCORED[0]]},
+        )
         written += cur.rowcount
     log.info("re-scored attempt %s with model v%s for comparison (%s customers)", attempt_id, version, written)
     return written

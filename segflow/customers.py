@@ -13,13 +13,37 @@ from segflow import registry
 from segflow.db import Database, run_named
 from segflow.errors import NoChampion, SegflowError
 
-CURRENT_COLUMNS = ("customer_id", "segment_key", "segment_name", "action", "model_version", "run_id", "as_of",
-                   "recency_days", "frequency", "monetary", "tenure_days", "r_score", "f_score", "m_score",
-                   "distance", "confidence")
+CURRENT_COLUMNS = (
+    "customer_id",
+    "segment_key",
+    "segment_name",
+    "action",
+    "model_version",
+    "run_id",
+    "as_of",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "tenure_days",
+    "r_score",
+    "f_score",
+    "m_score",
+    "distance",
+    "confidence",
+)
 # How `segflow score` takes each RFM feature; any other feature is --feature NAME=VALUE.
 SCORE_OPTIONS = {"recency_days": "--recency", "frequency": "--frequency", "monetary": "--monetary"}
-HISTORY_COLUMNS = ("run_id", "as_of", "segment_key", "segment_name", "model_version", "recency_days", "frequency",
-                   "monetary", "is_current")
+HISTORY_COLUMNS = (
+    "run_id",
+    "as_of",
+    "segment_key",
+    "segment_name",
+    "model_version",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "is_current",
+)
 
 
 @dataclass(frozen=True)
@@ -45,9 +69,16 @@ class Prediction:
     scores: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"segment_key": self.segment_key, "segment_name": self.segment_name,
-                "distance": self.distance, "confidence": self.confidence, "model_version": self.model_version,
-                "action": self.action, "features": self.features, **self.scores}
+        return {
+            "segment_key": self.segment_key,
+            "segment_name": self.segment_name,
+            "distance": self.distance,
+            "confidence": self.confidence,
+            "model_version": self.model_version,
+            "action": self.action,
+            "features": self.features,
+            **self.scores,
+        }
 
 
 def customer_view(db: Database, customer_id: str) -> CustomerView:
@@ -75,16 +106,24 @@ def what_if(db: Database, values: dict[str, float], version: int | None = None) 
     missing = [f for f in model.features if f not in values]
     if missing:
         hints = [SCORE_OPTIONS.get(f, f"--feature {f}=VALUE") for f in missing]
-        raise SegflowError(f"model v{version} clusters on {', '.join(model.features)}; missing "
-                           f"{', '.join(missing)} (give {', '.join(hints)})")
+        raise SegflowError(
+            f"model v{version} clusters on {', '.join(model.features)}; missing "
+            f"{', '.join(missing)} (give {', '.join(hints)})"
+        )
     frame = pd.DataFrame([{name: float(values[name]) for name in model.features}])
     labels, distance, confidence = model.assign(frame)
     key = model.segment_keys[int(labels[0])]
     name, action = registry.segment_names(db, version)[key]
-    return Prediction(segment_key=key, segment_name=name, distance=round(float(distance[0]), 6),
-                      confidence=round(float(confidence[0]), 6), model_version=version, action=action,
-                      features={f: float(values[f]) for f in model.features},
-                      scores=_rfm_scores(db, version, values))
+    return Prediction(
+        segment_key=key,
+        segment_name=name,
+        distance=round(float(distance[0]), 6),
+        confidence=round(float(confidence[0]), 6),
+        model_version=version,
+        action=action,
+        features={f: float(values[f]) for f in model.features},
+        scores=_rfm_scores(db, version, values),
+    )
 
 
 def _check_values(values: dict[str, float]) -> None:
@@ -94,8 +133,10 @@ def _check_values(values: dict[str, float]) -> None:
     if values.get("recency_days", 0) < 0:
         raise SegflowError(f"recency must be 0 or more days, got {values['recency_days']:g}")
     if "frequency" in values and values["frequency"] < 1:
-        raise SegflowError(f"frequency must be at least 1 invoice, got {values['frequency']:g} "
-                           "(customers without a purchase in the window are 'inactive', not clustered)")
+        raise SegflowError(
+            f"frequency must be at least 1 invoice, got {values['frequency']:g} "
+            "(customers without a purchase in the window are 'inactive', not clustered)"
+        )
     if values.get("monetary", 0) < 0:
         raise SegflowError(f"monetary must not be negative, got {values['monetary']:g}")
 

@@ -63,9 +63,7 @@ class Database:
             return psycopg2.connect(self.url, connect_timeout=10, application_name="segflow")
         except psycopg2.OperationalError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DatabaseUnreachable(
-                f"cannot reach PostgreSQL at {describe_url(self.url)}: {reason}"
-            ) from exc
+            raise DatabaseUnreachable(f"cannot reach PostgreSQL at {describe_url(self.url)}: {reason}") from exc
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg2.extensions.cursor]:

@@ -49,8 +49,14 @@ def share_drift(current: dict[str, float], reference: dict[str, float]) -> Share
         now, then = max(current.get(key, 0.0), _EPSILON), max(reference.get(key, 0.0), _EPSILON)
         term = (now - then) * math.log(now / then)
         psi += term
-        rows.append({"segment_key": key, "share_now": current.get(key, 0.0), "share_then": reference.get(key, 0.0),
-                     "psi": round(term, 6)})
+        rows.append(
+            {
+                "segment_key": key,
+                "share_now": current.get(key, 0.0),
+                "share_then": reference.get(key, 0.0),
+                "psi": round(term, 6),
+            }
+        )
     p = [current.get(k, 0.0) for k in keys]
     q = [reference.get(k, 0.0) for k in keys]
     m = [(a + b) / 2 for a, b in zip(p, q, strict=True)]
@@ -78,8 +84,12 @@ class DriftResult:
     scored_with: int | None = None
 
     def details(self) -> dict[str, Any]:
-        return {"segments": self.shares.rows, "segment_psi": self.shares.psi,
-                "segment_jensen_shannon": self.shares.jensen_shannon, "columns": self.columns}
+        return {
+            "segments": self.shares.rows,
+            "segment_psi": self.shares.psi,
+            "segment_jensen_shannon": self.shares.jensen_shannon,
+            "columns": self.columns,
+        }
 
 
 def with_segment_columns(frame: pd.DataFrame, segments: list[str]) -> pd.DataFrame:
@@ -92,8 +102,9 @@ def with_segment_columns(frame: pd.DataFrame, segments: list[str]) -> pd.DataFra
     return out
 
 
-def evidently_report(current: pd.DataFrame, reference: pd.DataFrame, segments: list[str],
-                     html_path: Path) -> list[dict[str, Any]]:
+def evidently_report(
+    current: pd.DataFrame, reference: pd.DataFrame, segments: list[str], html_path: Path
+) -> list[dict[str, Any]]:
     """Run the Evidently report, save its HTML, and return each drift column's score, method and threshold."""
     from evidently import DataDefinition, Dataset, Report
     from evidently.metrics import ValueDrift
@@ -103,18 +114,21 @@ def evidently_report(current: pd.DataFrame, reference: pd.DataFrame, segments: l
     features = [f for f in FEATURES if current[f].notna().any() and reference[f].notna().any()]
     segment_columns = [f"{s}__{f}" for s in segments for f in PER_SEGMENT_FEATURES if f in features]
     numeric = features + segment_columns
-    definition = DataDefinition(id_column="customer_id", numerical_columns=numeric,
-                                categorical_columns=["segment_key"])
+    definition = DataDefinition(id_column="customer_id", numerical_columns=numeric, categorical_columns=["segment_key"])
     current = with_segment_columns(current, segments)
     reference = with_segment_columns(reference, segments)
-    report = Report([
-        ValueDrift(column="segment_key", method="psi"),
-        ValueDrift(column="segment_key", method="jensenshannon"),
-        *([DataDriftPreset(columns=features)] if features else []),
-        *[ValueDrift(column=c) for c in segment_columns],
-    ])
-    snapshot = report.run(current_data=Dataset.from_pandas(current, data_definition=definition),
-                          reference_data=Dataset.from_pandas(reference, data_definition=definition))
+    report = Report(
+        [
+            ValueDrift(column="segment_key", method="psi"),
+            ValueDrift(column="segment_key", method="jensenshannon"),
+            *([DataDriftPreset(columns=features)] if features else []),
+            *[ValueDrift(column=c) for c in segment_columns],
+        ]
+    )
+    snapshot = report.run(
+        current_data=Dataset.from_pandas(current, data_definition=definition),
+        reference_data=Dataset.from_pandas(reference, data_definition=definition),
+    )
     html_path.parent.mkdir(parents=True, exist_ok=True)
     snapshot.save_html(str(html_path))  # a pathlib.Path silently writes nothing in evidently 0.7
     columns = []
@@ -127,8 +141,15 @@ def evidently_report(current: pd.DataFrame, reference: pd.DataFrame, segments: l
         method = config.get("method") or ""
         # p-value tests drift when the value is below the threshold, distances when at or above it.
         drifted = score < threshold if "p_value" in method or "test" in method.lower() else score >= threshold
-        columns.append({"column": config["column"], "method": method, "threshold": threshold,
-                        "score": round(score, 6), "drifted": drifted})
+        columns.append(
+            {
+                "column": config["column"],
+                "method": method,
+                "threshold": threshold,
+                "score": round(score, 6),
+                "drifted": drifted,
+            }
+        )
     return columns
 
 
@@ -141,14 +162,18 @@ def attempt_sample(db: Database, attempt_id: int, size: int, seed: int, under_mo
     """A deterministic sample of an attempt's clustered customers: features and segment (as its own model
     scored them, or as `under_model` re-scored them)."""
     statement = sql.SQL(read_sql("queries/drift/drift_sample")).format(
-        attempt_id=sql.Literal(attempt_id), under_model=sql.Literal(under_model), seed=sql.Literal(str(seed)),
-        limit=sql.Literal(size))
+        attempt_id=sql.Literal(attempt_id),
+        under_model=sql.Literal(under_model),
+        seed=sql.Literal(str(seed)),
+        limit=sql.Literal(size),
+    )
     return _copy_frame(db, statement)
 
 
 def training_sample(db: Database, version: int) -> pd.DataFrame:
-    return _copy_frame(db, sql.SQL(read_sql("queries/drift/training_snapshot_sample")).format(
-        version=sql.Literal(version)))
+    return _copy_frame(
+        db, sql.SQL(read_sql("queries/drift/training_snapshot_sample")).format(version=sql.Literal(version))
+    )
 
 
 def reports_for_run(db: Database, run_id: int | None = None) -> list[tuple]:
@@ -178,10 +203,18 @@ def report_path(settings: Settings, run_id: int, reference: str) -> Path:
     return settings.report_path / "drift" / f"run-{run_id}-vs-{reference}.html"
 
 
-def build_report(db: Database, settings: Settings, attempt_id: int, run_id: int, reference: str,
-                 reference_attempt: int | None, reference_run: int | None,
-                 reference_version: int | None, under_model: int | None = None,
-                 html_path: Path | None = None) -> DriftResult | None:
+def build_report(
+    db: Database,
+    settings: Settings,
+    attempt_id: int,
+    run_id: int,
+    reference: str,
+    reference_attempt: int | None,
+    reference_run: int | None,
+    reference_version: int | None,
+    under_model: int | None = None,
+    html_path: Path | None = None,
+) -> DriftResult | None:
     """One drift report (HTML and result) of an attempt against one reference; None without a reference.
 
     under_model: the previous run's customers as this model version re-scored them (segflow.comparison),
@@ -191,8 +224,9 @@ def build_report(db: Database, settings: Settings, attempt_id: int, run_id: int,
     if reference == "previous":
         if reference_attempt is None:
             return None
-        then_shares = _shares(db.run("queries/drift/segment_shares",
-                                     {"attempt_id": reference_attempt, "under_model": under_model}))
+        then_shares = _shares(
+            db.run("queries/drift/segment_shares", {"attempt_id": reference_attempt, "under_model": under_model})
+        )
         then = attempt_sample(db, reference_attempt, settings.drift_sample, settings.seed, under_model)
     elif reference == "training":
         if reference_version is None:
@@ -206,29 +240,50 @@ def build_report(db: Database, settings: Settings, attempt_id: int, run_id: int,
     if now.empty or then.empty:
         return None
     shares = share_drift(now_shares, then_shares)
-    large = [k for k, share in now_shares.items() if share >= PER_SEGMENT_MIN_SHARE
-             and (now["segment_key"] == k).sum() >= PER_SEGMENT_MIN_ROWS
-             and (then["segment_key"] == k).sum() >= PER_SEGMENT_MIN_ROWS]
+    large = [
+        k
+        for k, share in now_shares.items()
+        if share >= PER_SEGMENT_MIN_SHARE
+        and (now["segment_key"] == k).sum() >= PER_SEGMENT_MIN_ROWS
+        and (then["segment_key"] == k).sum() >= PER_SEGMENT_MIN_ROWS
+    ]
     path = html_path or report_path(settings, run_id, reference)
     columns = evidently_report(now, then, large, path)
     overall = [c for c in columns if c["column"] in FEATURES]
     drift_share = sum(c["drifted"] for c in overall) / len(overall) if overall else 0.0
     drifted = shares.psi >= settings.drift_psi_threshold or drift_share >= settings.drift_share_threshold
-    return DriftResult(reference=reference, dataset_drift=drifted, drift_share=round(drift_share, 4), shares=shares,
-                       columns=columns, html_path=path, reference_run=reference_run,
-                       reference_model_version=reference_version, compared_under_model=under_model,
-                       scored_with=scored_with(db, attempt_id))
+    return DriftResult(
+        reference=reference,
+        dataset_drift=drifted,
+        drift_share=round(drift_share, 4),
+        shares=shares,
+        columns=columns,
+        html_path=path,
+        reference_run=reference_run,
+        reference_model_version=reference_version,
+        compared_under_model=under_model,
+        scored_with=scored_with(db, attempt_id),
+    )
 
 
 def store(db: Database, run_id: int, attempt_id: int, result: DriftResult) -> None:
-    db.run("queries/drift/upsert_drift_report", {
-        "run_id": run_id, "reference": result.reference, "attempt_id": attempt_id,
-        "reference_run": result.reference_run, "reference_model_version": result.reference_model_version,
-        "dataset_drift": result.dataset_drift, "drift_share": result.drift_share,
-        "segment_psi": result.shares.psi, "segment_js": result.shares.jensen_shannon,
-        "html_path": str(result.html_path), "details": json.dumps(result.details()),
-        "compared_under_model": result.compared_under_model,
-    })
+    db.run(
+        "queries/drift/upsert_drift_report",
+        {
+            "run_id": run_id,
+            "reference": result.reference,
+            "attempt_id": attempt_id,
+            "reference_run": result.reference_run,
+            "reference_model_version": result.reference_model_version,
+            "dataset_drift": result.dataset_drift,
+            "drift_share": result.drift_share,
+            "segment_psi": result.shares.psi,
+            "segment_js": result.shares.jensen_shannon,
+            "html_path": str(result.html_path),
+            "details": json.dumps(result.details()),
+            "compared_under_model": result.compared_under_model,
+        },
+    )
 
 
 def transitions_html(rows: list[tuple], run_id: int, as_of: str, note: str = "") -> str:
@@ -237,6 +292,7 @@ def transitions_html(rows: list[tuple], run_id: int, as_of: str, note: str = "")
     rows: (from_run, to_run, from_key, from_name, to_key, to_name, customers, compared_under_model).
     note: why there is no earlier run to compare with, when rows is empty.
     """
+
     def label(key: str, name: str) -> str:
         return html.escape(key if key == name else f"{key} {name}")
 
@@ -257,11 +313,15 @@ def transitions_html(rows: list[tuple], run_id: int, as_of: str, note: str = "")
         body.append(f"<tr><th>{label(key, name)}</th>{''.join(cells)}<td>{total:,}</td></tr>")
     title = f"Segment transitions into run {run_id} (as of {html.escape(as_of)})"
     if rows:
-        intro = (f"Customers per segment in run {from_run} (rows) and in run {run_id} (columns); shading is the "
-                 "share of the row. 'new_customer' had no row in the earlier run.")
+        intro = (
+            f"Customers per segment in run {from_run} (rows) and in run {run_id} (columns); shading is the "
+            "share of the row. 'new_customer' had no row in the earlier run."
+        )
         if under_model is not None:
-            intro += (f" The model changed between the runs: run {from_run}'s customers are shown as model "
-                      f"v{under_model} (this run's) scores them, so every move is a customer's own.")
+            intro += (
+                f" The model changed between the runs: run {from_run}'s customers are shown as model "
+                f"v{under_model} (this run's) scores them, so every move is a customer's own."
+            )
     else:
         intro = html.escape(note or "No earlier published run: nothing to compare with.")
     return f"""<!doctype html>
@@ -269,7 +329,7 @@ def transitions_html(rows: list[tuple], run_id: int, as_of: str, note: str = "")
 <style>body {{ font-family: sans-serif; margin: 2em; }} table {{ border-collapse: collapse; }}
 th, td {{ border: 1px solid #ccc; padding: 6px 10px; text-align: right; }} th {{ background: #f4f4f4; }}</style>
 </head><body><h1>{title}</h1><p>{intro}</p>
-<table><tr><th>from \\ to</th>{head}<th>total</th></tr>{''.join(body)}</table></body></html>
+<table><tr><th>from \\ to</th>{head}<th>total</th></tr>{"".join(body)}</table></body></html>
 """
 
 

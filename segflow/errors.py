@@ -40,8 +40,15 @@ class ImportFailed(ImportRejected):
     """A file was read but too many of its lines were rejected: nothing was loaded, the batch is recorded
     as failed (batch_id is set once it is)."""
 
-    def __init__(self, name: str, layout: str, lines_read: int, rejected: dict[str, int],
-                 first_rejects: list[tuple[int, str, str, str]], max_reject_share: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        layout: str,
+        lines_read: int,
+        rejected: dict[str, int],
+        first_rejects: list[tuple[int, str, str, str]],
+        max_reject_share: float,
+    ) -> None:
         self.name, self.layout, self.lines_read, self.rejected = name, layout, lines_read, rejected
         self.first_rejects, self.max_reject_share = first_rejects, max_reject_share
         self.batch_id: int | None = None
@@ -51,9 +58,12 @@ class ImportFailed(ImportRejected):
         count = sum(self.rejected.values())
         reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(self.rejected.items(), key=lambda kv: -kv[1]))
         first = f" (first: line {self.first_rejects[0][0]}, {self.first_rejects[0][2]})" if self.first_rejects else ""
-        what = (f"all {count:,} lines were rejected" if count == self.lines_read else
-                f"{count:,} of {self.lines_read:,} lines were rejected ({count / self.lines_read:.1%}, more than "
-                f"max_reject_share {self.max_reject_share:.0%})")
+        what = (
+            f"all {count:,} lines were rejected"
+            if count == self.lines_read
+            else f"{count:,} of {self.lines_read:,} lines were rejected ({count / self.lines_read:.1%}, more than "
+            f"max_reject_share {self.max_reject_share:.0%})"
+        )
         return f"{self.name}: {what}: {reasons}{first}; nothing was loaded"
 
     def __str__(self) -> str:
@@ -66,7 +76,12 @@ class BatchReadDifferently(ImportRejected):
 
     def __init__(self, name: str, batch_id: int, earlier: dict, now: dict) -> None:
         self.name, self.batch_id, self.earlier, self.now = name, batch_id, earlier, now
-        changed = ", ".join(f"{key} {earlier.get(key)!r} then, {now.get(key)!r} now"
-                            for key in sorted(set(earlier) | set(now)) if earlier.get(key) != now.get(key))
-        super().__init__(f"{name}: this content was imported as batch {batch_id} read another way ({changed}); "
-                         "nothing was loaded: replace that batch to load it this way")
+        changed = ", ".join(
+            f"{key} {earlier.get(key)!r} then, {now.get(key)!r} now"
+            for key in sorted(set(earlier) | set(now))
+            if earlier.get(key) != now.get(key)
+        )
+        super().__init__(
+            f"{name}: this content was imported as batch {batch_id} read another way ({changed}); "
+            "nothing was loaded: replace that batch to load it this way"
+        )

@@ -55,13 +55,26 @@ def resolve_features(db: Database, names: list[str] | tuple[str, ...]) -> Featur
         if missing:
             raise UnknownFeature(
                 f"unknown feature(s) {', '.join(missing)}; RFM features are {', '.join(RFM_FEATURES)}"
-                + (f"; loaded attributes are {', '.join(sorted(loaded))}" if loaded else
-                   "; no customer attributes are loaded"), attributes_loaded=bool(loaded))
+                + (
+                    f"; loaded attributes are {', '.join(sorted(loaded))}"
+                    if loaded
+                    else "; no customer attributes are loaded"
+                ),
+                attributes_loaded=bool(loaded),
+            )
     return FeatureSet(cleaned)
 
 
-SOURCE_COLUMNS = ("customer_id", "invoice_id", "invoiced_at", "stock_code", "quantity", "unit_price",
-                  "description", "country")
+SOURCE_COLUMNS = (
+    "customer_id",
+    "invoice_id",
+    "invoiced_at",
+    "stock_code",
+    "quantity",
+    "unit_price",
+    "description",
+    "country",
+)
 
 
 def source_parts(settings: Settings) -> dict[str, sql.Composable]:
@@ -73,19 +86,30 @@ def source_parts(settings: Settings) -> dict[str, sql.Composable]:
 def transactions_summary(db: Database) -> dict[str, Any]:
     """What segflow.transactions holds: lines, customers, invoices, unknown-customer and return lines, first
     and last line time."""
-    columns = ("lines", "customers", "invoices", "unknown_customer_lines", "return_lines", "first_line_at",
-               "last_line_at")
+    columns = (
+        "lines",
+        "customers",
+        "invoices",
+        "unknown_customer_lines",
+        "return_lines",
+        "first_line_at",
+        "last_line_at",
+    )
     with db.transaction() as cur:
-        row = run_composed_named(cur, "queries/features/transactions_summary", {},
-                                 **staged_lines(sql.Identifier("segflow", "transactions")))[0]
+        row = run_composed_named(
+            cur, "queries/features/transactions_summary", {}, **staged_lines(sql.Identifier("segflow", "transactions"))
+        )[0]
     return dict(zip(columns, row, strict=True))
 
 
 def staged_lines(source: sql.Composable) -> dict[str, sql.Composable]:
     """{source}, {lines} and {distinct_lines} for a query over the lines of `source`."""
     lines = sql.SQL(read_sql("staging/lines")).format(source=source)
-    return {"source": source, "lines": lines,
-            "distinct_lines": sql.SQL(read_sql("staging/distinct_lines")).format(lines=lines)}
+    return {
+        "source": source,
+        "lines": lines,
+        "distinct_lines": sql.SQL(read_sql("staging/distinct_lines")).format(lines=lines),
+    }
 
 
 def check_source_table(db: Database) -> None:
@@ -98,8 +122,10 @@ def check_source_table(db: Database) -> None:
         raise SegflowError(f"source table {name} (SEGFLOW_SOURCE_TABLE) does not exist or is not visible")
     missing = [c for c in SOURCE_COLUMNS if c not in {column for _, column in rows}]
     if missing:
-        raise SegflowError(f"source table {name} lacks column(s) {', '.join(missing)}; segflow reads "
-                           f"{', '.join(SOURCE_COLUMNS)} (rename them in a view)")
+        raise SegflowError(
+            f"source table {name} lacks column(s) {', '.join(missing)}; segflow reads "
+            f"{', '.join(SOURCE_COLUMNS)} (rename them in a view)"
+        )
 
 
 def source_date_range(db: Database) -> tuple[datetime | None, datetime | None]:
@@ -112,8 +138,9 @@ def data_quality_counts(db: Database, as_of: date) -> dict[str, int]:
     """Lines in all, purchase lines, and the lines each data-quality rule excludes, as of a date."""
     with db.transaction() as cur:
         run_named(cur, "queries/features/tune_feature_aggregation")
-        row = run_composed_named(cur, "queries/features/data_quality_counts", {"as_of": as_of},
-                                 **source_parts(db.settings))[0]
+        row = run_composed_named(
+            cur, "queries/features/data_quality_counts", {"as_of": as_of}, **source_parts(db.settings)
+        )[0]
         assert cur.description is not None  # it returned a row, so it has columns
         names = [column.name for column in cur.description]
     return dict(zip(names, row, strict=True))
@@ -125,9 +152,12 @@ def compute_features(db: Database, attempt_id: int, as_of: date, lookback_days: 
         run_named(cur, "queries/features/tune_feature_aggregation")
         run_named(cur, "queries/features/delete_run_features", {"attempt_id": attempt_id})
         if features.uses_transactions:
-            run_composed_named(cur, "queries/features/compute_rfm_features",
-                               {"attempt_id": attempt_id, "as_of": as_of, "lookback_days": lookback_days},
-                               **source_parts(db.settings))
+            run_composed_named(
+                cur,
+                "queries/features/compute_rfm_features",
+                {"attempt_id": attempt_id, "as_of": as_of, "lookback_days": lookback_days},
+                **source_parts(db.settings),
+            )
             if features.attributes:
                 run_named(cur, "queries/features/attach_attributes", {"attempt_id": attempt_id})
         else:
@@ -151,9 +181,11 @@ def rfm_scores(frame: pd.DataFrame, cuts: dict[str, list[float]]) -> pd.DataFram
     Customers without a value get no score.
     """
     out = pd.DataFrame(index=frame.index)
-    for column, cut_name, source, reverse in (("r_score", "recency", "recency_days", True),
-                                              ("f_score", "frequency", "frequency", False),
-                                              ("m_score", "monetary", "monetary", False)):
+    for column, cut_name, source, reverse in (
+        ("r_score", "recency", "recency_days", True),
+        ("f_score", "frequency", "frequency", False),
+        ("m_score", "monetary", "monetary", False),
+    ):
         values = frame[source].to_numpy(dtype=float)
         below = np.searchsorted(np.asarray(cuts[cut_name], dtype=float), values, side="left")
         score = (5 - below) if reverse else (1 + below)
@@ -164,8 +196,9 @@ def rfm_scores(frame: pd.DataFrame, cuts: dict[str, list[float]]) -> pd.DataFram
 def _feature_columns(features: FeatureSet) -> tuple[sql.Composable, sql.Composable]:
     """Columns to export (the features, plus R/F/M for scores) and the test that every feature is there."""
     columns, complete = [], []
-    exported = features.names + tuple(f for f in SCORED_FEATURES if features.uses_transactions
-                                      and f not in features.names)
+    exported = features.names + tuple(
+        f for f in SCORED_FEATURES if features.uses_transactions and f not in features.names
+    )
     for name in exported:
         if name in RFM_FEATURES:
             expression = sql.SQL("{}::double precision").format(sql.Identifier(name))
@@ -184,15 +217,23 @@ def completeness(features: FeatureSet) -> sql.Composable:
 
 
 def export_features(
-    db: Database, attempt_id: int, features: FeatureSet, *, chunk_rows: int = 100_000,
-    sample: int | None = None, seed: int = 0,
+    db: Database,
+    attempt_id: int,
+    features: FeatureSet,
+    *,
+    chunk_rows: int = 100_000,
+    sample: int | None = None,
+    seed: int = 0,
 ) -> Iterator[pd.DataFrame]:
     """A run's complete feature rows, COPYed out once and read back in chunks (or one deterministic sample)."""
     columns, complete = _feature_columns(features)
     name = "queries/features/export_features" if sample is None else "queries/features/export_training_sample"
     statement = sql.SQL(read_sql(name)).format(
-        columns=columns, complete=complete, attempt_id=sql.Literal(attempt_id),
-        seed=sql.Literal(str(seed)), limit=sql.Literal(sample or 0),
+        columns=columns,
+        complete=complete,
+        attempt_id=sql.Literal(attempt_id),
+        seed=sql.Literal(str(seed)),
+        limit=sql.Literal(sample or 0),
     )
     with db.copy_out(statement) as spool:
         dtypes = {"customer_id": str, **dict.fromkeys(features.names + SCORED_FEATURES, "float64")}

@@ -27,8 +27,17 @@ log = logging.getLogger(__name__)
 
 GENERATOR_VERSION = 1
 CUSTOMERS_PER_CHUNK = 20_000
-COLUMNS = ("invoice_id", "stock_code", "description", "quantity", "unit_price", "invoiced_at",
-           "customer_id", "country", "batch_id")
+COLUMNS = (
+    "invoice_id",
+    "stock_code",
+    "description",
+    "quantity",
+    "unit_price",
+    "invoiced_at",
+    "customer_id",
+    "country",
+    "batch_id",
+)
 
 
 @dataclass(frozen=True)
@@ -62,14 +71,61 @@ CANCELLED_ORDER_SHARE = 0.02  # orders followed by a "C" invoice with negative q
 ADJUSTMENT_LINE_SHARE = 0.003  # zero or negative unit price (postage refunds, bad-debt adjustments)
 DUPLICATE_LINE_SHARE = 0.005  # exact copies of a line
 
-COUNTRIES = np.array(["United Kingdom", "Germany", "France", "EIRE", "Netherlands", "Spain", "Belgium",
-                      "Switzerland", "Portugal", "Australia", "Norway", "Italy"])
+COUNTRIES = np.array(
+    [
+        "United Kingdom",
+        "Germany",
+        "France",
+        "EIRE",
+        "Netherlands",
+        "Spain",
+        "Belgium",
+        "Switzerland",
+        "Portugal",
+        "Australia",
+        "Norway",
+        "Italy",
+    ]
+)
 COUNTRY_WEIGHTS = np.array([0.86, 0.025, 0.022, 0.02, 0.012, 0.01, 0.01, 0.008, 0.007, 0.006, 0.005, 0.005])
 
-_ADJECTIVES = ["RED", "WHITE", "PINK", "BLUE", "VINTAGE", "RETRO", "HEART", "STAR", "GLASS", "WOODEN",
-               "PAPER", "SET OF 3", "JUMBO", "REGENCY", "PARTY", "CHRISTMAS", "GARDEN", "LOVE"]
-_NOUNS = ["LUNCH BAG", "TEA LIGHT HOLDER", "CAKE STAND", "BUNTING", "PHOTO FRAME", "MUG", "CUSHION COVER",
-          "DOORMAT", "WATER BOTTLE", "ALARM CLOCK", "NAPKINS", "CANDLE", "NOTEBOOK", "STORAGE TIN", "BOWL"]
+_ADJECTIVES = [
+    "RED",
+    "WHITE",
+    "PINK",
+    "BLUE",
+    "VINTAGE",
+    "RETRO",
+    "HEART",
+    "STAR",
+    "GLASS",
+    "WOODEN",
+    "PAPER",
+    "SET OF 3",
+    "JUMBO",
+    "REGENCY",
+    "PARTY",
+    "CHRISTMAS",
+    "GARDEN",
+    "LOVE",
+]
+_NOUNS = [
+    "LUNCH BAG",
+    "TEA LIGHT HOLDER",
+    "CAKE STAND",
+    "BUNTING",
+    "PHOTO FRAME",
+    "MUG",
+    "CUSHION COVER",
+    "DOORMAT",
+    "WATER BOTTLE",
+    "ALARM CLOCK",
+    "NAPKINS",
+    "CANDLE",
+    "NOTEBOOK",
+    "STORAGE TIN",
+    "BOWL",
+]
 
 
 class InvalidSpec(SegflowError):
@@ -125,14 +181,19 @@ class GeneratorResult:
 def build_catalog(seed: int, size: int) -> pd.DataFrame:
     """Products with stock code, description, list price and popularity weight."""
     rng = np.random.default_rng([seed, 0xCA7])
-    codes = np.char.add(rng.choice(np.arange(10000, 99999), size=size, replace=False).astype(str),
-                        rng.choice(["", "", "", "A", "B", "L"], size=size))
-    names = [f"{_ADJECTIVES[a]} {_NOUNS[n]}" for a, n in
-             zip(rng.integers(len(_ADJECTIVES), size=size), rng.integers(len(_NOUNS), size=size), strict=True)]
+    codes = np.char.add(
+        rng.choice(np.arange(10000, 99999), size=size, replace=False).astype(str),
+        rng.choice(["", "", "", "A", "B", "L"], size=size),
+    )
+    names = [
+        f"{_ADJECTIVES[a]} {_NOUNS[n]}"
+        for a, n in zip(rng.integers(len(_ADJECTIVES), size=size), rng.integers(len(_NOUNS), size=size), strict=True)
+    ]
     price = np.round(np.exp(rng.normal(0.9, 0.75, size=size)), 2).clip(0.1, 120)
     popularity = 1.0 / np.arange(1, size + 1) ** 0.9  # Zipf-like: a few best sellers, a long tail
-    return pd.DataFrame({"stock_code": codes, "description": names, "price": price,
-                         "weight": popularity / popularity.sum()})
+    return pd.DataFrame(
+        {"stock_code": codes, "description": names, "price": price, "weight": popularity / popularity.sum()}
+    )
 
 
 def _season_cdf(start: date, days: int) -> np.ndarray:
@@ -155,8 +216,10 @@ def generate_chunk(spec: GeneratorSpec, chunk: int, catalog: pd.DataFrame, cdf: 
     # Customers: archetype, active window, country.
     shares = np.array([a.share if not spec.archetypes or a.name in spec.archetypes else 0.0 for a in ARCHETYPES])
     kind = rng.choice(len(ARCHETYPES), size=n, p=shares / shares.sum())
-    arch = {f: np.array([getattr(a, f) for a in ARCHETYPES]) for f in
-            ("orders_per_30_days", "basket_lines", "quantity", "price_factor")}
+    arch = {
+        f: np.array([getattr(a, f) for a in ARCHETYPES])
+        for f in ("orders_per_30_days", "basket_lines", "quantity", "price_factor")
+    }
     starts = np.array([a.start_range for a in ARCHETYPES])[kind]
     ends = np.array([a.end_range for a in ARCHETYPES])[kind]
     active_from = (rng.uniform(starts[:, 0], starts[:, 1]) * (days - 1)).astype(int)
@@ -187,8 +250,9 @@ def generate_chunk(spec: GeneratorSpec, chunk: int, catalog: pd.DataFrame, cdf: 
     lines_per_order = np.r_[lines_per_order, 1 + rng.poisson(5, size=guests)]
     order_customer = np.r_[owner, np.full(guests, -1)]
     n_orders = order_customer.size
-    invoice_numbers = np.char.add(f"G{spec.seed}-", np.char.zfill(
-        (chunk * 10_000_000 + np.arange(n_orders)).astype(str), 9))
+    invoice_numbers = np.char.add(
+        f"G{spec.seed}-", np.char.zfill((chunk * 10_000_000 + np.arange(n_orders)).astype(str), 9)
+    )
 
     # Lines: products by popularity (bargain hunters from the cheap end), quantities by appetite.
     line_order = np.repeat(np.arange(n_orders), lines_per_order)
@@ -206,16 +270,18 @@ def generate_chunk(spec: GeneratorSpec, chunk: int, catalog: pd.DataFrame, cdf: 
     qty_mean = arch["quantity"][owner_kind] * np.where(known, appetite[np.maximum(line_owner, 0)], 1.0)
     quantity = 1 + rng.poisson(np.maximum(qty_mean - 1, 0.1))
 
-    frame = pd.DataFrame({
-        "invoice_id": invoice_numbers[line_order],
-        "stock_code": catalog["stock_code"].to_numpy()[product],
-        "description": catalog["description"].to_numpy()[product],
-        "quantity": quantity,
-        "unit_price": price,
-        "seconds": seconds[line_order],
-        "customer_id": np.where(known, customer_ids[np.maximum(line_owner, 0)], None),
-        "country": np.where(known, country[np.maximum(line_owner, 0)], "United Kingdom"),
-    })
+    frame = pd.DataFrame(
+        {
+            "invoice_id": invoice_numbers[line_order],
+            "stock_code": catalog["stock_code"].to_numpy()[product],
+            "description": catalog["description"].to_numpy()[product],
+            "quantity": quantity,
+            "unit_price": price,
+            "seconds": seconds[line_order],
+            "customer_id": np.where(known, customer_ids[np.maximum(line_owner, 0)], None),
+            "country": np.where(known, country[np.maximum(line_owner, 0)], "United Kingdom"),
+        }
+    )
     frame = pd.concat([frame, _cancellations(rng, frame, days), _adjustments(rng, frame)], ignore_index=True)
     duplicates = frame.iloc[rng.choice(len(frame), size=rng.binomial(len(frame), DUPLICATE_LINE_SHARE))]
     frame = pd.concat([frame, duplicates], ignore_index=True)
@@ -274,10 +340,17 @@ def generate_transactions(
             result.already_generated = True
             return result
         name = f"generate customers={spec.customers} days={spec.days} seed={spec.seed} start={spec.start}"
-        result.batch_id = run_named(cur, "queries/ingest/insert_import_batch",
-                                    {"kind": "generator", "name": name, "sha256": spec.content_key,
-                                     "layout": f"generator-v{GENERATOR_VERSION}",
-                                     "options": json.dumps(asdict(spec), default=str)})[0][0]
+        result.batch_id = run_named(
+            cur,
+            "queries/ingest/insert_import_batch",
+            {
+                "kind": "generator",
+                "name": name,
+                "sha256": spec.content_key,
+                "layout": f"generator-v{GENERATOR_VERSION}",
+                "options": json.dumps(asdict(spec), default=str),
+            },
+        )[0][0]
         for frame in iter_chunks(spec):
             frame["batch_id"] = result.batch_id
             buffer = io.StringIO()
@@ -288,9 +361,17 @@ def generate_transactions(
             result.chunks += 1
             if progress:
                 progress(result.chunks, total_chunks)
-        run_named(cur, "queries/ingest/finish_import_batch",
-                  {"batch_id": result.batch_id, "lines_read": result.lines, "lines_loaded": result.lines,
-                   "lines_rejected": 0, "rejected_by_reason": "{}"})
+        run_named(
+            cur,
+            "queries/ingest/finish_import_batch",
+            {
+                "batch_id": result.batch_id,
+                "lines_read": result.lines,
+                "lines_loaded": result.lines,
+                "lines_rejected": 0,
+                "rejected_by_reason": "{}",
+            },
+        )
     result.seconds = time.perf_counter() - started
     log.info("generated %d lines for %d customers in %.1fs", result.lines, spec.customers, result.seconds)
     return result

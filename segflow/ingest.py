@@ -143,8 +143,10 @@ class ImportResult:
 
 
 # Which fields a mapping must name, in words (the README says the same).
-MAPPING_RULE = ("invoiced_at and customer_id, and either quantity with unit_price, or amount (the line's total; "
-                "with amount, quantity is optional and counts as 1 when not mapped)")
+MAPPING_RULE = (
+    "invoiced_at and customer_id, and either quantity with unit_price, or amount (the line's total; "
+    "with amount, quantity is optional and counts as 1 when not mapped)"
+)
 
 
 class UnrecognisedHeader(ImportRejected):
@@ -167,8 +169,10 @@ def parse_mapping(spec: str) -> dict[str, str]:
     if not mapping:
         raise ImportRejected("the mapping is empty; give target=source pairs such as invoiced_at=Date")
     if "amount" in mapping and "unit_price" in mapping:
-        raise ImportRejected("the mapping names both unit_price and amount; map one: unit_price (the price of one "
-                             "item) or amount (the line's total)")
+        raise ImportRejected(
+            "the mapping names both unit_price and amount; map one: unit_price (the price of one "
+            "item) or amount (the line's total)"
+        )
     missing = [t for t in ("invoiced_at", "customer_id") if t not in mapping]
     if "amount" not in mapping:
         missing += [t for t in ("quantity", "unit_price") if t not in mapping]
@@ -365,11 +369,16 @@ class _LineParser:
 FAILED_BATCH_SAMPLE = 100
 
 
-def reading_options(mapping: dict[str, str] | None, delimiter: str, encoding: str,
-                    date_format: str | None) -> dict[str, object]:
+def reading_options(
+    mapping: dict[str, str] | None, delimiter: str, encoding: str, date_format: str | None
+) -> dict[str, object]:
     """The options that change what an import loads from a file: part of a batch's identity."""
-    return {"mapping": dict(sorted(mapping.items())) if mapping else None, "delimiter": delimiter,
-            "encoding": encoding, "date_format": date_format}
+    return {
+        "mapping": dict(sorted(mapping.items())) if mapping else None,
+        "delimiter": delimiter,
+        "encoding": encoding,
+        "date_format": date_format,
+    }
 
 
 def import_transactions(
@@ -408,8 +417,14 @@ def import_transactions(
         raise
     result.seconds = time.perf_counter() - started
     if not result.already_imported:
-        log.info("imported %s: %d read, %d loaded, %d rejected in %.1fs", path.name, result.lines_read,
-                 result.lines_loaded, result.lines_rejected, result.seconds)
+        log.info(
+            "imported %s: %d read, %d loaded, %d rejected in %.1fs",
+            path.name,
+            result.lines_read,
+            result.lines_loaded,
+            result.lines_rejected,
+            result.seconds,
+        )
     return result
 
 
@@ -429,20 +444,23 @@ class _Reading:
         return reading_options(self.mapping, self.delimiter, self.encoding, self.date_format)
 
 
-def _import(cur, reading: _Reading, chunk_rows: int, progress: ProgressCallback | None, replace: bool,
-            max_reject_share: float) -> ImportResult:
+def _import(
+    cur, reading: _Reading, chunk_rows: int, progress: ProgressCallback | None, replace: bool, max_reject_share: float
+) -> ImportResult:
     path = reading.path
     existing = run_named(cur, "queries/ingest/import_batch_by_sha", {"sha256": reading.digest})
     if existing and not replace:
         batch_id, layout_name, lines_read, earlier, _name = existing[0]
         if earlier is None or earlier == reading.options:  # None: imported before options were recorded
-            return ImportResult(source=str(path), layout=layout_name, batch_id=batch_id, lines_read=lines_read,
-                                already_imported=True)
+            return ImportResult(
+                source=str(path), layout=layout_name, batch_id=batch_id, lines_read=lines_read, already_imported=True
+            )
         raise BatchReadDifferently(path.name, batch_id, earlier, reading.options)
     replaced = []
     if replace:
-        for batch_id, _name, _lines in run_named(cur, "queries/ingest/batches_to_replace",
-                                                 {"sha256": reading.digest, "name": path.name}):
+        for batch_id, _name, _lines in run_named(
+            cur, "queries/ingest/batches_to_replace", {"sha256": reading.digest, "name": path.name}
+        ):
             run_named(cur, "queries/ingest/remove_batch", {"batch_id": batch_id})
             replaced.append(batch_id)
     with _open_binary(path) as (stream, raw):
@@ -458,41 +476,74 @@ def _import(cur, reading: _Reading, chunk_rows: int, progress: ProgressCallback 
             layout, indexes = resolve_layout(header, reading.mapping)
         except ImportRejected as exc:
             raise ImportRejected(f"{path.name}: {exc}") from None
-        batch_id = run_named(cur, "queries/ingest/insert_import_batch", {
-            "kind": "file", "name": path.name, "sha256": reading.digest, "layout": layout.name,
-            "options": json.dumps(reading.options)})[0][0]
+        batch_id = run_named(
+            cur,
+            "queries/ingest/insert_import_batch",
+            {
+                "kind": "file",
+                "name": path.name,
+                "sha256": reading.digest,
+                "layout": layout.name,
+                "options": json.dumps(reading.options),
+            },
+        )[0][0]
         result = ImportResult(source=str(path), layout=layout.name, batch_id=batch_id, replaced=replaced)
         parser = _LineParser(layout, indexes, len(header), reading.date_format)
-        _stream_lines(cur, reader, parser, batch_id, result, chunk_rows, path, reading.encoding,
-                      lambda: progress(raw.tell(), total_bytes) if progress else None)
+        _stream_lines(
+            cur,
+            reader,
+            parser,
+            batch_id,
+            result,
+            chunk_rows,
+            path,
+            reading.encoding,
+            lambda: progress(raw.tell(), total_bytes) if progress else None,
+        )
     if result.lines_read == 0:
         raise ImportRejected(f"{path.name}: has a header but no data lines")
     if result.lines_loaded == 0 or result.lines_rejected > max_reject_share * result.lines_read:
-        raise ImportFailed(path.name, layout.name, result.lines_read, dict(result.rejected), result.first_rejects,
-                           max_reject_share)
+        raise ImportFailed(
+            path.name, layout.name, result.lines_read, dict(result.rejected), result.first_rejects, max_reject_share
+        )
     result.duplicate_lines = run_named(cur, "queries/ingest/batch_duplicate_lines", {"batch_id": batch_id})[0][0]
     result.identifies_products = bool({"invoice_id", "stock_code", "description"} & set(indexes))
-    run_named(cur, "queries/ingest/finish_import_batch", {
-        "batch_id": batch_id, "lines_read": result.lines_read, "lines_loaded": result.lines_loaded,
-        "lines_rejected": result.lines_rejected,
-        "rejected_by_reason": json.dumps(dict(sorted(result.rejected.items()))),
-    })
+    run_named(
+        cur,
+        "queries/ingest/finish_import_batch",
+        {
+            "batch_id": batch_id,
+            "lines_read": result.lines_read,
+            "lines_loaded": result.lines_loaded,
+            "lines_rejected": result.lines_rejected,
+            "rejected_by_reason": json.dumps(dict(sorted(result.rejected.items()))),
+        },
+    )
     return result
 
 
 def _record_failure(db: Database, reading: _Reading, failure: ImportFailed) -> None:
     """The failed import's transaction rolled back: record the attempt and its first rejects on their own."""
     with db.transaction() as cur:
-        failure.batch_id = run_named(cur, "queries/ingest/record_failed_import", {
-            "name": reading.path.name, "sha256": reading.digest, "layout": failure.layout,
-            "options": json.dumps(reading.options), "error": failure.summary(), "lines_read": failure.lines_read,
-            "lines_rejected": sum(failure.rejected.values()),
-            "rejected_by_reason": json.dumps(dict(sorted(failure.rejected.items()))),
-        })[0][0]
+        failure.batch_id = run_named(
+            cur,
+            "queries/ingest/record_failed_import",
+            {
+                "name": reading.path.name,
+                "sha256": reading.digest,
+                "layout": failure.layout,
+                "options": json.dumps(reading.options),
+                "error": failure.summary(),
+                "lines_read": failure.lines_read,
+                "lines_rejected": sum(failure.rejected.values()),
+                "rejected_by_reason": json.dumps(dict(sorted(failure.rejected.items()))),
+            },
+        )[0][0]
         rejects = io.StringIO()
         for line_number, reason, detail, raw_line in failure.first_rejects:
-            rejects.write(f"{failure.batch_id}\t{line_number}\t{reason}\t{copy_text_value(detail)}\t"
-                          f"{copy_text_value(raw_line)}\n")
+            rejects.write(
+                f"{failure.batch_id}\t{line_number}\t{reason}\t{copy_text_value(detail)}\t{copy_text_value(raw_line)}\n"
+            )
         rejects.seek(0)
         copy_in(cur, "import_rejects", REJECT_COLUMNS, rejects)
 
@@ -512,8 +563,22 @@ def remove_batch(db: Database, batch_id: int) -> int:
 
 def list_batches(db: Database) -> list[dict[str, Any]]:
     """Every import, newest first: name, status, options, counts and times."""
-    columns = ("batch_id", "kind", "name", "status", "layout", "options", "lines_read", "lines_loaded",
-               "lines_rejected", "rejected_by_reason", "started_at", "finished_at", "removed_at", "error")
+    columns = (
+        "batch_id",
+        "kind",
+        "name",
+        "status",
+        "layout",
+        "options",
+        "lines_read",
+        "lines_loaded",
+        "lines_rejected",
+        "rejected_by_reason",
+        "started_at",
+        "finished_at",
+        "removed_at",
+        "error",
+    )
     return [dict(zip(columns, row, strict=True)) for row in db.run("queries/ingest/list_batches")]
 
 
@@ -562,8 +627,9 @@ def _stream_lines(
                 raw_line = _join_record(record, reader.dialect.delimiter)
                 if len(result.first_rejects) < FAILED_BATCH_SAMPLE:
                     result.first_rejects.append((start_line, reason, detail, raw_line))
-                rejects.write(f"{batch_id}\t{start_line}\t{reason}\t{copy_text_value(detail)}\t"
-                              f"{copy_text_value(raw_line)}\n")
+                rejects.write(
+                    f"{batch_id}\t{start_line}\t{reason}\t{copy_text_value(detail)}\t{copy_text_value(raw_line)}\n"
+                )
             pending += 1
             if pending >= chunk_rows:
                 _flush(cur, rows, rejects)

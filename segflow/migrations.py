@@ -138,4 +138,3 @@ def applied_versions(db: Database) -> list[int]:
         if not exists:
             return []
         return [version for version, _ in run_named(cur, "queries/schema/applied_migrations")]
-

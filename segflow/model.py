@@ -92,8 +92,14 @@ class Candidate:
     centroids: np.ndarray | None = None  # model space
 
     def summary(self) -> dict[str, Any]:
-        return {"algorithm": self.algorithm, "k": self.k, "params": self.params, "metrics": self.metrics,
-                "passed": self.passed, "rejected_because": self.rejected_because}
+        return {
+            "algorithm": self.algorithm,
+            "k": self.k,
+            "params": self.params,
+            "metrics": self.metrics,
+            "passed": self.passed,
+            "rejected_because": self.rejected_because,
+        }
 
     def fitted_centroids(self) -> np.ndarray:
         """The centroids in model space, which every candidate fitted without an early rejection has."""
@@ -187,20 +193,41 @@ def fit_candidates(z: np.ndarray, k_range: range, seed: int) -> list[Candidate]:
         if k >= n:
             break
         km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(z)
-        candidates.append(Candidate("kmeans", k, {"n_clusters": k, "n_init": 4}, estimator=km,
-                                    centroids=km.cluster_centers_))
+        candidates.append(
+            Candidate("kmeans", k, {"n_clusters": k, "n_init": 4}, estimator=km, centroids=km.cluster_centers_)
+        )
         if n > MINIBATCH_FROM:
             mb = MiniBatchKMeans(n_clusters=k, batch_size=4096, n_init=3, random_state=seed).fit(z)
-            candidates.append(Candidate("minibatch_kmeans", k, {"n_clusters": k, "batch_size": 4096},
-                                        estimator=mb, centroids=mb.cluster_centers_))
+            candidates.append(
+                Candidate(
+                    "minibatch_kmeans",
+                    k,
+                    {"n_clusters": k, "batch_size": 4096},
+                    estimator=mb,
+                    centroids=mb.cluster_centers_,
+                )
+            )
         gmm_idx = _subsample(n, GMM_SAMPLE, rng)
         gmm = GaussianMixture(n_components=k, covariance_type="full", random_state=seed).fit(z[gmm_idx])
-        candidates.append(Candidate("gaussian_mixture", k, {"n_components": k, "covariance_type": "full"},
-                                    estimator=gmm, centroids=gmm.means_))
+        candidates.append(
+            Candidate(
+                "gaussian_mixture",
+                k,
+                {"n_components": k, "covariance_type": "full"},
+                estimator=gmm,
+                centroids=gmm.means_,
+            )
+        )
         ward_idx = _subsample(n, WARD_SAMPLE, rng)
         ward_labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(z[ward_idx])
-        candidates.append(Candidate("agglomerative_ward", k, {"n_clusters": k, "fit_sample": len(ward_idx)},
-                                    centroids=_centroids(z[ward_idx], ward_labels)))
+        candidates.append(
+            Candidate(
+                "agglomerative_ward",
+                k,
+                {"n_clusters": k, "fit_sample": len(ward_idx)},
+                centroids=_centroids(z[ward_idx], ward_labels),
+            )
+        )
     candidates.extend(_dbscan_candidates(z, rng))
     return candidates
 
@@ -214,12 +241,22 @@ def _dbscan_candidates(z: np.ndarray, rng: np.random.Generator) -> list[Candidat
     distances, _ = NearestNeighbors(n_neighbors=min_samples).fit(sample).kneighbors(sample)
     eps = float(np.quantile(distances[:, -1], 0.9))
     if eps <= 0:  # most customers share one point: DBSCAN needs a positive radius
-        return [Candidate("dbscan", 0, {"eps": 0.0, "min_samples": min_samples, "fit_sample": len(sample)},
-                          rejected_because="most customers are identical (neighbour distance 0)")]
+        return [
+            Candidate(
+                "dbscan",
+                0,
+                {"eps": 0.0, "min_samples": min_samples, "fit_sample": len(sample)},
+                rejected_because="most customers are identical (neighbour distance 0)",
+            )
+        ]
     labels = DBSCAN(eps=eps, min_samples=min_samples).fit_predict(sample)
     clusters = len(set(labels) - {-1})
-    params = {"eps": round(eps, 4), "min_samples": min_samples, "fit_sample": len(sample),
-              "noise_share": round(float((labels == -1).mean()), 4)}
+    params = {
+        "eps": round(eps, 4),
+        "min_samples": min_samples,
+        "fit_sample": len(sample),
+        "noise_share": round(float((labels == -1).mean()), 4),
+    }
     if clusters < 2:
         return [Candidate("dbscan", clusters, params, rejected_because=f"found {clusters} cluster(s)")]
     return [Candidate("dbscan", clusters, params, centroids=_centroids(sample, labels))]
@@ -232,8 +269,7 @@ def labels_of(candidate: Candidate, z: np.ndarray) -> np.ndarray:
     return _nearest(z, candidate.fitted_centroids())
 
 
-def evaluate(candidates: list[Candidate], z: np.ndarray, eval_size: int, k_range: range,
-             min_share: float) -> None:
+def evaluate(candidates: list[Candidate], z: np.ndarray, eval_size: int, k_range: range, min_share: float) -> None:
     """Fill each candidate's metrics and gate verdict (in place).
 
     Silhouette costs O(n^2): every candidate is screened on SCREEN_SAMPLE customers, and the
@@ -263,8 +299,9 @@ def evaluate(candidates: list[Candidate], z: np.ndarray, eval_size: int, k_range
         if c.k not in k_range:
             c.rejected_because = f"k={c.k} outside {k_range.start}..{k_range.stop - 1}"
         elif shares.min() < min_share:
-            c.rejected_because = (f"smallest segment is {shares.min():.1%} of customers, "
-                                  f"below the {min_share:.0%} minimum")
+            c.rejected_because = (
+                f"smallest segment is {shares.min():.1%} of customers, below the {min_share:.0%} minimum"
+            )
         else:
             c.passed = True
     if eval_size > screen:
@@ -299,8 +336,14 @@ class Selection:
 
 
 def select_model(
-    sample: pd.DataFrame, features: list[str], *, min_clusters: int = 3, max_clusters: int = 8,
-    min_share: float = 0.03, silhouette_sample: int = 20_000, seed: int = 42,
+    sample: pd.DataFrame,
+    features: list[str],
+    *,
+    min_clusters: int = 3,
+    max_clusters: int = 8,
+    min_share: float = 0.03,
+    silhouette_sample: int = 20_000,
+    seed: int = 42,
 ) -> Selection:
     """Fit all candidates on the sample, gate them, and return the chosen model."""
     missing = [f for f in features if f not in sample.columns]
@@ -319,11 +362,22 @@ def select_model(
     chosen = select(candidates)
     final_step = chosen.estimator if chosen.estimator is not None else _NearestCentroid(chosen.centroids)
     pipeline = Pipeline([*pre.steps, ("cluster", final_step)])
-    model = SegmentModel(features=list(features), log_features=log_features, pipeline=pipeline,
-                         algorithm=chosen.algorithm, params=chosen.params, centroids=np.asarray(chosen.centroids))
-    gates = {"min_segment_share": min_share, "min_clusters": min_clusters, "max_clusters": max_clusters,
-             "candidates": len(candidates), "passed": sum(c.passed for c in candidates),
-             "chosen_min_share": chosen.metrics["min_share"]}
+    model = SegmentModel(
+        features=list(features),
+        log_features=log_features,
+        pipeline=pipeline,
+        algorithm=chosen.algorithm,
+        params=chosen.params,
+        centroids=np.asarray(chosen.centroids),
+    )
+    gates = {
+        "min_segment_share": min_share,
+        "min_clusters": min_clusters,
+        "max_clusters": max_clusters,
+        "candidates": len(candidates),
+        "passed": sum(c.passed for c in candidates),
+        "chosen_min_share": chosen.metrics["min_share"],
+    }
     return Selection(model=model, chosen=chosen, candidates=candidates, gates=gates)
 
 

@@ -42,8 +42,15 @@ class TrainingDecision:
     reasons: tuple[str, ...]
 
 
-def decide_training(mode: str, as_of: date, features: tuple[str, ...], champion: Champion | None,
-                    last_training: date | None, max_age_days: int, cooldown_days: int) -> TrainingDecision:
+def decide_training(
+    mode: str,
+    as_of: date,
+    features: tuple[str, ...],
+    champion: Champion | None,
+    last_training: date | None,
+    max_age_days: int,
+    cooldown_days: int,
+) -> TrainingDecision:
     """What a run does about its model, before any drift check (mode: auto, always or never).
 
     last_training: the latest training as-of date on these features at or before the run (champion or
@@ -62,22 +69,33 @@ def decide_training(mode: str, as_of: date, features: tuple[str, ...], champion:
         return TrainingDecision(True, False, not older, False, tuple(reasons))
     if older:
         if mode == "always":
-            return TrainingDecision(True, False, False, False,
-                                    ("retraining was requested", f"{before}: the new model stays a candidate"))
+            return TrainingDecision(
+                True, False, False, False, ("retraining was requested", f"{before}: the new model stays a candidate")
+            )
         return TrainingDecision(False, False, False, False, (f"{before}: scored with the champion, nothing trained",))
     reasons = ["retraining was requested"] if mode == "always" else []
     since = last_training if last_training is not None and last_training >= champion.as_of else champion.as_of
     age = (as_of - since).days
     if age > max_age_days:
-        trained = (f"champion v{champion.version} was trained" if since == champion.as_of
-                   else "the last challenger was trained")
+        trained = (
+            f"champion v{champion.version} was trained"
+            if since == champion.as_of
+            else "the last challenger was trained"
+        )
         reasons.append(f"{trained} {_days(age)} before this run (max {max_age_days})")
     if reasons:
         return TrainingDecision(True, True, True, False, tuple(reasons))
     if age < cooldown_days and since != champion.as_of:
-        return TrainingDecision(False, False, False, False, (
-            f"champion v{champion.version} kept: a challenger was trained {_days(age)} ago "
-            f"(cool-down {cooldown_days} days); drift not checked",))
+        return TrainingDecision(
+            False,
+            False,
+            False,
+            False,
+            (
+                f"champion v{champion.version} kept: a challenger was trained {_days(age)} ago "
+                f"(cool-down {cooldown_days} days); drift not checked",
+            ),
+        )
     return TrainingDecision(False, True, True, True, (f"champion v{champion.version} is current: {_days(age)} old",))
 
 
@@ -106,8 +124,10 @@ class Challenge:
     @property
     def verdict(self) -> str:
         """One sentence a reader of segflow.runs understands."""
-        measured = (f"silhouette {self.silhouette} vs champion {self.champion_silhouette}, "
-                    f"adjusted Rand index {self.adjusted_rand_index} with the champion's segments")
+        measured = (
+            f"silhouette {self.silhouette} vs champion {self.champion_silhouette}, "
+            f"adjusted Rand index {self.adjusted_rand_index} with the champion's segments"
+        )
         if self.silhouette >= self.champion_silhouette + self.margin:
             why = f"better by at least the margin {self.margin}"
         elif self.silhouette < self.champion_silhouette - self.margin:
@@ -120,6 +140,14 @@ class Challenge:
         return f"challenger v{self.challenger} {verdict}: {measured}; {why}"
 
     def as_dict(self) -> dict[str, object]:
-        return {"challenger": self.challenger, "champion": self.champion, "silhouette": self.silhouette,
-                "champion_silhouette": self.champion_silhouette, "adjusted_rand_index": self.adjusted_rand_index,
-                "margin": self.margin, "min_ari": self.min_ari, "promoted": self.promoted, "verdict": self.verdict}
+        return {
+            "challenger": self.challenger,
+            "champion": self.champion,
+            "silhouette": self.silhouette,
+            "champion_silhouette": self.champion_silhouette,
+            "adjusted_rand_index": self.adjusted_rand_index,
+            "margin": self.margin,
+            "min_ari": self.min_ari,
+            "promoted": self.promoted,
+            "verdict": self.verdict,
+        }

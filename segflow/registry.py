@@ -68,7 +68,11 @@ SNAPSHOT_COLUMNS = ("model_version", "customer_id", "segment_key")
 
 
 def register(
-    db: Database, models_dir: Path, selection: Selection, segments: pd.DataFrame, context: TrainingContext,
+    db: Database,
+    models_dir: Path,
+    selection: Selection,
+    segments: pd.DataFrame,
+    context: TrainingContext,
     snapshot: pd.DataFrame | None = None,
 ) -> int:
     """Save the model's artifact and record the version and its segments; returns the version number."""
@@ -81,31 +85,57 @@ def register(
         joblib.dump(model, temporary)
         os.replace(temporary, path)  # a reader never sees half an artifact
         try:
-            run_named(cur, "queries/registry/insert_model_version", {
-                "version": version, "algorithm": model.algorithm, "params": json.dumps(model.params),
-                "k": model.k, "features": model.features, "log_features": model.log_features,
-                "as_of": context.as_of, "train_window_start": context.train_window_start,
-                "train_window_end": context.train_window_end, "sample_size": context.sample_size,
-                "seed": context.seed, "rfm_cut_points": json.dumps(context.rfm_cut_points),
-                "metrics": json.dumps(selection.chosen.metrics),
-                "candidates": json.dumps([c.summary() for c in selection.candidates]),
-                "selection_rule": SELECTION_RULE, "gates": json.dumps(selection.gates),
-                "library_versions": json.dumps(library_versions()),
-                "artifact_path": str(path), "artifact_sha256": file_sha256(path),
-                "trained_in_attempt": context.trained_in_attempt,
-            })
+            run_named(
+                cur,
+                "queries/registry/insert_model_version",
+                {
+                    "version": version,
+                    "algorithm": model.algorithm,
+                    "params": json.dumps(model.params),
+                    "k": model.k,
+                    "features": model.features,
+                    "log_features": model.log_features,
+                    "as_of": context.as_of,
+                    "train_window_start": context.train_window_start,
+                    "train_window_end": context.train_window_end,
+                    "sample_size": context.sample_size,
+                    "seed": context.seed,
+                    "rfm_cut_points": json.dumps(context.rfm_cut_points),
+                    "metrics": json.dumps(selection.chosen.metrics),
+                    "candidates": json.dumps([c.summary() for c in selection.candidates]),
+                    "selection_rule": SELECTION_RULE,
+                    "gates": json.dumps(selection.gates),
+                    "library_versions": json.dumps(library_versions()),
+                    "artifact_path": str(path),
+                    "artifact_sha256": file_sha256(path),
+                    "trained_in_attempt": context.trained_in_attempt,
+                },
+            )
             for key, row in segments.iterrows():
-                run_named(cur, "queries/registry/insert_model_segment", {
-                    "model_version": version, "segment_key": key, "name": row["name"], "action": row["action"],
-                    "size": int(row["size"]), "share": float(row["share"]),
-                    "centroid": json.dumps(row["centroid"]), "profile": json.dumps(row["profile"]),
-                    "mean_r_score": _maybe(row.get("mean_r_score")), "mean_f_score": _maybe(row.get("mean_f_score")),
-                    "mean_m_score": _maybe(row.get("mean_m_score")),
-                })
+                run_named(
+                    cur,
+                    "queries/registry/insert_model_segment",
+                    {
+                        "model_version": version,
+                        "segment_key": key,
+                        "name": row["name"],
+                        "action": row["action"],
+                        "size": int(row["size"]),
+                        "share": float(row["share"]),
+                        "centroid": json.dumps(row["centroid"]),
+                        "profile": json.dumps(row["profile"]),
+                        "mean_r_score": _maybe(row.get("mean_r_score")),
+                        "mean_f_score": _maybe(row.get("mean_f_score")),
+                        "mean_m_score": _maybe(row.get("mean_m_score")),
+                    },
+                )
             if snapshot is not None and not snapshot.empty:
                 _copy_snapshot(cur, version, snapshot)
-                run_named(cur, "queries/registry/fill_training_snapshot",
-                          {"version": version, "attempt_id": context.trained_in_attempt})
+                run_named(
+                    cur,
+                    "queries/registry/fill_training_snapshot",
+                    {"version": version, "attempt_id": context.trained_in_attempt},
+                )
         except Exception:
             path.unlink(missing_ok=True)
             raise

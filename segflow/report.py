@@ -34,8 +34,13 @@ MAP_POINTS = 5_000  # customers on the map: enough to see the shapes, few enough
 RULE_COLOURS = {INACTIVE[0]: "#9e9e9e", UNSCORED[0]: "#d0d0d0"}
 # 19 distinct colours without grey (kept for rule segments); more segments than that reuse them.
 PALETTE = [c for c in qualitative.D3 + qualitative.Plotly if c.lower() != "#7f7f7f"]
-ALGORITHM_COLOURS = dict(zip(("kmeans", "minibatch_kmeans", "gaussian_mixture", "agglomerative_ward", "dbscan"),
-                             qualitative.Set2, strict=False))
+ALGORITHM_COLOURS = dict(
+    zip(
+        ("kmeans", "minibatch_kmeans", "gaussian_mixture", "agglomerative_ward", "dbscan"),
+        qualitative.Set2,
+        strict=False,
+    )
+)
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 
 
@@ -56,8 +61,9 @@ def segment_colours(keys: list[str]) -> dict[str, str]:
     return colours | {k: RULE_COLOURS[k] for k in keys if k in RULE_COLOURS}
 
 
-def customer_map(model: SegmentModel, sample: pd.DataFrame, labels: dict[str, str],
-                 colours: dict[str, str]) -> go.Figure | None:
+def customer_map(
+    model: SegmentModel, sample: pd.DataFrame, labels: dict[str, str], colours: dict[str, str]
+) -> go.Figure | None:
     """Customers and centroids in the first two principal components of model space; None when the
     sample lacks the model's features (attribute-based models) or has too few customers for PCA."""
     if any(f not in sample.columns for f in model.features):
@@ -73,22 +79,42 @@ def customer_map(model: SegmentModel, sample: pd.DataFrame, labels: dict[str, st
     keys = sample["segment_key"].to_numpy()
     for key in [k for k in labels if k in set(keys)]:
         inside = keys == key
-        figure.add_trace(go.Scatter(
-            x=points[inside, 0], y=points[inside, 1], mode="markers", name=labels[key],
-            marker={"size": 5, "opacity": 0.55, "color": colours[key]},
-            customdata=sample.loc[inside, "customer_id"].to_numpy(),
-            hovertemplate="customer %{customdata}<br>" + html.escape(labels[key]) + "<extra></extra>",
-        ))
+        figure.add_trace(
+            go.Scatter(
+                x=points[inside, 0],
+                y=points[inside, 1],
+                mode="markers",
+                name=labels[key],
+                marker={"size": 5, "opacity": 0.55, "color": colours[key]},
+                customdata=sample.loc[inside, "customer_id"].to_numpy(),
+                hovertemplate="customer %{customdata}<br>" + html.escape(labels[key]) + "<extra></extra>",
+            )
+        )
     centroid_keys = list(model.segment_keys)
-    figure.add_trace(go.Scatter(
-        x=centres[:, 0], y=centres[:, 1], mode="markers+text", name="centroids",
-        text=centroid_keys, textposition="top center", textfont={"size": 14},
-        marker={"size": 22, "symbol": "diamond", "color": [colours.get(k, "#333") for k in centroid_keys],
-                "line": {"width": 2, "color": "#111"}},
-        hovertext=[labels.get(k, k) for k in centroid_keys], hovertemplate="centroid of %{hovertext}<extra></extra>",
-    ))
+    figure.add_trace(
+        go.Scatter(
+            x=centres[:, 0],
+            y=centres[:, 1],
+            mode="markers+text",
+            name="centroids",
+            text=centroid_keys,
+            textposition="top center",
+            textfont={"size": 14},
+            marker={
+                "size": 22,
+                "symbol": "diamond",
+                "color": [colours.get(k, "#333") for k in centroid_keys],
+                "line": {"width": 2, "color": "#111"},
+            },
+            hovertext=[labels.get(k, k) for k in centroid_keys],
+            hovertemplate="centroid of %{hovertext}<extra></extra>",
+        )
+    )
     figure.update_layout(
-        template="plotly_white", height=600, legend={"title": "segment"}, margin={"t": 30},
+        template="plotly_white",
+        height=600,
+        legend={"title": "segment"},
+        margin={"t": 30},
         xaxis_title=f"first principal component ({explained[0]:.0%} of the variance)",
         yaxis_title=f"second principal component ({explained[1]:.0%} of the variance)",
     )
@@ -103,13 +129,23 @@ def _two_columns(projected: np.ndarray) -> np.ndarray:
 def sizes_figure(table: pd.DataFrame, labels: dict[str, str], colours: dict[str, str]) -> go.Figure:
     """Customers per segment as bars, with each segment's share of the run."""
     keys = list(table["segment_key"])
-    figure = go.Figure(go.Bar(
-        x=[labels[k] for k in keys], y=table["customers"], marker_color=[colours[k] for k in keys],
-        text=[f"{s:.1%}" for s in table["share"]], textposition="outside",
-        hovertemplate="%{x}<br>%{y:,} customers (%{text})<extra></extra>",
-    ))
-    figure.update_layout(template="plotly_white", height=420, yaxis_title="customers", margin={"t": 30},
-                         yaxis_range=[0, float(table["customers"].max()) * 1.15])
+    figure = go.Figure(
+        go.Bar(
+            x=[labels[k] for k in keys],
+            y=table["customers"],
+            marker_color=[colours[k] for k in keys],
+            text=[f"{s:.1%}" for s in table["share"]],
+            textposition="outside",
+            hovertemplate="%{x}<br>%{y:,} customers (%{text})<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        template="plotly_white",
+        height=420,
+        yaxis_title="customers",
+        margin={"t": 30},
+        yaxis_range=[0, float(table["customers"].max()) * 1.15],
+    )
     return figure
 
 
@@ -120,20 +156,37 @@ def profile_figure(scores: pd.DataFrame, labels: dict[str, str]) -> go.Figure | 
         return None
     x = [labels[k] for k in scores.index]
     # Shades of one slate hue: the segment colours of the other charts would read as segments here.
-    figure = go.Figure([
-        go.Bar(x=x, y=scores[column], name=name, marker_color=colour,
-               hovertemplate="%{x}<br>" + name + " %{y:.2f}<extra></extra>")
-        for column, name, colour in (("mean_r_score", "recency score (5 = most recent)", "#2f3e56"),
-                                     ("mean_f_score", "frequency score (5 = most orders)", "#6b84ad"),
-                                     ("mean_m_score", "monetary score (5 = highest spend)", "#b4c6e4"))
-    ])
-    figure.update_layout(template="plotly_white", height=420, barmode="group", yaxis_range=[0, 5.2],
-                         yaxis_title="mean score (1-5)", legend={"orientation": "h", "y": 1.12}, margin={"t": 40})
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=x,
+                y=scores[column],
+                name=name,
+                marker_color=colour,
+                hovertemplate="%{x}<br>" + name + " %{y:.2f}<extra></extra>",
+            )
+            for column, name, colour in (
+                ("mean_r_score", "recency score (5 = most recent)", "#2f3e56"),
+                ("mean_f_score", "frequency score (5 = most orders)", "#6b84ad"),
+                ("mean_m_score", "monetary score (5 = highest spend)", "#b4c6e4"),
+            )
+        ]
+    )
+    figure.update_layout(
+        template="plotly_white",
+        height=420,
+        barmode="group",
+        yaxis_range=[0, 5.2],
+        yaxis_title="mean score (1-5)",
+        legend={"orientation": "h", "y": 1.12},
+        margin={"t": 40},
+    )
     return figure
 
 
 def profile_table(table: pd.DataFrame, scores: pd.DataFrame, labels: dict[str, str]) -> str:
     """Segments' mean recency, frequency and monetary in their own units, and their mean scores, as HTML."""
+
     def cell(value: Any, pattern: str) -> str:
         return "<td></td>" if value is None or pd.isna(value) else f"<td>{format(value, pattern)}</td>"
 
@@ -142,12 +195,17 @@ def profile_table(table: pd.DataFrame, scores: pd.DataFrame, labels: dict[str, s
         score = scores.loc[row.segment_key] if row.segment_key in scores.index else {}
         rows.append(
             f"<tr><th>{html.escape(labels[row.segment_key])}</th><td>{row.customers:,}</td><td>{row.share:.1%}</td>"
-            + cell(row.mean_recency_days, ".1f") + cell(row.mean_frequency, ".2f") + cell(row.mean_monetary, ",.2f")
+            + cell(row.mean_recency_days, ".1f")
+            + cell(row.mean_frequency, ".2f")
+            + cell(row.mean_monetary, ",.2f")
             + "".join(cell(score.get(c), ".2f") for c in ("mean_r_score", "mean_f_score", "mean_m_score"))
-            + "</tr>")
-    head = ("<tr><th>segment</th><th>customers</th><th>share of all customers</th><th>mean recency (days)</th>"
-            "<th>mean frequency (orders)</th><th>mean monetary</th><th>mean R score</th><th>mean F score</th>"
-            "<th>mean M score</th></tr>")
+            + "</tr>"
+        )
+    head = (
+        "<tr><th>segment</th><th>customers</th><th>share of all customers</th><th>mean recency (days)</th>"
+        "<th>mean frequency (orders)</th><th>mean monetary</th><th>mean R score</th><th>mean F score</th>"
+        "<th>mean M score</th></tr>"
+    )
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -162,24 +220,41 @@ def selection_figure(candidates: list[dict[str, Any]], algorithm: str, k: int) -
     figure = make_subplots(rows=1, cols=len(metrics), subplot_titles=[titles[m] for m in metrics])
     for column, metric in enumerate(metrics, start=1):
         for name in dict.fromkeys(c["algorithm"] for c in scored):
-            points = sorted((c for c in scored if c["algorithm"] == name and metric in c["metrics"]),
-                            key=lambda c: c["k"])
-            figure.add_trace(go.Scatter(
-                x=[c["k"] for c in points], y=[c["metrics"][metric] for c in points], mode="lines+markers",
-                name=name, legendgroup=name, showlegend=column == 1,
-                line={"color": ALGORITHM_COLOURS.get(name, "#777")},
-                marker={"size": 9, "symbol": ["circle" if c["passed"] else "x" for c in points]},
-                hovertext=[_verdict(c) for c in points],
-                hovertemplate=name + ", k=%{x}: %{y}<br>%{hovertext}<extra></extra>",
-            ), row=1, col=column)
+            points = sorted(
+                (c for c in scored if c["algorithm"] == name and metric in c["metrics"]), key=lambda c: c["k"]
+            )
+            figure.add_trace(
+                go.Scatter(
+                    x=[c["k"] for c in points],
+                    y=[c["metrics"][metric] for c in points],
+                    mode="lines+markers",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=column == 1,
+                    line={"color": ALGORITHM_COLOURS.get(name, "#777")},
+                    marker={"size": 9, "symbol": ["circle" if c["passed"] else "x" for c in points]},
+                    hovertext=[_verdict(c) for c in points],
+                    hovertemplate=name + ", k=%{x}: %{y}<br>%{hovertext}<extra></extra>",
+                ),
+                row=1,
+                col=column,
+            )
         chosen = [c for c in scored if c["algorithm"] == algorithm and c["k"] == k and metric in c["metrics"]]
         if chosen:
-            figure.add_trace(go.Scatter(
-                x=[k], y=[chosen[0]["metrics"][metric]], mode="markers", name=f"chosen: {algorithm}, k={k}",
-                legendgroup="chosen", showlegend=column == 1,
-                marker={"size": 20, "symbol": "star", "color": "#d62728", "line": {"width": 1, "color": "#111"}},
-                hovertemplate=f"chosen: {algorithm}, k={k}<br>%{{y}}<extra></extra>",
-            ), row=1, col=column)
+            figure.add_trace(
+                go.Scatter(
+                    x=[k],
+                    y=[chosen[0]["metrics"][metric]],
+                    mode="markers",
+                    name=f"chosen: {algorithm}, k={k}",
+                    legendgroup="chosen",
+                    showlegend=column == 1,
+                    marker={"size": 20, "symbol": "star", "color": "#d62728", "line": {"width": 1, "color": "#111"}},
+                    hovertemplate=f"chosen: {algorithm}, k={k}<br>%{{y}}<extra></extra>",
+                ),
+                row=1,
+                col=column,
+            )
         figure.update_xaxes(title_text="k (segments)", dtick=1, row=1, col=column)
     figure.update_layout(template="plotly_white", height=440, margin={"t": 50})
     return figure
@@ -201,15 +276,28 @@ def transitions_figure(rows: list[tuple]) -> go.Figure | None:
     for _, _, from_key, _, to_key, _, customers, _ in rows:
         counts[from_row[from_key], to_column[to_key]] = customers
     shares = counts / counts.sum(axis=1, keepdims=True).clip(min=1)
-    figure = go.Figure(go.Heatmap(
-        z=shares, x=[label for _, label in tos], y=[label for _, label in froms], text=counts,
-        texttemplate="%{text:,}", colorscale="Reds", zmin=0, zmax=1,
-        colorbar={"title": "share of row", "tickformat": ".0%"},
-        hovertemplate="from %{y}<br>to %{x}<br>%{text:,} customers (%{z:.1%} of the row)<extra></extra>",
-    ))
-    figure.update_layout(template="plotly_white", height=max(360, 60 + 44 * len(froms)), margin={"t": 30},
-                         xaxis_title=f"segment in run {rows[0][1]}", yaxis_title=f"segment in run {rows[0][0]}",
-                         yaxis_autorange="reversed")
+    figure = go.Figure(
+        go.Heatmap(
+            z=shares,
+            x=[label for _, label in tos],
+            y=[label for _, label in froms],
+            text=counts,
+            texttemplate="%{text:,}",
+            colorscale="Reds",
+            zmin=0,
+            zmax=1,
+            colorbar={"title": "share of row", "tickformat": ".0%"},
+            hovertemplate="from %{y}<br>to %{x}<br>%{text:,} customers (%{z:.1%} of the row)<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        template="plotly_white",
+        height=max(360, 60 + 44 * len(froms)),
+        margin={"t": 30},
+        xaxis_title=f"segment in run {rows[0][1]}",
+        yaxis_title=f"segment in run {rows[0][0]}",
+        yaxis_autorange="reversed",
+    )
     return figure
 
 
@@ -222,10 +310,17 @@ def drift_links(db: Database, settings: Settings, run_id: int, page: Path) -> li
         if not target.exists():
             continue
         row = verdicts.get(reference)
-        against = f"the previous run (run {row[3]})" if row and reference == "previous" else (
-            f"the training data of model v{row[4]}" if row else f"the {reference} reference")
-        verdict = (f": {'<strong>drifted</strong>' if row[5] else 'no drift'}, segment PSI {row[7]:.3f}, "
-                   f"{row[6]:.0%} of features drifted" if row else "")
+        against = (
+            f"the previous run (run {row[3]})"
+            if row and reference == "previous"
+            else (f"the training data of model v{row[4]}" if row else f"the {reference} reference")
+        )
+        verdict = (
+            f": {'<strong>drifted</strong>' if row[5] else 'no drift'}, segment PSI {row[7]:.3f}, "
+            f"{row[6]:.0%} of features drifted"
+            if row
+            else ""
+        )
         items.append(f'<li><a href="{_href(target, page)}">drift against {against}</a>{verdict}</li>')
     transitions = drift.transitions_path(settings, run_id).resolve()
     if transitions.exists():
@@ -262,8 +357,9 @@ def render_page(title: str, facts: list[tuple[str, str]], links: list[str], sect
             body = _figure_html(section.figure, f"figure-{number}", first)
             first = False
         caption = f"<p>{section.caption}</p>" if section.caption else ""
-        parts.append(f"<section><h2>{number}. {html.escape(section.heading)}</h2>{caption}{body}{section.after}"
-                     "</section>")
+        parts.append(
+            f"<section><h2>{number}. {html.escape(section.heading)}</h2>{caption}{body}{section.after}</section>"
+        )
     fact_rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in facts)
     link_list = f"<ul>{''.join(links)}</ul>" if links else "<p>No drift report for this run yet.</p>"
     return f"""<!doctype html>
@@ -278,7 +374,7 @@ section {{ margin-top: 2.5em; }} p {{ max-width: 60em; }} .note {{ color: #8a530
 <h1>{html.escape(title)}</h1>
 <table>{fact_rows}</table>
 <h3>Drift</h3>{link_list}
-{''.join(parts)}
+{"".join(parts)}
 </body></html>
 """
 
@@ -287,38 +383,61 @@ def _note(text: str) -> str:
     return f'<p class="note">{html.escape(text)}</p>'
 
 
-def map_section(db: Database, settings: Settings, attempt_id: int, model: SegmentModel, labels: dict[str, str],
-                colours: dict[str, str], clustered: int) -> Section:
+def map_section(
+    db: Database,
+    settings: Settings,
+    attempt_id: int,
+    model: SegmentModel,
+    labels: dict[str, str],
+    colours: dict[str, str],
+    clustered: int,
+) -> Section:
     """The customer map of an attempt, or a note saying why there is none."""
     sample = drift.attempt_sample(db, attempt_id, MAP_POINTS, settings.seed)
     figure = customer_map(model, sample, labels, colours)
     features = ", ".join(model.features)
     if figure is None:
-        reason = (f"the model clusters on {features}, which the run's RFM sample does not hold (attribute-based "
-                  "model)" if any(f not in sample.columns for f in model.features) else
-                  f"only {len(sample)} clustered customer(s) with all of {features}")
+        reason = (
+            f"the model clusters on {features}, which the run's RFM sample does not hold (attribute-based model)"
+            if any(f not in sample.columns for f in model.features)
+            else f"only {len(sample)} clustered customer(s) with all of {features}"
+        )
         return Section("Customers in model space", "", after=_note(f"The map is not available: {reason}."))
     logged = f"log1p of {', '.join(model.log_features)}, then " if model.log_features else ""
     drawn = sum(len(trace.x) for trace in figure.data[:-1])  # the last trace holds the centroids
-    return Section("Customers in model space", (
-        f"A deterministic sample of {drawn:,} of the run's {clustered:,} clustered customers in the model's space "
-        f"({features}; {logged}standardised), projected on its first two principal components (PCA). Diamonds are "
-        "the segment centroids, projected the same way. Inactive and unscored customers have no place in model "
-        "space and are left out."), figure)
+    return Section(
+        "Customers in model space",
+        (
+            f"A deterministic sample of {drawn:,} of the run's {clustered:,} clustered customers in the model's space "
+            f"({features}; {logged}standardised), projected on its first two principal components (PCA). Diamonds are "
+            "the segment centroids, projected the same way. Inactive and unscored customers have no place in model "
+            "space and are left out."
+        ),
+        figure,
+    )
 
 
 def profile_section(db: Database, attempt_id: int, table: pd.DataFrame, labels: dict[str, str]) -> Section:
     """Mean R/F/M scores per segment as bars, and the segments' means in their own units as a table."""
-    scores = pd.DataFrame(db.run("queries/report/report_segment_scores", {"attempt_id": attempt_id}),
-                          columns=["segment_key", "mean_r_score", "mean_f_score", "mean_m_score"]
-                          ).set_index("segment_key")
+    scores = pd.DataFrame(
+        db.run("queries/report/report_segment_scores", {"attempt_id": attempt_id}),
+        columns=["segment_key", "mean_r_score", "mean_f_score", "mean_m_score"],
+    ).set_index("segment_key")
     figure = profile_figure(scores, labels)
-    note = "" if figure is not None else _note(
-        "No R/F/M scores in this run: its customers were clustered on attributes, not transactions.")
-    return Section("Segment profiles", (
-        "Mean R, F and M scores per segment: quintile scores 1-5 with the model's cut points (5 = most recent "
-        "purchase, most orders, highest spend). The table gives the means in their own units."),
-        figure, note + profile_table(table, scores, labels))
+    note = (
+        ""
+        if figure is not None
+        else _note("No R/F/M scores in this run: its customers were clustered on attributes, not transactions.")
+    )
+    return Section(
+        "Segment profiles",
+        (
+            "Mean R, F and M scores per segment: quintile scores 1-5 with the model's cut points (5 = most recent "
+            "purchase, most orders, highest spend). The table gives the means in their own units."
+        ),
+        figure,
+        note + profile_table(table, scores, labels),
+    )
 
 
 def selection_section(details: dict[str, Any]) -> Section:
@@ -330,9 +449,13 @@ def selection_section(details: dict[str, Any]) -> Section:
         f"Candidates fitted when model v{details['version']} was trained (as of {details['as_of']}, on "
         f"{details['sample_size']:,} customers). <strong>Chosen: {html.escape(details['algorithm'])} with "
         f"k={details['k']}</strong> (star). Crosses failed a quality gate (hover for the reason). "
-        + ("WCSS is measured in model space on the whole training sample; look for the bend (elbow). "
-           if has_wcss else "This model was trained before WCSS was recorded: silhouette only. ")
-        + "Silhouette is on up to 4,000 customers, finalists on the whole evaluation sample.")
+        + (
+            "WCSS is measured in model space on the whole training sample; look for the bend (elbow). "
+            if has_wcss
+            else "This model was trained before WCSS was recorded: silhouette only. "
+        )
+        + "Silhouette is on up to 4,000 customers, finalists on the whole evaluation sample."
+    )
     after = "" if figure is not None else _note("No candidate metrics were recorded for this model.")
     return Section("How the model was chosen", caption, figure, after)
 
@@ -342,11 +465,20 @@ def moves_section(db: Database, run_id: int) -> Section:
     rows = db.run("queries/transitions/transitions_into_run", {"run_id": run_id})
     if not rows:
         return Section("Moves between segments", "No earlier published run: nothing to compare with.")
-    changed = (f" The model changed between the runs: run {rows[0][0]}'s customers are shown as model v{rows[0][7]} "
-               "(this run's) scores them, so every move is a customer's own." if rows[0][7] is not None else "")
-    return Section("Moves between segments", (
-        f"Customers per segment in run {rows[0][0]} (rows) and in this run (columns); shading is the share of the "
-        "row, 'new_customer' had no row in the earlier run." + changed), transitions_figure(rows))
+    changed = (
+        f" The model changed between the runs: run {rows[0][0]}'s customers are shown as model v{rows[0][7]} "
+        "(this run's) scores them, so every move is a customer's own."
+        if rows[0][7] is not None
+        else ""
+    )
+    return Section(
+        "Moves between segments",
+        (
+            f"Customers per segment in run {rows[0][0]} (rows) and in this run (columns); shading is the share of the "
+            "row, 'new_customer' had no row in the earlier run." + changed
+        ),
+        transitions_figure(rows),
+    )
 
 
 def build_segment_report(db: Database, settings: Settings, run_id: int | None = None) -> Path:
@@ -360,20 +492,28 @@ def build_segment_report(db: Database, settings: Settings, run_id: int | None = 
     model, details = registry.load(db, run["model_version"]), registry.details(db, run["model_version"])
     sections = [
         map_section(db, settings, run["attempt_id"], model, labels, colours, clustered),
-        Section("Segment sizes", "Customers per segment, with each segment's share of the run's customers "
-                "(inactive: no purchase in the look-back window; unscored: missing a model feature).",
-                sizes_figure(table, labels, colours)),
+        Section(
+            "Segment sizes",
+            "Customers per segment, with each segment's share of the run's customers "
+            "(inactive: no purchase in the look-back window; unscored: missing a model feature).",
+            sizes_figure(table, labels, colours),
+        ),
         profile_section(db, run["attempt_id"], table, labels),
         selection_section(details),
         moves_section(db, run["run_id"]),
     ]
     run_id, as_of, version = run["run_id"], run["as_of"], run["model_version"]
     published = run["published_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    facts = [("run", str(run_id)), ("as of", str(as_of)),
-             ("model", f"v{version} ({html.escape(details['algorithm'])} with k={details['k']})"),
-             ("customers", f"{run['customers_known'] or 0:,} ({clustered:,} clustered)"), ("published", published)]
-    text = render_page(f"Segments of run {run_id}, as of {as_of}", facts,
-                       drift_links(db, settings, run["run_id"], page), sections)
+    facts = [
+        ("run", str(run_id)),
+        ("as of", str(as_of)),
+        ("model", f"v{version} ({html.escape(details['algorithm'])} with k={details['k']})"),
+        ("customers", f"{run['customers_known'] or 0:,} ({clustered:,} clustered)"),
+        ("published", published),
+    ]
+    text = render_page(
+        f"Segments of run {run_id}, as of {as_of}", facts, drift_links(db, settings, run["run_id"], page), sections
+    )
     page.parent.mkdir(parents=True, exist_ok=True)
     # A temporary file of its own (the flow and `segflow report` may build the same page at once), renamed
     # into place: a browser never opens half a page.

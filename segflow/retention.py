@@ -39,7 +39,9 @@ def prune_reports(db: Database, settings: Settings) -> list[Path]:
     """Delete the report files of every run but the newest `report_retention_runs` published ones; the deleted."""
     if settings.report_retention_runs == 0:
         return []
-    kept = {run_id for (run_id,) in db.run("queries/runs/published_runs_newest_first")[:settings.report_retention_runs]}
+    kept = {
+        run_id for (run_id,) in db.run("queries/runs/published_runs_newest_first")[: settings.report_retention_runs]
+    }
     deleted = []
     for run_id, paths in report_files(settings).items():
         if run_id in kept:
@@ -48,6 +50,7 @@ def prune_reports(db: Database, settings: Settings) -> list[Path]:
             path.unlink(missing_ok=True)
             deleted.append(path)
     if deleted:
-        log.info("report retention (%d runs): deleted %d files of older runs", settings.report_retention_runs,
-                 len(deleted))
+        log.info(
+            "report retention (%d runs): deleted %d files of older runs", settings.report_retention_runs, len(deleted)
+        )
     return deleted

@@ -53,8 +53,16 @@ def run_info(db: Database, attempt_id: int) -> RunInfo:
 def run_summary(db: Database, attempt_id: int) -> dict[str, Any]:
     """as_of, model_version, retrained, customers_known, retrain_reason, run_id, outcome and batch_changes
     (imports added or removed since the last published run) of an attempt."""
-    columns = ("as_of", "model_version", "retrained", "customers_known", "retrain_reason", "run_id", "outcome",
-               "batch_changes")
+    columns = (
+        "as_of",
+        "model_version",
+        "retrained",
+        "customers_known",
+        "retrain_reason",
+        "run_id",
+        "outcome",
+        "batch_changes",
+    )
     return dict(zip(columns, db.run("queries/runs/run_summary", {"attempt_id": attempt_id})[0], strict=True))
 
 
@@ -112,8 +120,15 @@ def published_run(db: Database, run_id: int | None = None) -> dict[str, Any]:
 def segment_table(db: Database, attempt_id: int) -> pd.DataFrame:
     """Per segment of a published attempt: key, name, customers, share of all its customers and mean recency,
     frequency, monetary."""
-    columns = ["segment_key", "segment_name", "customers", "share", "mean_recency_days", "mean_frequency",
-               "mean_monetary"]
+    columns = [
+        "segment_key",
+        "segment_name",
+        "customers",
+        "share",
+        "mean_recency_days",
+        "mean_frequency",
+        "mean_monetary",
+    ]
     return pd.DataFrame(db.run("queries/runs/run_segment_table", {"attempt_id": attempt_id}), columns=columns)
 
 
@@ -122,8 +137,10 @@ def timed(db: Database, attempt_id: int, stage: str) -> Iterator[None]:
     """Record how many seconds a stage took in the attempt's stage_seconds."""
     started = time.perf_counter()
     yield
-    db.run("queries/runs/record_stage_seconds",
-           {"attempt_id": attempt_id, "stage": stage, "seconds": time.perf_counter() - started})
+    db.run(
+        "queries/runs/record_stage_seconds",
+        {"attempt_id": attempt_id, "stage": stage, "seconds": time.perf_counter() - started},
+    )
 
 
 def backfill_dates(first: date, last: date, every: str) -> list[date]:

@@ -75,6 +75,7 @@ def match_to_previous(centroids: np.ndarray, previous: np.ndarray, max_distance:
 
 def name_by_features(centroids_z: pd.DataFrame) -> pd.DataFrame:
     """Names for segments of non-RFM features: each feature high/mid/low by its standardised centroid."""
+
     def level(value: float) -> str:
         return "high" if value > 0.5 else "low" if value < -0.5 else "mid"
 
@@ -83,8 +84,9 @@ def name_by_features(centroids_z: pd.DataFrame) -> pd.DataFrame:
         base = ", ".join(f"{level(v)} {feature.replace('_', ' ')}" for feature, v in row.items())
         name = base if base not in names else f"{base} ({key})"
         names.append(name)
-    return pd.DataFrame({"name": names, "action": "Review the segment profile and tailor an offer."},
-                        index=centroids_z.index)
+    return pd.DataFrame(
+        {"name": names, "action": "Review the segment profile and tailor an offer."}, index=centroids_z.index
+    )
 
 
 def profile(frame: pd.DataFrame, labels: np.ndarray, keys: list[str], features: list[str]) -> pd.DataFrame:
@@ -127,8 +129,9 @@ class PreviousSegments:
     next_key_number: int
 
 
-def segment_keys(model: SegmentModel, sample: pd.DataFrame, labels: np.ndarray,
-                 previous: PreviousSegments | None) -> tuple[list[str], dict[str, tuple[str, str]]]:
+def segment_keys(
+    model: SegmentModel, sample: pd.DataFrame, labels: np.ndarray, previous: PreviousSegments | None
+) -> tuple[list[str], dict[str, tuple[str, str]]]:
     """Key per cluster label, and the (name, action) kept from the previous champion per kept key.
 
     With no previous champion (or other features) keys are S1..Sk by value. Otherwise each cluster is
@@ -154,8 +157,9 @@ def segment_keys(model: SegmentModel, sample: pd.DataFrame, labels: np.ndarray,
     return keys, kept
 
 
-def describe_segments(model: SegmentModel, sample: pd.DataFrame,
-                      previous: PreviousSegments | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+def describe_segments(
+    model: SegmentModel, sample: pd.DataFrame, previous: PreviousSegments | None = None
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Give the model its segment keys; return each segment's name, action and profile, and the
     sample's cluster labels."""
     labels, _, _ = model.assign(sample)
@@ -177,8 +181,7 @@ def describe_segments(model: SegmentModel, sample: pd.DataFrame,
     centroids = model.centroids_original_units().set_axis(keys)
     out = names.join(stats[["size", "share"]])
     out["centroid"] = [{f: round(float(v), 4) for f, v in centroids.loc[k].items()} for k in keys]
-    out["profile"] = [{c: _json_number(v) for c, v in stats.loc[k].items() if c not in ("size", "share")}
-                      for k in keys]
+    out["profile"] = [{c: _json_number(v) for c, v in stats.loc[k].items() if c not in ("size", "share")} for k in keys]
     for column in ("mean_r_score", "mean_f_score", "mean_m_score"):
         out[column] = stats[column] if column in stats.columns else np.nan
     return out, labels

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
         "column names; see the README.",
     )
     max_reject_share: float = Field(
-        default=0.1, ge=0, le=1,
+        default=0.1,
+        ge=0,
+        le=1,
         description="An import whose rejected lines exceed this share of its lines loads nothing and fails.",
     )
     import_chunk_rows: int = Field(
@@ -69,26 +71,32 @@ class Settings(BaseSettings):
     )
     drift_sample: int = Field(default=20_000, ge=100, description="Customers per dataset in a drift report.")
     max_age_days: int = Field(
-        default=30, ge=1,
+        default=30,
+        ge=1,
         description="Train a challenger when the last training (champion or challenger) is more than this many "
         "days before the run.",
     )
     challenger_margin: float = Field(
-        default=0.02, ge=0,
+        default=0.02,
+        ge=0,
         description="Silhouette margin of the champion/challenger gate: a challenger that scores this much more "
         "than the champion wins; one within the margin wins only if it segments alike (challenger_min_ari).",
     )
     challenger_min_ari: float = Field(
-        default=0.5, ge=-1, le=1,
+        default=0.5,
+        ge=-1,
+        le=1,
         description="Adjusted Rand index with the champion's segments that a challenger within the silhouette "
         "margin needs to win: a model that re-segments customers must be clearly better.",
     )
     retrain_cooldown_days: int = Field(
-        default=14, ge=0,
+        default=14,
+        ge=0,
         description="After a challenger loses, drift is not checked (and trains nothing) for this many days.",
     )
     report_retention_runs: int = Field(
-        default=30, ge=0,
+        default=30,
+        ge=0,
         description="Keep the report files (segment pages, drift reports) of this many newest published runs; "
         "0 keeps all. Database rows are always kept.",
     )
@@ -149,7 +157,9 @@ def redact_url(url: str) -> str:
             host = f"{host}:{parts.port}"
         parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
     if parts.query:
-        query = [(key, "***" if key.lower() == "password" else value)
-                 for key, value in parse_qsl(parts.query, keep_blank_values=True)]
+        query = [
+            (key, "***" if key.lower() == "password" else value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        ]
         parts = parts._replace(query=urlencode(query, safe="/*"))
     return urlunsplit(parts)

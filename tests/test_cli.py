@@ -21,12 +21,33 @@ def _command_lines(help_text: str) -> list[str]:
     return [line.strip("│ ") for line in panel.splitlines()[1:] if line.strip()]
 
 
-@pytest.mark.parametrize(("args", "commands"), [
-    ((), ["load", "generate", "demo", "run", "retrain", "backfill", "drift", "report", "load-customers",
-          "segments", "customer", "score", "db", "models", "batches"]),
-    (("db",), ["url", "upgrade", "status", "create-bi-user", "stop"]),
-    (("models",), ["list", "show", "promote"]),
-])
+@pytest.mark.parametrize(
+    ("args", "commands"),
+    [
+        (
+            (),
+            [
+                "load",
+                "generate",
+                "demo",
+                "run",
+                "retrain",
+                "backfill",
+                "drift",
+                "report",
+                "load-customers",
+                "segments",
+                "customer",
+                "score",
+                "db",
+                "models",
+                "batches",
+            ],
+        ),
+        (("db",), ["url", "upgrade", "status", "create-bi-user", "stop"]),
+        (("models",), ["list", "show", "promote"]),
+    ],
+)
 def test_help_lists_every_command_on_one_line_each(args, commands):
     rows = _command_lines(segflow(*args, "--help", env={"COLUMNS": "80"}).stdout)
     assert [row.split()[0] for row in rows] == commands  # a wrapped description would add a row
@@ -117,8 +138,9 @@ def test_demo_on_a_fresh_home_starts_the_embedded_database(tmp_path):
         # The demo's run has its segment report, and what-if scoring answers with the champion.
         page = Path(segflow("report", env=env, cwd=tmp_path).stdout.strip().splitlines()[-1])
         assert page == home / "reports" / "segments" / "run-1.html" and page.exists()
-        scored = segflow("score", "--recency", "10", "--frequency", "5", "--monetary", "900", "--json", env=env,
-                         cwd=tmp_path)
+        scored = segflow(
+            "score", "--recency", "10", "--frequency", "5", "--monetary", "900", "--json", env=env, cwd=tmp_path
+        )
         assert scored.returncode == 0, scored.stderr
         answer = json.loads(scored.stdout)
         assert answer["model_version"] == 1 and answer["segment_key"].startswith("S")
@@ -134,8 +156,12 @@ def test_demo_on_a_fresh_home_starts_the_embedded_database(tmp_path):
 
 @pytest.mark.slow
 def test_run_publishes_and_a_rerun_leaves_current_segments_identical(db_url, db, fetch, tmp_path):
-    env = {"SEGFLOW_DATABASE_URL": db_url, "SEGFLOW_HOME": str(tmp_path / "home"),
-           "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {
+        "SEGFLOW_DATABASE_URL": db_url,
+        "SEGFLOW_HOME": str(tmp_path / "home"),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
     generate = segflow("generate", "--customers", "1500", "--days", "120", "--start", "2025-01-01", env=env)
     assert generate.returncode == 0, generate.stderr
 
@@ -230,13 +256,18 @@ def test_the_cli_words_library_errors_with_its_own_commands_and_options():
 
     assert worded(NoChampion()) == "there is no champion model yet; run `segflow run` (or `segflow demo`) first"
     assert worded(UnknownModelVersion("model version 7 does not exist")) == (
-        "model version 7 does not exist (see: segflow models list)")
+        "model version 7 does not exist (see: segflow models list)"
+    )
     assert worded(UnknownFeature("unknown feature(s) x", attributes_loaded=False)) == (
-        "unknown feature(s) x (segflow load-customers)")
+        "unknown feature(s) x (segflow load-customers)"
+    )
     assert worded(UnknownFeature("unknown feature(s) x", attributes_loaded=True)) == "unknown feature(s) x"
     assert worded(MissingIdColumn("f.csv: no customer id column (id); name the id column")) == (
-        "f.csv: no customer id column (id); pass --id COLUMN")
-    assert worded(UnrecognisedHeader("unrecognised header (a); expected a layout, or a mapping target=source,... "
-                                     "(e.g. invoiced_at=Date)")).endswith("or pass --map target=source,... "
-                                                                          "(e.g. --map invoiced_at=Date)")
+        "f.csv: no customer id column (id); pass --id COLUMN"
+    )
+    assert worded(
+        UnrecognisedHeader(
+            "unrecognised header (a); expected a layout, or a mapping target=source,... (e.g. invoiced_at=Date)"
+        )
+    ).endswith("or pass --map target=source,... (e.g. --map invoiced_at=Date)")
     assert worded(SegflowError("anything else")) == "anything else"

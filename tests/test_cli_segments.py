@@ -38,8 +38,7 @@ def test_segments_shows_the_current_run_and_any_published_run(published):
     now = segflow_in_process("segments", env=env)
     assert now.exit_code == 0, now.output
     assert "segments of run 2, as of 2025-04-30 (model v1)" in now.stdout
-    size, name = _one(db, "select count(*), min(segment_name) from segflow.current_segments "
-                          "where segment_key = 'S1'")
+    size, name = _one(db, "select count(*), min(segment_name) from segflow.current_segments where segment_key = 'S1'")
     assert f"S1  │ {name}" in now.stdout and f"{size:,}" in now.stdout
     earlier = segflow_in_process("segments", "--run", "1", env=env)
     assert "segments of run 1, as of 2025-04-23 (model v1)" in earlier.stdout
@@ -54,8 +53,10 @@ def test_segments_of_an_unknown_run_is_one_line(published):
 def test_customer_shows_features_segment_and_history(published):
     db, env = published
     customer, name, key, monetary = _one(
-        db, "select customer_id, segment_name, segment_key, monetary from segflow.current_segments "
-            "where segment_key like 'S%' order by monetary desc, customer_id limit 1")
+        db,
+        "select customer_id, segment_name, segment_key, monetary from segflow.current_segments "
+        "where segment_key like 'S%' order by monetary desc, customer_id limit 1",
+    )
     result = segflow_in_process("customer", customer, env=env)
     assert result.exit_code == 0, result.output
     assert f"{customer}: {name} ({key}) in run 2, as of 2025-04-30, model v1" in result.stdout
@@ -73,10 +74,21 @@ def test_an_unknown_customer_is_one_line(published):
 def test_score_json_agrees_with_the_segment_the_run_gave_a_real_customer(published):
     db, env = published
     recency, frequency, monetary, key, name, distance, confidence = _one(
-        db, "select recency_days, frequency, monetary, segment_key, segment_name, distance, confidence "
-            "from segflow.current_segments where segment_key like 'S%' order by customer_id limit 1")
-    result = segflow_in_process("score", "--recency", str(recency), "--frequency", str(frequency), "--monetary",
-                                str(monetary), "--json", env=env)
+        db,
+        "select recency_days, frequency, monetary, segment_key, segment_name, distance, confidence "
+        "from segflow.current_segments where segment_key like 'S%' order by customer_id limit 1",
+    )
+    result = segflow_in_process(
+        "score",
+        "--recency",
+        str(recency),
+        "--frequency",
+        str(frequency),
+        "--monetary",
+        str(monetary),
+        "--json",
+        env=env,
+    )
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     assert (answer["segment_key"], answer["segment_name"], answer["model_version"]) == (key, name, 1)
@@ -84,17 +96,26 @@ def test_score_json_agrees_with_the_segment_the_run_gave_a_real_customer(publish
     assert answer["confidence"] == pytest.approx(confidence, abs=1e-5)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--recency", "3", "--frequency", "2"),
-     "error: model v1 clusters on recency_days, frequency, monetary; missing monetary (give --monetary)"),
-    (("--recency", "3", "--frequency", "0", "--monetary", "10"),
-     "error: frequency must be at least 1 invoice, got 0 (customers without a purchase in the window are "
-     "'inactive', not clustered)"),
-    (("--recency", "-1", "--frequency", "2", "--monetary", "10"), "error: recency must be 0 or more days, got -1"),
-    (("--recency", "3", "--frequency", "2", "--monetary", "10", "--model", "7"),
-     "error: model version 7 does not exist (see: segflow models list)"),
-    (("--recency", "3", "--feature", "tenure"), "error: --feature 'tenure' is not of the form NAME=NUMBER"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--recency", "3", "--frequency", "2"),
+            "error: model v1 clusters on recency_days, frequency, monetary; missing monetary (give --monetary)",
+        ),
+        (
+            ("--recency", "3", "--frequency", "0", "--monetary", "10"),
+            "error: frequency must be at least 1 invoice, got 0 (customers without a purchase in the window are "
+            "'inactive', not clustered)",
+        ),
+        (("--recency", "-1", "--frequency", "2", "--monetary", "10"), "error: recency must be 0 or more days, got -1"),
+        (
+            ("--recency", "3", "--frequency", "2", "--monetary", "10", "--model", "7"),
+            "error: model version 7 does not exist (see: segflow models list)",
+        ),
+        (("--recency", "3", "--feature", "tenure"), "error: --feature 'tenure' is not of the form NAME=NUMBER"),
+    ],
+)
 def test_score_errors_are_one_line(published, args, message):
     result = segflow("score", *args, env=published[1])
     assert result.returncode == 1
@@ -102,11 +123,20 @@ def test_score_errors_are_one_line(published, args, message):
 
 
 def test_score_without_a_champion_says_so(db_url, tmp_path):
-    result = segflow("score", "--recency", "3", "--frequency", "2", "--monetary", "10",
-                     env={"SEGFLOW_DATABASE_URL": db_url, "SEGFLOW_HOME": str(tmp_path)})
+    result = segflow(
+        "score",
+        "--recency",
+        "3",
+        "--frequency",
+        "2",
+        "--monetary",
+        "10",
+        env={"SEGFLOW_DATABASE_URL": db_url, "SEGFLOW_HOME": str(tmp_path)},
+    )
     assert result.returncode == 1
-    assert result.stderr.strip() == ("error: there is no champion model yet; run `segflow run` (or `segflow demo`) "
-                                     "first")
+    assert result.stderr.strip() == (
+        "error: there is no champion model yet; run `segflow run` (or `segflow demo`) first"
+    )
 
 
 def test_a_bad_date_is_one_line(db_url):
@@ -115,17 +145,30 @@ def test_a_bad_date_is_one_line(db_url):
     assert result.stderr.strip() == "error: --as-of '2025-02-30' is not a date of the form YYYY-MM-DD"
 
 
-@pytest.mark.parametrize(("args", "extra_env", "message"), [
-    (("run", "--as-of", "2025-05-01"), {"SEGFLOW_SOURCE_TABLE": "shop.nope"},
-     "error: source table shop.nope (SEGFLOW_SOURCE_TABLE) does not exist or is not visible"),
-    (("run", "--features", "recency_days,loyalty"), {},
-     "error: unknown feature(s) loyalty; RFM features are recency_days, frequency, monetary, tenure_days, "
-     "avg_order_value, return_rate; no customer attributes are loaded (segflow load-customers)"),
-    (("backfill", "--from", "2025-05-01", "--to", "2025-05-08", "--retrain", "sometimes"), {},
-     "error: --retrain must be one of auto, always, never, got 'sometimes'"),
-])
-def test_a_run_that_cannot_succeed_is_refused_in_one_line_before_prefect_starts(db_url, tmp_path, args, extra_env,
-                                                                                 message):
+@pytest.mark.parametrize(
+    ("args", "extra_env", "message"),
+    [
+        (
+            ("run", "--as-of", "2025-05-01"),
+            {"SEGFLOW_SOURCE_TABLE": "shop.nope"},
+            "error: source table shop.nope (SEGFLOW_SOURCE_TABLE) does not exist or is not visible",
+        ),
+        (
+            ("run", "--features", "recency_days,loyalty"),
+            {},
+            "error: unknown feature(s) loyalty; RFM features are recency_days, frequency, monetary, tenure_days, "
+            "avg_order_value, return_rate; no customer attributes are loaded (segflow load-customers)",
+        ),
+        (
+            ("backfill", "--from", "2025-05-01", "--to", "2025-05-08", "--retrain", "sometimes"),
+            {},
+            "error: --retrain must be one of auto, always, never, got 'sometimes'",
+        ),
+    ],
+)
+def test_a_run_that_cannot_succeed_is_refused_in_one_line_before_prefect_starts(
+    db_url, tmp_path, args, extra_env, message
+):
     result = segflow(*args, env={"SEGFLOW_DATABASE_URL": db_url, "SEGFLOW_HOME": str(tmp_path), **extra_env})
     assert result.returncode == 1
     assert result.stderr.strip() == message  # no Prefect log lines, no traceback

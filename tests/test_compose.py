@@ -20,8 +20,10 @@ SEGFLOW_SERVICES = ("migrate", "deploy", "worker")
 BI_SERVICES = ("bi-user", "metabase")
 SECRET = re.compile(r"PASSWORD|SECRET|TOKEN")
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}, ${NAME:+alternative}, $NAME
-INTERPOLATION = re.compile(r"\$\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?+])?(?P<arg>[^}]*)\}"
-                           r"|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)")
+INTERPOLATION = re.compile(
+    r"\$\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?+])?(?P<arg>[^}]*)\}"
+    r"|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)"
+)
 
 
 def load_compose() -> dict:
@@ -60,8 +62,9 @@ def interpolations(compose: dict):
 
 def substituted(text: str) -> str:
     """The text as compose makes it with .env copied from .env.example and its blank secrets filled in."""
-    values = {name: value or ("example-secret" if SECRET.search(name) else "") for name, value in
-              env_example_names().items()}
+    values = {
+        name: value or ("example-secret" if SECRET.search(name) else "") for name, value in env_example_names().items()
+    }
 
     def value_of(match: re.Match) -> str:
         name = match["braced"] or match["bare"]
@@ -124,8 +127,10 @@ def problems_with_dependencies(compose: dict) -> list[str]:
             elif condition == "service_healthy" and "healthcheck" not in services[needed]:
                 problems.append(f"{name} waits for {needed} to be healthy, but {needed} has no healthcheck")
             elif condition == "service_completed_successfully" and not is_one_shot(services[needed]):
-                problems.append(f"{name} waits for {needed} to complete, but {needed} is not a one-shot "
-                                "(restart: \"no\" and a command that ends)")
+                problems.append(
+                    f"{name} waits for {needed} to complete, but {needed} is not a one-shot "
+                    '(restart: "no" and a command that ends)'
+                )
             elif not services[name].get("profiles") and services[needed].get("profiles"):
                 problems.append(f"{name} starts without a profile but depends on {needed}, which needs one")
     return problems
@@ -250,7 +255,9 @@ def test_the_start_order_is_postgres_migrate_and_server_then_deploy_then_worker(
     assert depends_on(services["migrate"]) == {"postgres": "service_healthy"}
     assert depends_on(services["prefect-server"]) == {"postgres": "service_healthy"}
     assert depends_on(services["deploy"]) == {
-        "prefect-server": "service_healthy", "migrate": "service_completed_successfully"}
+        "prefect-server": "service_healthy",
+        "migrate": "service_completed_successfully",
+    }
     assert depends_on(services["worker"]) == {"deploy": "service_completed_successfully"}
 
 
@@ -274,8 +281,11 @@ def test_segflow_services_build_from_the_dockerfile_that_pip_installs_the_projec
 
 
 def test_dockerignore_keeps_secrets_and_local_clutter_out_but_not_what_pip_needs():
-    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-               if line.strip() and not line.startswith("#")}
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     assert {".env", ".git", ".venv"} <= ignored
     needed = {"pyproject.toml", "README.md", "segflow", "sql", "flows", "deployments"}
     assert not needed & ignored, f".dockerignore drops what the image needs: {sorted(needed & ignored)}"
@@ -343,7 +353,8 @@ def broken(edit) -> dict:
 def test_a_healthy_wait_on_a_service_without_healthcheck_is_caught():
     compose = broken(lambda s: s["prefect-server"].pop("healthcheck"))
     assert problems_with_dependencies(compose) == [
-        "deploy waits for prefect-server to be healthy, but prefect-server has no healthcheck"]
+        "deploy waits for prefect-server to be healthy, but prefect-server has no healthcheck"
+    ]
 
 
 def test_a_completion_wait_on_a_long_running_service_is_caught():
@@ -355,21 +366,34 @@ def test_a_completion_wait_on_a_long_running_service_is_caught():
 def test_a_default_service_depending_on_a_profiled_one_is_caught():
     compose = broken(lambda s: s["worker"]["depends_on"].update({"bi-user": {"condition": "service_started"}}))
     assert problems_with_dependencies(compose) == [
-        "worker starts without a profile but depends on bi-user, which needs one"]
+        "worker starts without a profile but depends on bi-user, which needs one"
+    ]
 
 
-@pytest.mark.parametrize(("edit", "expected"), [
-    (lambda s: s["postgres"]["environment"].update(POSTGRES_DB="${SEGFLOW_UNLISTED:-x}"),
-     "services.postgres.environment.POSTGRES_DB uses ${SEGFLOW_UNLISTED}, which .env.example does not list"),
-    (lambda s: s["postgres"]["environment"].update(POSTGRES_PASSWORD="${POSTGRES_PASSWORD:-changeme}"),
-     "services.postgres.environment.POSTGRES_PASSWORD gives the secret POSTGRES_PASSWORD a default"),
-    (lambda s: s["postgres"]["environment"].update(POSTGRES_PASSWORD="${POSTGRES_PASSWORD}"),
-     "services.postgres.environment.POSTGRES_PASSWORD uses the secret POSTGRES_PASSWORD without "
-     "${POSTGRES_PASSWORD:?...}"),
-    (lambda s: s["bi-user"].update(command=["segflow", "db", "create-bi-user", "x"]),
-     "services.bi-user.environment.SEGFLOW_BI_PASSWORD uses the secret SEGFLOW_BI_PASSWORD without "
-     "${SEGFLOW_BI_PASSWORD:?...}"),
-], ids=["unlisted", "secret-default", "secret-optional", "profile-secret-unchecked"])
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda s: s["postgres"]["environment"].update(POSTGRES_DB="${SEGFLOW_UNLISTED:-x}"),
+            "services.postgres.environment.POSTGRES_DB uses ${SEGFLOW_UNLISTED}, which .env.example does not list",
+        ),
+        (
+            lambda s: s["postgres"]["environment"].update(POSTGRES_PASSWORD="${POSTGRES_PASSWORD:-changeme}"),
+            "services.postgres.environment.POSTGRES_PASSWORD gives the secret POSTGRES_PASSWORD a default",
+        ),
+        (
+            lambda s: s["postgres"]["environment"].update(POSTGRES_PASSWORD="${POSTGRES_PASSWORD}"),
+            "services.postgres.environment.POSTGRES_PASSWORD uses the secret POSTGRES_PASSWORD without "
+            "${POSTGRES_PASSWORD:?...}",
+        ),
+        (
+            lambda s: s["bi-user"].update(command=["segflow", "db", "create-bi-user", "x"]),
+            "services.bi-user.environment.SEGFLOW_BI_PASSWORD uses the secret SEGFLOW_BI_PASSWORD without "
+            "${SEGFLOW_BI_PASSWORD:?...}",
+        ),
+    ],
+    ids=["unlisted", "secret-default", "secret-optional", "profile-secret-unchecked"],
+)
 def test_undocumented_variables_and_optional_secrets_are_caught(edit, expected):
     assert problems_with_variables(broken(edit), env_example_names()) == [expected]
 
@@ -377,7 +401,8 @@ def test_undocumented_variables_and_optional_secrets_are_caught(edit, expected):
 def test_a_secret_with_an_example_value_is_caught():
     listed = {**env_example_names(), "POSTGRES_PASSWORD": "hunter2"}
     assert problems_with_variables(load_compose(), listed) == [
-        ".env.example gives the secret POSTGRES_PASSWORD a value; leave it blank"]
+        ".env.example gives the secret POSTGRES_PASSWORD a value; leave it blank"
+    ]
 
 
 def test_a_worker_on_another_image_is_caught():
@@ -389,17 +414,20 @@ def test_a_worker_on_another_image_is_caught():
 
 
 def test_a_database_url_on_another_host_is_caught():
-    compose = broken(lambda s: s["migrate"].update(
-        environment={**environment(s["migrate"]), "SEGFLOW_DATABASE_URL": "postgresql://u:p@localhost:5432/segflow"}))
-    assert problems_with_urls(compose) == [
-        "migrate: SEGFLOW_DATABASE_URL points at localhost:5432, not postgres:5432"]
+    compose = broken(
+        lambda s: s["migrate"].update(
+            environment={**environment(s["migrate"]), "SEGFLOW_DATABASE_URL": "postgresql://u:p@localhost:5432/segflow"}
+        )
+    )
+    assert problems_with_urls(compose) == ["migrate: SEGFLOW_DATABASE_URL points at localhost:5432, not postgres:5432"]
 
 
 def test_a_prefect_database_the_init_sql_does_not_create_is_caught():
     def rename(services):
         env = environment(services["prefect-server"])
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = env["PREFECT_API_DATABASE_CONNECTION_URL"].replace(
-            "/prefect", "/orion")
+            "/prefect", "/orion"
+        )
         services["prefect-server"]["environment"] = env
 
     problems = problems_with_databases(broken(rename))

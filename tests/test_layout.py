@@ -31,6 +31,7 @@ def test_every_module_and_top_level_entry_is_in_the_layout():
     modules = {str(p.relative_to(ROOT)) for p in (ROOT / "segflow").rglob("*.py") if not p.name.startswith("__")}
     assert modules <= listed, f"modules missing from the README layout: {sorted(modules - listed)}"
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+
     def top_level(path: str) -> str:
         return path.split("/")[0] + ("/" if "/" in path else "")
 

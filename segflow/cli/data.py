@@ -39,8 +39,11 @@ def load(
     ] = False,
     max_reject_share: Annotated[
         float | None,
-        typer.Option(help="Fail, loading nothing, when more than this share of lines is rejected (default 0.1).",
-                     min=0.0, max=1.0),
+        typer.Option(
+            help="Fail, loading nothing, when more than this share of lines is rejected (default 0.1).",
+            min=0.0,
+            max=1.0,
+        ),
     ] = None,
 ) -> None:
     """Import transactions from a CSV file.
@@ -60,19 +63,32 @@ def load(
     try:
         with byte_progress(f"loading {file.name}") as report:
             result = ingest.import_transactions(
-                db, file, mapping=mapping, delimiter=delimiter, encoding=encoding, date_format=date_format,
-                chunk_rows=settings.import_chunk_rows, progress=report, replace=replace, max_reject_share=share,
+                db,
+                file,
+                mapping=mapping,
+                delimiter=delimiter,
+                encoding=encoding,
+                date_format=date_format,
+                chunk_rows=settings.import_chunk_rows,
+                progress=report,
+                replace=replace,
+                max_reject_share=share,
             )
     except BatchReadDifferently as exc:
-        raise SegflowError(f"{exc}; to load it this way instead, add --replace to this command "
-                           "(the earlier batch's lines are removed in the same transaction)") from None
+        raise SegflowError(
+            f"{exc}; to load it this way instead, add --replace to this command "
+            "(the earlier batch's lines are removed in the same transaction)"
+        ) from None
     except ImportFailed as exc:
         hint = ""
         if "unparseable_date" in exc.rejected:
-            hint = ("; if the dates are in another layout, pass --date-format with strptime codes for values like "
-                    "the first rejected one (e.g. '%d-%b-%y %H:%M' reads '14-Jan-15 08:26')")
-        raise SegflowError(f"{exc}{hint}; see segflow batches, and segflow.import_rejects for its first "
-                           "rejected lines") from None
+            hint = (
+                "; if the dates are in another layout, pass --date-format with strptime codes for values like "
+                "the first rejected one (e.g. '%d-%b-%y %H:%M' reads '14-Jan-15 08:26')"
+            )
+        raise SegflowError(
+            f"{exc}{hint}; see segflow batches, and segflow.import_rejects for its first rejected lines"
+        ) from None
     for batch_id in result.replaced:
         console.print(f"replaced batch {batch_id}: its lines were removed in the same transaction")
     if result.duplicate_lines and not result.identifies_products:
@@ -80,7 +96,9 @@ def load(
             f"note: {result.duplicate_lines:,} lines repeat another line of the same customer, time, quantity and "
             "price exactly; they count once (the duplicate rule). If they are different products, map their "
             "product column (stock_code=... or description=...) and load again with --replace",
-            highlight=False, soft_wrap=True)
+            highlight=False,
+            soft_wrap=True,
+        )
     if result.already_imported:
         console.print(
             f"{file.name} was already imported (batch {result.batch_id}, {result.lines_read:,} lines): 0 lines added"
@@ -106,10 +124,10 @@ def load(
     if ingest.has_generated_data(db):
         err_console.print(
             "note: this database also holds generated (demo) data, and segments will mix both; for your "
-            "own data alone use a fresh SEGFLOW_HOME (or another database)", highlight=False, soft_wrap=True)
-
-
-
+            "own data alone use a fresh SEGFLOW_HOME (or another database)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @batches_app.callback()
@@ -125,15 +143,23 @@ def batches_list(ctx: typer.Context) -> None:
         return
     table = Table(title="import batches")
     for column in ("batch", "status", "source", "options", "read", "loaded", "rejected", "when"):
-        table.add_column(column, overflow="fold", justify="right" if column in ("batch", "read", "loaded",
-                                                                                 "rejected") else "left")
+        table.add_column(
+            column, overflow="fold", justify="right" if column in ("batch", "read", "loaded", "rejected") else "left"
+        )
     for b in batches:
         when = f"{b['started_at']:%Y-%m-%d %H:%M}"
         if b["removed_at"] is not None:
             when += f", removed {b['removed_at']:%Y-%m-%d %H:%M}"
-        table.add_row(str(b["batch_id"]), b["status"], f"{b['name']} ({b['kind']}, {b['layout']})",
-                      _describe_options(b["options"], b["kind"]), f"{b['lines_read']:,}", f"{b['lines_loaded']:,}",
-                      f"{b['lines_rejected']:,}", when)
+        table.add_row(
+            str(b["batch_id"]),
+            b["status"],
+            f"{b['name']} ({b['kind']}, {b['layout']})",
+            _describe_options(b["options"], b["kind"]),
+            f"{b['lines_read']:,}",
+            f"{b['lines_loaded']:,}",
+            f"{b['lines_rejected']:,}",
+            when,
+        )
     console.print(table)
     if any(b["status"] == "failed" for b in batches):
         console.print("failed batches loaded nothing; their first rejected lines are in segflow.import_rejects")
@@ -165,14 +191,11 @@ def batches_remove(batch_id: Annotated[int, typer.Argument(help="The batch to ta
     console.print(f"removed batch {batch_id}: {deleted:,} lines deleted; the next run no longer counts them")
 
 
-
 def generate(
     customers: Annotated[int, typer.Option(help="Number of customers.")] = 10_000,
     days: Annotated[int, typer.Option(help="Length of the period in days.")] = 365,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 42,
-    start: Annotated[
-        str | None, typer.Option(help="First day (YYYY-MM-DD); default: DAYS days before today.")
-    ] = None,
+    start: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD); default: DAYS days before today.")] = None,
     archetypes: Annotated[
         str | None, typer.Option(help="Only these archetypes, comma-separated (e.g. one_time); default: all.")
     ] = None,
@@ -200,7 +223,6 @@ def generate(
     )
 
 
-
 def load_customers(
     file: Annotated[Path, typer.Argument(help="CSV with one row per customer.")],
     id_column: Annotated[str | None, typer.Option("--id", help="Customer id column (default: customer_id/id).")] = None,
@@ -209,5 +231,6 @@ def load_customers(
     from segflow.attributes import load_customer_attributes
 
     result = load_customer_attributes(database(), file, id_column)
-    console.print(f"loaded {len(result.columns)} attribute(s) for {result.customers:,} customers: "
-                  f"{', '.join(result.columns)}")
+    console.print(
+        f"loaded {len(result.columns)} attribute(s) for {result.customers:,} customers: {', '.join(result.columns)}"
+    )

@@ -80,8 +80,11 @@ def db_create_bi_user(
     name: Annotated[str, typer.Argument(help="Login name: lower-case letters, digits, underscores.")],
     password: Annotated[
         str | None,
-        typer.Option(envvar="SEGFLOW_BI_PASSWORD", show_envvar=True,
-                     help="Its password (default: a generated one); the variable keeps it out of `ps`."),
+        typer.Option(
+            envvar="SEGFLOW_BI_PASSWORD",
+            show_envvar=True,
+            help="Its password (default: a generated one); the variable keeps it out of `ps`.",
+        ),
     ] = None,
 ) -> None:
     """Create a read-only BI login; print its URL (last line)."""
@@ -90,11 +93,19 @@ def db_create_bi_user(
     settings = load_settings()
     login = bi.create_bi_user(database(settings), name, password)
     what = "created login" if login.created else "new password for the existing login"
-    console.print(f"{what} {login.name} in {bi.BI_ROLE}, which may read segflow."
-                  f"{', segflow.'.join(bi.BI_RELATIONS)} and nothing else", highlight=False, soft_wrap=True)
+    console.print(
+        f"{what} {login.name} in {bi.BI_ROLE}, which may read segflow."
+        f"{', segflow.'.join(bi.BI_RELATIONS)} and nothing else",
+        highlight=False,
+        soft_wrap=True,
+    )
     if settings.uses_embedded_database:
-        console.print("the embedded server listens on its socket only and trusts local logins; "
-                      "passwords are checked on an external server", highlight=False, soft_wrap=True)
+        console.print(
+            "the embedded server listens on its socket only and trusts local logins; "
+            "passwords are checked on an external server",
+            highlight=False,
+            soft_wrap=True,
+        )
     if password is None:
         console.print("the generated password is in the URL below; it is not stored anywhere else")
         console.print(login.url, highlight=False, soft_wrap=True)

@@ -28,16 +28,28 @@ def drift_command(
         target = f"run {run_id}" if run_id is not None else "the current run"
         raise SegflowError(f"no drift report for {target} (reports are made when a run is published)")
     table = Table(title=f"drift of run {rows[0][0]} (as of {rows[0][1]})")
-    for column in ("reference", "drift", "segment PSI", "segment JS", "share of features drifted",
-                   "largest change in share of clustered"):
+    for column in (
+        "reference",
+        "drift",
+        "segment PSI",
+        "segment JS",
+        "share of features drifted",
+        "largest change in share of clustered",
+    ):
         table.add_column(column, justify="left" if column in ("reference", "drift") else "right")
     for _, _, reference, ref_run, ref_version, drifted, share, psi, js, _, details, under in rows:
         moved = max(details["segments"], key=lambda s: abs(s["share_now"] - s["share_then"]))
         label = f"previous (run {ref_run})" if reference == "previous" else f"training (model v{ref_version})"
         if under is not None:
             label += f", re-scored by v{under}"
-        table.add_row(label, "[bold red]yes[/]" if drifted else "no", f"{psi:.3f}", f"{js:.3f}", f"{share:.0%}",
-                      f"{moved['segment_key']}: {moved['share_then']:.1%} → {moved['share_now']:.1%}")
+        table.add_row(
+            label,
+            "[bold red]yes[/]" if drifted else "no",
+            f"{psi:.3f}",
+            f"{js:.3f}",
+            f"{share:.0%}",
+            f"{moved['segment_key']}: {moved['share_then']:.1%} → {moved['share_now']:.1%}",
+        )
     console.print(table)
     for row in rows:
         gone = "" if Path(row[9]).exists() else " (file deleted by report retention, SEGFLOW_REPORT_RETENTION_RUNS)"
@@ -64,7 +76,6 @@ def report_command(
     console.print(str(path), highlight=False, soft_wrap=True)
 
 
-
 def segments_command(
     run_id: Annotated[int | None, typer.Option("--run", help="Run id (default: the run BI reads now).")] = None,
 ) -> None:
@@ -73,8 +84,9 @@ def segments_command(
 
     db = database()
     run = published_run(db, run_id)
-    print_segment_table(db, run["attempt_id"], f"segments of run {run['run_id']}, as of {run['as_of']} "
-                                                f"(model v{run['model_version']})")
+    print_segment_table(
+        db, run["attempt_id"], f"segments of run {run['run_id']}, as of {run['as_of']} (model v{run['model_version']})"
+    )
 
 
 def customer_command(customer_id: Annotated[str, typer.Argument(help="The customer's id.")]) -> None:
@@ -86,24 +98,42 @@ def customer_command(customer_id: Annotated[str, typer.Argument(help="The custom
     if now is None:
         console.print(f"customer {customer_id} is not in the current run (they were in earlier ones)")
     else:
-        console.print(f"[bold]{customer_id}[/]: [bold]{now['segment_name']}[/] ({now['segment_key']}) in run "
-                      f"{now['run_id']}, as of {now['as_of']}, model v{now['model_version']}", highlight=False)
+        console.print(
+            f"[bold]{customer_id}[/]: [bold]{now['segment_name']}[/] ({now['segment_key']}) in run "
+            f"{now['run_id']}, as of {now['as_of']}, model v{now['model_version']}",
+            highlight=False,
+        )
         console.print(f"action: {now['action']}", highlight=False, soft_wrap=True)
         table = Table(title="features as of " + str(now["as_of"]), show_header=False)
         table.add_column("feature")
         table.add_column("value", justify="right")
-        for key in ("recency_days", "frequency", "monetary", "tenure_days", "r_score", "f_score", "m_score",
-                    "distance", "confidence"):
+        for key in (
+            "recency_days",
+            "frequency",
+            "monetary",
+            "tenure_days",
+            "r_score",
+            "f_score",
+            "m_score",
+            "distance",
+            "confidence",
+        ):
             table.add_row(key.replace("_", " "), value_text(now[key]))
         console.print(table)
     history = Table(title="segment history (published runs)")
     for column in ("as of", "run", "segment", "key", "model", "recency", "frequency", "monetary"):
-        history.add_column(column, justify="right" if column in ("run", "recency", "frequency", "monetary")
-                           else "left")
+        history.add_column(column, justify="right" if column in ("run", "recency", "frequency", "monetary") else "left")
     for row in view.history:
-        history.add_row(str(row["as_of"]), str(row["run_id"]), row["segment_name"], row["segment_key"],
-                        f"v{row['model_version']}" if row["model_version"] else "", value_text(row["recency_days"]),
-                        value_text(row["frequency"]), value_text(row["monetary"]))
+        history.add_row(
+            str(row["as_of"]),
+            str(row["run_id"]),
+            row["segment_name"],
+            row["segment_key"],
+            f"v{row['model_version']}" if row["model_version"] else "",
+            value_text(row["recency_days"]),
+            value_text(row["frequency"]),
+            value_text(row["monetary"]),
+        )
     console.print(history)
 
 
@@ -120,8 +150,11 @@ def score_command(
     """What-if: the segment the champion gives these features."""
     from segflow.customers import what_if
 
-    values = {name: value for name, value in
-              (("recency_days", recency), ("frequency", frequency), ("monetary", monetary)) if value is not None}
+    values = {
+        name: value
+        for name, value in (("recency_days", recency), ("frequency", frequency), ("monetary", monetary))
+        if value is not None
+    }
     for item in feature or []:
         name, sep, text = item.partition("=")
         try:
@@ -134,9 +167,12 @@ def score_command(
     if as_json:
         sys.stdout.write(json.dumps(prediction.as_dict()) + "\n")
         return
-    console.print(f"[bold]{prediction.segment_name}[/] ({prediction.segment_key}) by model "
-                  f"v{prediction.model_version}: distance {prediction.distance:.3f}, confidence "
-                  f"{prediction.confidence:.2f}", highlight=False)
+    console.print(
+        f"[bold]{prediction.segment_name}[/] ({prediction.segment_key}) by model "
+        f"v{prediction.model_version}: distance {prediction.distance:.3f}, confidence "
+        f"{prediction.confidence:.2f}",
+        highlight=False,
+    )
     if prediction.scores:
         console.print("R/F/M scores " + "/".join(str(v) for v in prediction.scores.values()), highlight=False)
     console.print(f"action: {prediction.action}", highlight=False, soft_wrap=True)

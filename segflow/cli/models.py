@@ -27,9 +27,17 @@ def models_list() -> None:
     for column in ("version", "status", "created", "algorithm", "k", "features", "as of", "sample", "silhouette"):
         table.add_column(column, justify="right" if column in ("version", "k", "sample", "silhouette") else "left")
     for v in versions:
-        table.add_row(str(v["version"]), v["status"], f"{v['created_at']:%Y-%m-%d %H:%M}", v["algorithm"],
-                      str(v["k"]), ",".join(v["features"]), str(v["as_of"]), f"{v['sample_size']:,}",
-                      fmt(v["silhouette"], ".3f"))
+        table.add_row(
+            str(v["version"]),
+            v["status"],
+            f"{v['created_at']:%Y-%m-%d %H:%M}",
+            v["algorithm"],
+            str(v["k"]),
+            ",".join(v["features"]),
+            str(v["as_of"]),
+            f"{v['sample_size']:,}",
+            fmt(v["silhouette"], ".3f"),
+        )
     console.print(table)
 
 
@@ -46,13 +54,19 @@ def models_show(
         sys.stdout.write(json.dumps(details, indent=2, default=str) + "\n")
         return
     m = details["metrics"]
-    console.print(f"[bold]model v{details['version']}[/] ({details['status']}): {details['algorithm']}, "
-                  f"k={details['k']}, features {', '.join(details['features'])}")
-    console.print(f"silhouette {m.get('silhouette')}, Davies-Bouldin {m.get('davies_bouldin')}, "
-                  f"Calinski-Harabasz {m.get('calinski_harabasz')}, smallest segment "
-                  f"{fmt(m.get('min_share'), '.1%')} of the training sample")
-    console.print(f"trained as of {details['as_of']} on {details['sample_size']:,} customers; "
-                  f"{details['gates']['passed']} of {details['gates']['candidates']} candidates passed the gates")
+    console.print(
+        f"[bold]model v{details['version']}[/] ({details['status']}): {details['algorithm']}, "
+        f"k={details['k']}, features {', '.join(details['features'])}"
+    )
+    console.print(
+        f"silhouette {m.get('silhouette')}, Davies-Bouldin {m.get('davies_bouldin')}, "
+        f"Calinski-Harabasz {m.get('calinski_harabasz')}, smallest segment "
+        f"{fmt(m.get('min_share'), '.1%')} of the training sample"
+    )
+    console.print(
+        f"trained as of {details['as_of']} on {details['sample_size']:,} customers; "
+        f"{details['gates']['passed']} of {details['gates']['candidates']} candidates passed the gates"
+    )
     table = Table()
     for column in ("key", "segment", "size", "share of training sample", "action"):
         table.add_column(column, overflow="fold", justify="left" if column in ("key", "segment", "action") else "right")

@@ -31,7 +31,6 @@ def database(settings: Settings | None = None) -> Database:
     return db
 
 
-
 def print_run(db: Database, attempt_id: int) -> None:
     from segflow import runs
 
@@ -41,8 +40,9 @@ def print_run(db: Database, attempt_id: int) -> None:
     console.print(f"{info['customers_known']:,} customers; {info['outcome']}", highlight=False, soft_wrap=True)
     console.print(f"why: {info['retrain_reason']}", highlight=False, soft_wrap=True)
     if info["batch_changes"]:
-        changes = "; ".join(f"batch {c['batch_id']} {c['change']} ({c['name']}, {c['lines']:,} lines)"
-                            for c in info["batch_changes"])
+        changes = "; ".join(
+            f"batch {c['batch_id']} {c['change']} ({c['name']}, {c['lines']:,} lines)" for c in info["batch_changes"]
+        )
         console.print(f"data changed since the last published run: {changes}", highlight=False, soft_wrap=True)
     current = runs.current_run(db)
     if current and current[0] == attempt_id:
@@ -50,7 +50,10 @@ def print_run(db: Database, attempt_id: int) -> None:
     elif current:
         console.print(
             f"published run {run_id} (as of {as_of}) to the history; segflow.current_segments keeps showing "
-            f"run {current[1]} (as of {current[2]}), the latest date", highlight=False, soft_wrap=True)
+            f"run {current[1]} (as of {current[2]}), the latest date",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def print_segment_table(db: Database, attempt_id: int, title: str) -> None:
@@ -58,21 +61,31 @@ def print_segment_table(db: Database, attempt_id: int, title: str) -> None:
 
     table = Table(title=title)
     columns: tuple[tuple[str, JustifyMethod], ...] = (
-        ("key", "left"), ("segment", "left"), ("customers", "right"), ("share of all customers", "right"),
-        ("mean recency (days)", "right"), ("mean frequency", "right"), ("mean monetary", "right"),
+        ("key", "left"),
+        ("segment", "left"),
+        ("customers", "right"),
+        ("share of all customers", "right"),
+        ("mean recency (days)", "right"),
+        ("mean frequency", "right"),
+        ("mean monetary", "right"),
     )
     for column, justify in columns:
         table.add_column(column, justify=justify)
     for row in runs.segment_table(db, attempt_id).itertuples(index=False):
-        table.add_row(row.segment_key, row.segment_name, f"{row.customers:,}", f"{row.share:.1%}",
-                      fmt(row.mean_recency_days, ".1f"), fmt(row.mean_frequency, ".2f"),
-                      fmt(row.mean_monetary, ",.2f"))
+        table.add_row(
+            row.segment_key,
+            row.segment_name,
+            f"{row.customers:,}",
+            f"{row.share:.1%}",
+            fmt(row.mean_recency_days, ".1f"),
+            fmt(row.mean_frequency, ".2f"),
+            fmt(row.mean_monetary, ",.2f"),
+        )
     console.print(table)
 
 
 def fmt(value: float | None, pattern: str) -> str:
     return "" if value is None or value != value else format(value, pattern)
-
 
 
 def value_text(value: object) -> str:
@@ -83,7 +96,6 @@ def value_text(value: object) -> str:
     if isinstance(value, Decimal):
         return f"{value:,.2f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
-
 
 
 def parse_date(text: str, option: str) -> date:
@@ -98,8 +110,13 @@ class byte_progress:  # noqa: N801 - used as a context manager, reads like a fun
 
     def __init__(self, label: str) -> None:
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-            console=err_console, transient=True, disable=not err_console.is_terminal,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=True,
+            disable=not err_console.is_terminal,
         )
         self.task = self.progress.add_task(label, total=None)
 
@@ -114,7 +131,11 @@ class byte_progress:  # noqa: N801 - used as a context manager, reads like a fun
 class chunk_progress(byte_progress):  # noqa: N801
     def __init__(self, label: str) -> None:
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} chunks"),
-            console=err_console, transient=True, disable=not err_console.is_terminal,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} chunks"),
+            console=err_console,
+            transient=True,
+            disable=not err_console.is_terminal,
         )
         self.task = self.progress.add_task(label, total=None)

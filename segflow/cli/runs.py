@@ -37,7 +37,9 @@ def demo() -> None:
     has_data = transactions_exist(db)
     if not has_data:
         spec = GeneratorSpec(
-            customers=DEMO_CUSTOMERS, days=DEMO_DAYS, seed=DEMO_SEED,
+            customers=DEMO_CUSTOMERS,
+            days=DEMO_DAYS,
+            seed=DEMO_SEED,
             start=date.today() - timedelta(days=DEMO_DAYS),
         )
         with chunk_progress("generating demo data") as report:
@@ -65,18 +67,23 @@ def _print_locations(settings: Settings, db: Database) -> None:
     console.print("\n[bold]where things are[/]")
     console.print(f"  home:            {settings.home}", highlight=False, soft_wrap=True)
     if settings.uses_embedded_database:
-        console.print(f"  database files:  {settings.pg_dir} (stop with: segflow db stop)", highlight=False,
-                      soft_wrap=True)
+        console.print(
+            f"  database files:  {settings.pg_dir} (stop with: segflow db stop)", highlight=False, soft_wrap=True
+        )
     console.print(f"  model artifacts: {settings.model_path}", highlight=False, soft_wrap=True)
-    console.print(f"  reports:         {settings.report_path} (segments/, drift/; `segflow report` prints "
-                  "the current run's page)", highlight=False, soft_wrap=True)
+    console.print(
+        f"  reports:         {settings.report_path} (segments/, drift/; `segflow report` prints "
+        "the current run's page)",
+        highlight=False,
+        soft_wrap=True,
+    )
     console.print(f"  database url:    {redact_url(db.url)}", highlight=False, soft_wrap=True)
     console.print(f"  connect:         psql '{redact_url(db.url)}'", highlight=False, soft_wrap=True)
 
 
-
 RetrainOption = Annotated[
-    str, typer.Option("--retrain", help="auto (train when the retraining policy says so), always, never.")]
+    str, typer.Option("--retrain", help="auto (train when the retraining policy says so), always, never.")
+]
 FeaturesOption = Annotated[
     str | None, typer.Option("--features", help="Comma-separated features, e.g. recency_days,frequency,monetary.")
 ]
@@ -106,8 +113,7 @@ def _run_flow(as_of: date, retrain: str, features: list[str] | None) -> int:
     return nightly_segmentation(as_of=as_of, retrain=retrain, features=features)
 
 
-def _preflight(db: Database, settings: Settings, retrain: str, features: list[str] | None,
-               days: list[date]) -> None:
+def _preflight(db: Database, settings: Settings, retrain: str, features: list[str] | None, days: list[date]) -> None:
     """Refuse a run that cannot succeed, in the words of this command's options."""
     from segflow.stages.prepare import UnknownRetrainMode, preflight
 
@@ -173,6 +179,11 @@ def backfill(
     with _flow_session():
         for day in days:
             info = run_summary(db, _run_flow(day, retrain, None))
-            table.add_row(str(day), str(info["run_id"]), f"v{info['model_version']}", f"{info['customers_known']:,}",
-                          info["outcome"] or "")
+            table.add_row(
+                str(day),
+                str(info["run_id"]),
+                f"v{info['model_version']}",
+                f"{info['customers_known']:,}",
+                info["outcome"] or "",
+            )
     console.print(table)

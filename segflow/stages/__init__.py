@@ -37,12 +37,26 @@ class StageRunner(Protocol):
 
 # Stages that only move data in and out of the database: safe to retry on I/O errors. Training, scoring and
 # the drift check are computation and are never retried.
-IO_STAGES = frozenset({prepare.begin, prepare.check_source, build_features, publish.publish,
-                       monitor.record_transitions, prepare.fail})
+IO_STAGES = frozenset(
+    {prepare.begin, prepare.check_source, build_features, publish.publish, monitor.record_transitions, prepare.fail}
+)
 # Every stage, for runners that wrap them ahead of time (the flow makes one Prefect task of each).
-ALL_STAGES = (prepare.begin, prepare.check_source, build_features, decide.before_drift, score.score,
-              monitor.check_drift, decide.after_drift, train.train, publish.publish, prepare.fail,
-              monitor.record_transitions, monitor.drift_reports, monitor.segment_report, monitor.prune_reports)
+ALL_STAGES = (
+    prepare.begin,
+    prepare.check_source,
+    build_features,
+    decide.before_drift,
+    score.score,
+    monitor.check_drift,
+    decide.after_drift,
+    train.train,
+    publish.publish,
+    prepare.fail,
+    monitor.record_transitions,
+    monitor.drift_reports,
+    monitor.segment_report,
+    monitor.prune_reports,
+)
 
 
 @dataclass(frozen=True)
@@ -81,9 +95,11 @@ def nightly(run: StageRunner, as_of: date, retrain: str = "auto", features: list
     return Night(attempt, results, page)
 
 
-def run_nightly(db: Database, settings: Settings, as_of: date, retrain: str = "auto",
-                features: list[str] | None = None) -> int:
+def run_nightly(
+    db: Database, settings: Settings, as_of: date, retrain: str = "auto", features: list[str] | None = None
+) -> int:
     """The nightly without Prefect, stage after stage in this process; returns the attempt_id."""
+
     def direct(stage: Callable[..., T], *args: Any) -> T:
         return stage(db, settings, *args)
 

@@ -16,13 +16,21 @@ from segflow.runs import run_info
 from segflow.settings import Settings
 
 
-def record(db: Database, attempt_id: int, retrained: bool, reason: str | None, version: int | None,
-           outcome: str | None) -> None:
+def record(
+    db: Database, attempt_id: int, retrained: bool, reason: str | None, version: int | None, outcome: str | None
+) -> None:
     """Store what a run decided about its model (segflow.runs: retrained, retrain_reason, model_version,
     outcome)."""
-    db.run("queries/decide/record_training_decision", {"attempt_id": attempt_id, "retrained": retrained,
-                                                "retrain_reason": reason, "model_version": version,
-                                                "outcome": outcome})
+    db.run(
+        "queries/decide/record_training_decision",
+        {
+            "attempt_id": attempt_id,
+            "retrained": retrained,
+            "retrain_reason": reason,
+            "model_version": version,
+            "outcome": outcome,
+        },
+    )
 
 
 def before_drift(db: Database, settings: Settings, attempt_id: int) -> policy.TrainingDecision:
@@ -36,20 +44,30 @@ def before_drift(db: Database, settings: Settings, attempt_id: int) -> policy.Tr
         facts = registry.details(db, current)
         champion = policy.Champion(current, date.fromisoformat(str(facts["as_of"])), tuple(facts["features"]))
     decision = policy.decide_training(
-        info.retrain_mode, info.as_of, tuple(info.features), champion,
-        registry.last_training(db, info.features, info.as_of), settings.max_age_days, settings.retrain_cooldown_days)
+        info.retrain_mode,
+        info.as_of,
+        tuple(info.features),
+        champion,
+        registry.last_training(db, info.features, info.as_of),
+        settings.max_age_days,
+        settings.retrain_cooldown_days,
+    )
     if current is not None and not decision.train:
         outcome = None if decision.check_drift else f"scored with champion v{current}"
         record(db, attempt_id, False, "; ".join(decision.reasons), current, outcome)
     return decision
 
 
-def after_drift(db: Database, settings: Settings, attempt_id: int, decision: policy.TrainingDecision,
-                checked: list[DriftResult]) -> policy.TrainingDecision:
+def after_drift(
+    db: Database, settings: Settings, attempt_id: int, decision: policy.TrainingDecision, checked: list[DriftResult]
+) -> policy.TrainingDecision:
     """The decision once the run, scored with the champion, was checked for drift: train a challenger when it
     drifted, else keep the champion."""
-    drifted = [f"drift against {r.reference}: segment PSI {r.shares.psi:.3f}, {r.drift_share:.0%} of features drifted"
-               for r in checked if r.dataset_drift]
+    drifted = [
+        f"drift against {r.reference}: segment PSI {r.shares.psi:.3f}, {r.drift_share:.0%} of features drifted"
+        for r in checked
+        if r.dataset_drift
+    ]
     if drifted:
         return policy.TrainingDecision(True, True, True, False, tuple(drifted))
     champion = registry.champion(db)

@@ -17,7 +17,13 @@ def build(db: Database, settings: Settings, attempt_id: int) -> dict[str, int]:
     with timed(db, attempt_id, "features"):
         feature_store.compute_features(db, attempt_id, info.as_of, info.lookback_days, feature_set)
         cuts = feature_store.cut_points(db, attempt_id) if feature_set.uses_transactions else {}
-        db.run("queries/features/record_population", {"attempt_id": attempt_id, "rfm_cut_points": json.dumps(cuts),
-                                             "uses_transactions": feature_set.uses_transactions})
+        db.run(
+            "queries/features/record_population",
+            {
+                "attempt_id": attempt_id,
+                "rfm_cut_points": json.dumps(cuts),
+                "uses_transactions": feature_set.uses_transactions,
+            },
+        )
     known, active = db.run("queries/features/run_population", {"attempt_id": attempt_id})[0]
     return {"known": known, "active": active}

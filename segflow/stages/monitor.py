@@ -31,15 +31,36 @@ def check_drift(db: Database, settings: Settings, attempt_id: int) -> list[drift
     run_id = run_summary(db, attempt_id)["run_id"]
     prev_run, prev_attempt = previous_published(db, attempt_id)
     with timed(db, attempt_id, "drift_check"):
-        results = [drift.build_report(db, settings, attempt_id, run_id, "training", None, None, info.model_version,
-                                      html_path=drift.staged_path(settings, run_id, "training", attempt_id))]
+        results = [
+            drift.build_report(
+                db,
+                settings,
+                attempt_id,
+                run_id,
+                "training",
+                None,
+                None,
+                info.model_version,
+                html_path=drift.staged_path(settings, run_id, "training", attempt_id),
+            )
+        ]
         if prev_attempt is not None:
             basis = comparison.comparison_basis(db, settings, prev_attempt, attempt_id)
             if basis.comparable:
-                results.append(drift.build_report(
-                    db, settings, attempt_id, run_id, "previous", prev_attempt, prev_run, info.model_version,
-                    under_model=basis.under_model,
-                    html_path=drift.staged_path(settings, run_id, "previous", attempt_id)))
+                results.append(
+                    drift.build_report(
+                        db,
+                        settings,
+                        attempt_id,
+                        run_id,
+                        "previous",
+                        prev_attempt,
+                        prev_run,
+                        info.model_version,
+                        under_model=basis.under_model,
+                        html_path=drift.staged_path(settings, run_id, "previous", attempt_id),
+                    )
+                )
     return [r for r in results if r is not None]
 
 
@@ -51,27 +72,47 @@ def record_transitions(db: Database, settings: Settings, attempt_id: int) -> int
     """
     with timed(db, attempt_id, "transitions"):
         around = neighbours(db, attempt_id)
-        pairs = [(from_run, from_attempt, to_run, to_attempt,
-                  comparison.comparison_basis(db, settings, from_attempt, to_attempt))
-                 for from_run, from_attempt, to_run, to_attempt in (
-                     (around.prev_run, around.prev_attempt, around.run_id, attempt_id),
-                     (around.run_id, attempt_id, around.next_run, around.next_attempt))
-                 if from_attempt is not None and to_attempt is not None]
+        pairs = [
+            (
+                from_run,
+                from_attempt,
+                to_run,
+                to_attempt,
+                comparison.comparison_basis(db, settings, from_attempt, to_attempt),
+            )
+            for from_run, from_attempt, to_run, to_attempt in (
+                (around.prev_run, around.prev_attempt, around.run_id, attempt_id),
+                (around.run_id, attempt_id, around.next_run, around.next_attempt),
+            )
+            if from_attempt is not None and to_attempt is not None
+        ]
         written = 0
         with db.transaction() as cur:
-            run_named(cur, "queries/transitions/delete_transitions_around",
-                      {"run_id": around.run_id, "prev_run": around.prev_run, "next_run": around.next_run})
+            run_named(
+                cur,
+                "queries/transitions/delete_transitions_around",
+                {"run_id": around.run_id, "prev_run": around.prev_run, "next_run": around.next_run},
+            )
             for from_run, from_attempt, to_run, to_attempt, basis in pairs:
                 if basis.comparable:
-                    run_named(cur, "queries/transitions/insert_transitions", {
-                        "from_run": from_run, "from_attempt": from_attempt, "to_run": to_run,
-                        "to_attempt": to_attempt, "under_model": basis.under_model})
+                    run_named(
+                        cur,
+                        "queries/transitions/insert_transitions",
+                        {
+                            "from_run": from_run,
+                            "from_attempt": from_attempt,
+                            "to_run": to_run,
+                            "to_attempt": to_attempt,
+                            "under_model": basis.under_model,
+                        },
+                    )
                     written += cur.rowcount
     return written
 
 
-def drift_reports(db: Database, settings: Settings, attempt_id: int,
-                  checked: list[drift.DriftResult] | None = None) -> list[drift.DriftResult]:
+def drift_reports(
+    db: Database, settings: Settings, attempt_id: int, checked: list[drift.DriftResult] | None = None
+) -> list[drift.DriftResult]:
     """Drift of a published attempt against the previous published run and its model's training data.
 
     Reports of the drift check are reused when the run published with the model they were built with and
@@ -81,9 +122,11 @@ def drift_reports(db: Database, settings: Settings, attempt_id: int,
     info = run_info(db, attempt_id)
     with timed(db, attempt_id, "drift"):
         around = neighbours(db, attempt_id)
-        reusable = {r.reference: r for r in checked or []
-                    if r.scored_with == info.model_version
-                    and (r.reference == "training" or r.reference_run == around.prev_run)}
+        reusable = {
+            r.reference: r
+            for r in checked or []
+            if r.scored_with == info.model_version and (r.reference == "training" or r.reference_run == around.prev_run)
+        }
         results = []
         for reference in ("previous", "training"):
             result = reusable.get(reference)
@@ -92,11 +135,11 @@ def drift_reports(db: Database, settings: Settings, attempt_id: int,
                 os.replace(result.html_path, final)
                 result.html_path = final
             elif reference == "previous":
-                result = _previous_report(db, settings, attempt_id, around.run_id, around.prev_attempt,
-                                          around.prev_run)
+                result = _previous_report(db, settings, attempt_id, around.run_id, around.prev_attempt, around.prev_run)
             else:
-                result = drift.build_report(db, settings, attempt_id, around.run_id, "training", None, None,
-                                            info.model_version)
+                result = drift.build_report(
+                    db, settings, attempt_id, around.run_id, "training", None, None, info.model_version
+                )
             _store_or_forget(db, around.run_id, attempt_id, reference, result)
             if result is not None:
                 results.append(result)
@@ -105,13 +148,15 @@ def drift_reports(db: Database, settings: Settings, attempt_id: int,
         if around.next_run is not None and around.next_attempt is not None:
             result = _previous_report(db, settings, around.next_attempt, around.next_run, attempt_id, around.run_id)
             _store_or_forget(db, around.next_run, around.next_attempt, "previous", result)
-            _write_transitions_page(db, settings, around.next_run, run_info(db, around.next_attempt).as_of,
-                                    around.run_id)
+            _write_transitions_page(
+                db, settings, around.next_run, run_info(db, around.next_attempt).as_of, around.run_id
+            )
     return results
 
 
-def _previous_report(db: Database, settings: Settings, attempt_id: int, run_id: int, prev_attempt: int | None,
-                     prev_run: int | None) -> drift.DriftResult | None:
+def _previous_report(
+    db: Database, settings: Settings, attempt_id: int, run_id: int, prev_attempt: int | None, prev_run: int | None
+) -> drift.DriftResult | None:
     """An attempt's drift report against the previous published run, like for like; None without one."""
     if prev_attempt is None:
         return None
@@ -120,12 +165,14 @@ def _previous_report(db: Database, settings: Settings, attempt_id: int, run_id: 
         log.info("run %s: no drift report against run %s: %s", run_id, prev_run, basis.note)
         return None
     version = run_info(db, attempt_id).model_version
-    return drift.build_report(db, settings, attempt_id, run_id, "previous", prev_attempt, prev_run, version,
-                              under_model=basis.under_model)
+    return drift.build_report(
+        db, settings, attempt_id, run_id, "previous", prev_attempt, prev_run, version, under_model=basis.under_model
+    )
 
 
-def _store_or_forget(db: Database, run_id: int, attempt_id: int, reference: str,
-                     result: drift.DriftResult | None) -> None:
+def _store_or_forget(
+    db: Database, run_id: int, attempt_id: int, reference: str, result: drift.DriftResult | None
+) -> None:
     # Without a comparable reference any earlier report of the run against it is stale: it goes.
     if result is None:
         db.run("queries/drift/delete_drift_report", {"run_id": run_id, "reference": reference})
@@ -141,15 +188,19 @@ def _discard_staged(checked: list[drift.DriftResult], reused: dict[str, drift.Dr
 
 def _write_transitions_page(db: Database, settings: Settings, run_id: int, as_of: date, prev_run: int | None) -> None:
     rows = db.run("queries/transitions/transitions_into_run", {"run_id": run_id})
-    note = ("No earlier published run: nothing to compare with." if prev_run is None else
-            f"Run {prev_run}, the published run before this one, was scored on other features: not compared.")
+    note = (
+        "No earlier published run: nothing to compare with."
+        if prev_run is None
+        else f"Run {prev_run}, the published run before this one, was scored on other features: not compared."
+    )
     page = drift.transitions_path(settings, run_id)
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(drift.transitions_html(rows, run_id, str(as_of), note), encoding="utf-8")
 
 
-def drift_event(results: list[drift.DriftResult], run_id: int, as_of: date,
-                current: bool = True) -> dict[str, Any] | None:
+def drift_event(
+    results: list[drift.DriftResult], run_id: int, as_of: date, current: bool = True
+) -> dict[str, Any] | None:
     """The Prefect event to emit when a run drifted (None when it did not): name, resource, payload.
 
     Only the run BI reads now raises it: a backfilled older date tells history, not what to do today.
@@ -160,14 +211,25 @@ def drift_event(results: list[drift.DriftResult], run_id: int, as_of: date,
     return {
         "event": DRIFT_EVENT,
         "resource": {"prefect.resource.id": f"segflow.run.{run_id}", "prefect.resource.name": f"segflow run {run_id}"},
-        "payload": {"run_id": run_id, "as_of": as_of.isoformat(),
-                    "references": [{"reference": r.reference, "segment_psi": r.shares.psi,
-                                    "drift_share": r.drift_share, "html_path": str(r.html_path)} for r in drifted]},
+        "payload": {
+            "run_id": run_id,
+            "as_of": as_of.isoformat(),
+            "references": [
+                {
+                    "reference": r.reference,
+                    "segment_psi": r.shares.psi,
+                    "drift_share": r.drift_share,
+                    "html_path": str(r.html_path),
+                }
+                for r in drifted
+            ],
+        },
     }
 
 
-def drift_event_of_run(db: Database, settings: Settings, attempt_id: int,
-                       results: list[drift.DriftResult]) -> dict[str, Any] | None:
+def drift_event_of_run(
+    db: Database, settings: Settings, attempt_id: int, results: list[drift.DriftResult]
+) -> dict[str, Any] | None:
     """drift_event for a published attempt (its run, date and whether BI reads it now)."""
     summary = run_summary(db, attempt_id)
     return drift_event(results, summary["run_id"], summary["as_of"], current=is_current(db, attempt_id))

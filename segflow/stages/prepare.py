@@ -26,8 +26,13 @@ class UnknownRetrainMode(RunRefused):
         super().__init__(f"retrain must be one of {', '.join(RETRAIN_MODES)}, got {mode!r}")
 
 
-def preflight(db: Database, settings: Settings, retrain: str = "auto", features: list[str] | None = None,
-              as_of_dates: list[date] | None = None) -> None:
+def preflight(
+    db: Database,
+    settings: Settings,
+    retrain: str = "auto",
+    features: list[str] | None = None,
+    as_of_dates: list[date] | None = None,
+) -> None:
     """Refuse, before any run starts, a request that cannot succeed: retrain mode, features, source table, and
     as-of dates with no purchase in their lookback window."""
     feature_set = requested_features(db, settings, retrain, features)
@@ -48,7 +53,8 @@ def preflight(db: Database, settings: Settings, retrain: str = "auto", features:
             raise RunRefused(
                 f"no purchase lines in the {settings.lookback_days} days up to {day} (SEGFLOW_LOOKBACK_DAYS) in "
                 f"{settings.source_table}: its lines run from {first:%Y-%m-%d} to {last:%Y-%m-%d}; pick an as-of "
-                "date in between")
+                "date in between"
+            )
 
 
 def refuse_future(as_of: date) -> None:
@@ -59,16 +65,18 @@ def refuse_future(as_of: date) -> None:
         raise RunRefused(f"as-of date {as_of} is after today ({today}, UTC)")
 
 
-def requested_features(db: Database, settings: Settings, retrain: str,
-                       features: list[str] | None) -> feature_store.FeatureSet:
+def requested_features(
+    db: Database, settings: Settings, retrain: str, features: list[str] | None
+) -> feature_store.FeatureSet:
     """The feature set a run request asks for, after checking its retrain mode."""
     if retrain not in RETRAIN_MODES:
         raise UnknownRetrainMode(retrain)
     return feature_store.resolve_features(db, features or settings.features)
 
 
-def begin(db: Database, settings: Settings, as_of: date, retrain: str = "auto",
-          features: list[str] | None = None) -> int:
+def begin(
+    db: Database, settings: Settings, as_of: date, retrain: str = "auto", features: list[str] | None = None
+) -> int:
     """Validate the request and start an attempt at the as-of date's run (status 'running', locked by this
     process), after marking attempts whose process died as abandoned; returns attempt_id."""
     feature_set = requested_features(db, settings, retrain, features)
@@ -76,10 +84,16 @@ def begin(db: Database, settings: Settings, as_of: date, retrain: str = "auto",
     if retrain == "never" and registry.champion(db) is None:
         raise RunRefused("retrain='never' but there is no champion model yet; run with retrain='auto' first")
     attempts.reap_abandoned(db)
-    attempt_id, _ = attempts.start_attempt(db, {"as_of": as_of, "retrain_mode": retrain,
-                                                "features": list(feature_set.names),
-                                                "lookback_days": settings.lookback_days,
-                                                "source_table": settings.source_table})
+    attempt_id, _ = attempts.start_attempt(
+        db,
+        {
+            "as_of": as_of,
+            "retrain_mode": retrain,
+            "features": list(feature_set.names),
+            "lookback_days": settings.lookback_days,
+            "source_table": settings.source_table,
+        },
+    )
     return attempt_id
 
 
@@ -94,10 +108,13 @@ def check_source(db: Database, settings: Settings, attempt_id: int) -> dict[str,
         counts = feature_store.data_quality_counts(db, info.as_of)
         db.run("queries/prepare/record_data_quality", {"attempt_id": attempt_id, **counts})
         if settings.source_table == DEFAULT_SOURCE:
-            changes = [{"batch_id": b, "name": n, "lines": lines, "change": c} for b, n, lines, c in
-                       db.run("queries/prepare/batch_changes_since_last_run", {"attempt_id": attempt_id})]
-            db.run("queries/prepare/record_batch_changes",
-                   {"attempt_id": attempt_id, "batch_changes": json.dumps(changes)})
+            changes = [
+                {"batch_id": b, "name": n, "lines": lines, "change": c}
+                for b, n, lines, c in db.run("queries/prepare/batch_changes_since_last_run", {"attempt_id": attempt_id})
+            ]
+            db.run(
+                "queries/prepare/record_batch_changes", {"attempt_id": attempt_id, "batch_changes": json.dumps(changes)}
+            )
         if counts["purchase_lines"] == 0:
             first, last = feature_store.source_date_range(db)
             if first is not None and last is not None:
@@ -106,8 +123,10 @@ def check_source(db: Database, settings: Settings, attempt_id: int) -> dict[str,
                 hint = "load data first (import a file or generate data)"
             else:
                 hint = "check SEGFLOW_SOURCE_TABLE"
-            raise SegflowError(f"no purchase lines up to {info.as_of} in {settings.source_table} "
-                               f"({counts['lines_total']:,} lines in all); {hint}")
+            raise SegflowError(
+                f"no purchase lines up to {info.as_of} in {settings.source_table} "
+                f"({counts['lines_total']:,} lines in all); {hint}"
+            )
     return counts
 
 

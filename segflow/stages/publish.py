@@ -11,8 +11,12 @@ from segflow.errors import SegflowError
 from segflow.settings import Settings
 
 PUBLISH_LOCK_KEY = 0x5E6F11  # any constant, the same in every segflow process
-PUBLISH_STEPS = ("queries/publish/1_replace_same_day", "queries/publish/2_mark_run", "queries/publish/3_switch_pointer",
-                 "queries/publish/4_segment_summary")
+PUBLISH_STEPS = (
+    "queries/publish/1_replace_same_day",
+    "queries/publish/2_mark_run",
+    "queries/publish/3_switch_pointer",
+    "queries/publish/4_segment_summary",
+)
 
 
 def publish(db: Database, settings: Settings, attempt_id: int) -> None:
@@ -24,6 +28,9 @@ def publish(db: Database, settings: Settings, attempt_id: int) -> None:
             rows = run_named(cur, step, {"attempt_id": attempt_id})
             if step == "queries/publish/2_mark_run" and not rows:
                 raise SegflowError(f"run attempt {attempt_id} is not running (already published or failed)")
-        run_named(cur, "queries/runs/record_stage_seconds",
-                  {"attempt_id": attempt_id, "stage": "publish", "seconds": time.perf_counter() - started})
+        run_named(
+            cur,
+            "queries/runs/record_stage_seconds",
+            {"attempt_id": attempt_id, "stage": "publish", "seconds": time.perf_counter() - started},
+        )
     attempts.release(attempt_id)  # published: no longer an attempt a later run could abandon

@@ -43,13 +43,18 @@ def score(db: Database, settings: Settings, attempt_id: int) -> Scored:
         scored = 0
         for chunk in feature_store.export_features(db, attempt_id, feature_set, chunk_rows=settings.score_chunk_rows):
             labels, distance, confidence = model.assign(chunk)
-            frame = pd.DataFrame({
-                "attempt_id": attempt_id, "customer_id": chunk["customer_id"].to_numpy(),
-                "segment_key": label_keys[labels], "segment_name": label_names[labels],
-                "action": label_actions[labels],
-                "model_version": info.model_version, "distance": distance.round(6),
-                "confidence": confidence.round(6),
-            })
+            frame = pd.DataFrame(
+                {
+                    "attempt_id": attempt_id,
+                    "customer_id": chunk["customer_id"].to_numpy(),
+                    "segment_key": label_keys[labels],
+                    "segment_name": label_names[labels],
+                    "action": label_actions[labels],
+                    "model_version": info.model_version,
+                    "distance": distance.round(6),
+                    "confidence": confidence.round(6),
+                }
+            )
             if cuts:
                 frame = frame.join(feature_store.rfm_scores(chunk, cuts).reset_index(drop=True))
             buffer = io.StringIO()
@@ -58,11 +63,20 @@ def score(db: Database, settings: Settings, attempt_id: int) -> Scored:
             with db.transaction() as cur:
                 copy_in(cur, "segment_assignments", tuple(frame.columns), buffer)
             scored += len(frame)
-        db.run_composed("queries/score/assign_rule_segments", {
-            "attempt_id": attempt_id, "model_version": info.model_version,
-            "uses_transactions": feature_store.FeatureSet(tuple(info.features)).uses_transactions,
-            "inactive_key": INACTIVE[0], "inactive_name": INACTIVE[1], "inactive_action": INACTIVE[2],
-            "unscored_key": UNSCORED[0], "unscored_name": UNSCORED[1], "unscored_action": UNSCORED[2],
-        }, complete=feature_store.completeness(feature_set))
+        db.run_composed(
+            "queries/score/assign_rule_segments",
+            {
+                "attempt_id": attempt_id,
+                "model_version": info.model_version,
+                "uses_transactions": feature_store.FeatureSet(tuple(info.features)).uses_transactions,
+                "inactive_key": INACTIVE[0],
+                "inactive_name": INACTIVE[1],
+                "inactive_action": INACTIVE[2],
+                "unscored_key": UNSCORED[0],
+                "unscored_name": UNSCORED[1],
+                "unscored_action": UNSCORED[2],
+            },
+            complete=feature_store.completeness(feature_set),
+        )
         db.run("queries/score/analyze_run_rows")
     return Scored(scored, info.model_version)

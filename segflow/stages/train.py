@@ -27,19 +27,28 @@ def train(db: Database, settings: Settings, attempt_id: int, decision: policy.Tr
         if cuts:
             sample = sample.join(feature_store.rfm_scores(sample, cuts))
         selection = select_model(
-            sample, list(feature_set.names), min_clusters=settings.min_clusters,
-            max_clusters=settings.max_clusters, min_share=settings.min_segment_share,
-            silhouette_sample=settings.silhouette_sample, seed=settings.seed,
+            sample,
+            list(feature_set.names),
+            min_clusters=settings.min_clusters,
+            max_clusters=settings.max_clusters,
+            min_share=settings.min_segment_share,
+            silhouette_sample=settings.silhouette_sample,
+            seed=settings.seed,
         )
         previous = champion_segments(db)
         segments, labels = describe_segments(selection.model, sample, previous)
         context = registry.TrainingContext(
-            as_of=info.as_of, train_window_start=info.window_start if feature_set.uses_transactions else None,
-            train_window_end=info.as_of, sample_size=len(sample), seed=settings.seed, rfm_cut_points=cuts,
+            as_of=info.as_of,
+            train_window_start=info.window_start if feature_set.uses_transactions else None,
+            train_window_end=info.as_of,
+            sample_size=len(sample),
+            seed=settings.seed,
+            rfm_cut_points=cuts,
             trained_in_attempt=attempt_id,
         )
         snapshot = sample.head(settings.drift_sample).assign(
-            segment_key=pd.Series(selection.model.segment_keys).to_numpy()[labels[:settings.drift_sample]])
+            segment_key=pd.Series(selection.model.segment_keys).to_numpy()[labels[: settings.drift_sample]]
+        )
         version = registry.register(db, settings.model_path, selection, segments, context, snapshot)
         promote = decision.may_promote
         if promote and decision.gated and previous is not None and champion is not None:
@@ -55,8 +64,13 @@ def train(db: Database, settings: Settings, attempt_id: int, decision: policy.Tr
     return used
 
 
-def measure_challenge(champion: SegmentModel, challenger: SegmentModel, sample: pd.DataFrame, settings: Settings,
-                      versions: tuple[int, int]) -> policy.Challenge:
+def measure_challenge(
+    champion: SegmentModel,
+    challenger: SegmentModel,
+    sample: pd.DataFrame,
+    settings: Settings,
+    versions: tuple[int, int],
+) -> policy.Challenge:
     """The gate's measurements on the same current customers: both silhouettes, and how alike the two
     models segment them (adjusted Rand index). versions: (challenger, champion)."""
     from sklearn.metrics import adjusted_rand_score, silhouette_score
@@ -69,9 +83,14 @@ def measure_challenge(champion: SegmentModel, challenger: SegmentModel, sample: 
         z = model.to_model_space(head)
         scores.append(float(silhouette_score(z, assigned)) if len(set(assigned)) > 1 else -1.0)
     return policy.Challenge(
-        challenger=versions[0], champion=versions[1], silhouette=round(scores[0], 4),
-        champion_silhouette=round(scores[1], 4), adjusted_rand_index=round(float(adjusted_rand_score(*labels)), 4),
-        margin=settings.challenger_margin, min_ari=settings.challenger_min_ari)
+        challenger=versions[0],
+        champion=versions[1],
+        silhouette=round(scores[0], 4),
+        champion_silhouette=round(scores[1], 4),
+        adjusted_rand_index=round(float(adjusted_rand_score(*labels)), 4),
+        margin=settings.challenger_margin,
+        min_ari=settings.challenger_min_ari,
+    )
 
 
 def champion_segments(db: Database) -> PreviousSegments | None:
@@ -79,16 +98,20 @@ def champion_segments(db: Database) -> PreviousSegments | None:
     version = registry.champion(db)
     if version is None:
         return None
-    return PreviousSegments(registry.load(db, version), registry.segment_names(db, version),
-                            registry.next_segment_key_number(db))
+    return PreviousSegments(
+        registry.load(db, version), registry.segment_names(db, version), registry.next_segment_key_number(db)
+    )
 
 
 def _outcome(version: int, champion: int | None, used: int, promoted: bool, gated: bool) -> str:
     if champion is None:
         return f"trained v{version}, the first champion"
     if promoted:
-        return (f"trained challenger v{version} and promoted it over v{champion}" if gated
-                else f"trained v{version} for the run's features; it replaced champion v{champion}")
+        return (
+            f"trained challenger v{version} and promoted it over v{champion}"
+            if gated
+            else f"trained v{version} for the run's features; it replaced champion v{champion}"
+        )
     if gated:
         return f"trained challenger v{version}, which lost; scored with champion v{champion}"
     return f"trained v{version}, kept as a candidate; scored with v{used}"

@@ -28,8 +28,13 @@ AS_OF = "2025-06-29"
 def _env(db_url: str, home: Path) -> dict[str, str]:
     (home / "prefect").mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SEGFLOW_", "PREFECT_"))}
-    env.update(SEGFLOW_DATABASE_URL=db_url, SEGFLOW_HOME=str(home), PREFECT_HOME=str(home / "prefect"),
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", COLUMNS="200")
+    env.update(
+        SEGFLOW_DATABASE_URL=db_url,
+        SEGFLOW_HOME=str(home),
+        PREFECT_HOME=str(home / "prefect"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        COLUMNS="200",
+    )
     return env
 
 
@@ -41,8 +46,13 @@ def test_an_error_inside_the_flow_is_one_line_on_stderr_and_exit_1(db, db_url, s
     data[len(data) // 2] ^= 0x01
     artifact.write_bytes(bytes(data))
 
-    result = subprocess.run([sys.executable, "-m", "segflow", "run", "--as-of", AS_OF, "--retrain", "never"],
-                            env=_env(db_url, settings.home), capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "segflow", "run", "--as-of", AS_OF, "--retrain", "never"],
+        env=_env(db_url, settings.home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
@@ -58,8 +68,13 @@ def test_a_killed_run_leaves_no_process_and_the_next_command_abandons_its_attemp
     generate_transactions(db, SPEC)
     home = tmp_path / "home"
     output = (tmp_path / "run.log").open("w")
-    run = subprocess.Popen([sys.executable, "-m", "segflow", "run", "--as-of", AS_OF], env=_env(db_url, home),
-                           stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "segflow", "run", "--as-of", AS_OF],
+        env=_env(db_url, home),
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     output.close()
     children: list[psutil.Process] = []
     try:
@@ -84,8 +99,13 @@ def test_a_killed_run_leaves_no_process_and_the_next_command_abandons_its_attemp
 
     attempt = fetch(db, "select attempt_id, status from segflow.run_attempts")
     assert [status for _, status in attempt] == ["running"]
-    status = subprocess.run([sys.executable, "-m", "segflow", "db", "status"], env=_env(db_url, home),
-                            capture_output=True, text=True, timeout=120)
+    status = subprocess.run(
+        [sys.executable, "-m", "segflow", "db", "status"],
+        env=_env(db_url, home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert status.returncode == 0, status.stderr
     shown = rf"abandoned now\s+│ {attempt[0][0]} \(their process died; rows removed\)"
     assert re.search(shown, status.stdout), status.stdout

@@ -19,16 +19,16 @@ def prefect_api():
         yield
 
 
-def test_nightly_flow_publishes_and_leaves_a_segment_table_artifact(prefect_api, db, db_url, tmp_path, fetch,
-                                                                     monkeypatch):
+def test_nightly_flow_publishes_and_leaves_a_segment_table_artifact(
+    prefect_api, db, db_url, tmp_path, fetch, monkeypatch
+):
     monkeypatch.setenv("SEGFLOW_DATABASE_URL", db_url)
     monkeypatch.setenv("SEGFLOW_HOME", str(tmp_path / "home"))
     generate_transactions(db, GeneratorSpec(customers=2_000, days=180, seed=5, start=date(2025, 1, 1)))
 
     attempt = nightly_segmentation(as_of=date(2025, 6, 29))
 
-    status = fetch(db, "select status, retrained, model_version from segflow.runs where attempt_id = %s",
-                   (attempt,))
+    status = fetch(db, "select status, retrained, model_version from segflow.runs where attempt_id = %s", (attempt,))
     assert status == [("published", True, 1)]
     assert fetch(db, "select count(*) from segflow.current_segments")[0][0] == 2_000
     assert (tmp_path / "home" / "models" / "segflow-model-v1.joblib").exists()

@@ -14,8 +14,13 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "soak_year.py"
 
 def test_a_simulated_year_of_nights_backfills_and_kills_holds(db_url, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEGFLOW_")}
-    result = subprocess.run([sys.executable, str(SCRIPT), "--database-url", db_url, "--home", str(tmp_path / "home")],
-                            env=env, capture_output=True, text=True, timeout=1200)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--database-url", db_url, "--home", str(tmp_path / "home")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     figures = result.stdout
     assert result.returncode == 0, f"{figures}\n--- stderr (tail) ---\n{result.stderr[-5000:]}"
     assert "0 check(s) failed" in figures

@@ -67,8 +67,15 @@ class Stack:
     def start(self, name: str, args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
         log = (self.logs / f"{name}.log").open("wb")
         try:
-            process = subprocess.Popen(args, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                args,
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         finally:
             log.close()  # the child has its own copy of the descriptor
         self.processes.append((name, process))
@@ -163,8 +170,9 @@ def _listens_on(pid: int, port: int) -> bool:
     return any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in connections)
 
 
-def _wait_until_healthy(api: httpx.Client, server: subprocess.Popen, port: int, stack: Stack,
-                        timeout: float = 120) -> None:
+def _wait_until_healthy(
+    api: httpx.Client, server: subprocess.Popen, port: int, stack: Stack, timeout: float = 120
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -180,8 +188,10 @@ def _wait_until_healthy(api: httpx.Client, server: subprocess.Popen, port: int, 
 
 def _flow_run_logs(api: httpx.Client, flow_run_id: str) -> str:
     try:
-        response = api.post("/logs/filter", json={"logs": {"flow_run_id": {"any_": [flow_run_id]}},
-                                                  "sort": "TIMESTAMP_ASC", "limit": 200})
+        response = api.post(
+            "/logs/filter",
+            json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}, "sort": "TIMESTAMP_ASC", "limit": 200},
+        )
         return "\n".join(f"{r['timestamp']} {r['level']:>2} {r['name']}: {r['message']}" for r in response.json())
     except Exception as exc:  # the logs are for a failure message; never hide the failure itself
         return f"(could not read the flow run's logs: {exc!r})"
@@ -196,8 +206,9 @@ class Topology:
 
 
 @contextlib.contextmanager
-def _topology(stack: Stack, tmp_path: Path, db_url: str, prefect_file: str,
-              **server_settings: str) -> Iterator[Topology]:
+def _topology(
+    stack: Stack, tmp_path: Path, db_url: str, prefect_file: str, **server_settings: str
+) -> Iterator[Topology]:
     """`prefect server start` with the given PREFECT_SERVER_* settings, the work pool, `prefect deploy --all` of
     prefect_file from the repository root, and a process worker carrying SEGFLOW_DATABASE_URL and SEGFLOW_HOME."""
     port = _free_loopback_port()
@@ -206,28 +217,35 @@ def _topology(stack: Stack, tmp_path: Path, db_url: str, prefect_file: str,
     segflow_home = tmp_path / "segflow-home"
     server_env = _environment(prefect_home, api_url, **server_settings)
     env = _environment(prefect_home, api_url)
-    worker_env = _environment(prefect_home, api_url, SEGFLOW_DATABASE_URL=db_url, SEGFLOW_HOME=str(segflow_home),
-                              PREFECT_WORKER_QUERY_SECONDS="2")
+    worker_env = _environment(
+        prefect_home,
+        api_url,
+        SEGFLOW_DATABASE_URL=db_url,
+        SEGFLOW_HOME=str(segflow_home),
+        PREFECT_WORKER_QUERY_SECONDS="2",
+    )
 
-    server = stack.start("server", [str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                         server_env, tmp_path)
+    server = stack.start(
+        "server", [str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)], server_env, tmp_path
+    )
     with httpx.Client(base_url=api_url, timeout=30, trust_env=False) as api:
         _wait_until_healthy(api, server, port, stack)
 
-        stack.run("work-pool", [str(PREFECT), "work-pool", "create", "segflow-process", "--type", "process"],
-                  env, tmp_path)
+        stack.run(
+            "work-pool", [str(PREFECT), "work-pool", "create", "segflow-process", "--type", "process"], env, tmp_path
+        )
         # From the repository root: the entrypoints are relative to it, and with no pull steps in prefect.yaml
         # `prefect deploy` records a set_working_directory pull step to the folder it ran in.
-        stack.run("deploy", [str(PREFECT), "--no-prompt", "deploy", "--all", "--prefect-file", prefect_file],
-                  env, ROOT)
+        stack.run("deploy", [str(PREFECT), "--no-prompt", "deploy", "--all", "--prefect-file", prefect_file], env, ROOT)
         deployment = api.get("/deployments/name/nightly-segmentation/nightly").json()
         assert deployment["work_pool_name"] == "segflow-process"
         assert deployment["pull_steps"] == [
             {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT.resolve())}}
         ]
 
-        worker = stack.start("worker", [str(PREFECT), "worker", "start", "--pool", "segflow-process"],
-                             worker_env, tmp_path)
+        worker = stack.start(
+            "worker", [str(PREFECT), "worker", "start", "--pool", "segflow-process"], worker_env, tmp_path
+        )
         yield Topology(api, env, worker, segflow_home)
 
 
@@ -251,8 +269,12 @@ def _wait_until_finished(top: Topology, stack: Stack, flow_run_id: str, timeout:
 
 def _known_customers(db, fetch, as_of: str) -> int:
     """current_segments has one row per known customer: anyone with a line up to the end of the as-of day."""
-    return fetch(db, "select count(distinct customer_id) from segflow.transactions "
-                     "where invoiced_at < (%s::date + 1)::timestamp at time zone 'UTC'", (as_of,))[0][0]
+    return fetch(
+        db,
+        "select count(distinct customer_id) from segflow.transactions "
+        "where invoiced_at < (%s::date + 1)::timestamp at time zone 'UTC'",
+        (as_of,),
+    )[0][0]
 
 
 def test_a_worker_runs_the_nightly_deployment_against_postgres(stack, db, db_url, tmp_path, fetch):
@@ -262,10 +284,15 @@ def test_a_worker_runs_the_nightly_deployment_against_postgres(stack, db, db_url
 
     # The scheduler service stays off: a cron run falling due mid-test (02:00 UTC nightly, 03:30 UTC Sunday)
     # would reach this worker too. Deployment runs do not need it; the next test runs with it on.
-    with _topology(stack, tmp_path, db_url, "deployments/prefect.yaml",
-                   PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false") as top:
-        output = stack.run("trigger", [str(PREFECT), "deployment", "run", "nightly-segmentation/nightly",
-                                       "--param", f"as_of={AS_OF}"], top.env, tmp_path)
+    with _topology(
+        stack, tmp_path, db_url, "deployments/prefect.yaml", PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false"
+    ) as top:
+        output = stack.run(
+            "trigger",
+            [str(PREFECT), "deployment", "run", "nightly-segmentation/nightly", "--param", f"as_of={AS_OF}"],
+            top.env,
+            tmp_path,
+        )
         match = re.search(r"UUID: ([0-9a-f-]{36})", output)
         assert match, output
         flow_run = _wait_until_finished(top, stack, match.group(1))
@@ -296,8 +323,14 @@ def _every_minute_nightly(path: Path) -> Path:
 
 
 def _flow_runs(api: httpx.Client, deployment_id: str) -> list[dict]:
-    return api.post("/flow_runs/filter", json={"flow_runs": {"deployment_id": {"any_": [deployment_id]}},
-                                               "sort": "EXPECTED_START_TIME_ASC", "limit": 10}).json()
+    return api.post(
+        "/flow_runs/filter",
+        json={
+            "flow_runs": {"deployment_id": {"any_": [deployment_id]}},
+            "sort": "EXPECTED_START_TIME_ASC",
+            "limit": 10,
+        },
+    ).json()
 
 
 def test_the_scheduler_fires_the_nightly_cron_and_the_run_publishes(stack, db, db_url, tmp_path, fetch):
@@ -311,8 +344,9 @@ def test_the_scheduler_fires_the_nightly_cron_and_the_run_publishes(stack, db, d
     prefect_file = _every_minute_nightly(tmp_path / "prefect.yaml")
 
     # The scheduler also schedules recently deployed deployments every 5 s; its main loop (60 s) is shortened too.
-    with _topology(stack, tmp_path, db_url, str(prefect_file),
-                   PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="5") as top:
+    with _topology(
+        stack, tmp_path, db_url, str(prefect_file), PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="5"
+    ) as top:
         deployment_id = top.api.get("/deployments/name/nightly-segmentation/nightly").json()["id"]
 
         deadline = time.monotonic() + 60
@@ -320,7 +354,7 @@ def test_the_scheduler_fires_the_nightly_cron_and_the_run_publishes(stack, db, d
             assert time.monotonic() < deadline, (
                 "the scheduler created no flow run for nightly-segmentation/nightly (cron * * * * *) within 60 s of "
                 f"`prefect deploy` (SQLAlchemy {version('sqlalchemy')} here; under 2.1 Prefect 3.8's scheduler fails "
-                f"with \"Can't evaluate bulk DML statement\")\n--- server log (tail) ---\n{stack.log('server')}"
+                f'with "Can\'t evaluate bulk DML statement")\n--- server log (tail) ---\n{stack.log("server")}'
             )
             time.sleep(2)
         first = runs[0]

@@ -17,14 +17,21 @@ def write_mall_file(path, header=("CustomerID", "Gender", "Annual Income", "Spen
         writer = csv.writer(handle)
         writer.writerow(header)
         for i, row in enumerate(mall.itertuples(index=False), start=1):
-            writer.writerow([f"M{i:03d}", "Female" if i % 2 else "Male", f"{row.annual_income:.1f}",
-                             f"{row.spending_score:.1f}"])
+            writer.writerow(
+                [f"M{i:03d}", "Female" if i % 2 else "Male", f"{row.annual_income:.1f}", f"{row.spending_score:.1f}"]
+            )
     return path
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("Annual Income (k$)", "annual_income_k"),
-                                               ("Spending Score (1-100)", "spending_score_1_100"),
-                                               ("spendingScore", "spending_score"), ("  Customer ID ", "customer_id")])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Annual Income (k$)", "annual_income_k"),
+        ("Spending Score (1-100)", "spending_score_1_100"),
+        ("spendingScore", "spending_score"),
+        ("  Customer ID ", "customer_id"),
+    ],
+)
 def test_column_names_become_snake_case(raw, expected):
     assert snake_case(raw) == expected
 
@@ -49,7 +56,9 @@ def test_reloading_replaces_those_customers_attributes(db, fetch, tmp_path):
     second.write_text("customer_id,score\n2,25\n")
     load_customer_attributes(db, second)
     assert fetch(db, "select customer_id, attributes from segflow.customer_attributes order by 1") == [
-        ("1", {"tier": "gold", "score": 10.0}), ("2", {"score": 25.0})]
+        ("1", {"tier": "gold", "score": 10.0}),
+        ("2", {"score": 25.0}),
+    ]
 
 
 def test_duplicate_customer_ids_are_refused_naming_the_lines(db, fetch, tmp_path):

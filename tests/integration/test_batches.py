@@ -21,28 +21,34 @@ def _count(fetch, db, query="select count(*) from segflow.transactions"):
     return fetch(db, query)[0][0]
 
 
-def test_a_file_whose_dates_cannot_be_read_fails_loads_nothing_and_reloads_with_the_right_format(db, fetch,
-                                                                                                 write_csv):
+def test_a_file_whose_dates_cannot_be_read_fails_loads_nothing_and_reloads_with_the_right_format(db, fetch, write_csv):
     path = write_csv([[f"{d}-Jan-15", f"c{d}", "10"] for d in range(10, 30)], header=["Date", "Client", "Total"])
 
     with pytest.raises(ImportFailed) as failure:
         ingest.import_transactions(db, path, mapping=MAP_AMOUNT)
 
     failed = failure.value.batch_id
-    assert str(failure.value) == ("lines.csv: all 20 lines were rejected: unparseable_date 20 (first: line 2, "
-                                  f"invoiced_at '10-Jan-15'); nothing was loaded; recorded as failed batch {failed}")
+    assert str(failure.value) == (
+        "lines.csv: all 20 lines were rejected: unparseable_date 20 (first: line 2, "
+        f"invoiced_at '10-Jan-15'); nothing was loaded; recorded as failed batch {failed}"
+    )
     assert _count(fetch, db) == 0
-    assert fetch(db, "select batch_id, status, lines_read, lines_loaded, lines_rejected, rejected_by_reason "
-                     "from segflow.import_batches") == [(failed, "failed", 20, 0, 20, {"unparseable_date": 20})]
+    assert fetch(
+        db,
+        "select batch_id, status, lines_read, lines_loaded, lines_rejected, rejected_by_reason "
+        "from segflow.import_batches",
+    ) == [(failed, "failed", 20, 0, 20, {"unparseable_date": 20})]
     assert _count(fetch, db, f"select count(*) from segflow.import_rejects where batch_id = {failed}") == 20
 
     result = ingest.import_transactions(db, path, mapping=MAP_AMOUNT, date_format="%d-%b-%y")
 
     assert (result.already_imported, result.lines_loaded) == (False, 20)
-    assert fetch(db, "select status, lines_loaded from segflow.import_batches where batch_id = %s",
-                 (result.batch_id,)) == [("imported", 20)]
+    assert fetch(
+        db, "select status, lines_loaded from segflow.import_batches where batch_id = %s", (result.batch_id,)
+    ) == [("imported", 20)]
     assert fetch(db, "select min(invoiced_at)::date, max(invoiced_at)::date from segflow.transactions") == [
-        (date(2015, 1, 10), date(2015, 1, 29))]
+        (date(2015, 1, 10), date(2015, 1, 29))
+    ]
 
 
 def test_more_rejects_than_the_allowed_share_fail_and_within_it_load(db, fetch, write_csv):
@@ -68,18 +74,21 @@ def test_the_same_content_read_another_way_is_refused_and_the_earlier_batch_stay
     with pytest.raises(BatchReadDifferently) as refused:
         ingest.import_transactions(db, path, mapping=MAP_RIGHT)
     assert refused.value.batch_id == 1
-    assert str(refused.value).startswith("lines.csv: this content was imported as batch 1 read another way "
-                                         "(mapping {")
+    assert str(refused.value).startswith("lines.csv: this content was imported as batch 1 read another way (mapping {")
     assert "replace that batch to load it this way" in str(refused.value)
     assert fetch(db, "select batch_id, status from segflow.import_batches") == [(1, "imported")]
     assert fetch(db, "select unit_price from segflow.transactions") == [(Decimal("10"),)]
 
 
-def test_a_wrong_mapping_is_replaced_and_the_next_run_computes_rfm_from_the_corrected_reading(db, fetch, settings,
-                                                                                             write_csv):
+def test_a_wrong_mapping_is_replaced_and_the_next_run_computes_rfm_from_the_corrected_reading(
+    db, fetch, settings, write_csv
+):
     # c1: two orders (3 x 4.00 = 12.00 and 1 x 8.00), c2: one (2 x 5.00); Total is the line total.
-    rows = [["2024-03-01 10:00", "c1", "3", "12.00"], ["2024-03-20 09:00", "c1", "1", "8.00"],
-            ["2024-03-25 12:00", "c2", "2", "10.00"]]
+    rows = [
+        ["2024-03-01 10:00", "c1", "3", "12.00"],
+        ["2024-03-20 09:00", "c1", "1", "8.00"],
+        ["2024-03-25 12:00", "c2", "2", "10.00"],
+    ]
     path = write_csv(rows, header=EXPORT_HEADER, name="export.csv")
     ingest.import_transactions(db, path, mapping=MAP_WRONG)  # Total read as a unit price: monetary x quantity
     assert fetch(db, "select sum(quantity * unit_price) from segflow.transactions") == [(Decimal("64.00"),)]
@@ -87,8 +96,10 @@ def test_a_wrong_mapping_is_replaced_and_the_next_run_computes_rfm_from_the_corr
     result = ingest.import_transactions(db, path, mapping=MAP_RIGHT, replace=True)
 
     assert result.replaced == [1] and result.batch_id == 2
-    assert fetch(db, "select batch_id, status from segflow.import_batches order by 1") == [(1, "removed"),
-                                                                                          (2, "imported")]
+    assert fetch(db, "select batch_id, status from segflow.import_batches order by 1") == [
+        (1, "removed"),
+        (2, "imported"),
+    ]
     assert fetch(db, "select distinct batch_id from segflow.transactions") == [(2,)]
     assert _features(db, settings, fetch) == {"c1": (2, Decimal("20.00")), "c2": (1, Decimal("10.00"))}
 
@@ -99,8 +110,11 @@ def _features(db, settings, fetch) -> dict:
     try:
         prepare.check_source(db, db.settings, attempt)
         stage_features.build(db, db.settings, attempt)
-        rows = fetch(db, "select customer_id, frequency, monetary from segflow.customer_features "
-                         "where attempt_id = %s", (attempt,))
+        rows = fetch(
+            db,
+            "select customer_id, frequency, monetary from segflow.customer_features where attempt_id = %s",
+            (attempt,),
+        )
     finally:
         prepare.fail(db, db.settings, attempt, "test: features only")
     return {r[0]: r[1:] for r in rows}
@@ -119,16 +133,21 @@ def test_a_replacement_that_fails_leaves_the_earlier_batch_in_place(db, fetch, w
 
 
 def test_a_removed_batch_is_no_longer_counted_and_the_next_run_says_what_changed(db, fetch, settings, write_csv):
-    first = write_csv([[f"2024-03-{1 + i % 28:02d}", f"a{i}", "1", str(5 + i)] for i in range(30)],
-                      header=EXPORT_HEADER, name="a.csv")
-    second = write_csv([[f"2024-03-{2 + i % 27:02d}", f"b{i}", "1", str(7 + 3 * i)] for i in range(20)],
-                       header=EXPORT_HEADER, name="b.csv")
+    first = write_csv(
+        [[f"2024-03-{1 + i % 28:02d}", f"a{i}", "1", str(5 + i)] for i in range(30)], header=EXPORT_HEADER, name="a.csv"
+    )
+    second = write_csv(
+        [[f"2024-03-{2 + i % 27:02d}", f"b{i}", "1", str(7 + 3 * i)] for i in range(20)],
+        header=EXPORT_HEADER,
+        name="b.csv",
+    )
     ingest.import_transactions(db, first, mapping=MAP_RIGHT)
     ingest.import_transactions(db, second, mapping=MAP_RIGHT)
     one = run_nightly(db, settings, date(2024, 3, 31))
     assert runs.run_summary(db, one)["batch_changes"] == [
         {"batch_id": 1, "name": "a.csv", "lines": 30, "change": "imported"},
-        {"batch_id": 2, "name": "b.csv", "lines": 20, "change": "imported"}]
+        {"batch_id": 2, "name": "b.csv", "lines": 20, "change": "imported"},
+    ]
 
     assert ingest.remove_batch(db, 2) == 20
     two = run_nightly(db, settings, date(2024, 3, 31))
@@ -145,10 +164,12 @@ def test_a_removed_batch_is_no_longer_counted_and_the_next_run_says_what_changed
 
 
 def test_without_invoice_ids_identical_lines_count_once_and_a_moment_is_one_order(db, fetch, settings, write_csv):
-    rows = [["2024-03-01 10:00", "c1", "1", "5.00"], ["2024-03-01 10:00", "c1", "1", "5.00"],  # duplicate
-            ["2024-03-01 10:00", "c1", "2", "6.00"],  # same order, another line
-            ["2024-03-05 10:00", "c1", "1", "4.00"]] + [[f"2024-03-{2 + i:02d}", f"x{i}", "1", str(1 + i)]
-                                                        for i in range(20)]
+    rows = [
+        ["2024-03-01 10:00", "c1", "1", "5.00"],
+        ["2024-03-01 10:00", "c1", "1", "5.00"],  # duplicate
+        ["2024-03-01 10:00", "c1", "2", "6.00"],  # same order, another line
+        ["2024-03-05 10:00", "c1", "1", "4.00"],
+    ] + [[f"2024-03-{2 + i:02d}", f"x{i}", "1", str(1 + i)] for i in range(20)]
     loaded = ingest.import_transactions(db, write_csv(rows, header=EXPORT_HEADER), mapping=MAP_RIGHT)
     # The file names no products: the load says how many lines repeat another, so a user can tell.
     assert (loaded.duplicate_lines, loaded.identifies_products) == (1, False)
@@ -157,17 +178,23 @@ def test_without_invoice_ids_identical_lines_count_once_and_a_moment_is_one_orde
 
     assert fetch(db, "select excluded_duplicate from segflow.runs where attempt_id = %s", (attempt,)) == [(1,)]
     assert fetch(db, "select frequency, monetary from segflow.current_segments where customer_id = 'c1'") == [
-        (2, Decimal("15.00"))]
+        (2, Decimal("15.00"))
+    ]
 
 
 def test_batches_list_options_and_old_batches_without_options_count_as_the_same_reading(db, fetch, write_csv):
     path = write_csv([["2024-03-01", "c1", "2", "10"]], header=EXPORT_HEADER)
     ingest.import_transactions(db, path, mapping=MAP_RIGHT, date_format="%Y-%m-%d")
     listed = ingest.list_batches(db)
-    assert [(b["batch_id"], b["status"], b["name"], b["lines_loaded"]) for b in listed] == [(1, "imported",
-                                                                                             "lines.csv", 1)]
-    assert listed[0]["options"] == {"mapping": dict(sorted(MAP_RIGHT.items())), "delimiter": ",",
-                                    "encoding": "utf-8-sig", "date_format": "%Y-%m-%d"}
+    assert [(b["batch_id"], b["status"], b["name"], b["lines_loaded"]) for b in listed] == [
+        (1, "imported", "lines.csv", 1)
+    ]
+    assert listed[0]["options"] == {
+        "mapping": dict(sorted(MAP_RIGHT.items())),
+        "delimiter": ",",
+        "encoding": "utf-8-sig",
+        "date_format": "%Y-%m-%d",
+    }
     with db.transaction() as cur:  # a batch imported before options were recorded
         cur.execute("update segflow.import_batches set options = null")
     assert ingest.import_transactions(db, path, mapping=MAP_AMOUNT | {"quantity": "Qty"}).already_imported
@@ -179,9 +206,13 @@ def test_a_mapping_with_both_a_unit_price_and_an_amount_is_refused():
 
 
 def test_with_a_product_column_identical_lines_are_still_counted_but_products_are_told_apart(db, write_csv):
-    rows = [["2024-03-01 10:00", "c1", "A", "1", "5"], ["2024-03-01 10:00", "c1", "B", "1", "5"],
-            ["2024-03-01 10:00", "c1", "B", "1", "5"]]
+    rows = [
+        ["2024-03-01 10:00", "c1", "A", "1", "5"],
+        ["2024-03-01 10:00", "c1", "B", "1", "5"],
+        ["2024-03-01 10:00", "c1", "B", "1", "5"],
+    ]
     mapping = MAP_RIGHT | {"stock_code": "Product"}
-    loaded = ingest.import_transactions(db, write_csv(rows, header=["Date", "Client", "Product", "Qty", "Total"]),
-                                        mapping=mapping)
+    loaded = ingest.import_transactions(
+        db, write_csv(rows, header=["Date", "Client", "Product", "Qty", "Total"]), mapping=mapping
+    )
     assert (loaded.duplicate_lines, loaded.identifies_products) == (1, True)

@@ -22,8 +22,15 @@ def history(db):
 
 
 def reports(fetch, db, run_id):
-    return {r[0]: r for r in fetch(db, "select reference, dataset_drift, drift_share, segment_psi, html_path,"
-                                       " details from segflow.drift_reports where run_id = %s", (run_id,))}
+    return {
+        r[0]: r
+        for r in fetch(
+            db,
+            "select reference, dataset_drift, drift_share, segment_psi, html_path,"
+            " details from segflow.drift_reports where run_id = %s",
+            (run_id,),
+        )
+    }
 
 
 def test_a_quiet_week_raises_no_drift(history, settings, fetch):
@@ -55,8 +62,11 @@ def test_a_wave_of_one_time_buyers_is_flagged_and_shows_in_transitions(history, 
     retrained, reason = fetch(history, "select retrained, retrain_reason from segflow.runs where run_id = 2")[0]
     assert retrained is True
     assert reason.startswith("drift against training: segment PSI") and "challenger v2" in reason
-    new = fetch(history, "select sum(customers) from segflow.segment_transitions"
-                         " where from_run = 1 and to_run = 2 and from_segment_key = 'new_customer'")[0][0]
+    new = fetch(
+        history,
+        "select sum(customers) from segflow.segment_transitions"
+        " where from_run = 1 and to_run = 2 and from_segment_key = 'new_customer'",
+    )[0][0]
     assert new >= 2_500
 
     page = (Path(previous[4]).parent / "run-2-transitions.html").read_text()

@@ -31,9 +31,13 @@ def attempt_id(db, settings):
 
 def test_rfm_features_equal_hand_computed_values(db, attempt_id, fetch):
     compute_features(db, attempt_id, AS_OF, 30, FeatureSet(("recency_days", "frequency", "monetary")))
-    rows = fetch(db, "select customer_id, recency_days, frequency, monetary::float, tenure_days,"
-                     " avg_order_value::float, return_rate::float from segflow.customer_features"
-                     " where attempt_id = %s order by customer_id", (attempt_id,))
+    rows = fetch(
+        db,
+        "select customer_id, recency_days, frequency, monetary::float, tenure_days,"
+        " avg_order_value::float, return_rate::float from segflow.customer_features"
+        " where attempt_id = %s order by customer_id",
+        (attempt_id,),
+    )
     assert rows[0][:6] == ("A", 6, 2, 23.0, 76, 11.5)
     assert rows[0][6] == pytest.approx(5 / 23)
     assert rows[1] == ("B", None, None, None, 59, None, None)
@@ -44,11 +48,21 @@ def test_rfm_features_equal_hand_computed_values(db, attempt_id, fetch):
 
 def test_data_quality_counts_each_rule(db, attempt_id, fetch):
     counts = prepare.check_source(db, db.settings, attempt_id)
-    assert counts == {"lines_total": 14, "purchase_lines": 7, "excluded_after_as_of": 1,
-                      "excluded_unknown_customer": 1, "excluded_cancellation_or_return": 3,
-                      "excluded_non_positive_price": 1, "excluded_duplicate": 1}
-    stored = fetch(db, "select excluded_duplicate, excluded_after_as_of, purchase_lines from segflow.run_attempts"
-                       " where attempt_id = %s", (attempt_id,))
+    assert counts == {
+        "lines_total": 14,
+        "purchase_lines": 7,
+        "excluded_after_as_of": 1,
+        "excluded_unknown_customer": 1,
+        "excluded_cancellation_or_return": 3,
+        "excluded_non_positive_price": 1,
+        "excluded_duplicate": 1,
+    }
+    stored = fetch(
+        db,
+        "select excluded_duplicate, excluded_after_as_of, purchase_lines from segflow.run_attempts"
+        " where attempt_id = %s",
+        (attempt_id,),
+    )
     assert stored == [(1, 1, 7)]
 
 
@@ -60,6 +74,9 @@ def test_population_and_cut_points_are_stored_with_the_run(db, attempt_id, fetch
     assert cuts["recency"] == pytest.approx([1.2, 2.4, 3.6, 4.8])
     assert cuts["frequency"] == [2.0, 2.0, 2.0, 2.0]
     assert cuts["monetary"] == pytest.approx([9.8, 13.1, 16.4, 19.7])
-    stored = fetch(db, "select customers_inactive, rfm_cut_points -> 'monetary' from segflow.run_attempts"
-                       " where attempt_id = %s", (attempt_id,))
+    stored = fetch(
+        db,
+        "select customers_inactive, rfm_cut_points -> 'monetary' from segflow.run_attempts where attempt_id = %s",
+        (attempt_id,),
+    )
     assert stored[0][0] == 2 and stored[0][1] == pytest.approx([9.8, 13.1, 16.4, 19.7])

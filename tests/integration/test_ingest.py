@@ -23,9 +23,16 @@ def count(fetch, db, table="transactions"):
 def test_online_retail_ii_file_loads_every_line(db, fetch, write_csv):
     result = import_transactions(db, write_csv(GOOD))
     assert (result.layout, result.lines_read, result.lines_loaded, result.lines_rejected) == (
-        "online_retail_ii", 4, 4, 0)
-    rows = fetch(db, "select invoice_id, quantity::text, unit_price::text, invoiced_at, customer_id, line_number "
-                     "from segflow.transactions order by line_number")
+        "online_retail_ii",
+        4,
+        4,
+        0,
+    )
+    rows = fetch(
+        db,
+        "select invoice_id, quantity::text, unit_price::text, invoiced_at, customer_id, line_number "
+        "from segflow.transactions order by line_number",
+    )
     assert rows[0][:3] == ("489434", "12", "6.95")
     assert rows[0][3].isoformat() == "2009-12-01T07:45:00+00:00"
     assert [r[4] for r in rows] == ["13085", "13085", "16321", None]
@@ -33,12 +40,16 @@ def test_online_retail_ii_file_loads_every_line(db, fetch, write_csv):
 
 
 def test_online_retail_layout_with_us_dates_loads(db, fetch, write_csv):
-    path = write_csv([["536365", "85123A", "HOLDER", "6", "12/1/2010 8:26", "2.55", "17850.0", "United Kingdom"]],
-                     header=ONLINE_RETAIL_HEADER)
+    path = write_csv(
+        [["536365", "85123A", "HOLDER", "6", "12/1/2010 8:26", "2.55", "17850.0", "United Kingdom"]],
+        header=ONLINE_RETAIL_HEADER,
+    )
     result = import_transactions(db, path)
     assert result.layout == "online_retail"
-    assert fetch(db, "select customer_id, to_char(invoiced_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI') "
-                     "from segflow.transactions") == [("17850", "2010-12-01 08:26")]
+    assert fetch(
+        db,
+        "select customer_id, to_char(invoiced_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI') from segflow.transactions",
+    ) == [("17850", "2010-12-01 08:26")]
 
 
 def test_gzip_file_loads_like_plain(db, fetch, write_csv):
@@ -59,18 +70,26 @@ def test_each_reject_reason_is_counted_and_kept_with_line_number(db, fetch, writ
     ]
     result = import_transactions(db, write_csv(rows), max_reject_share=1.0)  # 5 of 7 rejected, on purpose
     assert (result.lines_read, result.lines_loaded) == (7, 2)
-    assert dict(result.rejected) == {"unparseable_number": 2, "unparseable_date": 1,
-                                     "missing_required_field": 1, "wrong_field_count": 1}
+    assert dict(result.rejected) == {
+        "unparseable_number": 2,
+        "unparseable_date": 1,
+        "missing_required_field": 1,
+        "wrong_field_count": 1,
+    }
     kept = fetch(db, "select line_number, reason, detail, raw_line from segflow.import_rejects order by line_number")
-    assert [(r[0], r[1]) for r in kept] == [(3, "unparseable_number"), (4, "unparseable_date"),
-                                           (5, "missing_required_field"), (6, "wrong_field_count"),
-                                           (7, "unparseable_number")]
+    assert [(r[0], r[1]) for r in kept] == [
+        (3, "unparseable_number"),
+        (4, "unparseable_date"),
+        (5, "missing_required_field"),
+        (6, "wrong_field_count"),
+        (7, "unparseable_number"),
+    ]
     assert kept[0][2] == "quantity 'twelve'"
     assert kept[0][3] == "489434,1,D,twelve,2009-12-01 07:45:00,1,1,UK"
-    batch = fetch(db, "select lines_read, lines_loaded, lines_rejected, rejected_by_reason "
-                      "from segflow.import_batches")
-    assert batch == [(7, 2, 5, {"missing_required_field": 1, "unparseable_date": 1, "unparseable_number": 2,
-                                "wrong_field_count": 1})]
+    batch = fetch(db, "select lines_read, lines_loaded, lines_rejected, rejected_by_reason from segflow.import_batches")
+    assert batch == [
+        (7, 2, 5, {"missing_required_field": 1, "unparseable_date": 1, "unparseable_number": 2, "wrong_field_count": 1})
+    ]
 
 
 def test_importing_the_same_file_twice_adds_nothing(db, fetch, write_csv):
@@ -108,8 +127,16 @@ def test_missing_columns_are_named_and_nothing_is_loaded(db, fetch, write_csv):
         (lambda d, w: w([], name="header_only.csv"), "has a header but no data lines"),
         (lambda d, w: w(GOOD, name="semi.csv", delimiter=";"), "seems to use ';' as delimiter"),
     ],
-    ids=["missing", "not-csv-extension", "excel-renamed", "binary", "fake-gz", "empty", "header-only",
-         "wrong-delimiter"],
+    ids=[
+        "missing",
+        "not-csv-extension",
+        "excel-renamed",
+        "binary",
+        "fake-gz",
+        "empty",
+        "header-only",
+        "wrong-delimiter",
+    ],
 )
 def test_bad_files_are_refused_with_a_reason_and_load_nothing(db, fetch, tmp_path, write_csv, make, message):
     with pytest.raises(ImportRejected, match=message):
@@ -130,8 +157,9 @@ def test_explicit_delimiter_reads_semicolon_files(db, write_csv):
 def test_failure_after_several_chunks_loads_nothing(db, fetch, tmp_path):
     # 2,500 good lines (two full COPY chunks of 1,000) and then bytes that are not UTF-8.
     lines = [LINE.format(i=i) for i in range(2_500)]
-    body = ("Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
-            + "".join(lines)).encode() + b"X1,S,caf\xe9,1,2010-01-01 00:00:00,1,1,UK\n"
+    body = (
+        "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n" + "".join(lines)
+    ).encode() + b"X1,S,caf\xe9,1,2010-01-01 00:00:00,1,1,UK\n"
     path = tmp_path / "latin.csv.gz"
     path.write_bytes(gzip.compress(body))
     with pytest.raises(ImportRejected, match="not valid utf-8-sig text at line 2502; pass --encoding latin-1"):
@@ -143,12 +171,18 @@ def test_failure_after_several_chunks_loads_nothing(db, fetch, tmp_path):
 
 
 def test_custom_export_with_map_amount_and_no_invoice(db, fetch, write_csv):
-    path = write_csv([["2024-03-01 10:00", "c1", "4", "10.00"], ["2024-03-02 11:00", "c2", "1", "3.5"]],
-                     header=["Date", "Client", "Qty", "Total"], name="export.csv")
+    path = write_csv(
+        [["2024-03-01 10:00", "c1", "4", "10.00"], ["2024-03-02 11:00", "c2", "1", "3.5"]],
+        header=["Date", "Client", "Qty", "Total"],
+        name="export.csv",
+    )
     mapping = {"invoiced_at": "Date", "customer_id": "Client", "quantity": "Qty", "amount": "Total"}
     result = import_transactions(db, path, mapping=mapping)
     assert result.layout == "custom" and result.lines_loaded == 2
-    rows = fetch(db, "select invoice_id, quantity::text, unit_price::float, customer_id "
-                     "from segflow.transactions order by line_number")
+    rows = fetch(
+        db,
+        "select invoice_id, quantity::text, unit_price::float, customer_id "
+        "from segflow.transactions order by line_number",
+    )
     assert [r[1:] for r in rows] == [("4", 2.5, "c1"), ("1", 3.5, "c2")]
     assert rows[0][0] != rows[1][0] and rows[0][0].startswith("auto-") and rows[1][0].startswith("auto-")

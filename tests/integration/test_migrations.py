@@ -14,10 +14,27 @@ def test_fresh_database_gets_every_migration_in_order(blank_db, fetch):
     assert [m.version for m in applied] == [m.version for m in migrations.available_migrations()]
     ledger = fetch(blank_db, "select version, name from segflow.schema_migrations order by version")
     assert ledger[:2] == [(1, "transactions"), (2, "transactions_loaded_at_and_customer_index")]
-    columns = {r[0] for r in fetch(blank_db, "select column_name from information_schema.columns "
-                                             "where table_schema = 'segflow' and table_name = 'transactions'")}
-    assert {"invoice_id", "stock_code", "description", "quantity", "unit_price", "invoiced_at",
-            "customer_id", "country", "batch_id", "line_number", "loaded_at"} <= columns
+    columns = {
+        r[0]
+        for r in fetch(
+            blank_db,
+            "select column_name from information_schema.columns "
+            "where table_schema = 'segflow' and table_name = 'transactions'",
+        )
+    }
+    assert {
+        "invoice_id",
+        "stock_code",
+        "description",
+        "quantity",
+        "unit_price",
+        "invoiced_at",
+        "customer_id",
+        "country",
+        "batch_id",
+        "line_number",
+        "loaded_at",
+    } <= columns
 
 
 def test_upgrading_twice_is_a_no_op(blank_db, fetch):
@@ -36,8 +53,10 @@ def test_upgrade_keeps_data_loaded_before_it(blank_db, fetch):
         )
     applied = migrations.upgrade(blank_db)
     assert [m.version for m in applied][0] == 2
-    rows = fetch(blank_db, "select invoice_id, quantity, customer_id, loaded_at is not null "
-                           "from segflow.transactions order by invoice_id")
+    rows = fetch(
+        blank_db,
+        "select invoice_id, quantity, customer_id, loaded_at is not null from segflow.transactions order by invoice_id",
+    )
     assert [(r[0], float(r[1]), r[2], r[3]) for r in rows] == [("1", 2.0, "a", True), ("2", 1.0, None, True)]
     index = fetch(blank_db, "select indexdef from pg_indexes where indexname = 'transactions_customer_time_idx'")
     assert "(customer_id, invoiced_at)" in index[0][0]
@@ -45,8 +64,9 @@ def test_upgrade_keeps_data_loaded_before_it(blank_db, fetch):
 
 def test_contract_columns_of_rows_inserted_by_other_tools_get_defaults(db, fetch):
     with db.transaction() as cur:
-        cur.execute("insert into segflow.transactions (invoice_id, quantity, unit_price, invoiced_at) "
-                    "values ('9', 1, 1, now())")
+        cur.execute(
+            "insert into segflow.transactions (invoice_id, quantity, unit_price, invoiced_at) values ('9', 1, 1, now())"
+        )
     assert fetch(db, "select batch_id, line_number, loaded_at is not null from segflow.transactions") == [
         (None, None, True)
     ]
@@ -89,9 +109,15 @@ def test_views_are_recreated_only_when_their_file_changes(blank_db, fetch, tmp_p
     monkeypatch.setattr(migrations, "sql_dir", lambda: copy)
     migrations.upgrade(blank_db)
 
-    columns = [r[0] for r in fetch(blank_db, "select column_name from information_schema.columns where "
-                                             "table_schema = 'segflow' and table_name = 'current_segments' "
-                                             "order by ordinal_position")]
+    columns = [
+        r[0]
+        for r in fetch(
+            blank_db,
+            "select column_name from information_schema.columns where "
+            "table_schema = 'segflow' and table_name = 'current_segments' "
+            "order by ordinal_position",
+        )
+    ]
     assert columns[-2:] == ["confidence", "next_step"]
     after = dict(fetch(blank_db, "select name, applied_at from segflow.schema_views"))
     assert [name for name in after if after[name] != ledger[name]] == ["current_segments"]

@@ -13,9 +13,24 @@ from segflow.stages import prepare, publish, run_nightly
 
 SPEC = GeneratorSpec(customers=1_500, days=200, seed=11, start=date(2024, 1, 1))
 AS_OF = date(2024, 7, 18)  # the last generated day
-CONTRACT = ["customer_id", "segment_key", "segment_name", "action", "model_version", "run_id", "as_of",
-            "recency_days", "frequency", "monetary", "tenure_days", "r_score", "f_score", "m_score", "distance",
-            "confidence"]
+CONTRACT = [
+    "customer_id",
+    "segment_key",
+    "segment_name",
+    "action",
+    "model_version",
+    "run_id",
+    "as_of",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "tenure_days",
+    "r_score",
+    "f_score",
+    "m_score",
+    "distance",
+    "confidence",
+]
 
 
 @pytest.fixture
@@ -32,14 +47,25 @@ def test_a_run_publishes_named_segments_for_every_known_customer(generated, sett
     db = generated
     attempt = run_nightly(db, settings, AS_OF)
     rows = current_segments(fetch, db)
-    known = fetch(db, "select count(distinct customer_id) from segflow.transactions where customer_id is not null"
-                      " and invoiced_at < %s", (AS_OF + timedelta(days=1),))[0][0]
+    known = fetch(
+        db,
+        "select count(distinct customer_id) from segflow.transactions where customer_id is not null"
+        " and invoiced_at < %s",
+        (AS_OF + timedelta(days=1),),
+    )[0][0]
     assert len(rows) == known == 1_500
-    columns = fetch(db, "select column_name from information_schema.columns where table_schema = 'segflow'"
-                        " and table_name = 'current_segments' order by ordinal_position")
+    columns = fetch(
+        db,
+        "select column_name from information_schema.columns where table_schema = 'segflow'"
+        " and table_name = 'current_segments' order by ordinal_position",
+    )
     assert [c[0] for c in columns] == CONTRACT
-    run = fetch(db, "select status, retrained, retrain_reason, model_version, stage_seconds, excluded_duplicate"
-                    " from segflow.runs where attempt_id = %s", (attempt,))[0]
+    run = fetch(
+        db,
+        "select status, retrained, retrain_reason, model_version, stage_seconds, excluded_duplicate"
+        " from segflow.runs where attempt_id = %s",
+        (attempt,),
+    )[0]
     assert run[:4] == ("published", True, "no champion model yet", 1)
     assert {"features", "score", "publish", "train", "check_source"} <= set(run[4])
     assert run[5] > 0  # the generator writes exact duplicates
@@ -49,8 +75,10 @@ def test_a_run_publishes_named_segments_for_every_known_customer(generated, sett
 
 def test_champions_have_the_best_recency_frequency_and_monetary(generated, settings, fetch):
     run_nightly(generated, settings, AS_OF)
-    segments = fetch(generated, "select name, mean_r_score, mean_f_score, mean_m_score from segflow.model_segments"
-                                " where model_version = 1")
+    segments = fetch(
+        generated,
+        "select name, mean_r_score, mean_f_score, mean_m_score from segflow.model_segments where model_version = 1",
+    )
     champions = [s for s in segments if s[0] == "Champions"]
     for _, r, f, m in champions:
         assert r == max(s[1] for s in segments) and f == max(s[2] for s in segments)
@@ -62,20 +90,37 @@ def test_rerunning_a_date_replaces_its_rows_and_leaves_other_runs_alone(generate
     earlier = run_nightly(db, settings, AS_OF - timedelta(days=7))
     run_nightly(db, settings, AS_OF)
     before = current_segments(fetch, db)
-    earlier_rows = fetch(db, "select customer_id, segment_key, distance from segflow.segment_assignments"
-                             " where attempt_id = %s order by customer_id", (earlier,))
+    earlier_rows = fetch(
+        db,
+        "select customer_id, segment_key, distance from segflow.segment_assignments"
+        " where attempt_id = %s order by customer_id",
+        (earlier,),
+    )
 
     run_nightly(db, settings, AS_OF)
 
     assert current_segments(fetch, db) == before  # same run_id, same segments, same numbers
-    counts = fetch(db, "select a.as_of, count(*) from segflow.segment_assignments s join segflow.run_attempts a"
-                       " using (attempt_id) group by a.as_of order by a.as_of")
-    known_a_week_earlier = fetch(db, "select count(distinct customer_id) from segflow.transactions"
-                                     " where invoiced_at < %s", (AS_OF - timedelta(days=6),))[0][0]
+    counts = fetch(
+        db,
+        "select a.as_of, count(*) from segflow.segment_assignments s join segflow.run_attempts a"
+        " using (attempt_id) group by a.as_of order by a.as_of",
+    )
+    known_a_week_earlier = fetch(
+        db,
+        "select count(distinct customer_id) from segflow.transactions where invoiced_at < %s",
+        (AS_OF - timedelta(days=6),),
+    )[0][0]
     assert known_a_week_earlier < 1_500  # new customers kept arriving
     assert counts == [(AS_OF - timedelta(days=7), known_a_week_earlier), (AS_OF, 1_500)]
-    assert fetch(db, "select customer_id, segment_key, distance from segflow.segment_assignments"
-                     " where attempt_id = %s order by customer_id", (earlier,)) == earlier_rows
+    assert (
+        fetch(
+            db,
+            "select customer_id, segment_key, distance from segflow.segment_assignments"
+            " where attempt_id = %s order by customer_id",
+            (earlier,),
+        )
+        == earlier_rows
+    )
     attempts = fetch(db, "select as_of, status from segflow.run_attempts order by attempt_id")
     assert attempts == [(AS_OF - timedelta(days=7), "published"), (AS_OF, "replaced"), (AS_OF, "published")]
     assert fetch(db, "select count(*) from segflow.runs")[0][0] == 2
@@ -100,8 +145,14 @@ def test_a_failure_during_publish_leaves_the_previous_run_visible(generated, set
     assert current_segments(fetch, db) == before
     failed = fetch(db, "select status, error from segflow.run_attempts where as_of = %s", (AS_OF,))
     assert failed == [("failed", "injected failure while publishing")]
-    assert fetch(db, "select count(*) from segflow.segment_assignments s join segflow.run_attempts a"
-                     " using (attempt_id) where a.status = 'failed'")[0][0] == 0
+    assert (
+        fetch(
+            db,
+            "select count(*) from segflow.segment_assignments s join segflow.run_attempts a"
+            " using (attempt_id) where a.status = 'failed'",
+        )[0][0]
+        == 0
+    )
 
 
 def test_a_changed_artifact_byte_is_refused(generated, settings):
@@ -133,7 +184,9 @@ def test_promote_switches_the_champion(generated, settings, fetch):
     assert registry.champion(generated) == 2
     registry.promote(generated, 1)
     assert fetch(generated, "select version, status from segflow.model_versions order by version") == [
-        (1, "champion"), (2, "retired")]
+        (1, "champion"),
+        (2, "retired"),
+    ]
     with pytest.raises(registry.UnknownModelVersion, match="model version 7 does not exist"):
         registry.promote(generated, 7)
 
@@ -145,8 +198,10 @@ def test_retraining_on_identical_data_keeps_every_customers_key(generated, setti
     second = run_nightly(generated, settings, AS_OF, retrain="always")
     assert fetch(generated, keys) == before
     assert fetch(generated, "select model_version from segflow.run_attempts where attempt_id = %s", (second,)) == [(2,)]
-    versions = fetch(generated, "select model_version, segment_key, name from segflow.model_segments"
-                                " order by segment_key, model_version")
+    versions = fetch(
+        generated,
+        "select model_version, segment_key, name from segflow.model_segments order by segment_key, model_version",
+    )
     assert [(k, n) for v, k, n in versions if v == 1] == [(k, n) for v, k, n in versions if v == 2]
     assert {s for (s,) in fetch(generated, "select distinct status from segflow.segment_keys")} == {"active"}
 
@@ -157,11 +212,13 @@ def test_a_new_model_with_other_segments_gets_new_keys_and_retires_vanished_ones
     # Another clustering of the same customers: fewer segments is forced through the k range, and the
     # challenger gate is opened wide (any silhouette, any re-segmentation) so that the new model becomes
     # champion whatever it scores.
-    other = settings.model_copy(update={"min_clusters": 2, "max_clusters": 2, "challenger_margin": 10.0,
-                                        "challenger_min_ari": -1.0})
+    other = settings.model_copy(
+        update={"min_clusters": 2, "max_clusters": 2, "challenger_margin": 10.0, "challenger_min_ari": -1.0}
+    )
     run_nightly(generated, other, AS_OF, retrain="always")
-    new_keys = {k for (k,) in fetch(generated, "select segment_key from segflow.model_segments"
-                                               " where model_version = 2")}
+    new_keys = {
+        k for (k,) in fetch(generated, "select segment_key from segflow.model_segments where model_version = 2")
+    }
     assert len(new_keys) == 2
     numbers = [int(k[1:]) for k in new_keys - old_keys]
     assert all(n > max(int(k[1:]) for k in old_keys) for n in numbers)  # keys are never reused
@@ -175,18 +232,27 @@ def test_transitions_link_consecutive_published_runs(generated, settings, fetch)
     week_before = AS_OF - timedelta(days=7)
     run_nightly(db, settings, week_before)
     run_nightly(db, settings, AS_OF)
-    rows = fetch(db, "select from_run, to_run, from_segment_key, to_segment_key, customers"
-                     " from segflow.segment_transitions order by 3, 4")
+    rows = fetch(
+        db,
+        "select from_run, to_run, from_segment_key, to_segment_key, customers"
+        " from segflow.segment_transitions order by 3, 4",
+    )
     assert {(r[0], r[1]) for r in rows} == {(1, 2)}
     assert sum(r[4] for r in rows) == 1_500
-    known_before = fetch(db, "select count(distinct customer_id) from segflow.transactions where invoiced_at < %s",
-                         (week_before + timedelta(days=1),))[0][0]
+    known_before = fetch(
+        db,
+        "select count(distinct customer_id) from segflow.transactions where invoiced_at < %s",
+        (week_before + timedelta(days=1),),
+    )[0][0]
     assert sum(r[4] for r in rows if r[2] == "new_customer") == 1_500 - known_before
-    stayed = fetch(db, "select count(*) from segflow.segment_assignments a join segflow.segment_assignments b"
-                       " using (customer_id) join segflow.run_attempts ra on ra.attempt_id = a.attempt_id"
-                       " join segflow.run_attempts rb on rb.attempt_id = b.attempt_id"
-                       " where ra.run_id = 1 and rb.run_id = 2 and ra.status = 'published'"
-                       " and rb.status = 'published' and a.segment_key = b.segment_key")[0][0]
+    stayed = fetch(
+        db,
+        "select count(*) from segflow.segment_assignments a join segflow.segment_assignments b"
+        " using (customer_id) join segflow.run_attempts ra on ra.attempt_id = a.attempt_id"
+        " join segflow.run_attempts rb on rb.attempt_id = b.attempt_id"
+        " where ra.run_id = 1 and rb.run_id = 2 and ra.status = 'published'"
+        " and rb.status = 'published' and a.segment_key = b.segment_key",
+    )[0][0]
     assert sum(r[4] for r in rows if r[2] == r[3]) == stayed
 
     # A run for a date in between takes its place in the chain: 1 -> 3 -> 2.
@@ -199,8 +265,9 @@ def test_a_worse_challenger_is_not_promoted_and_the_run_says_why(generated, sett
     run_nightly(generated, settings, AS_OF)
     worse = settings.model_copy(update={"min_clusters": 2, "max_clusters": 2, "challenger_margin": 0.0})
     attempt = run_nightly(generated, worse, AS_OF, retrain="always")
-    retrained, reason, version = fetch(generated, "select retrained, retrain_reason, model_version"
-                                                  " from segflow.runs where attempt_id = %s", (attempt,))[0]
+    retrained, reason, version = fetch(
+        generated, "select retrained, retrain_reason, model_version from segflow.runs where attempt_id = %s", (attempt,)
+    )[0]
     assert retrained is True and version == 1
     assert "retraining was requested" in reason and "challenger v2 not promoted: silhouette" in reason
     assert registry.champion(generated) == 1
@@ -210,8 +277,9 @@ def test_an_old_champion_is_retrained(generated, settings, fetch):
     run_nightly(generated, settings, AS_OF - timedelta(days=7))
     strict = settings.model_copy(update={"max_age_days": 3})
     attempt = run_nightly(generated, strict, AS_OF)
-    retrained, reason = fetch(generated, "select retrained, retrain_reason from segflow.runs"
-                                         " where attempt_id = %s", (attempt,))[0]
+    retrained, reason = fetch(
+        generated, "select retrained, retrain_reason from segflow.runs where attempt_id = %s", (attempt,)
+    )[0]
     assert retrained is True
     assert reason.startswith("champion v1 was trained 7 days before this run (max 3); challenger v2")
 
@@ -219,8 +287,11 @@ def test_an_old_champion_is_retrained(generated, settings, fetch):
 def test_an_as_of_date_before_the_data_says_which_dates_have_data(db, settings, fetch):
     generate_transactions(db, GeneratorSpec(customers=50, days=10, seed=2, start=date(2025, 3, 1)))
     first, last = fetch(db, "select min(invoiced_at)::date, max(invoiced_at)::date from segflow.transactions")[0]
-    with pytest.raises(SegflowError, match=rf"^no purchase lines up to 2025-02-01 in segflow.transactions \([0-9,]+ "
-                                           rf"lines in all\); its lines run from {first} to {last}: pick an as-of"):
+    with pytest.raises(
+        SegflowError,
+        match=rf"^no purchase lines up to 2025-02-01 in segflow.transactions \([0-9,]+ "
+        rf"lines in all\); its lines run from {first} to {last}: pick an as-of",
+    ):
         run_nightly(db, settings, date(2025, 2, 1))
 
 

@@ -43,8 +43,12 @@ def test_the_report_is_one_offline_page_with_every_part(db, settings, fetch, two
     assert not re.search(r"<script[^>]*\ssrc=", text), "the page must not load scripts from anywhere"
     assert text.count("* plotly.js v") == 1, "plotly.js is embedded exactly once"
     assert "Segments of run 2, as of 2024-06-05" in text
-    names = [r[0] for r in fetch(db, "select distinct segment_name from segflow.segment_assignments"
-                                     " where attempt_id = %s", (two_runs[1],))]
+    names = [
+        r[0]
+        for r in fetch(
+            db, "select distinct segment_name from segflow.segment_assignments where attempt_id = %s", (two_runs[1],)
+        )
+    ]
     assert names and all(html.escape(name) in text for name in names)
     algorithm, k = fetch(db, "select algorithm, k from segflow.model_versions where version = 1")[0]
     assert f"<strong>Chosen: {algorithm} with k={k}</strong>" in text
@@ -89,8 +93,10 @@ def test_the_map_draws_customers_and_centroids_or_steps_aside_without_the_featur
     model = select_model(customers, ["annual_income", "spending_score"]).model
     model.segment_keys = [f"S{i + 1}" for i in range(model.k)]
     labels = {key: key for key in model.segment_keys}
-    sample = customers.assign(customer_id=[f"c{i}" for i in range(len(customers))],
-                              segment_key=pd.Series(model.segment_keys).to_numpy()[model.assign(customers)[0]])
+    sample = customers.assign(
+        customer_id=[f"c{i}" for i in range(len(customers))],
+        segment_key=pd.Series(model.segment_keys).to_numpy()[model.assign(customers)[0]],
+    )
 
     figure = report.customer_map(model, sample, labels, report.segment_colours(model.segment_keys))
 
@@ -101,9 +107,12 @@ def test_the_map_draws_customers_and_centroids_or_steps_aside_without_the_featur
 
 
 def test_transitions_run_from_s1_upwards_with_new_customers_last():
-    rows = [(1, 2, "new_customer", "new_customer", "S2", "Loyal", 5, None),
-            (1, 2, "S10", "Lost", "S10", "Lost", 7, None), (1, 2, "S2", "Loyal", "S10", "Lost", 3, None),
-            (1, 2, "S2", "Loyal", "S2", "Loyal", 1, None)]
+    rows = [
+        (1, 2, "new_customer", "new_customer", "S2", "Loyal", 5, None),
+        (1, 2, "S10", "Lost", "S10", "Lost", 7, None),
+        (1, 2, "S2", "Loyal", "S10", "Lost", 3, None),
+        (1, 2, "S2", "Loyal", "S2", "Loyal", 1, None),
+    ]
 
     heatmap = report.transitions_figure(rows).data[0]
 

@@ -17,11 +17,25 @@ def render_in_chromium(html_path, png_path, height: int = 2200) -> bool:
         return False
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", f"--window-size=1400,{height}", "--virtual-time-budget=15000",
-             f"--screenshot={png_path}", f"file://{html_path}"],
-            check=True, capture_output=True, timeout=180,
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                f"--window-size=1400,{height}",
+                "--virtual-time-budget=15000",
+                f"--screenshot={png_path}",
+                f"file://{html_path}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
         )
     return True
 
@@ -32,9 +46,9 @@ def png_ink_share(png_path) -> float:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     position, idat = 8, b""
     while position < len(data):
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
         if kind == b"IDAT":
-            idat += data[position + 8:position + 8 + length]
+            idat += data[position + 8 : position + 8 + length]
         position += 12 + length
     pixels = zlib.decompress(idat)
     return sum(1 for b in pixels[::7] if b not in (0, 255)) / len(pixels[::7])

@@ -15,8 +15,9 @@ def segflow(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     """Run `python -m segflow ARGS` as a user would (exit code, stdout, stderr), without the caller's SEGFLOW_*."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SEGFLOW_")}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "segflow", *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "segflow", *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=300
+    )
 
 
 def segflow_in_process(*args: str, env: dict[str, str] | None = None) -> Result:

@@ -11,16 +11,40 @@ import pandas as pd
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 ONLINE_RETAIL_II = SHARED_DATA / "online_retail_II_2009_2010.csv.gz"
 
-ONLINE_RETAIL_II_HEADER = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
-                           "Customer ID", "Country"]
-ONLINE_RETAIL_HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
-                        "CustomerID", "Country"]
+ONLINE_RETAIL_II_HEADER = [
+    "Invoice",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "Price",
+    "Customer ID",
+    "Country",
+]
+ONLINE_RETAIL_HEADER = [
+    "InvoiceNo",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "UnitPrice",
+    "CustomerID",
+    "Country",
+]
 
 # One Online Retail II line with a distinct invoice per i.
 LINE = "{i},S,D,1,2010-01-01 00:00:00,1.5,c{i},United Kingdom\n"
 
-TRANSACTION_COLUMNS = ("invoice_id", "stock_code", "description", "quantity", "unit_price", "invoiced_at",
-                       "customer_id", "country")
+TRANSACTION_COLUMNS = (
+    "invoice_id",
+    "stock_code",
+    "description",
+    "quantity",
+    "unit_price",
+    "invoiced_at",
+    "customer_id",
+    "country",
+)
 
 
 def insert_lines(db, rows) -> None:
@@ -69,7 +93,9 @@ def make_mall_customers(seed: int = 4) -> pd.DataFrame:
 def make_rfm_with_whales(seed: int = 1) -> pd.DataFrame:
     """2,000 ordinary customers in three groups and 30 'whales' who spend a thousand times more."""
     rng = np.random.default_rng(seed)
-    ordinary = [np.c_[rng.normal(r, 5, 650).clip(0), rng.normal(f, 0.5, 650).clip(1), rng.normal(m, 20, 650).clip(1)]
-                for r, f, m in ((10, 6, 300), (60, 3, 150), (200, 1, 40))]
+    ordinary = [
+        np.c_[rng.normal(r, 5, 650).clip(0), rng.normal(f, 0.5, 650).clip(1), rng.normal(m, 20, 650).clip(1)]
+        for r, f, m in ((10, 6, 300), (60, 3, 150), (200, 1, 40))
+    ]
     whales = np.c_[rng.normal(5, 1, 30).clip(0), rng.normal(60, 5, 30), rng.normal(300_000, 5_000, 30)]
     return pd.DataFrame(np.vstack([*ordinary, whales]), columns=["recency_days", "frequency", "monetary"])

@@ -139,4 +139,7 @@ def test_amount_becomes_unit_price_and_a_customers_lines_at_one_moment_are_one_i
     other_customer = _fields(parser.parse(["2024-03-01", "c2", "1", "3.00"], 12, 3)[0])
     assert same_order[0] == fields[0] and later[0] != fields[0] and other_customer[0] != fields[0]
     assert parser.parse(["2024-03-01", "c1", "0", "10.00"], 10, 3) == (
-        None, UNDEFINED_PRICE, "amount '10.00' with quantity '0'")
+        None,
+        UNDEFINED_PRICE,
+        "amount '10.00' with quantity '0'",
+    )

@@ -12,8 +12,7 @@ def test_mall_like_customers_give_five_segments():
     selection = select_model(make_mall_customers(), ["annual_income", "spending_score"])
     assert selection.model.k == 5
     assert selection.chosen.metrics["silhouette"] > 0.6
-    assert {c.algorithm for c in selection.candidates} >= {"kmeans", "gaussian_mixture", "agglomerative_ward",
-                                                           "dbscan"}
+    assert {c.algorithm for c in selection.candidates} >= {"kmeans", "gaussian_mixture", "agglomerative_ward", "dbscan"}
 
 
 def test_every_candidate_has_all_three_metrics_or_a_reason():
@@ -21,7 +20,8 @@ def test_every_candidate_has_all_three_metrics_or_a_reason():
     for candidate in selection.candidates:
         summary = candidate.summary()
         assert summary["rejected_because"] or {"silhouette", "davies_bouldin", "calinski_harabasz"} <= set(
-            summary["metrics"])
+            summary["metrics"]
+        )
 
 
 def test_a_whale_cluster_is_rejected_by_the_share_gate():
@@ -44,8 +44,7 @@ def test_no_candidate_passing_is_an_error_naming_the_gate():
 def test_only_long_tailed_non_negative_features_are_logged():
     data = make_rfm_with_whales()
     data["centred"] = np.random.default_rng(0).normal(0, 1, len(data))
-    assert choose_log_features(data, ["recency_days", "frequency", "monetary", "centred"]) == [
-        "frequency", "monetary"]
+    assert choose_log_features(data, ["recency_days", "frequency", "monetary", "centred"]) == ["frequency", "monetary"]
 
 
 def test_log_skewed_round_trips():
@@ -90,8 +89,9 @@ def test_customers_that_mostly_share_one_point_reject_dbscan_instead_of_crashing
     # the 5th neighbour, DBSCAN's radius, is 0.
     points = [(10.0, 1.0, 50.0)] * 200 + [(200.0, 1.0, 20.0)] * 4 + [(5.0, 9.0, 900.0)] * 4 + [(90.0, 3.0, 150.0)] * 4
     frame = pd.DataFrame(points, columns=["recency_days", "frequency", "monetary"])
-    selection = select_model(frame, ["recency_days", "frequency", "monetary"], min_clusters=2, max_clusters=3,
-                             min_share=0.01)
+    selection = select_model(
+        frame, ["recency_days", "frequency", "monetary"], min_clusters=2, max_clusters=3, min_share=0.01
+    )
     dbscan = [c for c in selection.candidates if c.algorithm == "dbscan"]
     assert [c.rejected_because for c in dbscan] == ["most customers are identical (neighbour distance 0)"]
 
@@ -99,8 +99,17 @@ def test_customers_that_mostly_share_one_point_reject_dbscan_instead_of_crashing
 # select(): among candidates that passed the gates, those within SILHOUETTE_TIE of the best silhouette,
 # then the lowest (davies_bouldin, k). Candidates are built by hand with the metrics each case needs.
 
-def _scored(algorithm: str, k: int, silhouette: float, davies_bouldin: float, *, passed: bool = True,
-            rejected_because: str | None = None, finalist: bool = False) -> Candidate:
+
+def _scored(
+    algorithm: str,
+    k: int,
+    silhouette: float,
+    davies_bouldin: float,
+    *,
+    passed: bool = True,
+    rejected_because: str | None = None,
+    finalist: bool = False,
+) -> Candidate:
     metrics = {"silhouette": silhouette, "davies_bouldin": davies_bouldin}
     if finalist:
         metrics["finalist"] = True
@@ -126,10 +135,14 @@ def test_select_with_equal_davies_bouldin_in_the_tie_prefers_fewer_segments():
     assert select([five, four, three]) is three
 
 
-@pytest.mark.parametrize(("behind", "winner"), [
-    (SILHOUETTE_TIE + 0.001, "leader"),  # just outside the tie: its better Davies-Bouldin does not count
-    (SILHOUETTE_TIE - 0.001, "challenger"),  # just inside: it does
-], ids=["just-outside-the-tie", "just-inside-the-tie"])
+@pytest.mark.parametrize(
+    ("behind", "winner"),
+    [
+        (SILHOUETTE_TIE + 0.001, "leader"),  # just outside the tie: its better Davies-Bouldin does not count
+        (SILHOUETTE_TIE - 0.001, "challenger"),  # just inside: it does
+    ],
+    ids=["just-outside-the-tie", "just-inside-the-tie"],
+)
 def test_select_counts_davies_bouldin_only_within_the_tie(behind, winner):
     leader = _scored("kmeans", 4, silhouette=0.600, davies_bouldin=0.90)
     challenger = _scored("kmeans", 3, silhouette=0.600 - behind, davies_bouldin=0.30)
@@ -137,8 +150,14 @@ def test_select_counts_davies_bouldin_only_within_the_tie(behind, winner):
 
 
 def test_select_never_picks_a_candidate_that_failed_the_gates():
-    failed = _scored("kmeans", 3, silhouette=0.90, davies_bouldin=0.10, passed=False,
-                     rejected_because="smallest segment is 1.5% of customers, below the 3% minimum")
+    failed = _scored(
+        "kmeans",
+        3,
+        silhouette=0.90,
+        davies_bouldin=0.10,
+        passed=False,
+        rejected_because="smallest segment is 1.5% of customers, below the 3% minimum",
+    )
     passed = _scored("gaussian_mixture", 5, silhouette=0.40, davies_bouldin=1.20)
     assert select([failed, passed]) is passed
 
@@ -152,8 +171,14 @@ def test_select_only_lets_finalists_compete_when_there_are_finalists():
 
 def test_select_without_a_passed_candidate_raises_naming_each_reason():
     candidates = [
-        _scored("kmeans", 3, silhouette=0.80, davies_bouldin=0.30, passed=False,
-                rejected_because="smallest segment is 1.5% of customers, below the 3% minimum"),
+        _scored(
+            "kmeans",
+            3,
+            silhouette=0.80,
+            davies_bouldin=0.30,
+            passed=False,
+            rejected_because="smallest segment is 1.5% of customers, below the 3% minimum",
+        ),
         Candidate("dbscan", 1, {}, rejected_because="found 1 cluster(s)"),
     ]
     with pytest.raises(SegflowError) as raised:

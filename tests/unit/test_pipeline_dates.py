@@ -10,7 +10,11 @@ from segflow.runtime import as_of_for
 
 def test_weekly_backfill_steps_seven_days_and_stops_at_the_last_date():
     assert backfill_dates(date(2010, 1, 3), date(2010, 1, 24), "week") == [
-        date(2010, 1, 3), date(2010, 1, 10), date(2010, 1, 17), date(2010, 1, 24)]
+        date(2010, 1, 3),
+        date(2010, 1, 10),
+        date(2010, 1, 17),
+        date(2010, 1, 24),
+    ]
     assert backfill_dates(date(2010, 1, 3), date(2010, 1, 20), "week")[-1] == date(2010, 1, 17)
 
 
@@ -18,10 +22,13 @@ def test_daily_backfill_includes_both_ends():
     assert len(backfill_dates(date(2010, 2, 27), date(2010, 3, 2), "day")) == 4
 
 
-@pytest.mark.parametrize(("first", "last", "every", "message"), [
-    (date(2010, 2, 1), date(2010, 1, 1), "day", "the last date 2010-01-01 is before the first 2010-02-01"),
-    (date(2010, 1, 1), date(2010, 2, 1), "month", "the backfill step must be day or week, got 'month'"),
-])
+@pytest.mark.parametrize(
+    ("first", "last", "every", "message"),
+    [
+        (date(2010, 2, 1), date(2010, 1, 1), "day", "the last date 2010-01-01 is before the first 2010-02-01"),
+        (date(2010, 1, 1), date(2010, 2, 1), "month", "the backfill step must be day or week, got 'month'"),
+    ],
+)
 def test_bad_backfill_requests_name_the_problem(first, last, every, message):
     with pytest.raises(SegflowError, match=message):
         backfill_dates(first, last, every)
@@ -41,23 +48,36 @@ def test_a_drift_event_is_made_only_when_a_report_drifted():
     from segflow.drift import DriftResult, share_drift
     from segflow.stages.monitor import DRIFT_EVENT, drift_event
 
-    calm = DriftResult("previous", False, 0.0, share_drift({"S1": 0.5, "S2": 0.5}, {"S1": 0.5, "S2": 0.5}),
-                       html_path=Path("/r/calm.html"))
-    shifted = DriftResult("training", True, 0.6, share_drift({"S1": 0.8, "S2": 0.2}, {"S1": 0.5, "S2": 0.5}),
-                          html_path=Path("/r/shift.html"))
+    calm = DriftResult(
+        "previous",
+        False,
+        0.0,
+        share_drift({"S1": 0.5, "S2": 0.5}, {"S1": 0.5, "S2": 0.5}),
+        html_path=Path("/r/calm.html"),
+    )
+    shifted = DriftResult(
+        "training",
+        True,
+        0.6,
+        share_drift({"S1": 0.8, "S2": 0.2}, {"S1": 0.5, "S2": 0.5}),
+        html_path=Path("/r/shift.html"),
+    )
     assert drift_event([calm], 4, date(2025, 1, 1)) is None
     event = drift_event([calm, shifted], 4, date(2025, 1, 1))
     assert event["event"] == DRIFT_EVENT and event["resource"]["prefect.resource.id"] == "segflow.run.4"
     assert [r["reference"] for r in event["payload"]["references"]] == ["training"]
 
 
-@pytest.mark.parametrize(("error", "transient"), [
-    (DatabaseUnreachable("cannot reach PostgreSQL at db:5432/segflow"), True),
-    (OSError("connection reset"), True),
-    (SegflowError("source table shop.x (SEGFLOW_SOURCE_TABLE) does not exist"), False),
-    (SegflowError("no purchase lines up to 2025-01-01"), False),
-    (KeyError("recency_days"), False),  # a bug is not retried
-    (ValueError("bad value"), False),
-])
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (DatabaseUnreachable("cannot reach PostgreSQL at db:5432/segflow"), True),
+        (OSError("connection reset"), True),
+        (SegflowError("source table shop.x (SEGFLOW_SOURCE_TABLE) does not exist"), False),
+        (SegflowError("no purchase lines up to 2025-01-01"), False),
+        (KeyError("recency_days"), False),  # a bug is not retried
+        (ValueError("bad value"), False),
+    ],
+)
 def test_only_io_errors_are_worth_a_retry(error, transient):
     assert is_transient(error) is transient

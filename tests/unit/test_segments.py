@@ -7,16 +7,19 @@ from segflow.segments import NAMES, match_to_previous, name_segments, order_labe
 
 
 def test_names_follow_rfm_positions_and_are_unique():
-    positions = pd.DataFrame({"r": [4.8, 1.2, 4.7, 1.5], "f": [4.9, 1.1, 1.1, 4.8], "m": [4.9, 1.2, 1.4, 4.7]},
-                             index=["S1", "S2", "S3", "S4"])
+    positions = pd.DataFrame(
+        {"r": [4.8, 1.2, 4.7, 1.5], "f": [4.9, 1.1, 1.1, 4.8], "m": [4.9, 1.2, 1.4, 4.7]},
+        index=["S1", "S2", "S3", "S4"],
+    )
     names = name_segments(positions)["name"].to_dict()
     assert names == {"S1": "Champions", "S2": "Lost", "S3": "New", "S4": "Can't lose them"}
 
 
 def test_champions_only_for_the_best_on_recency_frequency_and_monetary():
     # S1 spends most but S2 bought more recently: nobody is best everywhere, so nobody is a Champion.
-    positions = pd.DataFrame({"r": [4.0, 4.9, 1.5], "f": [5.0, 3.0, 1.5], "m": [5.0, 3.0, 1.5]},
-                             index=["S1", "S2", "S3"])
+    positions = pd.DataFrame(
+        {"r": [4.0, 4.9, 1.5], "f": [5.0, 3.0, 1.5], "m": [5.0, 3.0, 1.5]}, index=["S1", "S2", "S3"]
+    )
     names = name_segments(positions)
     assert "Champions" not in set(names["name"])
     assert names["name"].is_unique
