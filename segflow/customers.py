@@ -32,7 +32,6 @@ CURRENT_COLUMNS = (
     "confidence",
 )
 # How `segflow score` takes each RFM feature; any other feature is --feature NAME=VALUE.
-SCORE_OPTIONS = {"recency_days": "--recency", "frequency": "--frequency", "monetary": "--monetary"}
 HISTORY_COLUMNS = (
     "run_id",
     "as_of",
@@ -95,6 +94,14 @@ def customer_view(db: Database, customer_id: str) -> CustomerView:
     )
 
 
+class MissingFeatureValues(SegflowError):
+    """A what-if request lacks values of features the model clusters on; `features` names them."""
+
+    def __init__(self, message: str, features: list[str]) -> None:
+        self.features = features
+        super().__init__(message)
+
+
 def what_if(db: Database, values: dict[str, float], version: int | None = None) -> Prediction:
     """The segment a customer with these feature values would get (default model: the champion)."""
     if version is None:
@@ -105,10 +112,8 @@ def what_if(db: Database, values: dict[str, float], version: int | None = None) 
     model = registry.load(db, version)  # raises UnknownModelVersion for a version that does not exist
     missing = [f for f in model.features if f not in values]
     if missing:
-        hints = [SCORE_OPTIONS.get(f, f"--feature {f}=VALUE") for f in missing]
-        raise SegflowError(
-            f"model v{version} clusters on {', '.join(model.features)}; missing "
-            f"{', '.join(missing)} (give {', '.join(hints)})"
+        raise MissingFeatureValues(
+            f"model v{version} clusters on {', '.join(model.features)}; missing {', '.join(missing)}", missing
         )
     frame = pd.DataFrame([{name: float(values[name]) for name in model.features}])
     labels, distance, confidence = model.assign(frame)

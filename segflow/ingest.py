@@ -149,6 +149,18 @@ MAPPING_RULE = (
 )
 
 
+class OtherDelimiter(ImportRejected):
+    """The file's one header column holds another delimiter; `found` is it, as shown to people."""
+
+    def __init__(self, message: str, found: str) -> None:
+        self.found = found
+        super().__init__(message)
+
+
+class NotInEncoding(ImportRejected):
+    """The file is not valid text in the encoding it was read with."""
+
+
 class UnrecognisedHeader(ImportRejected):
     """A header that is neither known layout: the file needs a mapping."""
 
@@ -588,9 +600,10 @@ def _check_delimiter(path: Path, header: list[str], delimiter: str) -> None:
     for candidate in (";", "\t", "|", ","):
         if candidate != delimiter and candidate in header[0]:
             shown = "\\t" if candidate == "\t" else candidate
-            raise ImportRejected(
+            raise OtherDelimiter(
                 f"{path.name}: the header has one column; the file seems to use {shown!r} as delimiter, "
-                f"not {delimiter!r} (pass --delimiter '{shown}')"
+                f"not {delimiter!r}",
+                shown,
             )
 
 
@@ -636,9 +649,9 @@ def _stream_lines(
                 rows, rejects, pending = io.StringIO(), io.StringIO(), 0
                 report_progress()
     except UnicodeDecodeError as exc:
-        raise ImportRejected(
+        raise NotInEncoding(
             f"{path.name}: not valid {encoding} text at line {_first_undecodable_line(path, encoding)}; "
-            "pass --encoding latin-1 (or the file's encoding)"
+            "read it with its own encoding (e.g. latin-1)"
         ) from exc
     except csv.Error as exc:
         raise ImportRejected(f"{path.name}: malformed CSV at line {line_number + 1}: {exc}") from exc

@@ -68,8 +68,9 @@ def worded(error: SegflowError) -> str:
     """A library error in this command line's words: the library names values and settings, the CLI adds
     which command or option to use."""
     from segflow.attributes import MissingIdColumn
+    from segflow.customers import MissingFeatureValues
     from segflow.errors import NoChampion, UnknownFeature
-    from segflow.ingest import UnrecognisedHeader
+    from segflow.ingest import NotInEncoding, OtherDelimiter, UnrecognisedHeader
     from segflow.registry import UnknownModelVersion
 
     message = str(error)
@@ -79,6 +80,16 @@ def worded(error: SegflowError) -> str:
         return f"{message} (see: segflow models list)"
     if isinstance(error, UnknownFeature) and not error.attributes_loaded:
         return f"{message} (segflow load-customers)"
+    if isinstance(error, MissingFeatureValues):
+        options = {"recency_days": "--recency", "frequency": "--frequency", "monetary": "--monetary"}
+        hints = [options.get(f, f"--feature {f}=VALUE") for f in error.features]
+        return f"{message} (give {', '.join(hints)})"
+    if isinstance(error, OtherDelimiter):
+        return f"{message} (pass --delimiter '{error.found}')"
+    if isinstance(error, NotInEncoding):
+        return message.replace(
+            "read it with its own encoding (e.g. latin-1)", "pass --encoding latin-1 (or the file's encoding)"
+        )
     if isinstance(error, UnrecognisedHeader):
         return message.replace("or a mapping target=source,... (e.g. ", "or pass --map target=source,... (e.g. --map ")
     if isinstance(error, MissingIdColumn):

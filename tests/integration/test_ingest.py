@@ -162,7 +162,7 @@ def test_failure_after_several_chunks_loads_nothing(db, fetch, tmp_path):
     ).encode() + b"X1,S,caf\xe9,1,2010-01-01 00:00:00,1,1,UK\n"
     path = tmp_path / "latin.csv.gz"
     path.write_bytes(gzip.compress(body))
-    with pytest.raises(ImportRejected, match="not valid utf-8-sig text at line 2502; pass --encoding latin-1"):
+    with pytest.raises(ImportRejected, match="not valid utf-8-sig text at line 2502; read it with its own encoding"):
         import_transactions(db, path, chunk_rows=1_000)
     assert count(fetch, db) == 0 and count(fetch, db, "import_batches") == 0
     result = import_transactions(db, path, encoding="latin-1", chunk_rows=1_000)
