@@ -113,10 +113,12 @@ def nightly_segmentation(
     as_of: date | None = None,
     retrain: RetrainMode = "auto",
     features: list[str] | None = None,
+    rebuild_aggregates: bool = False,
 ) -> int:
-    """Turn transaction lines into published, named customer segments as of a date; returns the attempt id."""
+    """Turn transaction lines into published, named customer segments as of a date; returns the attempt id.
+    `rebuild_aggregates` recomputes the per-customer aggregates from every line first (weekly-retrain does)."""
     day = as_of_for(flow_run.scheduled_start_time, as_of)
-    night = stages.nightly(run_as_task, day, retrain, features)
+    night = stages.nightly(run_as_task, day, retrain, features, rebuild_aggregates)
     segment_table_artifact(night.attempt_id)
     event = drift_artifact(night.attempt_id, night.drift)
     if event is not None:

@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,7 @@ from psycopg2 import sql
 
 from segflow.db import Database, read_sql, run_composed_named, run_named
 from segflow.errors import SegflowError, UnknownFeature
-from segflow.settings import Settings
+from segflow.settings import DEFAULT_SOURCE, Settings
 
 log = logging.getLogger(__name__)
 
@@ -128,40 +128,83 @@ def check_source_table(db: Database) -> None:
         )
 
 
-def source_date_range(db: Database) -> tuple[datetime | None, datetime | None]:
-    """The first and last line's time in the source table (None, None when it is empty)."""
+def source_date_range(db: Database) -> tuple[date | None, date | None]:
+    """The first and last UTC day with lines in the source table (None, None when it is empty): from the
+    aggregates and the changes not folded yet when they follow the source, else from the lines."""
+    from segflow import aggregates
+
+    if db.settings.source_table == DEFAULT_SOURCE and aggregates.is_current_for(db, db.settings):
+        first_day, last_day = db.run("queries/features/source_date_range")[0]
+        return first_day, last_day
     with db.transaction() as cur:
-        return tuple(run_composed_named(cur, "queries/features/source_date_range", {}, **source_parts(db.settings))[0])
+        first, last = run_composed_named(
+            cur, "queries/features/source_date_range_from_lines", {}, **source_parts(db.settings)
+        )[0]
+    if first is None or last is None:
+        return None, None
+    return first.astimezone(UTC).date(), last.astimezone(UTC).date()
 
 
 def data_quality_counts(db: Database, as_of: date) -> dict[str, int]:
-    """Lines in all, purchase lines, and the lines each data-quality rule excludes, as of a date."""
+    """Lines in all, purchase lines, and the lines each data-quality rule excludes, as of a date: from the
+    aggregates' per-day totals (bring them current first)."""
+    with db.transaction() as cur:
+        return _named_row(cur, "queries/features/data_quality_counts", {"as_of": as_of})
+
+
+def data_quality_counts_from_lines(db: Database, settings: Settings, as_of: date) -> dict[str, int]:
+    """The same counts recomputed from every line of the settings' source (what the aggregates must equal)."""
     with db.transaction() as cur:
         run_named(cur, "queries/features/tune_feature_aggregation")
-        row = run_composed_named(
-            cur, "queries/features/data_quality_counts", {"as_of": as_of}, **source_parts(db.settings)
-        )[0]
-        assert cur.description is not None  # it returned a row, so it has columns
-        names = [column.name for column in cur.description]
-    return dict(zip(names, row, strict=True))
+        return _named_row(
+            cur, "queries/features/data_quality_counts_from_lines", {"as_of": as_of}, **source_parts(settings)
+        )
+
+
+def _named_row(cur: Any, name: str, params: dict[str, Any], **parts: sql.Composable) -> dict[str, Any]:
+    row = run_composed_named(cur, name, params, **parts)[0]
+    assert cur.description is not None  # it returned a row, so it has columns
+    return dict(zip([column.name for column in cur.description], row, strict=True))
 
 
 def compute_features(db: Database, attempt_id: int, as_of: date, lookback_days: int, features: FeatureSet) -> None:
-    """Fill segflow.customer_features for a run: RFM from transactions and/or attribute snapshots."""
+    """Fill segflow.customer_features for a run: RFM from the aggregates (bring them current first) and/or
+    attribute snapshots."""
     with db.transaction() as cur:
-        run_named(cur, "queries/features/tune_feature_aggregation")
         run_named(cur, "queries/features/delete_run_features", {"attempt_id": attempt_id})
         if features.uses_transactions:
-            run_composed_named(
-                cur,
-                "queries/features/compute_rfm_features",
-                {"attempt_id": attempt_id, "as_of": as_of, "lookback_days": lookback_days},
-                **source_parts(db.settings),
-            )
+            target = sql.Identifier("segflow", "customer_features")
+            insert_rfm_features(cur, db.settings, target, attempt_id, as_of, lookback_days)
             if features.attributes:
                 run_named(cur, "queries/features/attach_attributes", {"attempt_id": attempt_id})
         else:
             run_named(cur, "queries/features/attribute_population", {"attempt_id": attempt_id})
+
+
+def insert_rfm_features(
+    cur: Any,
+    settings: Settings,
+    target: sql.Composable,
+    attempt_id: int,
+    as_of: date,
+    lookback_days: int,
+    *,
+    from_lines: bool = False,
+) -> None:
+    """Insert the RFM features of every known customer as of a date into `target`: from the aggregates, or
+    recomputed from every line of the source (`from_lines`, the reference the aggregates must equal)."""
+    params = {"attempt_id": attempt_id, "as_of": as_of, "lookback_days": lookback_days}
+    if from_lines:
+        run_named(cur, "queries/features/tune_feature_aggregation")
+        run_composed_named(
+            cur,
+            "queries/features/compute_rfm_features_from_lines",
+            params,
+            target=target,
+            **source_parts(settings),
+        )
+    else:
+        run_composed_named(cur, "queries/features/compute_rfm_features", params, target=target)
 
 
 def cut_points(db: Database, attempt_id: int) -> dict[str, list[float]]:

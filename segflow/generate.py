@@ -20,6 +20,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from segflow import aggregates
 from segflow.db import Database, copy_in, run_named
 from segflow.errors import SegflowError
 
@@ -361,6 +362,7 @@ def generate_transactions(
             result.chunks += 1
             if progress:
                 progress(result.chunks, total_chunks)
+        aggregates.fold_imported_lines(cur)
         run_named(
             cur,
             "queries/ingest/finish_import_batch",

@@ -29,6 +29,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from segflow import aggregates
 from segflow.db import Database, copy_in, copy_text_value, run_named
 from segflow.errors import BatchReadDifferently, ImportFailed, ImportRejected
 
@@ -519,6 +520,8 @@ def _import(
             path.name, layout.name, result.lines_read, dict(result.rejected), result.first_rejects, max_reject_share
         )
     result.duplicate_lines = run_named(cur, "queries/ingest/batch_duplicate_lines", {"batch_id": batch_id})[0][0]
+    # In the import's own transaction: the aggregates never show half an import, nor miss one.
+    aggregates.fold_imported_lines(cur)
     result.identifies_products = bool({"invoice_id", "stock_code", "description"} & set(indexes))
     run_named(
         cur,
@@ -569,6 +572,7 @@ def remove_batch(db: Database, batch_id: int) -> int:
         if rows[0][0] != "imported":
             raise ImportRejected(f"batch {batch_id} ({rows[0][1]}) is {rows[0][0]}, not imported: nothing to remove")
         marked, deleted = run_named(cur, "queries/ingest/remove_batch", {"batch_id": batch_id})[0]
+        aggregates.fold_imported_lines(cur)
     log.info("removed batch %d: %d lines deleted", batch_id, deleted)
     return deleted
 

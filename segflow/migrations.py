@@ -81,23 +81,34 @@ def upgrade(db: Database, target: int | None = None) -> list[Migration]:
 
 # Views are applied in this order (a view may read one before it); every file in sql/views must be listed.
 VIEW_ORDER = ("runs", "current_segments", "segment_history", "segment_summary")
+# Functions (and the triggers that call them) are applied before the views; every file in sql/functions listed.
+FUNCTION_ORDER = ("capture_line_changes",)
 
 
 def view_files() -> list[Path]:
     """The view files, in the order they are applied."""
-    folder = sql_dir() / "views"
+    return _listed_files("views", VIEW_ORDER)
+
+
+def function_files() -> list[Path]:
+    """The function files (functions and their triggers), in the order they are applied."""
+    return _listed_files("functions", FUNCTION_ORDER)
+
+
+def _listed_files(folder_name: str, order: tuple[str, ...]) -> list[Path]:
+    folder = sql_dir() / folder_name
     found = {p.stem for p in folder.glob("*.sql")}
-    if found != set(VIEW_ORDER):
-        raise MigrationError(f"sql/views holds {sorted(found)}, but VIEW_ORDER lists {sorted(VIEW_ORDER)}")
-    return [folder / f"{name}.sql" for name in VIEW_ORDER]
+    if found != set(order):
+        raise MigrationError(f"sql/{folder_name} holds {sorted(found)}, but segflow lists {sorted(order)}")
+    return [folder / f"{name}.sql" for name in order]
 
 
 def _apply_views(cur) -> list[str]:
-    """(Re)create every view whose file changed since it was last applied; their names. Views that did not
-    change are left alone: replacing a view locks it against BI readers for a moment."""
+    """(Re)create every function and view whose file changed since it was last applied; their names. Views
+    that did not change are left alone: replacing a view locks it against BI readers for a moment."""
     applied = dict(run_named(cur, "queries/schema/applied_views"))
     changed = []
-    for path in view_files():
+    for path in function_files() + view_files():
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
         if applied.get(path.stem) == sha:
             continue

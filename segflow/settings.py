@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         description="Table or view the nightly run reads transaction lines from (schema.name), with segflow's "
         "column names; see the README.",
     )
+    source_rescan_days: int = Field(
+        default=3,
+        ge=0,
+        description="For a source other than segflow.transactions: each night re-reads its lines from this many "
+        "days before the newest day already folded (rows that arrive late); older changes need `segflow rebuild`.",
+    )
     max_reject_share: float = Field(
         default=0.1,
         ge=0,

@@ -20,9 +20,9 @@ def test_nightly_runs_at_two_utc_on_a_process_pool_one_at_a_time():
     assert nightly["parameters"] == {"retrain": "auto"}
 
 
-def test_weekly_retrain_forces_training():
+def test_weekly_retrain_forces_training_from_rebuilt_aggregates():
     weekly = deployments()["weekly-retrain"]
-    assert weekly["parameters"] == {"retrain": "always"}
+    assert weekly["parameters"] == {"retrain": "always", "rebuild_aggregates": True}
     assert weekly["schedules"][0]["cron"] == "30 3 * * 0"
 
 
@@ -30,6 +30,16 @@ def test_entrypoints_name_the_real_flow():
     for deployment in deployments().values():
         path, function = deployment["entrypoint"].split(":")
         assert f"def {function}(" in (ROOT / path).read_text()
+
+
+def test_every_deployment_parameter_is_a_parameter_of_the_flow():
+    import inspect
+
+    from flows.nightly import nightly_segmentation
+
+    accepted = set(inspect.signature(nightly_segmentation.fn).parameters)
+    for name, deployment in deployments().items():
+        assert set(deployment["parameters"]) <= accepted, name
 
 
 def test_the_drift_trigger_is_a_valid_prefect_trigger_on_the_flows_event():

@@ -234,3 +234,57 @@ def load_customers(
     console.print(
         f"loaded {len(result.columns)} attribute(s) for {result.customers:,} customers: {', '.join(result.columns)}"
     )
+
+
+def rebuild(
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Change nothing: compare the aggregates with a full recompute from the lines instead."
+        ),
+    ] = False,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="With --check: the as-of date to compare (default: today, UTC).")
+    ] = None,
+) -> None:
+    """Rebuild the per-customer aggregates from every line of the source table.
+
+    Nights fold only what changed; a rebuild (weekly, or after changing a source other than
+    segflow.transactions in the past) recomputes everything.
+    """
+    import time
+
+    from segflow import aggregates
+    from segflow.runtime import as_of_for
+
+    settings = load_settings()
+    db = database(settings)
+    if check:
+        day = as_of_for(None, parse_date(as_of, "--as-of") if as_of else None)
+        result = aggregates.check_against_lines(db, settings, day)
+        if result.exact:
+            console.print(
+                f"the aggregates of {settings.source_table} equal a full recompute from its lines as of {day}: "
+                f"{result.customers:,} customers, data-quality counts equal",
+                highlight=False,
+            )
+            return
+        differing = [
+            f"{name} {result.counts_from_aggregates[name]:,} vs {value:,}"
+            for name, value in result.counts_from_lines.items()
+            if result.counts_from_aggregates.get(name) != value
+        ]
+        raise SegflowError(
+            f"the aggregates differ from a full recompute as of {day}: {result.differing_customers:,} of "
+            f"{result.customers:,} customers (e.g. {', '.join(result.example_customers) or 'none'})"
+            + (f"; counts (aggregates vs lines): {'; '.join(differing)}" if differing else "")
+            + "; run `segflow rebuild`"
+        )
+    started = time.perf_counter()
+    done = aggregates.bring_current(db, settings, rebuild=True)
+    state = aggregates.summary(db)
+    console.print(
+        f"aggregates of {settings.source_table} {done.action} in {time.perf_counter() - started:.1f} s: "
+        f"{state['customers']:,} customers, lines up to {state['watermark_day'] or 'none'}",
+        highlight=False,
+    )

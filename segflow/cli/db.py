@@ -64,6 +64,18 @@ def db_status() -> None:
 
         summary = transactions_summary(db)
         table.add_row("transactions", f"{summary['lines']:,} lines, {summary['customers']:,} customers")
+    if versions and max(versions) >= 9:
+        from segflow import aggregates
+
+        kept = aggregates.summary(db)
+        if kept["needs_rebuild"]:
+            described = f"rebuilt by the next run or `segflow rebuild` ({kept['rebuild_reason']})"
+        else:
+            described = (
+                f"follow {kept['source_table']}: {kept['customers']:,} customers, lines up to "
+                f"{kept['watermark_day']}, {kept['pending_keys']:,} changed keys to fold"
+            )
+        table.add_row("aggregates", described)
     if versions and max(versions) >= 6:
         from segflow import attempts
 

@@ -1,7 +1,7 @@
 """The nightly run's stages, in order. `nightly` is the one place that orders them: the Prefect flow
 (flows/nightly.py) runs each stage as a task, `run_nightly` calls them directly (tests, benchmarks).
 
-    prepare.begin → prepare.check_source → features.build → decide.before_drift
+    prepare.begin → features.fold → prepare.check_source → features.build → decide.before_drift
       → [score.score with the champion → monitor.check_drift → decide.after_drift]   when drift decides
       → [train.train]                                                                when the decision trains
       → [score.score]                                                                unless already scored
@@ -25,6 +25,7 @@ from segflow.drift import DriftResult
 from segflow.settings import Settings
 from segflow.stages import decide, monitor, prepare, publish, score, train
 from segflow.stages.features import build as build_features
+from segflow.stages.features import fold as fold_aggregates
 
 T = TypeVar("T")
 
@@ -38,11 +39,20 @@ class StageRunner(Protocol):
 # Stages that only move data in and out of the database: safe to retry on I/O errors. Training, scoring and
 # the drift check are computation and are never retried.
 IO_STAGES = frozenset(
-    {prepare.begin, prepare.check_source, build_features, publish.publish, monitor.record_transitions, prepare.fail}
+    {
+        prepare.begin,
+        fold_aggregates,
+        prepare.check_source,
+        build_features,
+        publish.publish,
+        monitor.record_transitions,
+        prepare.fail,
+    }
 )
 # Every stage, for runners that wrap them ahead of time (the flow makes one Prefect task of each).
 ALL_STAGES = (
     prepare.begin,
+    fold_aggregates,
     prepare.check_source,
     build_features,
     decide.before_drift,
@@ -68,11 +78,18 @@ class Night:
     segment_report: Path
 
 
-def nightly(run: StageRunner, as_of: date, retrain: str = "auto", features: list[str] | None = None) -> Night:
+def nightly(
+    run: StageRunner,
+    as_of: date,
+    retrain: str = "auto",
+    features: list[str] | None = None,
+    rebuild_aggregates: bool = False,
+) -> Night:
     """Every stage of a nightly run in order; a failure before publishing marks the attempt failed."""
     attempt = run(prepare.begin, as_of, retrain, features)
     checked: list[DriftResult] = []
     try:
+        run(fold_aggregates, attempt, rebuild_aggregates)
         run(prepare.check_source, attempt)
         run(build_features, attempt)
         decision = run(decide.before_drift, attempt)
@@ -96,11 +113,16 @@ def nightly(run: StageRunner, as_of: date, retrain: str = "auto", features: list
 
 
 def run_nightly(
-    db: Database, settings: Settings, as_of: date, retrain: str = "auto", features: list[str] | None = None
+    db: Database,
+    settings: Settings,
+    as_of: date,
+    retrain: str = "auto",
+    features: list[str] | None = None,
+    rebuild_aggregates: bool = False,
 ) -> int:
     """The nightly without Prefect, stage after stage in this process; returns the attempt_id."""
 
     def direct(stage: Callable[..., T], *args: Any) -> T:
         return stage(db, settings, *args)
 
-    return nightly(direct, as_of, retrain, features).attempt_id
+    return nightly(direct, as_of, retrain, features, rebuild_aggregates).attempt_id

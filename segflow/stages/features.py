@@ -1,13 +1,28 @@
-"""Compute a run's features in the database, and its own R/F/M cut points."""
+"""Bring the aggregates current, then compute a run's features from them in the database, and its own R/F/M cut
+points."""
 
 from __future__ import annotations
 
 import json
 
+from segflow import aggregates
 from segflow import features as feature_store
 from segflow.db import Database
 from segflow.runs import run_info, timed
 from segflow.settings import Settings
+
+
+def fold(db: Database, settings: Settings, attempt_id: int, rebuild: bool = False) -> dict[str, object]:
+    """Fold the lines that changed since the last fold into the aggregates (or rebuild them), recorded in the
+    run's row; what it did."""
+    info = run_info(db, attempt_id)
+    if not feature_store.FeatureSet(tuple(info.features)).uses_transactions:
+        return {}
+    with timed(db, attempt_id, "fold"):
+        feature_store.check_source_table(db)
+        done = aggregates.bring_current(db, settings, rebuild=rebuild)
+        db.run("queries/features/record_fold", {"attempt_id": attempt_id, "aggregates": done.as_json()})
+    return done.as_dict()
 
 
 def build(db: Database, settings: Settings, attempt_id: int) -> dict[str, int]:

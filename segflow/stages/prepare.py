@@ -46,14 +46,13 @@ def preflight(
     first, last = feature_store.source_date_range(db)
     if first is None or last is None:
         return  # check_source words an empty source with what to load
-    first_day, last_day = first.astimezone(UTC).date(), last.astimezone(UTC).date()
     for day in as_of_dates:
         window_start = day - timedelta(days=settings.lookback_days - 1)
-        if day < first_day or window_start > last_day:
+        if day < first or window_start > last:
             raise RunRefused(
                 f"no purchase lines in the {settings.lookback_days} days up to {day} (SEGFLOW_LOOKBACK_DAYS) in "
-                f"{settings.source_table}: its lines run from {first:%Y-%m-%d} to {last:%Y-%m-%d}; pick an as-of "
-                "date in between"
+                f"{settings.source_table}: its lines run from {first} to {last}; pick an as-of date in "
+                "between"
             )
 
 
@@ -118,7 +117,7 @@ def check_source(db: Database, settings: Settings, attempt_id: int) -> dict[str,
         if counts["purchase_lines"] == 0:
             first, last = feature_store.source_date_range(db)
             if first is not None and last is not None:
-                hint = f"its lines run from {first:%Y-%m-%d} to {last:%Y-%m-%d}: pick an as-of date in between"
+                hint = f"its lines run from {first} to {last}: pick an as-of date in between"
             elif settings.source_table == DEFAULT_SOURCE:
                 hint = "load data first (import a file or generate data)"
             else:

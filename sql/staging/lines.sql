@@ -4,12 +4,14 @@
 --   return:           a cancellation (invoice 'C…') or a quantity of zero or less
 --   purchase:         a known customer, not a return, a positive price
 --   returned amount:  what a return gives back, |quantity| * price (none without a positive price)
+--   day:              the line's UTC day (what windows and the aggregates of sql/queries/aggregates count by)
 -- Ids become text, so a source with integer ids works too; the sorting keys use the "C" collation (byte
 -- order), the fastest, so per-customer aggregations reuse the sort. The source is the quoted source table.
 select
     s.customer_id::text collate "C" as customer_id,
     s.invoice_id::text collate "C" as invoice_id,
     s.invoiced_at,
+    (s.invoiced_at at time zone 'UTC')::date as day,
     s.stock_code,
     s.quantity,
     s.unit_price,

@@ -26,7 +26,9 @@ AS_OF = date(2024, 3, 31)
 def attempt_id(db, settings):
     insert_lines(db, make_rfm_lines())
     settings = settings.model_copy(update={"lookback_days": 30})
-    return prepare.begin(db, settings, AS_OF)
+    attempt = prepare.begin(db, settings, AS_OF)
+    stage_features.fold(db, settings, attempt)
+    return attempt
 
 
 def test_rfm_features_equal_hand_computed_values(db, attempt_id, fetch):

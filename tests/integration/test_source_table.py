@@ -7,6 +7,7 @@ from support.data import make_rfm_lines
 
 from segflow.errors import SegflowError
 from segflow.features import FeatureSet, compute_features
+from segflow.stages import features as stage_features
 from segflow.stages import prepare
 
 AS_OF = date(2024, 3, 31)
@@ -40,6 +41,7 @@ def shop(db, settings):
 def test_features_from_a_mapped_view_equal_the_hand_computed_values(db, shop, fetch):
     db.settings = shop
     attempt = prepare.begin(db, shop, AS_OF)
+    stage_features.fold(db, shop, attempt)
     counts = prepare.check_source(db, db.settings, attempt)
     assert counts["lines_total"] == 14 and counts["purchase_lines"] == 7 and counts["excluded_duplicate"] == 1
     compute_features(db, attempt, AS_OF, 30, FeatureSet(("recency_days", "frequency", "monetary")))
@@ -104,6 +106,7 @@ def test_integer_invoice_numbers_work_too(db, settings, fetch):
         )
     db.settings = settings.model_copy(update={"source_table": "public.pos_lines", "lookback_days": 30})
     attempt = prepare.begin(db, db.settings, AS_OF)
+    stage_features.fold(db, db.settings, attempt)
     counts = prepare.check_source(db, db.settings, attempt)
     assert (counts["purchase_lines"], counts["excluded_cancellation_or_return"]) == (2, 1)
     compute_features(db, attempt, AS_OF, 30, FeatureSet(("recency_days", "frequency", "monetary")))

@@ -1,10 +1,9 @@
--- RFM features of every known customer (any line with a customer id up to the as-of date) for one
--- attempt, in a single pass over the lines.
--- What a purchase, a return and a duplicate are comes from the staging layer (sql/staging): distinct_lines
--- is the source's lines with exact duplicates counted once, sorted by customer and invoice, so the
--- per-customer aggregation, including count(distinct invoice_id), reuses that one sort.
+-- RFM features of every known customer (any line with a customer id up to the as-of date) for one attempt,
+-- from the aggregates (sql/migrations/009): who is known and since when from customer_firsts, what they bought
+-- and returned in the lookback window from the window's invoice_day_totals rows. A night reads the window, not
+-- history. Equal, exactly, to compute_rfm_features_from_lines.sql over every line.
 -- Customers without a purchase in the lookback window get null recency/frequency/monetary.
-insert into segflow.customer_features (
+insert into {target} (
     attempt_id, customer_id, recency_days, frequency, monetary, tenure_days, avg_order_value, return_rate
 )
 
@@ -12,55 +11,63 @@ with params as (
     select
         %(attempt_id)s::bigint as attempt_id,
         %(as_of)s::date as as_of,
-        ((%(as_of)s::date + 1 - %(lookback_days)s::integer)::timestamp at time zone 'UTC') as window_start_at
+        ((%(as_of)s::date + 1)::timestamp at time zone 'UTC') as end_at
 ),
 
-distinct_lines as (
-    -- The date is written out (not taken from params) so the filter runs before duplicates are removed.
-    select d.customer_id, d.invoice_id, d.invoiced_at, d.quantity, d.unit_price, d.is_purchase, d.is_return,
-        d.returned_amount
-    from ({distinct_lines}) as d
-    where not d.is_unknown_customer
-        and d.invoiced_at < ((%(as_of)s::date + 1)::timestamp at time zone 'UTC')
+window_totals as (
+    -- The dates are written out (not taken from params) so the day index can use them.
+    select t.customer_id, t.invoice_id, t.purchase_lines, t.purchase_amount, t.last_purchase_at, t.returned_amount
+    from segflow.invoice_day_totals as t
+    where t.customer_id is not null
+        and t.day >= %(as_of)s::date + 1 - %(lookback_days)s::integer
+        and t.day <= %(as_of)s::date
 ),
 
-classified as (
+per_invoice as (
+    -- An invoice whose lines span days has a row per day: counted once here.
     select
-        d.customer_id,
-        d.invoice_id,
-        d.invoiced_at,
-        d.quantity * d.unit_price as amount,
-        d.is_purchase,
-        d.is_return,
-        d.returned_amount,
-        d.invoiced_at >= p.window_start_at as in_window
-    from distinct_lines as d
-    cross join params as p
+        customer_id,
+        invoice_id,
+        bool_or(purchase_lines > 0) as purchased,
+        max(last_purchase_at) as last_at,
+        sum(purchase_amount) as purchase_amount,
+        sum(returned_amount) as returned_amount
+    from window_totals
+    group by customer_id, invoice_id
 ),
 
 per_customer as (
     select
         customer_id,
-        max(invoiced_at) filter (where is_purchase and in_window) as last_at,
-        count(distinct invoice_id) filter (where is_purchase and in_window) as frequency,
-        sum(amount) filter (where is_purchase and in_window) as monetary,
-        min(invoiced_at) filter (where is_purchase) as first_at,
-        coalesce(sum(returned_amount) filter (where is_return and in_window), 0) as returned
-    from classified
+        max(last_at) as last_at,
+        count(*) filter (where purchased) as frequency,
+        sum(purchase_amount) filter (where purchased) as monetary,
+        sum(returned_amount) as returned
+    from per_invoice
     group by customer_id
+),
+
+known as (
+    select
+        f.customer_id,
+        case when f.first_purchase_at < p.end_at then f.first_purchase_at end as first_at
+    from segflow.customer_firsts as f
+    cross join params as p
+    where f.first_line_day <= p.as_of
 ),
 
 final as (
     select
         p.attempt_id,
-        c.customer_id,
+        k.customer_id,
         p.as_of - (c.last_at at time zone 'UTC')::date as recency_days,
         nullif(c.frequency, 0) as frequency,
         c.monetary,
-        p.as_of - (c.first_at at time zone 'UTC')::date as tenure_days,
+        p.as_of - (k.first_at at time zone 'UTC')::date as tenure_days,
         c.monetary / nullif(c.frequency, 0) as avg_order_value,
-        case when c.monetary > 0 then c.returned / c.monetary end as return_rate
-    from per_customer as c
+        case when c.monetary > 0 then coalesce(c.returned, 0) / c.monetary end as return_rate
+    from known as k
+    left join per_customer as c on c.customer_id = k.customer_id
     cross join params as p
 )
 

@@ -1,43 +1,40 @@
--- How many lines of the source table each data-quality rule excludes from purchases, as of a date.
--- The rules come from the staging layer (sql/staging): every line is counted once, by the first rule it
--- breaks, in this order: after the as-of date, unknown customer, return (cancellation or quantity <= 0),
--- non-positive price; of the remaining purchase lines, extra copies of exact duplicates.
-with params as (
-    select ((%(as_of)s::date + 1)::timestamp at time zone 'UTC') as end_at
-),
-
-rules as (
+-- How many lines each data-quality rule excludes from purchases, as of a date, from the per-day totals of the
+-- aggregates (every line is counted once, by the first rule it breaks, in this order: after the as-of date,
+-- unknown customer, return, non-positive price; of the remaining purchase lines, extra copies of exact
+-- duplicates). Equal, exactly, to data_quality_counts_from_lines.sql over every line.
+with days as (
     select
-        count(*) as lines_total,
-        count(*) filter (where l.invoiced_at >= p.end_at) as after_as_of,
-        count(*) filter (where l.invoiced_at < p.end_at and l.is_unknown_customer) as unknown_customer,
-        count(*) filter (where l.invoiced_at < p.end_at and not l.is_unknown_customer and l.is_return)
-            as cancellation_or_return,
-        count(*) filter (
-            where l.invoiced_at < p.end_at and not l.is_unknown_customer and not l.is_return and not l.is_purchase
-        ) as non_positive_price
-    from ({lines}) as l
-    cross join params as p
+        d.lines,
+        d.unknown_customer_lines,
+        d.return_lines,
+        d.non_positive_price_lines,
+        d.purchase_lines,
+        d.day > %(as_of)s::date as after_as_of
+    from segflow.daily_line_totals as d
 ),
 
-purchase_rows as (
-    -- The date is written out (not taken from params) so the filter runs before duplicates are removed.
-    select d.customer_id
-    from ({distinct_lines}) as d
-    where d.invoiced_at < ((%(as_of)s::date + 1)::timestamp at time zone 'UTC') and d.is_purchase
+sums as (
+    select
+        coalesce(sum(lines), 0) as lines_total,
+        coalesce(sum(lines) filter (where after_as_of), 0) as after_as_of,
+        coalesce(sum(unknown_customer_lines) filter (where not after_as_of), 0) as unknown_customer,
+        coalesce(sum(return_lines) filter (where not after_as_of), 0) as cancellation_or_return,
+        coalesce(sum(non_positive_price_lines) filter (where not after_as_of), 0) as non_positive_price,
+        coalesce(sum(purchase_lines) filter (where not after_as_of), 0) as purchase_lines
+    from days
 ),
 
 final as (
     select
-        r.lines_total,
-        (select count(*) from purchase_rows) as purchase_lines,
-        r.after_as_of as excluded_after_as_of,
-        r.unknown_customer as excluded_unknown_customer,
-        r.cancellation_or_return as excluded_cancellation_or_return,
-        r.non_positive_price as excluded_non_positive_price,
-        r.lines_total - r.after_as_of - r.unknown_customer - r.cancellation_or_return - r.non_positive_price
-            - (select count(*) from purchase_rows) as excluded_duplicate
-    from rules as r
+        lines_total::bigint as lines_total,
+        purchase_lines::bigint as purchase_lines,
+        after_as_of::bigint as excluded_after_as_of,
+        unknown_customer::bigint as excluded_unknown_customer,
+        cancellation_or_return::bigint as excluded_cancellation_or_return,
+        non_positive_price::bigint as excluded_non_positive_price,
+        (lines_total - after_as_of - unknown_customer - cancellation_or_return - non_positive_price
+            - purchase_lines)::bigint as excluded_duplicate
+    from sums
 )
 
 select * from final
