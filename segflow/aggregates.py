@@ -86,6 +86,7 @@ def fold_imported_lines(cur: Any) -> Fold:
 
 def _bring_current(cur: Any, source: str, rescan_days: int, *, rebuild: bool, state: _State | None = None) -> Fold:
     state = state or _state(cur)
+    run_named(cur, "queries/aggregates/tune_fold")
     run_named(cur, "queries/aggregates/create_folding_keys")
     reason = _rebuild_reason(state, source, rebuild)
     if reason is not None:
@@ -131,7 +132,7 @@ def _fold_changed_keys(cur: Any) -> Fold:
         return Fold("current")
     run_named(cur, "queries/aggregates/delete_totals_of_keys")
     lines = sql.SQL("({})").format(sql.SQL(read_sql("queries/aggregates/lines_of_folding_keys")))
-    _insert_totals(cur, lines, {}, record_keys=False)
+    _insert_totals(cur, lines, {}, record_keys=True)
     _refresh(cur, everything=False)
     return Fold("folded", keys=keys)
 
@@ -164,6 +165,7 @@ def _insert_totals(cur: Any, lines_source: sql.Composable, params: dict[str, Any
 def _refresh(cur: Any, *, everything: bool) -> None:
     run_named(cur, "queries/aggregates/refresh_customer_firsts", {"everything": everything})
     run_named(cur, "queries/aggregates/refresh_daily_totals", {"everything": everything})
+    run_named(cur, "queries/aggregates/drop_empty_days")
 
 
 def is_current_for(db: Database, settings: Settings) -> bool:

@@ -33,6 +33,7 @@ def _command_lines(help_text: str) -> list[str]:
                 "run",
                 "retrain",
                 "backfill",
+                "rebuild",
                 "drift",
                 "report",
                 "load-customers",
@@ -271,3 +272,36 @@ def test_the_cli_words_library_errors_with_its_own_commands_and_options():
         )
     ).endswith("or pass --map target=source,... (e.g. --map invoiced_at=Date)")
     assert worded(SegflowError("anything else")) == "anything else"
+
+
+def test_rebuild_check_finds_lines_not_folded_and_rebuild_mends_them(db_url, db, tmp_path):
+    from support.data import insert_lines, make_rfm_lines
+
+    env = {"SEGFLOW_DATABASE_URL": db_url, "SEGFLOW_HOME": str(tmp_path / "home"), "SEGFLOW_LOOKBACK_DAYS": "30"}
+    assert segflow("generate", "--customers", "200", "--days", "60", "--start", "2024-02-01", env=env).returncode == 0
+    exact = segflow("rebuild", "--check", "--as-of", "2024-03-31", env=env)
+    assert exact.returncode == 0, exact.stderr
+    assert (
+        exact.stdout.split()
+        == (
+            "the aggregates of segflow.transactions equal a full recompute from its lines as of 2024-03-31: "
+            "200 customers, data-quality counts equal"
+        ).split()
+    )
+
+    insert_lines(db, make_rfm_lines())  # plain SQL: waits as changed keys for the next fold
+    status = segflow("db", "status", env=env)
+    assert "14 changed keys to fold" in " ".join(status.stdout.split())
+    stale = segflow("rebuild", "--check", "--as-of", "2024-03-31", env=env)
+    assert stale.returncode == 1
+    assert stale.stderr.startswith(
+        "error: the aggregates differ from a full recompute as of 2024-03-31: 4 of 204 customers (e.g. A, B, C, D); "
+        "counts (aggregates vs lines): lines_total "
+    )
+    assert stale.stderr.strip().endswith("; run `segflow rebuild`")
+
+    rebuilt = segflow("rebuild", env=env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert " ".join(rebuilt.stdout.split()).startswith("aggregates of segflow.transactions rebuilt in ")
+    assert "204 customers, lines up to 2024-04-01" in " ".join(rebuilt.stdout.split())
+    assert segflow("rebuild", "--check", "--as-of", "2024-03-31", env=env).returncode == 0

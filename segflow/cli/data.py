@@ -247,10 +247,11 @@ def rebuild(
         str | None, typer.Option("--as-of", help="With --check: the as-of date to compare (default: today, UTC).")
     ] = None,
 ) -> None:
-    """Rebuild the per-customer aggregates from every line of the source table.
+    """Recompute the aggregates from every line (or --check them).
 
-    Nights fold only what changed; a rebuild (weekly, or after changing a source other than
-    segflow.transactions in the past) recomputes everything.
+    Nights fold only the lines that changed into per-customer aggregates; a rebuild recomputes
+    them from every line of the source table (the weekly retrain does too). Use it after changing
+    old rows of a source other than segflow.transactions.
     """
     import time
 

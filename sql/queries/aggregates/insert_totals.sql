@@ -1,7 +1,7 @@
 -- One row per (customer, invoice, day) of the given lines, every rule of sql/staging applied once:
 -- the staged distinct lines hold each distinct line with its number of copies, so a duplicate's extra copies count as
--- lines but not as purchases or returns. Written in day order (the day index is a block-range index), and the
--- keys written are added to the fold's keys.
+-- lines but not as purchases or returns. Written in day order (the day index is a block-range index); the keys
+-- written, with their counts, are added to the fold's keys (sign +1) unless the fold recomputes everything.
 with distinct_lines as (
     select
         d.customer_id,
@@ -45,10 +45,22 @@ written as (
         purchase_amount, first_purchase_at, last_purchase_at, returned_amount
     from totals
     order by day
-    returning customer_id, invoice_id, day
+    returning *
 )
 
-insert into folding_keys (customer_id, invoice_id, day)
-select customer_id, invoice_id, day
+insert into folding_keys (
+    customer_id, invoice_id, day, sign, lines, unknown_customer_lines, return_lines, non_positive_price_lines,
+    purchase_lines
+)
+select
+    customer_id,
+    invoice_id,
+    day,
+    1,
+    lines,
+    case when customer_id is null then lines else 0 end,
+    return_lines,
+    non_positive_price_lines,
+    purchase_lines
 from written
 where %(record_keys)s

@@ -8,7 +8,7 @@ inner join folding_keys as k
     and t.invoice_id = k.invoice_id
     and t.invoiced_at >= (k.day::timestamp at time zone 'UTC')
     and t.invoiced_at < ((k.day + 1)::timestamp at time zone 'UTC')
-where k.customer_id is not null
+where k.customer_id is not null and k.sign = 0
 
 union all
 
@@ -18,4 +18,4 @@ inner join folding_keys as k
     on t.invoice_id = k.invoice_id
     and t.invoiced_at >= (k.day::timestamp at time zone 'UTC')
     and t.invoiced_at < ((k.day + 1)::timestamp at time zone 'UTC')
-where t.customer_id is null and k.customer_id is null
+where t.customer_id is null and k.customer_id is null and k.sign = 0

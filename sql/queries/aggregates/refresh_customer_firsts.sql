@@ -3,7 +3,7 @@
 with touched as (
     select distinct customer_id
     from folding_keys
-    where customer_id is not null
+    where customer_id is not null and sign <> 0
 ),
 
 recomputed as (
