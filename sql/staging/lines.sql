@@ -7,6 +7,8 @@
 --   day:              the line's UTC day (what windows and the aggregates of sql/queries/aggregates count by)
 -- Ids become text, so a source with integer ids works too; the sorting keys use the "C" collation (byte
 -- order), the fastest, so per-customer aggregations reuse the sort. The source is the quoted source table.
+-- A line without a time cannot be dated into any window or day: a source of the user's own that has some
+-- leaves them out (segflow.transactions requires a time).
 select
     s.customer_id::text collate "C" as customer_id,
     s.invoice_id::text collate "C" as invoice_id,
@@ -27,3 +29,4 @@ select
         else 0
     end as returned_amount
 from {source} as s
+where s.invoiced_at is not null

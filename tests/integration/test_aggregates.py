@@ -232,3 +232,15 @@ def test_imports_leave_the_keys_of_another_sources_aggregates_to_the_night(db, s
     fold = aggregates.bring_current(db, shop)
     assert fold.action == "rescanned"
     assert fetch(db, "select count(*) from segflow.changed_line_keys") == [(0,)]
+
+
+def test_a_line_without_a_time_in_another_source_is_left_out_everywhere(db, shop):
+    with db.transaction() as cur:
+        cur.execute("alter table shop.lines alter column invoiced_at drop not null")
+        cur.execute(
+            "insert into shop.lines (invoice_id, quantity, unit_price, invoiced_at, customer_id)"
+            " values ('NOTIME', 1, 5, null, 'A')"
+        )
+    aggregates.bring_current(db, shop)
+    checks = exact_everywhere(db, shop)
+    assert checks[1].counts_from_lines["lines_total"] == len(make_rfm_lines())
