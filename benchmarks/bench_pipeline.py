@@ -9,12 +9,14 @@ so a second invocation skips generation), trains once, then measures, each in a 
 
 * segflow    — a nightly scoring run (features + score + publish, no training), per stage, and peak RSS;
 * naive      — read_sql of every transaction line, pandas groupby for R/F/M, to_sql of the result;
-* sql+copy   — segflow's own feature query (same rules: duplicates once, returns, tenure) as a bare
-               SELECT, COPY of its rows out, COPY of as many assignment rows back in: the floor for
-               "aggregate where the data is, then write back";
+* sql+copy   — segflow's line-based feature query (queries/features/compute_rfm_features_from_lines: the same
+               rules, duplicates once, returns, tenure, over every line; what nights ran before the aggregates of
+               issue 11) as a bare SELECT, COPY of its rows out, COPY of as many assignment rows back in: the floor
+               for "aggregate every line where the data is, then write back";
 * plain+copy — the simplest RFM GROUP BY (no de-duplication, no returns), COPY out, COPY back in.
 
-It prints medians, the ratios the issue asks about, and peak RSS of each process.
+It prints medians, the ratios the issue asks about, and peak RSS of each process. For the nightly's cost when one
+day of lines arrived (issue 11), whole processes against the plain aggregate, see bench_nightly.py.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def step_segflow(home: Path) -> dict:
     with db.transaction() as cur:
         cur.execute("select stage_seconds from segflow.run_attempts where attempt_id = %s", (attempt,))
         seconds = cur.fetchone()[0]
-    core = seconds["features"] + seconds["score"] + seconds["publish"]
+    core = seconds.get("fold", 0.0) + seconds["features"] + seconds["score"] + seconds["publish"]
     return {"wall_s": wall, "core_s": core, "stages": seconds, "rss_mb": peak_rss_mb()}
 
 
@@ -126,13 +128,14 @@ def step_naive(home: Path) -> dict:
 
 
 def same_rules_aggregate(home: Path):  # noqa: ANN201 - a psycopg2 Composed
-    """segflow's feature query without its INSERT, over the configured source: the same work, as a plain SELECT."""
+    """segflow's line-based feature query without its INSERT, over the configured source: the same rules over every
+    line, as a plain SELECT."""
     from psycopg2 import sql
 
     from segflow.features import source_parts
     from segflow.sqlfiles import read_sql
 
-    text = read_sql("queries/features/compute_rfm_features")
+    text = read_sql("queries/features/compute_rfm_features_from_lines")
     select = text[text.index("with params as") :]
     return sql.SQL("copy (" + select + ") to stdout with (format csv)").format(**source_parts(settings_for(home)))
 
@@ -238,7 +241,7 @@ def report(results: dict[str, list[dict]]) -> None:
     stages = {k: statistics.median(r["stages"][k] for r in results["segflow"]) for k in results["segflow"][0]["stages"]}
     print("segflow stages (median s): " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(stages.items())))
     print(
-        f"segflow features+score+publish: {core:.2f} s   (whole run {median('segflow', 'wall_s'):.2f} s, "
+        f"segflow fold+features+score+publish: {core:.2f} s   (whole run {median('segflow', 'wall_s'):.2f} s, "
         f"peak RSS {median('segflow', 'rss_mb'):.0f} MB)"
     )
     print(
