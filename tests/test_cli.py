@@ -59,6 +59,16 @@ def test_help_lists_every_command_on_one_line_each(args, commands):
     assert all(len(row.split(None, 1)) == 2 for row in rows), rows
 
 
+def test_with_prefect_api_url_prefect_status_names_it_and_nothing_is_started(tmp_path):
+    env = {"SEGFLOW_HOME": str(tmp_path / "home"), "PREFECT_API_URL": "http://127.0.0.1:9/api"}
+    shown = segflow("prefect", "status", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "http://127.0.0.1:9/api (PREFECT_API_URL; segflow starts no server)" in shown.stdout
+    stopped = segflow("prefect", "stop", env=env)
+    assert stopped.stdout.strip() == "the embedded Prefect server was not running"
+    assert not (tmp_path / "home" / "prefect" / "server.json").exists()
+
+
 def test_missing_file_is_one_line_and_exit_1(db_url, tmp_path):
     result = segflow("load", str(tmp_path / "nope.csv"), env={"SEGFLOW_DATABASE_URL": db_url})
     assert result.returncode == 1

@@ -23,13 +23,13 @@ def prefect_status() -> None:
     table.add_column("value", overflow="fold")
     configured = prefect_api.configured_api_url()
     state = prefect_server.status(settings.prefect_dir)
-    if configured is not None:
+    if configured is not None and not (state.state and configured.rstrip("/") == state.state.api_url):
         table.add_row("prefect api", f"{redact_url(configured)} (PREFECT_API_URL; segflow starts no server)")
         if state.state:
             table.add_row("embedded server", f"running (pid {state.state.pid}), unused while PREFECT_API_URL is set")
         console.print(table)
         return
-    table.add_row("prefect api", "embedded Prefect server")
+    table.add_row("prefect api", "embedded Prefect server" + (" (PREFECT_API_URL names it)" if configured else ""))
     table.add_row("data folder", str(settings.prefect_dir))
     table.add_row("running", f"yes (pid {state.state.pid})" if state.state else "no")
     if state.state:
@@ -47,11 +47,15 @@ def prefect_start() -> None:
     from segflow import prefect_api
 
     settings = load_settings()
-    configured = prefect_api.configured_api_url()
-    if configured is not None:
-        console.print(f"PREFECT_API_URL is set ({redact_url(configured)}); segflow starts no Prefect server")
-        return
+    # Asked for by name, so started even when PREFECT_API_URL is set (e.g. exported to name this very server).
     state = prefect_server.ensure_running(settings.prefect_dir, settings.prefect_port)
+    configured = prefect_api.configured_api_url()
+    if configured is not None and configured.rstrip("/") != state.api_url:
+        console.print(
+            f"note: PREFECT_API_URL is {redact_url(configured)}, so commands report there, not to this server",
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(
         f"the embedded Prefect server runs (pid {state.pid}); API {state.api_url}", highlight=False, soft_wrap=True
     )
