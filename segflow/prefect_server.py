@@ -42,6 +42,10 @@ STOP_SECONDS = 20.0
 class PrefectServerUnavailable(SegflowError):
     """The embedded Prefect server did not start or does not answer; the message names its log."""
 
+    def __init__(self, message: str, still_running: bool) -> None:
+        self.still_running = still_running  # a server that runs but does not answer must be stopped first
+        super().__init__(message)
+
 
 @dataclass(frozen=True)
 class ServerState:
@@ -277,12 +281,14 @@ def _wait_until_healthy(prefect_dir: Path, state: ServerState) -> None:
         if not _is_the_recorded_process(state):
             (prefect_dir / STATE_FILE).unlink(missing_ok=True)
             raise PrefectServerUnavailable(
-                f"the embedded Prefect server exited during its start; see {prefect_dir / LOG_FILE}"
+                f"the embedded Prefect server exited during its start; see {prefect_dir / LOG_FILE}",
+                still_running=False,
             )
         time.sleep(0.1)
     raise PrefectServerUnavailable(
         f"the embedded Prefect server (pid {state.pid}) did not answer at {state.api_url} within "
-        f"{STARTUP_SECONDS:.0f} s; see {prefect_dir / LOG_FILE}"
+        f"{STARTUP_SECONDS:.0f} s; see {prefect_dir / LOG_FILE}",
+        still_running=True,
     )
 
 

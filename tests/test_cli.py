@@ -310,6 +310,7 @@ def test_the_cli_words_library_errors_with_its_own_commands_and_options():
     from segflow.cli import worded
     from segflow.errors import NoChampion, SegflowError, UnknownFeature
     from segflow.ingest import UnrecognisedHeader
+    from segflow.prefect_server import PrefectServerUnavailable
     from segflow.registry import UnknownModelVersion
 
     assert worded(NoChampion()) == "there is no champion model yet; run `segflow run` (or `segflow demo`) first"
@@ -328,4 +329,8 @@ def test_the_cli_words_library_errors_with_its_own_commands_and_options():
             "unrecognised header (a); expected a layout, or a mapping target=source,... (e.g. invoiced_at=Date)"
         )
     ).endswith("or pass --map target=source,... (e.g. --map invoiced_at=Date)")
+    assert worded(PrefectServerUnavailable("the server did not answer", still_running=True)) == (
+        "the server did not answer (stop it with segflow prefect stop, then try again)"
+    )
+    assert worded(PrefectServerUnavailable("it exited", still_running=False)) == "it exited"
     assert worded(SegflowError("anything else")) == "anything else"

@@ -73,6 +73,7 @@ def worded(error: SegflowError) -> str:
     from segflow.customers import MissingFeatureValues
     from segflow.errors import NoChampion, UnknownFeature
     from segflow.ingest import NotInEncoding, OtherDelimiter, UnrecognisedHeader
+    from segflow.prefect_server import PrefectServerUnavailable
     from segflow.registry import UnknownModelVersion
 
     message = str(error)
@@ -96,4 +97,6 @@ def worded(error: SegflowError) -> str:
         return message.replace("or a mapping target=source,... (e.g. ", "or pass --map target=source,... (e.g. --map ")
     if isinstance(error, MissingIdColumn):
         return message.replace("name the id column", "pass --id COLUMN")
+    if isinstance(error, PrefectServerUnavailable) and error.still_running:
+        return f"{message} (stop it with segflow prefect stop, then try again)"
     return message

@@ -1,6 +1,7 @@
 """The embedded Prefect server for real: a running server is found and reused, and its UI calls its own API."""
 
 import httpx
+import pytest
 
 from segflow import prefect_server
 
@@ -21,3 +22,15 @@ def test_the_ui_calls_the_api_on_the_servers_own_port(shared_prefect_server):
     assert ui_settings["api_url"] == started.api_url
     page = httpx.get(f"{started.ui_url}/runs", headers={"Accept": "text/html"}, trust_env=False)
     assert page.status_code == 200 and "<html" in page.text.lower()
+
+
+def test_a_server_that_exits_during_its_start_is_reported_with_its_log_and_forgotten(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFECT_SERVER_API_KEEPALIVE_TIMEOUT", "not-a-number")  # Prefect refuses to start
+    with pytest.raises(prefect_server.PrefectServerUnavailable) as raised:
+        prefect_server.ensure_running(tmp_path / "prefect", port=0)
+    assert str(raised.value) == (
+        f"the embedded Prefect server exited during its start; see {tmp_path / 'prefect' / 'server.log'}"
+    )
+    assert not raised.value.still_running
+    assert "keepalive_timeout" in (tmp_path / "prefect" / "server.log").read_text()  # the log says why
+    assert not (tmp_path / "prefect" / prefect_server.STATE_FILE).exists()
