@@ -1,4 +1,4 @@
-"""The embedded Prefect server for real: a running server is found and reused, and its UI calls its own API."""
+"""The embedded Prefect server (segflow.prefect_server) for real: found and reused, its UI calls its own API."""
 
 import httpx
 import pytest
