@@ -1,47 +1,18 @@
-"""Running a flow from a command: a throwaway Prefect API that dies with the command, and quiet failures.
+"""Running a flow from a command: which Prefect API it reports to, links into its UI, and quiet failures.
 
-With no PREFECT_API_URL, Prefect itself would start a temporary API server as a child process that survives
-a `kill -9` of the command. The one started here asks the kernel to stop it when its parent dies
-(PR_SET_PDEATHSIG), so a killed `segflow run` leaves no process behind. The embedded PostgreSQL is not such a
-child: it is a service meant to outlive commands (stopped by `segflow db stop`).
+The API is the one the user configured (PREFECT_API_URL or a Prefect profile), else segflow's embedded server
+(segflow.prefect_server), which outlives the command. Either way the command is a client: nothing here starts
+or stops a process.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-
-import httpx
-
-from segflow.errors import SegflowError
+from uuid import UUID
 
 log = logging.getLogger(__name__)
-
-_PR_SET_PDEATHSIG = 1
-STARTUP_SECONDS = 90.0
-
-
-class PrefectApiUnavailable(SegflowError):
-    """The throwaway Prefect API did not start."""
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def _free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def configured_api_url() -> str | None:
@@ -52,62 +23,36 @@ def configured_api_url() -> str | None:
 
 
 @contextlib.contextmanager
-def throwaway_api() -> Iterator[str]:
-    """A temporary Prefect API on a free loopback port for the duration of the block; yields its URL.
+def reporting_to(api_url: str | None) -> Iterator[None]:
+    """Flow runs in the block report to `api_url` (None: the configured API); their logs and events are sent
+    before the block ends."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    Like Prefect's own temporary server (same app, no UI, its database under PREFECT_HOME), but tied to
-    this process's life.
-    """
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
-
-    port = _free_loopback_port()
-    url = f"http://127.0.0.1:{port}/api"
-    env = {
-        **os.environ,
-        **get_current_settings().to_environment_variables(exclude_unset=True),
-        "PREFECT_UI_ENABLED": "0",
-        "PREFECT__SERVER_EPHEMERAL": "1",
-        "PREFECT__SERVER_FINAL": "1",
-    }
-    env.pop("PREFECT_API_URL", None)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "prefect.server.api.server:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "error",
-            "--lifespan",
-            "on",
-        ],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - single-threaded here
-    )
-    try:
-        _wait_until_healthy(server, url)
-        with temporary_settings(updates={PREFECT_API_URL: url}):
-            try:
-                yield url
-            finally:
-                _drain_to_api()
-    finally:
-        server.terminate()
+    updates = {PREFECT_API_URL: api_url} if api_url else {}
+    with temporary_settings(updates=updates):
         try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            yield
+        finally:
+            _drain_to_api()
+
+
+def ui_url() -> str | None:
+    """The address of the Prefect UI of the API flow runs report to (inside reporting_to)."""
+    from prefect.settings import PREFECT_UI_URL
+
+    return PREFECT_UI_URL.value() or None
+
+
+def flow_run_url(flow_run_id: UUID) -> str | None:
+    """The flow run's page in the Prefect UI (inside reporting_to)."""
+    from prefect.utilities.urls import url_for
+
+    return url_for("flow-run", obj_id=flow_run_id)
 
 
 def _drain_to_api() -> None:
-    """Send the logs and events still queued for the API before it stops (else Prefect reports them lost)."""
+    """Send the logs and events still queued for the API before the command ends (else Prefect reports them
+    lost)."""
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 
@@ -116,19 +61,6 @@ def _drain_to_api() -> None:
             worker.drain_all(timeout=5)
         except Exception as exc:  # noqa: BLE001 - losing a log line must not fail the command
             log.debug("could not drain %s: %r", worker.__name__, exc)
-
-
-def _wait_until_healthy(server: subprocess.Popen, url: str) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    with httpx.Client(timeout=2, trust_env=False) as client:
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise PrefectApiUnavailable(f"the temporary Prefect API exited with code {server.returncode}")
-            with contextlib.suppress(httpx.TransportError):
-                if client.get(f"{url}/health").status_code == 200:
-                    return
-            time.sleep(0.1)
-    raise PrefectApiUnavailable(f"the temporary Prefect API did not answer at {url} within {STARTUP_SECONDS:.0f} s")
 
 
 class _DropRunErrors(logging.Filter):

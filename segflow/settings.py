@@ -27,6 +27,14 @@ class Settings(BaseSettings):
         default=Path("~/.segflow"),
         description="Folder for the embedded database, model artifacts and reports.",
     )
+    prefect_port: int = Field(
+        default=4200,
+        ge=0,
+        le=65535,
+        description="Loopback port of the embedded Prefect server (API and UI), used when no PREFECT_API_URL is "
+        "configured. When another program has it, the server takes a free port and says so; 0 always takes a "
+        "free one.",
+    )
     source_table: str = Field(
         default=DEFAULT_SOURCE,
         description="Table or view the nightly run reads transaction lines from (schema.name), with segflow's "
@@ -138,6 +146,11 @@ class Settings(BaseSettings):
     def pg_dir(self) -> Path:
         """Data directory of the embedded PostgreSQL."""
         return self.home / "pg"
+
+    @property
+    def prefect_dir(self) -> Path:
+        """Folder of the embedded Prefect server: its SQLite database, log and state file."""
+        return self.home / "prefect"
 
     @property
     def uses_embedded_database(self) -> bool:

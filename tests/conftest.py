@@ -1,4 +1,5 @@
-"""Shared fixtures: one real PostgreSQL per test session (per xdist worker), one database per test.
+"""Shared fixtures: one real PostgreSQL per test session (per xdist worker), one database per test, and one
+embedded Prefect server per session for the tests that run flows (started only when one asks for it).
 
 With SEGFLOW_TEST_DATABASE_URL set, that server is used instead of an embedded one; its user needs
 the CREATEDB privilege, because every test gets a fresh database cloned from a migrated template.
@@ -21,24 +22,41 @@ from psycopg2 import sql
 from support.data import ONLINE_RETAIL_II_HEADER
 from support.databases import admin, fresh_database, settings_for, with_database
 
-from segflow import embedded, migrations
+from segflow import embedded, migrations, prefect_server
 from segflow.db import Database
 from segflow.settings import Settings
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     # A developer's own SEGFLOW_* variables or .env must not leak into tests.
     for key in list(os.environ):
         if key.startswith("SEGFLOW_") and key != "SEGFLOW_TEST_DATABASE_URL":
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
+    yield
+    # A command a test ran may have started an embedded Prefect server in a home under tmp_path: it is a service
+    # that outlives commands, so the test that caused it ends it (tests with homes elsewhere stop their own).
+    for state_file in tmp_path.glob(f"**/prefect/{prefect_server.STATE_FILE}"):
+        prefect_server.stop(state_file.parent)
 
 
 @pytest.fixture(scope="session")
-def worker_id() -> str:
-    """The xdist worker's name ('gw0', ...), or 'main' without xdist."""
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+def shared_prefect_server(worker_id: str) -> Iterator[tuple[Path, prefect_server.ServerState]]:
+    """An embedded Prefect server (its folder and state) this worker's tests share, on a free loopback port,
+    for tests that run flows but are not about where Prefect runs; stopped at the end of the session."""
+    folder = Path(tempfile.mkdtemp(prefix=f"segflow-prefect-{worker_id}-"))
+    try:
+        yield folder, prefect_server.ensure_running(folder, port=0)
+    finally:
+        prefect_server.stop(folder)  # also when the start failed half-way: the state file names what was started
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def prefect_api_url(shared_prefect_server: tuple[Path, prefect_server.ServerState]) -> str:
+    """PREFECT_API_URL of the shared server: a command given it starts no server of its own."""
+    return shared_prefect_server[1].api_url
 
 
 @pytest.fixture(scope="session")

@@ -2,15 +2,18 @@
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
+import httpx
+import psutil
 import psycopg2
 import pytest
 from support.cli import segflow
 from support.data import LINE
 
-from segflow import embedded, migrations
+from segflow import embedded, migrations, prefect_server
 
 HEADER = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
 
@@ -41,11 +44,13 @@ def _command_lines(help_text: str) -> list[str]:
                 "customer",
                 "score",
                 "db",
+                "prefect",
                 "models",
                 "batches",
             ],
         ),
         (("db",), ["url", "upgrade", "status", "create-bi-user", "stop"]),
+        (("prefect",), ["status", "start", "stop"]),
         (("models",), ["list", "show", "promote"]),
     ],
 )
@@ -53,6 +58,16 @@ def test_help_lists_every_command_on_one_line_each(args, commands):
     rows = _command_lines(segflow(*args, "--help", env={"COLUMNS": "80"}).stdout)
     assert [row.split()[0] for row in rows] == commands  # a wrapped description would add a row
     assert all(len(row.split(None, 1)) == 2 for row in rows), rows
+
+
+def test_with_prefect_api_url_prefect_status_names_it_and_nothing_is_started(tmp_path):
+    env = {"SEGFLOW_HOME": str(tmp_path / "home"), "PREFECT_API_URL": "http://127.0.0.1:9/api"}
+    shown = segflow("prefect", "status", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "http://127.0.0.1:9/api (PREFECT_API_URL; segflow starts no server)" in shown.stdout
+    stopped = segflow("prefect", "stop", env=env)
+    assert stopped.stdout.strip() == "the embedded Prefect server was not running"
+    assert not (tmp_path / "home" / "prefect" / "server.json").exists()
 
 
 def test_missing_file_is_one_line_and_exit_1(db_url, tmp_path):
@@ -98,15 +113,43 @@ def test_bad_start_date_is_refused(db_url):
     assert result.stderr.strip() == "error: --start '2024-02-30' is not a date of the form YYYY-MM-DD"
 
 
+def _flow_run_page(stdout: str) -> tuple[str, str]:
+    """The UI address and flow-run id in a command's `flow run: URL` line."""
+    found = re.search(r"^flow run: (http://127\.0\.0\.1:\d+)/runs/flow-run/([0-9a-f-]{36})$", stdout, re.M)
+    assert found, stdout[-2000:]
+    return found[1], found[2]
+
+
+def _flow_run(api_url: str, flow_run_id: str) -> dict:
+    response = httpx.get(f"{api_url}/flow_runs/{flow_run_id}", trust_env=False)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 @pytest.mark.slow
-def test_demo_on_a_fresh_home_starts_the_embedded_database(tmp_path):
+def test_demo_on_a_fresh_home_starts_the_embedded_database_and_prefect_server(tmp_path):
     home = Path(os.environ.get("TMPDIR", "/tmp")) / f"segflow-demo-{os.getpid()}"
-    env = {"SEGFLOW_HOME": str(home), "XDG_RUNTIME_DIR": ""}
+    # Port 0: a free port, so the test never takes 4200 from someone else on this machine.
+    env = {"SEGFLOW_HOME": str(home), "XDG_RUNTIME_DIR": "", "SEGFLOW_PREFECT_PORT": "0", "PREFECT_API_URL": ""}
     try:
         demo = segflow("demo", env=env, cwd=tmp_path)
         assert demo.returncode == 0, demo.stderr
         assert "generated" in demo.stdout and "5,000" in demo.stdout
         assert f"host={home / 'pg'}" in demo.stdout
+        server = prefect_server.status(home / "prefect").state
+        assert server is not None
+        where = f"prefect ui:      {server.ui_url} (runs, logs, schedules; stop with: segflow prefect stop)"
+        assert where in demo.stdout
+
+        # A new user's next command reuses the server, and its run is at the address it prints.
+        run = segflow("run", env=env, cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+        ui_url, flow_run_id = _flow_run_page(run.stdout)
+        assert ui_url == server.ui_url and prefect_server.status(home / "prefect").state == server
+        flow_run = _flow_run(server.api_url, flow_run_id)
+        assert flow_run["state_type"] == "COMPLETED" and flow_run["name"].endswith("-auto")
+        page = httpx.get(f"{ui_url}/runs/flow-run/{flow_run_id}", headers={"Accept": "text/html"}, trust_env=False)
+        assert page.status_code == 200
 
         status = segflow("db", "status", env=env, cwd=tmp_path)
         newest = max(m.version for m in migrations.available_migrations())
@@ -137,8 +180,8 @@ def test_demo_on_a_fresh_home_starts_the_embedded_database(tmp_path):
             conn.close()
 
         # The demo's run has its segment report, and what-if scoring answers with the champion.
-        page = Path(segflow("report", env=env, cwd=tmp_path).stdout.strip().splitlines()[-1])
-        assert page == home / "reports" / "segments" / "run-1.html" and page.exists()
+        page_path = Path(segflow("report", env=env, cwd=tmp_path).stdout.strip().splitlines()[-1])
+        assert page_path.parent == home / "reports" / "segments" and page_path.exists()
         scored = segflow(
             "score", "--recency", "10", "--frequency", "5", "--monetary", "900", "--json", env=env, cwd=tmp_path
         )
@@ -147,21 +190,31 @@ def test_demo_on_a_fresh_home_starts_the_embedded_database(tmp_path):
         assert answer["model_version"] == 1 and answer["segment_key"].startswith("S")
         assert {"segment_name", "distance", "confidence"} <= set(answer)
 
+        shown = segflow("prefect", "status", env=env, cwd=tmp_path)
+        assert re.search(rf"running\s+│ yes \(pid {server.pid}\)", shown.stdout), shown.stdout
+        assert re.search(rf"ui\s+│ {re.escape(server.ui_url)}", shown.stdout), shown.stdout
+        stop = segflow("prefect", "stop", env=env, cwd=tmp_path)
+        assert stop.stdout.strip() == "stopped the embedded Prefect server"
+        assert not prefect_server.status(home / "prefect").running
+        assert not psutil.pid_exists(server.pid) or psutil.Process(server.pid).status() == psutil.STATUS_ZOMBIE
+
         stop = segflow("db", "stop", env=env, cwd=tmp_path)
         assert "stopped" in stop.stdout
         assert not embedded.status(home / "pg").running
     finally:
+        prefect_server.stop(home / "prefect")
         embedded.stop(home / "pg")
         subprocess.run(["rm", "-rf", str(home)], check=False)
 
 
 @pytest.mark.slow
-def test_run_publishes_and_a_rerun_leaves_current_segments_identical(db_url, db, fetch, tmp_path):
+def test_run_publishes_and_a_rerun_leaves_current_segments_identical(db_url, db, fetch, tmp_path, prefect_api_url):
     env = {
         "SEGFLOW_DATABASE_URL": db_url,
         "SEGFLOW_HOME": str(tmp_path / "home"),
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_API_URL": prefect_api_url,
     }
     generate = segflow("generate", "--customers", "1500", "--days", "120", "--start", "2025-01-01", env=env)
     assert generate.returncode == 0, generate.stderr
@@ -171,6 +224,11 @@ def test_run_publishes_and_a_rerun_leaves_current_segments_identical(db_url, db,
     assert "segments of run 1, as of 2025-04-30 (model v1)" in first.stdout
     before = fetch(db, "select * from segflow.current_segments order by customer_id")
     assert len(before) == 1_500
+    # With PREFECT_API_URL the run is a flow run of that server, and segflow starts no server of its own.
+    ui_url, flow_run_id = _flow_run_page(first.stdout)
+    assert f"{ui_url}/api" == prefect_api_url
+    assert _flow_run(prefect_api_url, flow_run_id)["name"] == "2025-04-30-auto"
+    assert not (tmp_path / "home" / "prefect").exists()
 
     again = segflow("run", "--as-of", "2025-04-30", env=env)
     assert again.returncode == 0, again.stderr[-2000:]
@@ -253,6 +311,7 @@ def test_the_cli_words_library_errors_with_its_own_commands_and_options():
     from segflow.cli import worded
     from segflow.errors import NoChampion, SegflowError, UnknownFeature
     from segflow.ingest import UnrecognisedHeader
+    from segflow.prefect_server import PrefectServerUnavailable
     from segflow.registry import UnknownModelVersion
 
     assert worded(NoChampion()) == "there is no champion model yet; run `segflow run` (or `segflow demo`) first"
@@ -271,6 +330,10 @@ def test_the_cli_words_library_errors_with_its_own_commands_and_options():
             "unrecognised header (a); expected a layout, or a mapping target=source,... (e.g. invoiced_at=Date)"
         )
     ).endswith("or pass --map target=source,... (e.g. --map invoiced_at=Date)")
+    assert worded(PrefectServerUnavailable("the server did not answer", still_running=True)) == (
+        "the server did not answer (stop it with segflow prefect stop, then try again)"
+    )
+    assert worded(PrefectServerUnavailable("it exited", still_running=False)) == "it exited"
     assert worded(SegflowError("anything else")) == "anything else"
 
 

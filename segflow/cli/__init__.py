@@ -1,7 +1,7 @@
 """The `segflow` command line: rich output for people, one clear line and a non-zero exit on errors.
 
 This module is its table of contents: each command and group, in the order `segflow --help` lists them;
-the commands live in the modules beside it (data, runs, lookups, models, db), and none of them runs SQL."""
+the commands live in the modules beside it (data, runs, lookups, models, db, prefect), and none of them runs SQL."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from segflow.cli import data, lookups, runs
 from segflow.cli.db import db_app
 from segflow.cli.models import models_app
 from segflow.cli.output import err_console
+from segflow.cli.prefect import prefect_app
 from segflow.errors import SegflowError
 
 app = typer.Typer(
@@ -38,13 +39,14 @@ app.command("segments")(lookups.segments_command)
 app.command("customer")(lookups.customer_command)
 app.command("score")(lookups.score_command)
 app.add_typer(db_app, name="db")
+app.add_typer(prefect_app, name="prefect")
 app.add_typer(models_app, name="models")
 app.add_typer(data.batches_app, name="batches")
 
 
 def main() -> None:
     """Entry point of the console script."""
-    # No telemetry from the temporary Prefect server: many machines running segflow have no internet.
+    # No telemetry from Prefect: many machines running segflow have no internet.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # segflow's own warnings go to stderr in one line each; Prefect keeps its own log format, and
     # pgserver, which narrates every pg_ctl call at INFO, only speaks up about problems.
@@ -72,6 +74,7 @@ def worded(error: SegflowError) -> str:
     from segflow.customers import MissingFeatureValues
     from segflow.errors import NoChampion, UnknownFeature
     from segflow.ingest import NotInEncoding, OtherDelimiter, UnrecognisedHeader
+    from segflow.prefect_server import PrefectServerUnavailable
     from segflow.registry import UnknownModelVersion
 
     message = str(error)
@@ -95,4 +98,6 @@ def worded(error: SegflowError) -> str:
         return message.replace("or a mapping target=source,... (e.g. ", "or pass --map target=source,... (e.g. --map ")
     if isinstance(error, MissingIdColumn):
         return message.replace("name the id column", "pass --id COLUMN")
+    if isinstance(error, PrefectServerUnavailable) and error.still_running:
+        return f"{message} (stop it with segflow prefect stop, then try again)"
     return message

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from typing import Annotated
+from uuid import UUID
 
 import typer
 from rich.table import Table
@@ -56,13 +58,20 @@ def demo() -> None:
     console.print(table)
     last_day = summary["last_line_at"].astimezone(UTC).date()
     console.print(f"running the nightly segmentation flow as of {last_day} …")
-    with _flow_session():
-        attempt_id = _run_flow(last_day, "auto", None)
-    print_run(db, attempt_id)
-    _print_locations(settings, db)
+    with _flow_session(settings) as session:
+        flow_run = _run_flow(last_day, "auto", None)
+        run_page = session.flow_run_url(flow_run.flow_run_id)
+    print_run(db, flow_run.attempt_id)
+    _print_flow_run(run_page)
+    _print_locations(settings, db, session)
 
 
-def _print_locations(settings: Settings, db: Database) -> None:
+def _print_flow_run(run_page: str | None) -> None:
+    if run_page:
+        console.print(f"flow run: {run_page}", highlight=False, soft_wrap=True)
+
+
+def _print_locations(settings: Settings, db: Database, session: FlowSession) -> None:
     # Plain lines, not a table: paths and URLs must never be cut to the terminal's width.
     console.print("\n[bold]where things are[/]")
     console.print(f"  home:            {settings.home}", highlight=False, soft_wrap=True)
@@ -79,6 +88,14 @@ def _print_locations(settings: Settings, db: Database) -> None:
     )
     console.print(f"  database url:    {redact_url(db.url)}", highlight=False, soft_wrap=True)
     console.print(f"  connect:         psql '{redact_url(db.url)}'", highlight=False, soft_wrap=True)
+    if session.ui_url and session.embedded:
+        console.print(
+            f"  prefect ui:      {session.ui_url} (runs, logs, schedules; stop with: segflow prefect stop)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    elif session.ui_url:
+        console.print(f"  prefect ui:      {session.ui_url} (PREFECT_API_URL)", highlight=False, soft_wrap=True)
 
 
 RetrainOption = Annotated[
@@ -89,20 +106,41 @@ FeaturesOption = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class FlowSession:
+    """Where a command's flow runs report: the Prefect UI's address, and whether it is segflow's own server."""
+
+    ui_url: str | None
+    embedded: bool
+
+    def flow_run_url(self, flow_run_id: UUID | None) -> str | None:
+        """The flow run's page in that UI (inside the session)."""
+        from segflow import prefect_api
+
+        return prefect_api.flow_run_url(flow_run_id) if self.ui_url and flow_run_id else None
+
+
+@dataclass(frozen=True)
+class FlowRun:
+    attempt_id: int
+    flow_run_id: UUID | None
+
+
 @contextlib.contextmanager
-def _flow_session() -> Iterator[None]:
-    """Where this command's flow runs report: the configured Prefect API, else a temporary one that dies with
-    the command. Prefect's own printing of a failed run is left out: main() words the error."""
-    from segflow import prefect_api
+def _flow_session(settings: Settings) -> Iterator[FlowSession]:
+    """Flow runs in the block report to the configured Prefect API, else to the embedded Prefect server
+    (started if it is not running, and left running for the next command). Prefect's own printing of a failed
+    run is left out: main() words the error."""
+    from segflow import prefect_api, prefect_server
 
-    with contextlib.ExitStack() as stack:
-        if prefect_api.configured_api_url() is None:
-            stack.enter_context(prefect_api.throwaway_api())
-        stack.enter_context(prefect_api.quiet_run_errors())
-        yield
+    api_url, embedded = None, prefect_api.configured_api_url() is None
+    if embedded:
+        api_url = prefect_server.ensure_running(settings.prefect_dir, settings.prefect_port).api_url
+    with prefect_api.reporting_to(api_url), prefect_api.quiet_run_errors():
+        yield FlowSession(prefect_api.ui_url(), embedded)
 
 
-def _run_flow(as_of: date, retrain: str, features: list[str] | None) -> int:
+def _run_flow(as_of: date, retrain: str, features: list[str] | None) -> FlowRun:
     """Run the nightly flow in this process (inside a _flow_session)."""
     from flows.nightly import nightly_segmentation
     from segflow.runs import is_retrain_mode
@@ -110,7 +148,9 @@ def _run_flow(as_of: date, retrain: str, features: list[str] | None) -> int:
 
     if not is_retrain_mode(retrain):  # _preflight has refused it already, in the words of the command's options
         raise UnknownRetrainMode(retrain)
-    return nightly_segmentation(as_of=as_of, retrain=retrain, features=features)
+    state = nightly_segmentation(as_of=as_of, retrain=retrain, features=features, return_state=True)
+    # A failed run raises its own error here, as a plain call would.
+    return FlowRun(attempt_id=state.result(), flow_run_id=state.state_details.flow_run_id)
 
 
 def _preflight(db: Database, settings: Settings, retrain: str, features: list[str] | None, days: list[date]) -> None:
@@ -138,11 +178,14 @@ def run(
     day = as_of_for(None, parse_date(as_of, "--as-of") if as_of else None)
     settings = load_settings()
     db = database(settings)
-    # Mistakes are caught here in one line, before Prefect's temporary server starts for a run that must fail.
+    # Mistakes are caught here in one line, before a Prefect server starts (or a flow run is recorded) for a run
+    # that must fail.
     _preflight(db, settings, retrain, _features(features), [day])
-    with _flow_session():
-        attempt_id = _run_flow(day, retrain, _features(features))
-    print_run(db, attempt_id)
+    with _flow_session(settings) as session:
+        flow_run = _run_flow(day, retrain, _features(features))
+        run_page = session.flow_run_url(flow_run.flow_run_id)
+    print_run(db, flow_run.attempt_id)
+    _print_flow_run(run_page)
 
 
 def retrain_command(
@@ -176,9 +219,9 @@ def backfill(
     table = Table(title=f"backfill {first} .. {last}, every {every}")
     for column in ("as of", "run", "model", "customers", "outcome"):
         table.add_column(column, overflow="fold")
-    with _flow_session():
+    with _flow_session(settings) as session:
         for day in days:
-            info = run_summary(db, _run_flow(day, retrain, None))
+            info = run_summary(db, _run_flow(day, retrain, None).attempt_id)
             table.add_row(
                 str(day),
                 str(info["run_id"]),
@@ -187,3 +230,5 @@ def backfill(
                 info["outcome"] or "",
             )
     console.print(table)
+    if session.ui_url:
+        console.print(f"flow runs: {session.ui_url}/runs", highlight=False, soft_wrap=True)

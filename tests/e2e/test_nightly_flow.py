@@ -1,11 +1,12 @@
-"""The nightly flow end to end through Prefect (a temporary local API), on generated customers."""
+"""The nightly flow end to end through Prefect (the session's embedded Prefect server), on generated customers."""
 
 import asyncio
 from datetime import date
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.testing.utilities import prefect_test_harness
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.nightly import nightly_segmentation
 from segflow.generate import GeneratorSpec, generate_transactions
@@ -13,9 +14,10 @@ from segflow.generate import GeneratorSpec, generate_transactions
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def prefect_api():
-    with prefect_test_harness(server_startup_timeout=120):
+@pytest.fixture
+def prefect_api(prefect_api_url):
+    # The server the CLI tests share, instead of a harness of this module's own (about 20 s to start).
+    with temporary_settings(updates={PREFECT_API_URL: prefect_api_url}):
         yield
 
 
@@ -26,18 +28,20 @@ def test_nightly_flow_publishes_and_leaves_a_segment_table_artifact(
     monkeypatch.setenv("SEGFLOW_HOME", str(tmp_path / "home"))
     generate_transactions(db, GeneratorSpec(customers=2_000, days=180, seed=5, start=date(2025, 1, 1)))
 
-    attempt = nightly_segmentation(as_of=date(2025, 6, 29))
+    state = nightly_segmentation(as_of=date(2025, 6, 29), return_state=True)
+    attempt = state.result()
 
     status = fetch(db, "select status, retrained, model_version from segflow.runs where attempt_id = %s", (attempt,))
     assert status == [("published", True, 1)]
     assert fetch(db, "select count(*) from segflow.current_segments")[0][0] == 2_000
     assert (tmp_path / "home" / "models" / "segflow-model-v1.joblib").exists()
 
-    async def latest_artifact():
+    async def artifacts_of_the_run():
+        flow_run = ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
         async with get_client() as client:
-            return await client.read_latest_artifacts()
+            return await client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=flow_run))
 
-    artifacts = [a for a in asyncio.run(latest_artifact()) if a.key == "segment-table"]
+    artifacts = [a for a in asyncio.run(artifacts_of_the_run()) if a.key == "segment-table"]
     assert artifacts and "# Segments as of 2025-06-29 (model v1)" in artifacts[0].data
 
 

@@ -13,6 +13,14 @@ def test_defaults_use_the_embedded_database_under_home(monkeypatch):
     assert settings.uses_embedded_database
     assert settings.home == Path("/tmp/someone/.segflow")
     assert settings.pg_dir == Path("/tmp/someone/.segflow/pg")
+    assert settings.prefect_dir == Path("/tmp/someone/.segflow/prefect")
+    assert settings.prefect_port == 4200
+
+
+def test_the_prefect_port_is_a_port(monkeypatch):
+    monkeypatch.setenv("SEGFLOW_PREFECT_PORT", "65536")
+    with pytest.raises(ValidationError, match="prefect_port"):
+        Settings(_env_file=None)
 
 
 def test_fields_come_from_segflow_prefixed_environment(monkeypatch, tmp_path):

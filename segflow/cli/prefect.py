@@ -1,0 +1,70 @@
+"""`segflow prefect`: the embedded Prefect server's status, start, stop."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from segflow import prefect_server
+from segflow.cli.output import console, load_settings
+from segflow.settings import redact_url
+
+prefect_app = typer.Typer(help="The Prefect server flows report to: status, start, stop.", no_args_is_help=True)
+
+
+@prefect_app.command("status")
+def prefect_status() -> None:
+    """Say which Prefect API flows report to, and where its UI is."""
+    from segflow import prefect_api
+
+    settings = load_settings()
+    table = Table(show_header=False)
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    configured = prefect_api.configured_api_url()
+    state = prefect_server.status(settings.prefect_dir)
+    if configured is not None and not (state.state and configured.rstrip("/") == state.state.api_url):
+        table.add_row("prefect api", f"{redact_url(configured)} (PREFECT_API_URL; segflow starts no server)")
+        if state.state:
+            table.add_row("embedded server", f"running (pid {state.state.pid}), unused while PREFECT_API_URL is set")
+        console.print(table)
+        return
+    table.add_row("prefect api", "embedded Prefect server" + (" (PREFECT_API_URL names it)" if configured else ""))
+    table.add_row("data folder", str(settings.prefect_dir))
+    table.add_row("running", f"yes (pid {state.state.pid})" if state.state else "no")
+    if state.state:
+        table.add_row("ui", state.state.ui_url)
+        table.add_row("api url", state.state.api_url)
+    table.add_row("log", str(state.log_path))
+    console.print(table)
+    if not state.state:
+        console.print("start it with [bold]segflow prefect start[/] or any command that runs the flow")
+
+
+@prefect_app.command("start")
+def prefect_start() -> None:
+    """Start the embedded Prefect server; print its UI address (last line)."""
+    from segflow import prefect_api
+
+    settings = load_settings()
+    # Asked for by name, so started even when PREFECT_API_URL is set (e.g. exported to name this very server).
+    state = prefect_server.ensure_running(settings.prefect_dir, settings.prefect_port)
+    configured = prefect_api.configured_api_url()
+    if configured is not None and configured.rstrip("/") != state.api_url:
+        console.print(
+            f"note: PREFECT_API_URL is {redact_url(configured)}, so commands report there, not to this server",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print(
+        f"the embedded Prefect server runs (pid {state.pid}); API {state.api_url}", highlight=False, soft_wrap=True
+    )
+    console.print(state.ui_url, highlight=False, soft_wrap=True)
+
+
+@prefect_app.command("stop")
+def prefect_stop() -> None:
+    """Stop the embedded Prefect server (its run history stays)."""
+    settings = load_settings()
+    stopped = prefect_server.stop(settings.prefect_dir)
+    console.print("stopped the embedded Prefect server" if stopped else "the embedded Prefect server was not running")
