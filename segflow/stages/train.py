@@ -8,7 +8,7 @@ import pandas as pd
 from segflow import features as feature_store
 from segflow import policy, registry
 from segflow.db import Database
-from segflow.model import SegmentModel, select_model
+from segflow.model import SegmentModel, bounded_silhouette, select_model
 from segflow.runs import run_info, timed
 from segflow.segments import PreviousSegments, describe_segments
 from segflow.settings import Settings
@@ -73,7 +73,7 @@ def measure_challenge(
 ) -> policy.Challenge:
     """The gate's measurements on the same current customers: both silhouettes, and how alike the two
     models segment them (adjusted Rand index). versions: (challenger, champion)."""
-    from sklearn.metrics import adjusted_rand_score, silhouette_score
+    from sklearn.metrics import adjusted_rand_score
 
     head = sample.head(settings.silhouette_sample)
     labels, scores = [], []
@@ -81,7 +81,7 @@ def measure_challenge(
         assigned, _, _ = model.assign(head)
         labels.append(assigned)
         z = model.to_model_space(head)
-        scores.append(float(silhouette_score(z, assigned)) if len(set(assigned)) > 1 else -1.0)
+        scores.append(bounded_silhouette(z, assigned) if len(set(assigned)) > 1 else -1.0)
     return policy.Challenge(
         challenger=versions[0],
         champion=versions[1],

@@ -1,7 +1,10 @@
 """Model selection on hand-built data: the right k, the whale gate, the pieces of a model."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
+from sklearn.metrics import silhouette_score
 from support.data import make_mall_customers, make_rfm_with_whales
 
 from segflow.errors import SegflowError
@@ -187,3 +190,20 @@ def test_select_without_a_passed_candidate_raises_naming_each_reason():
         "no candidate model passed the quality gates (kmeans k=3: smallest segment is 1.5% of customers, "
         "below the 3% minimum; dbscan k=1: found 1 cluster(s))"
     )
+
+
+def test_silhouette_holds_a_bounded_block_of_distances_and_gives_sklearns_score():
+    # 8,000 customers: sklearn's default 1 GB working memory would hold one 8,000 x 8,000 block (512 MB).
+    rng = np.random.default_rng(7)
+    labels = np.tile([0, 1], 4_000)  # alternating, so the 4,000 screened first hold both
+    z = rng.normal(0, 1, (8_000, 5)) + 4.0 * labels[:, None]
+    candidate = Candidate("agglomerative_ward", 2, {}, centroids=np.array([[0.0] * 5, [4.0] * 5]))
+    tracemalloc.start()
+    try:
+        evaluate([candidate], z, eval_size=len(z), k_range=range(2, 3), min_share=0.1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 200 * 2**20, f"evaluate peaked at {peak / 2**20:.0f} MB"
+    assert candidate.metrics["silhouette_sample"] == 8_000  # screened on 4,000, then the finalist on all
+    assert candidate.metrics["silhouette"] == round(float(silhouette_score(z, labels)), 5)
