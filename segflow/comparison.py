@@ -95,5 +95,6 @@ def rescore(db: Database, settings: Settings, attempt_id: int, version: int) -> 
             {"attempt_id": attempt_id, "model_version": version, "rule_keys": [INACTIVE[0], UNSCORED[0]]},
         )
         written += cur.rowcount
+        run_named(cur, "queries/comparison/analyze_comparison_assignments")
     log.info("re-scored attempt %s with model v%s for comparison (%s customers)", attempt_id, version, written)
     return written

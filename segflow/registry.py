@@ -131,6 +131,7 @@ def register(
                 )
             if snapshot is not None and not snapshot.empty:
                 _copy_snapshot(cur, version, snapshot)
+                run_named(cur, "queries/registry/analyze_training_snapshots")
                 run_named(
                     cur,
                     "queries/registry/fill_training_snapshot",

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from segflow.db import Database
-from segflow.drift import DriftResult
+from segflow.drift import DriftResult, import_evidently_in_background
 from segflow.settings import Settings
 from segflow.stages import decide, monitor, prepare, publish, score, train
 from segflow.stages.features import build as build_features
@@ -86,6 +86,7 @@ def nightly(
     rebuild_aggregates: bool = False,
 ) -> Night:
     """Every stage of a nightly run in order; a failure before publishing marks the attempt failed."""
+    import_evidently_in_background()
     attempt = run(prepare.begin, as_of, retrain, features)
     checked: list[DriftResult] = []
     try:
