@@ -306,7 +306,12 @@ class _YamlSettingsFile(YamlConfigSettingsSource):
             try:
                 settings_cls.__pydantic_validator__.validate_assignment(blank, key, value)
             except ValidationError as exc:
-                raise ConfigFileError(self.path, f"bad value for {key!r}: {exc.errors()[0]['msg']}") from exc
+                raise ConfigFileError(self.path, f"bad value for {key!r}: {_reason(exc)}") from exc
+
+
+def _reason(error: ValidationError) -> str:
+    """The first problem pydantic found, without its 'Value error, ' preamble for our own validators."""
+    return str(error.errors()[0]["msg"]).removeprefix("Value error, ")
 
 
 def redact_url(url: str) -> str:

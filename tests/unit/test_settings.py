@@ -192,3 +192,13 @@ def test_the_example_file_in_the_readme_is_valid(no_config):
     (no_config / "segflow.yaml").write_text(example)
     settings = Settings(_env_file=None)
     assert "spectral" in settings.algorithms
+
+
+def test_a_bad_value_caught_by_segflows_own_check_reads_as_that_check(no_config):
+    (no_config / "segflow.yaml").write_text("pca_components: 2.5\n")
+    with pytest.raises(ConfigFileError) as raised:
+        Settings(_env_file=None)
+    assert str(raised.value) == (
+        f"settings file {no_config / 'segflow.yaml'}: bad value for 'pca_components': must be 0 (off), a whole "
+        "number of components, or a share below 1; got 2.5"
+    )
