@@ -2,6 +2,8 @@
 
 from datetime import date
 
+from support.cli import segflow_in_process
+
 from segflow import registry
 from segflow.generate import GeneratorSpec, generate_transactions
 from segflow.stages import run_nightly
@@ -26,3 +28,11 @@ def test_a_night_trains_with_the_chosen_algorithms_and_pca_and_records_them(db, 
     # Published segments carry RFM names (from the features, not the components) and centroids in original units.
     segments = fetch(db, "select name, centroid from segflow.model_segments where model_version = %s", (version,))
     assert all(name and set(centroid) == {"recency_days", "frequency", "monetary"} for name, centroid in segments)
+
+    env = {"SEGFLOW_DATABASE_URL": settings.database_url.get_secret_value(), "SEGFLOW_HOME": str(settings.home)}
+    shown = segflow_in_process("models", "show", env=env)
+    explained = params["pca"]["explained_variance"]
+    assert (
+        f"model space: PCA, {params['pca']['components']} components explaining {explained:.1%} of the variance "
+        "(SEGFLOW_PCA_COMPONENTS=0.95)"
+    ) in " ".join(shown.stdout.split())
