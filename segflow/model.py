@@ -4,10 +4,12 @@ Pure computation: frames in, fitted models and metrics out. The rule, in full:
 
 1. Features with a long right tail (non-negative, skewness > 1 in the training sample) are log1p-
    transformed; then every feature is standardised. This is "model space".
-2. Candidates: KMeans for k in [min_clusters, max_clusters] (plus MiniBatchKMeans when the sample
-   is large), GaussianMixture for the same k, Agglomerative (Ward) on a subsample, and DBSCAN with
-   eps from the 4-nearest-neighbour distances. Algorithms without `predict` assign customers to the
-   nearest centroid of their clusters in model space.
+   Optionally (`pca_components`) a PCA follows the scaler: model space is then its components.
+2. Candidates (the `algorithms` that compete, all by default but spectral): KMeans for k in
+   [min_clusters, max_clusters] (plus MiniBatchKMeans when the sample is large), GaussianMixture for
+   the same k, Agglomerative (Ward) on a subsample, spectral clustering on a smaller subsample, and
+   DBSCAN with eps from the nearest-neighbour distances. Algorithms without `predict` assign customers
+   to the nearest centroid of their clusters in model space.
 3. Every candidate is scored on the same evaluation sample (at most `silhouette_sample` customers):
    Davies-Bouldin and Calinski-Harabasz on all of it, silhouette (quadratic in cost) first on 4,000
    customers to screen, then on the whole evaluation sample for the four best that pass the gates;
@@ -32,13 +34,17 @@ import pandas as pd
 from sklearn import config_context
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import DBSCAN, AgglomerativeClustering, KMeans, MiniBatchKMeans
+from sklearn.decomposition import PCA
+from sklearn.manifold import spectral_embedding
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from segflow.errors import SegflowError
+from segflow.algorithms import ALGORITHMS, DEFAULT_ALGORITHMS, SPECTRAL_SAMPLE
+from segflow.errors import ConfigError, SegflowError
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,8 @@ MINIBATCH_FROM = 50_000  # sample size above which MiniBatchKMeans joins the can
 GMM_SAMPLE = 50_000
 WARD_SAMPLE = 5_000  # Ward needs memory quadratic in the sample
 DBSCAN_SAMPLE = 10_000
+SPECTRAL_GAMMA = 1.0  # rbf affinity exp(-gamma * squared distance), in standardised units
+SPECTRAL_STREAM = 6  # spawns spectral's subsample generator from the seed
 SILHOUETTE_TIE = 0.01
 SCREEN_SAMPLE = 4_000  # silhouette for screening every candidate
 SILHOUETTE_BLOCK_MB = 64  # memory per block of pairwise distances while computing silhouette
@@ -126,8 +134,30 @@ class SegmentModel:
     def k(self) -> int:
         return len(self.centroids)
 
+    @property
+    def pca(self) -> PCA | None:
+        """The PCA step of model space, when the model has one."""
+        return self.pipeline.named_steps.get("pca")
+
+    def pca_summary(self) -> dict[str, Any] | None:
+        """The PCA step as stored with the model version: setting, components kept, variance each explains."""
+        if self.pca is None:
+            return None
+        ratios = [round(float(r), 5) for r in self.pca.explained_variance_ratio_]
+        return {
+            "n_components": self.pca.n_components,
+            "components": int(self.pca.n_components_),
+            "explained_variance_ratio": ratios,
+            "explained_variance": round(sum(ratios), 5),
+        }
+
+    def standardised_centroids(self) -> np.ndarray:
+        """Each cluster's centroid per feature in standardised units (before any PCA), one column per feature."""
+        # With PCA, model space has components, not features: names and profiles need the features back.
+        return self.centroids if self.pca is None else self.pca.inverse_transform(self.centroids)
+
     def to_model_space(self, frame: pd.DataFrame) -> np.ndarray:
-        """Features of customers in model space (log1p where chosen, then standardised)."""
+        """Features of customers in model space (log1p where chosen, then standardised, then any PCA)."""
         missing = [f for f in self.features if f not in frame.columns]
         if missing:
             raise SegflowError(f"the model needs feature(s) {', '.join(missing)}, which the data lacks")
@@ -155,7 +185,7 @@ class SegmentModel:
         """Each cluster's centroid mapped back through scaling and log1p, in the features' own units."""
         scaler: StandardScaler = self.pipeline.named_steps["scale"]
         logged: LogSkewed = self.pipeline.named_steps["log"]
-        raw = logged.inverse_transform(scaler.inverse_transform(self.centroids))
+        raw = logged.inverse_transform(scaler.inverse_transform(self.standardised_centroids()))
         return pd.DataFrame(raw, columns=self.features)
 
 
@@ -169,9 +199,14 @@ def choose_log_features(frame: pd.DataFrame, features: list[str]) -> list[str]:
     return chosen
 
 
-def _preprocessor(features: list[str], log_features: list[str]) -> Pipeline:
+def _preprocessor(features: list[str], log_features: list[str], pca_components: float = 0, seed: int = 42) -> Pipeline:
     columns = tuple(features.index(f) for f in log_features)
-    return Pipeline([("log", LogSkewed(columns)), ("scale", StandardScaler())])
+    steps: list[tuple[str, Any]] = [("log", LogSkewed(columns)), ("scale", StandardScaler())]
+    if pca_components > 0:
+        # A whole number is a count of components; below 1, the share of variance to keep.
+        n_components: float = int(pca_components) if pca_components >= 1 else pca_components
+        steps.append(("pca", PCA(n_components=n_components, svd_solver="full", random_state=seed)))
+    return Pipeline(steps)
 
 
 def _centroids(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -186,19 +221,27 @@ def _subsample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(n, size=size, replace=False)) if n > size else np.arange(n)
 
 
-def fit_candidates(z: np.ndarray, k_range: range, seed: int) -> list[Candidate]:
-    """Fit every candidate clustering on model-space data z; each gets centroids in model space."""
+def fit_candidates(
+    z: np.ndarray,
+    k_range: range,
+    seed: int,
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS,
+    spectral_sample: int = SPECTRAL_SAMPLE,
+) -> list[Candidate]:
+    """Fit every candidate clustering of the chosen algorithms on model-space data z; each gets centroids
+    in model space."""
     rng = np.random.default_rng(seed)
     n = len(z)
     candidates: list[Candidate] = []
     for k in k_range:
         if k >= n:
             break
-        km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(z)
-        candidates.append(
-            Candidate("kmeans", k, {"n_clusters": k, "n_init": 4}, estimator=km, centroids=km.cluster_centers_)
-        )
-        if n > MINIBATCH_FROM:
+        if "kmeans" in algorithms:
+            km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(z)
+            candidates.append(
+                Candidate("kmeans", k, {"n_clusters": k, "n_init": 4}, estimator=km, centroids=km.cluster_centers_)
+            )
+        if n > MINIBATCH_FROM and "minibatch_kmeans" in algorithms:
             mb = MiniBatchKMeans(n_clusters=k, batch_size=4096, n_init=3, random_state=seed).fit(z)
             candidates.append(
                 Candidate(
@@ -210,27 +253,56 @@ def fit_candidates(z: np.ndarray, k_range: range, seed: int) -> list[Candidate]:
                 )
             )
         gmm_idx = _subsample(n, GMM_SAMPLE, rng)
-        gmm = GaussianMixture(n_components=k, covariance_type="full", random_state=seed).fit(z[gmm_idx])
-        candidates.append(
-            Candidate(
-                "gaussian_mixture",
-                k,
-                {"n_components": k, "covariance_type": "full"},
-                estimator=gmm,
-                centroids=gmm.means_,
+        if "gaussian_mixture" in algorithms:
+            gmm = GaussianMixture(n_components=k, covariance_type="full", random_state=seed).fit(z[gmm_idx])
+            candidates.append(
+                Candidate(
+                    "gaussian_mixture",
+                    k,
+                    {"n_components": k, "covariance_type": "full"},
+                    estimator=gmm,
+                    centroids=gmm.means_,
+                )
             )
-        )
         ward_idx = _subsample(n, WARD_SAMPLE, rng)
-        ward_labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(z[ward_idx])
-        candidates.append(
-            Candidate(
-                "agglomerative_ward",
-                k,
-                {"n_clusters": k, "fit_sample": len(ward_idx)},
-                centroids=_centroids(z[ward_idx], ward_labels),
+        if "agglomerative_ward" in algorithms:
+            ward_labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(z[ward_idx])
+            candidates.append(
+                Candidate(
+                    "agglomerative_ward",
+                    k,
+                    {"n_clusters": k, "fit_sample": len(ward_idx)},
+                    centroids=_centroids(z[ward_idx], ward_labels),
+                )
             )
-        )
-    candidates.extend(_dbscan_candidates(z, rng))
+    if "spectral" in algorithms:
+        candidates.extend(_spectral_candidates(z, k_range, seed, spectral_sample))
+    if "dbscan" in algorithms:
+        candidates.extend(_dbscan_candidates(z, rng))
+    return candidates
+
+
+def _spectral_candidates(z: np.ndarray, k_range: range, seed: int, sample_size: int) -> list[Candidate]:
+    """SpectralClustering's own steps (rbf affinity, spectral embedding, k-means on it) on a subsample.
+
+    The affinity is a dense n x n matrix: 2,000 customers are 32 MB, 20,000 would be 3.2 GB, hence the
+    subsample. SpectralClustering per k recomputes the affinity and its eigenvectors (40 s for k = 3..8 at
+    2,000 customers here); the embedding's first k eigenvectors are the same for every k, so they are
+    computed once, for the largest k, and each k only runs k-means on its first k columns (about 3 s).
+    """
+    # Its own random stream: turning spectral on or off leaves the other algorithms' subsamples as they were.
+    idx = _subsample(len(z), sample_size, np.random.default_rng([seed, SPECTRAL_STREAM]))
+    sample = z[idx]
+    ks = [k for k in k_range if k < len(sample)]
+    if not ks:
+        return []
+    affinity = rbf_kernel(sample, gamma=SPECTRAL_GAMMA)
+    embedding = spectral_embedding(affinity, n_components=max(ks), random_state=seed, drop_first=False)
+    candidates = []
+    for k in ks:
+        labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(embedding[:, :k])
+        params = {"n_clusters": k, "affinity": "rbf", "gamma": SPECTRAL_GAMMA, "fit_sample": len(sample)}
+        candidates.append(Candidate("spectral", k, params, centroids=_centroids(sample, labels)))
     return candidates
 
 
@@ -354,20 +426,37 @@ def select_model(
     min_share: float = 0.03,
     silhouette_sample: int = 20_000,
     seed: int = 42,
+    algorithms: tuple[str, ...] | list[str] = DEFAULT_ALGORITHMS,
+    spectral_sample: int = SPECTRAL_SAMPLE,
+    pca_components: float = 0,
 ) -> Selection:
-    """Fit all candidates on the sample, gate them, and return the chosen model."""
+    """Fit all candidates on the sample, gate them, and return the chosen model.
+
+    pca_components: 0 for no PCA, a whole number of components, or a share of variance to keep (0 < x < 1).
+    """
     missing = [f for f in features if f not in sample.columns]
     if missing:
         raise SegflowError(f"the training sample lacks feature(s) {', '.join(missing)}")
+    unknown = [a for a in algorithms if a not in ALGORITHMS]
+    if unknown or not algorithms:
+        raise ConfigError(
+            f"algorithms {list(algorithms)}: {'unknown ' + ', '.join(unknown) if unknown else 'none chosen'}; "
+            f"choose among {', '.join(ALGORITHMS)}"
+        )
+    if pca_components >= 1 and (pca_components != int(pca_components) or pca_components > len(features)):
+        raise ConfigError(
+            f"pca_components {pca_components:g} must be a whole number of components at most the number of "
+            f"features ({len(features)}), or a share of variance below 1"
+        )
     if len(sample) < max(20, min_clusters * 5):
         raise SegflowError(f"only {len(sample)} customers to train on; at least {max(20, min_clusters * 5)} needed")
     if min_clusters > max_clusters:
         raise SegflowError(f"min_clusters {min_clusters} is above max_clusters {max_clusters}")
     log_features = choose_log_features(sample, features)
-    pre = _preprocessor(features, log_features)
+    pre = _preprocessor(features, log_features, pca_components, seed)
     z = pre.fit_transform(sample[features].to_numpy(dtype=float))
     k_range = range(min_clusters, max_clusters + 1)
-    candidates = fit_candidates(z, k_range, seed)
+    candidates = fit_candidates(z, k_range, seed, tuple(algorithms), spectral_sample)
     evaluate(candidates, z, min(silhouette_sample, len(z)), k_range, min_share)
     chosen = select(candidates)
     final_step = chosen.estimator if chosen.estimator is not None else _NearestCentroid(chosen.centroids)
@@ -380,6 +469,9 @@ def select_model(
         params=chosen.params,
         centroids=np.asarray(chosen.centroids),
     )
+    if "pca" in pre.named_steps:
+        # With the model version's params, so the registry records how model space was made.
+        model.params = {**chosen.params, "pca": model.pca_summary()}
     gates = {
         "min_segment_share": min_share,
         "min_clusters": min_clusters,
@@ -387,6 +479,7 @@ def select_model(
         "candidates": len(candidates),
         "passed": sum(c.passed for c in candidates),
         "chosen_min_share": chosen.metrics["min_share"],
+        "algorithms": list(algorithms),
     }
     return Selection(model=model, chosen=chosen, candidates=candidates, gates=gates)
 

@@ -174,7 +174,7 @@ def describe_segments(
         positions = stats.loc[fresh, ["mean_r_score", "mean_f_score", "mean_m_score"]].set_axis(["r", "f", "m"], axis=1)
         names = name_segments(positions, taken=frozenset(name for name, _ in kept.values()))
     else:
-        centroids_z = pd.DataFrame(model.centroids, columns=model.features, index=keys).loc[fresh]
+        centroids_z = pd.DataFrame(model.standardised_centroids(), columns=model.features, index=keys).loc[fresh]
         names = name_by_features(centroids_z)
     kept_names = pd.DataFrame([{"name": n, "action": a} for n, a in kept.values()], index=list(kept))
     names = pd.concat([kept_names, names]).reindex(keys)

@@ -2,22 +2,63 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from pathlib import Path
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from segflow.algorithms import ALGORITHMS, DEFAULT_ALGORITHMS, SPECTRAL_SAMPLE
+from segflow.errors import ConfigError
 
 DEFAULT_SOURCE = "segflow.transactions"
 # schema.name or name, each an unquoted PostgreSQL identifier (quoted when used).
 _RELATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}(\.[A-Za-z_][A-Za-z0-9_$]{0,62})?")
 
 
+CONFIG_VARIABLE = "SEGFLOW_CONFIG"
+CONFIG_FILE = "segflow.yaml"
+
+
+class ConfigFileError(ConfigError):
+    """The YAML settings file is missing, unreadable, or has a key or value segflow cannot use."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path, self.problem = path, problem
+        super().__init__(f"settings file {path}: {problem}")
+
+
 class Settings(BaseSettings):
-    """segflow's configuration. Defaults make the embedded quick start work with no configuration."""
+    """segflow's configuration. Defaults make the embedded quick start work with no configuration.
+
+    Sources, strongest first: arguments, SEGFLOW_* environment variables, a .env file in the working folder,
+    the YAML settings file ($SEGFLOW_CONFIG, else segflow.yaml in the working folder), the defaults.
+    """
 
     model_config = SettingsConfigDict(env_prefix="SEGFLOW_", env_file=".env", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = settings_file()
+        yaml_settings = () if path is None else (_YamlSettingsFile(settings_cls, path),)
+        return init_settings, env_settings, dotenv_settings, *yaml_settings, file_secret_settings
 
     database_url: SecretStr | None = Field(
         default=None,
@@ -75,6 +116,24 @@ class Settings(BaseSettings):
     )
     min_clusters: int = Field(default=3, ge=2, description="Fewest segments a candidate may have.")
     max_clusters: int = Field(default=8, ge=2, le=12, description="Most segments a candidate may have.")
+    algorithms: Annotated[list[str], NoDecode] = Field(
+        default=list(DEFAULT_ALGORITHMS),
+        description="Clustering algorithms whose candidates compete, comma-separated or a JSON list: "
+        f"{', '.join(ALGORITHMS)}. spectral is off by default (it fits on spectral_sample customers).",
+    )
+    spectral_sample: int = Field(
+        default=SPECTRAL_SAMPLE,
+        ge=100,
+        le=5_000,
+        description="Customers spectral clustering is fitted on: it builds an n x n affinity matrix (5,000 is "
+        "200 MB), so it is bounded; every customer is then assigned to the nearest centroid.",
+    )
+    pca_components: float = Field(
+        default=0,
+        ge=0,
+        description="PCA after standardising, in model space: 0 off; a whole number of components (at most the "
+        "number of features); or a share of variance to keep, e.g. 0.95.",
+    )
     score_chunk_rows: int = Field(default=100_000, ge=1_000, description="Customers scored per chunk.")
     seed: int = Field(default=42, ge=0, description="Seed for sampling and model fitting.")
     drift_psi_threshold: float = Field(
@@ -114,6 +173,31 @@ class Settings(BaseSettings):
         description="Keep the report files (segment pages, drift reports) of this many newest published runs; "
         "0 keeps all. Database rows are always kept.",
     )
+
+    @field_validator("algorithms", mode="before")
+    @classmethod
+    def _algorithms_as_list(cls, value: object) -> object:
+        # From the environment it is text: "kmeans,spectral" or a JSON list like the other list settings.
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [a.strip() for a in text.split(",") if a.strip()]
+        return value
+
+    @field_validator("algorithms", mode="after")
+    @classmethod
+    def _algorithms_are_known(cls, value: list[str]) -> list[str]:
+        unknown = [a for a in value if a not in ALGORITHMS]
+        if unknown or not value:
+            problem = f"unknown {', '.join(map(repr, unknown))}" if unknown else "none chosen"
+            raise ValueError(f"{problem}; choose among {', '.join(ALGORITHMS)}")
+        return value
+
+    @field_validator("pca_components", mode="after")
+    @classmethod
+    def _pca_is_a_count_or_a_share(cls, value: float) -> float:
+        if value >= 1 and value != int(value):
+            raise ValueError(f"must be 0 (off), a whole number of components, or a share below 1; got {value:g}")
+        return value
 
     @field_validator("home", mode="after")
     @classmethod
@@ -165,6 +249,69 @@ class Settings(BaseSettings):
     def report_path(self) -> Path:
         """Folder of HTML reports."""
         return (self.reports_dir or self.home / "reports").expanduser()
+
+
+def settings_file() -> Path | None:
+    """The YAML settings file to read: $SEGFLOW_CONFIG (which must exist), else ./segflow.yaml if present."""
+    named = os.environ.get(CONFIG_VARIABLE, "").strip()
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise ConfigFileError(path.resolve(), f"not found (named by {CONFIG_VARIABLE})")
+        return path.resolve()
+    here = Path.cwd() / CONFIG_FILE
+    return here if here.is_file() else None
+
+
+class _YamlSettingsFile(YamlConfigSettingsSource):
+    """Settings from a YAML mapping whose keys are the settings' field names (seed, not SEGFLOW_SEED).
+
+    Unlike the environment, where unrelated variables abound, every key must be a setting: a typo in a file
+    that is ignored would leave a setting at its default without a word.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        self.path = path
+        super().__init__(settings_cls, yaml_file=path)
+        self._check(settings_cls)
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        """The file's mapping, or an error naming the file when it is not YAML or not a mapping."""
+        import yaml  # only when there is a file to read
+
+        try:
+            data = super()._read_file(file_path)
+        except yaml.YAMLError as exc:
+            raise ConfigFileError(self.path, " ".join(f"not valid YAML: {exc}".split())) from exc
+        except OSError as exc:
+            raise ConfigFileError(self.path, f"cannot be read ({exc.strerror})") from exc
+        if not isinstance(data, dict):
+            raise ConfigFileError(self.path, f"must be a mapping of setting: value, not a {type(data).__name__}")
+        return data
+
+    def _check(self, settings_cls: type[BaseSettings]) -> None:
+        for key in self.yaml_data:
+            if key not in settings_cls.model_fields:
+                hint = str(key).lower().removeprefix("segflow_")
+                suggestion = (
+                    f" (write {hint!r}: keys are setting names without SEGFLOW_)"
+                    if hint in settings_cls.model_fields
+                    else ""
+                )
+                raise ConfigFileError(self.path, f"unknown key {key!r}{suggestion}")
+        # Each of the file's values alone, so that an error names the key as written in the file (the full
+        # validation later would word it as an environment variable).
+        blank = settings_cls.model_construct()
+        for key, value in self.yaml_data.items():
+            try:
+                settings_cls.__pydantic_validator__.validate_assignment(blank, key, value)
+            except ValidationError as exc:
+                raise ConfigFileError(self.path, f"bad value for {key!r}: {_reason(exc)}") from exc
+
+
+def _reason(error: ValidationError) -> str:
+    """The first problem pydantic found, without its 'Value error, ' preamble for our own validators."""
+    return str(error.errors()[0]["msg"]).removeprefix("Value error, ")
 
 
 def redact_url(url: str) -> str:

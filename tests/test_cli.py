@@ -365,3 +365,10 @@ def test_rebuild_check_finds_lines_not_folded_and_rebuild_mends_them(db_url, db,
     assert " ".join(rebuilt.stdout.split()).startswith("aggregates of segflow.transactions rebuilt in ")
     assert "204 customers, lines up to 2024-04-01" in " ".join(rebuilt.stdout.split())
     assert segflow("rebuild", "--check", "--as-of", "2024-03-31", env=env).returncode == 0
+
+
+def test_a_typo_in_the_yaml_settings_file_stops_every_command_naming_the_key_and_the_file(tmp_path):
+    (tmp_path / "segflow.yaml").write_text("seed: 7\nmax_cluster: 6\n")
+    result = segflow("models", "list", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: settings file {tmp_path / 'segflow.yaml'}: unknown key 'max_cluster'"

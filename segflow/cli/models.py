@@ -67,6 +67,11 @@ def models_show(
         f"trained as of {details['as_of']} on {details['sample_size']:,} customers; "
         f"{details['gates']['passed']} of {details['gates']['candidates']} candidates passed the gates"
     )
+    if pca := details["params"].get("pca"):
+        console.print(
+            f"model space: PCA, {pca['components']} components explaining {pca['explained_variance']:.1%} of the "
+            f"variance (SEGFLOW_PCA_COMPONENTS={pca['n_components']:g})"
+        )
     table = Table()
     for column in ("key", "segment", "size", "share of training sample", "action"):
         table.add_column(column, overflow="fold", justify="left" if column in ("key", "segment", "action") else "right")

@@ -34,6 +34,9 @@ def train(db: Database, settings: Settings, attempt_id: int, decision: policy.Tr
             min_share=settings.min_segment_share,
             silhouette_sample=settings.silhouette_sample,
             seed=settings.seed,
+            algorithms=settings.algorithms,
+            spectral_sample=settings.spectral_sample,
+            pca_components=settings.pca_components,
         )
         previous = champion_segments(db)
         segments, labels = describe_segments(selection.model, sample, previous)

@@ -3,12 +3,25 @@
 import tracemalloc
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import silhouette_score
 from support.data import make_mall_customers, make_rfm_with_whales
 
+from segflow.algorithms import DEFAULT_ALGORITHMS
 from segflow.errors import SegflowError
-from segflow.model import SILHOUETTE_TIE, Candidate, LogSkewed, choose_log_features, evaluate, select, select_model
+from segflow.model import (
+    SILHOUETTE_TIE,
+    Candidate,
+    LogSkewed,
+    _NearestCentroid,
+    choose_log_features,
+    evaluate,
+    fit_candidates,
+    labels_of,
+    select,
+    select_model,
+)
 
 
 def test_mall_like_customers_give_five_segments():
@@ -86,8 +99,6 @@ def test_kmeans_wcss_is_its_inertia():
 
 
 def test_customers_that_mostly_share_one_point_reject_dbscan_instead_of_crashing():
-    import pandas as pd
-
     # 200 customers with the same features and three small groups: the 90th percentile of the distance to
     # the 5th neighbour, DBSCAN's radius, is 0.
     points = [(10.0, 1.0, 50.0)] * 200 + [(200.0, 1.0, 20.0)] * 4 + [(5.0, 9.0, 900.0)] * 4 + [(90.0, 3.0, 150.0)] * 4
@@ -207,3 +218,118 @@ def test_silhouette_holds_a_bounded_block_of_distances_and_gives_sklearns_score(
     assert peak < 200 * 2**20, f"evaluate peaked at {peak / 2**20:.0f} MB"
     assert candidate.metrics["silhouette_sample"] == 8_000  # screened on 4,000, then the finalist on all
     assert candidate.metrics["silhouette"] == round(float(silhouette_score(z, labels)), 5)
+
+
+# Spectral clustering and the choice of algorithms.
+
+
+def _blobs(per_blob: int = 60, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Three tight, far-apart blobs in two dimensions, and which blob each point came from."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
+    truth = np.repeat([0, 1, 2], per_blob)
+    return centres[truth] + rng.normal(0, 0.3, (len(truth), 2)), truth
+
+
+def test_spectral_recovers_well_separated_blobs():
+    z, truth = _blobs()
+    (spectral,) = fit_candidates(z, range(3, 4), seed=42, algorithms=("spectral",))
+    labels = labels_of(spectral, z)
+    # Every blob is one cluster and every cluster one blob, whatever the numbering.
+    assert {(int(t), int(lab)) for t, lab in zip(truth, labels, strict=True)} == {
+        (t, int(labels[truth == t][0])) for t in range(3)
+    }
+    assert len(set(labels)) == 3
+
+
+def test_spectral_candidates_are_listed_with_their_k_and_fit_on_a_bounded_subsample():
+    z, _ = _blobs()
+    candidates = fit_candidates(z, range(2, 5), seed=42, algorithms=("kmeans", "spectral"), spectral_sample=100)
+    assert [(c.algorithm, c.k) for c in candidates if c.algorithm == "spectral"] == [
+        ("spectral", 2),
+        ("spectral", 3),
+        ("spectral", 4),
+    ]
+    assert {c.params["fit_sample"] for c in candidates if c.algorithm == "spectral"} == {100}
+    assert [c.algorithm for c in candidates].count("kmeans") == 3
+
+
+def test_turning_spectral_on_leaves_the_other_candidates_as_they_were():
+    z = make_rfm_with_whales().to_numpy(dtype=float)
+    z = (z - z.mean(axis=0)) / z.std(axis=0)
+    without = fit_candidates(z, range(3, 4), seed=42)
+    with_spectral = fit_candidates(z, range(3, 4), seed=42, algorithms=(*DEFAULT_ALGORITHMS, "spectral"))
+    others = [c for c in with_spectral if c.algorithm != "spectral"]
+    assert [(c.algorithm, c.k, c.params) for c in others] == [(c.algorithm, c.k, c.params) for c in without]
+    for a, b in zip(others, without, strict=True):
+        np.testing.assert_array_equal(a.fitted_centroids(), b.fitted_centroids())
+
+
+def test_a_spectral_champion_scores_new_customers_by_the_nearest_centroid():
+    z, _ = _blobs()
+    frame = pd.DataFrame(z, columns=["x", "y"])
+    selection = select_model(frame, ["x", "y"], min_clusters=2, max_clusters=5, algorithms=["spectral"])
+    model = selection.model
+    assert (model.algorithm, model.k) == ("spectral", 3)
+    assert isinstance(model.pipeline[-1], _NearestCentroid)
+    # New customers: one near each blob's centre, and one between the first two (nearer the first).
+    new = pd.DataFrame([[0.2, -0.1], [5.9, 0.3], [-0.2, 6.1], [2.5, 0.0]], columns=["x", "y"])
+    labels, distance, _ = model.assign(new)
+    in_model_space = model.to_model_space(new)
+    nearest = ((in_model_space[:, None, :] - model.centroids[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+    np.testing.assert_array_equal(labels, nearest)
+    assert len(set(labels[:3])) == 3 and labels[3] == labels[0]
+    np.testing.assert_allclose(distance, np.linalg.norm(in_model_space - model.centroids[labels], axis=1))
+
+
+def test_an_unknown_algorithm_is_an_error_naming_it_and_the_choices():
+    with pytest.raises(SegflowError, match=r"unknown spectrall; choose among kmeans, .*spectral"):
+        select_model(make_mall_customers(), ["annual_income", "spending_score"], algorithms=["kmeans", "spectrall"])
+
+
+# PCA in model space.
+
+
+def _three_features(seed: int = 5) -> pd.DataFrame:
+    """Mall-like customers with a third feature that mostly repeats income (so PCA has something to drop)."""
+    frame = make_mall_customers(seed)
+    frame["household_income"] = frame["annual_income"] * 1.1 + np.random.default_rng(seed).normal(0, 2, len(frame))
+    return frame
+
+
+FEATURES_3 = ["annual_income", "spending_score", "household_income"]
+
+
+def test_with_pca_a_model_scores_names_segments_and_stores_the_explained_variance():
+    from segflow.segments import describe_segments
+
+    data = _three_features()
+    selection = select_model(data, FEATURES_3, pca_components=0.95)
+    model = selection.model
+    pca = model.params["pca"]
+    assert pca["n_components"] == 0.95 and pca["components"] == 2  # household income adds almost nothing
+    assert len(pca["explained_variance_ratio"]) == 2 and pca["explained_variance"] >= 0.95
+    assert model.to_model_space(data).shape == (200, 2) and model.centroids.shape == (model.k, 2)
+    labels, distance, confidence = model.assign(data)
+    assert set(labels) == set(range(model.k)) and (distance >= 0).all() and (confidence <= 1).all()
+    segments, _ = describe_segments(model, data)
+    # Names come from the features, not the components: the high-income, high-spending group is named so.
+    top = segments.loc[[c["annual_income"] > 70 and c["spending_score"] > 70 for c in segments["centroid"]]]
+    assert len(top) == 1
+    assert top["name"].iloc[0] == "high annual income, high spending score, high household income"
+    assert abs(top["centroid"].iloc[0]["annual_income"] - 86) < 5
+
+
+def test_with_pca_the_same_seed_gives_the_same_model():
+    data = _three_features()
+    options = {"pca_components": 2, "seed": 7, "algorithms": ["kmeans", "gaussian_mixture", "spectral"]}
+    first = select_model(data, FEATURES_3, **options).model
+    second = select_model(data, FEATURES_3, **options).model
+    assert (first.algorithm, first.k, first.params) == (second.algorithm, second.k, second.params)
+    np.testing.assert_array_equal(first.centroids, second.centroids)
+    np.testing.assert_array_equal(first.pca.components_, second.pca.components_)
+
+
+def test_pca_with_more_components_than_features_is_an_error_naming_both():
+    with pytest.raises(SegflowError, match=r"pca_components 3 must be .* at most the number of features \(2\)"):
+        select_model(make_mall_customers(), ["annual_income", "spending_score"], pca_components=3)

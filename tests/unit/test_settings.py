@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from segflow.settings import Settings, redact_url
+from segflow.settings import ConfigFileError, Settings, redact_url
 
 
 def test_defaults_use_the_embedded_database_under_home(monkeypatch):
@@ -74,3 +74,131 @@ def test_env_example_lists_every_settings_field():
     listed = {line.split("=", 1)[0].lstrip("# ").strip() for line in example.splitlines() if "=" in line}
     expected = {f"SEGFLOW_{name.upper()}" for name in Settings.model_fields}
     assert expected <= listed, f"missing from .env.example: {sorted(expected - listed)}"
+
+
+# The clustering algorithms and PCA.
+
+
+def test_algorithms_default_to_all_but_spectral_and_take_a_comma_list_or_json(monkeypatch):
+    assert Settings(_env_file=None).algorithms == [
+        "kmeans",
+        "minibatch_kmeans",
+        "gaussian_mixture",
+        "agglomerative_ward",
+        "dbscan",
+    ]
+    monkeypatch.setenv("SEGFLOW_ALGORITHMS", "kmeans, spectral")
+    assert Settings(_env_file=None).algorithms == ["kmeans", "spectral"]
+    monkeypatch.setenv("SEGFLOW_ALGORITHMS", '["gaussian_mixture","spectral"]')
+    assert Settings(_env_file=None).algorithms == ["gaussian_mixture", "spectral"]
+
+
+def test_an_unknown_algorithm_is_refused_naming_it(monkeypatch):
+    monkeypatch.setenv("SEGFLOW_ALGORITHMS", "kmeans,spectrall")
+    with pytest.raises(ValidationError, match=r"algorithms[\s\S]*unknown 'spectrall'; choose among kmeans"):
+        Settings(_env_file=None)
+
+
+@pytest.mark.parametrize(("value", "accepted"), [("0", True), ("0.95", True), ("2", True), ("2.5", False)])
+def test_pca_components_is_off_a_count_or_a_share(monkeypatch, value, accepted):
+    monkeypatch.setenv("SEGFLOW_PCA_COMPONENTS", value)
+    if accepted:
+        assert Settings(_env_file=None).pca_components == float(value)
+    else:
+        with pytest.raises(ValidationError, match="whole number of components"):
+            Settings(_env_file=None)
+
+
+# The YAML settings file: $SEGFLOW_CONFIG, else ./segflow.yaml; under the environment, over the defaults.
+
+
+@pytest.fixture
+def no_config(monkeypatch, tmp_path):
+    """An empty working folder and no SEGFLOW_* variable that the tests below set."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("SEGFLOW_CONFIG", "SEGFLOW_SEED", "SEGFLOW_MAX_CLUSTERS", "SEGFLOW_ALGORITHMS"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def test_segflow_yaml_in_the_working_folder_is_read(no_config):
+    (no_config / "segflow.yaml").write_text("seed: 7\nalgorithms: [kmeans, spectral]\npca_components: 0.9\n")
+    settings = Settings(_env_file=None)
+    assert (settings.seed, settings.algorithms, settings.pca_components) == (7, ["kmeans", "spectral"], 0.9)
+    assert settings.max_clusters == 8  # not in the file: the default
+
+
+def test_the_environment_wins_over_the_file_and_the_file_over_defaults(no_config, monkeypatch):
+    (no_config / "segflow.yaml").write_text("seed: 7\nmax_clusters: 6\n")
+    monkeypatch.setenv("SEGFLOW_SEED", "11")
+    settings = Settings(_env_file=None)
+    assert (settings.seed, settings.max_clusters, settings.min_clusters) == (11, 6, 3)
+
+
+def test_a_dotenv_file_wins_over_the_yaml_file(no_config):
+    (no_config / "segflow.yaml").write_text("seed: 7\nmax_clusters: 6\n")
+    (no_config / ".env").write_text("SEGFLOW_SEED=13\n")
+    settings = Settings()
+    assert (settings.seed, settings.max_clusters) == (13, 6)
+
+
+def test_segflow_config_names_the_file_instead_of_the_working_folders(no_config, monkeypatch):
+    (no_config / "segflow.yaml").write_text("seed: 7\n")
+    elsewhere = no_config / "conf" / "nightly.yaml"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text("seed: 9\n")
+    monkeypatch.setenv("SEGFLOW_CONFIG", str(elsewhere))
+    assert Settings(_env_file=None).seed == 9
+
+
+def test_a_missing_segflow_config_file_is_an_error_naming_its_path(no_config, monkeypatch):
+    monkeypatch.setenv("SEGFLOW_CONFIG", str(no_config / "nowhere.yaml"))
+    with pytest.raises(ConfigFileError) as raised:
+        Settings(_env_file=None)
+    assert str(raised.value) == f"settings file {no_config / 'nowhere.yaml'}: not found (named by SEGFLOW_CONFIG)"
+
+
+def test_an_unknown_key_is_an_error_naming_the_key_and_the_file(no_config):
+    (no_config / "segflow.yaml").write_text("seed: 7\nmax_cluster: 6\n")
+    with pytest.raises(ConfigFileError) as raised:
+        Settings(_env_file=None)
+    assert str(raised.value) == f"settings file {no_config / 'segflow.yaml'}: unknown key 'max_cluster'"
+
+
+def test_a_prefixed_key_is_refused_with_the_key_to_write(no_config):
+    (no_config / "segflow.yaml").write_text("SEGFLOW_SEED: 7\n")
+    with pytest.raises(ConfigFileError, match=r"unknown key 'SEGFLOW_SEED' \(write 'seed': keys are setting names"):
+        Settings(_env_file=None)
+
+
+def test_a_bad_value_in_the_file_is_an_error_naming_the_key_and_the_file(no_config):
+    (no_config / "segflow.yaml").write_text("seed: 7\nmin_segment_share: 0.7\n")
+    with pytest.raises(ConfigFileError) as raised:
+        Settings(_env_file=None)
+    message = str(raised.value)
+    assert message.startswith(f"settings file {no_config / 'segflow.yaml'}: bad value for 'min_segment_share': ")
+    assert "less than 0.5" in message
+
+
+def test_a_file_that_is_not_a_mapping_is_an_error(no_config):
+    (no_config / "segflow.yaml").write_text("- seed\n- 7\n")
+    with pytest.raises(ConfigFileError, match="must be a mapping of setting: value, not a list"):
+        Settings(_env_file=None)
+
+
+def test_the_example_file_in_the_readme_is_valid(no_config):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    example = readme.split("```yaml\n# segflow.yaml", 1)[1].split("```", 1)[0]
+    (no_config / "segflow.yaml").write_text(example)
+    settings = Settings(_env_file=None)
+    assert "spectral" in settings.algorithms
+
+
+def test_a_bad_value_caught_by_segflows_own_check_reads_as_that_check(no_config):
+    (no_config / "segflow.yaml").write_text("pca_components: 2.5\n")
+    with pytest.raises(ConfigFileError) as raised:
+        Settings(_env_file=None)
+    assert str(raised.value) == (
+        f"settings file {no_config / 'segflow.yaml'}: bad value for 'pca_components': must be 0 (off), a whole "
+        "number of components, or a share below 1; got 2.5"
+    )
