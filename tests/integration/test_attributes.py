@@ -43,8 +43,14 @@ def test_mall_like_attributes_alone_give_five_segments(db, settings, fetch, tmp_
     model = fetch(db, "select k, features from segflow.model_versions")
     assert model == [(5, ["annual_income", "spending_score"])]
     assert fetch(db, "select count(*) from segflow.current_segments")[0][0] == 200
-    names = fetch(db, "select name from segflow.model_segments order by segment_key")
-    assert any(n[0].startswith("high annual income, high spending score") for n in names)
+    names = fetch(db, "select name from segflow.model_segments order by name")
+    assert [n for (n,) in names] == [
+        "Average income, average spending",
+        "High income, high spending",
+        "High income, low spending",
+        "Low income, high spending",
+        "Low income, low spending",
+    ]
     assert fetch(db, "select lines_total from segflow.run_attempts where attempt_id = %s", (attempt,)) == [(None,)]
 
 
