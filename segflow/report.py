@@ -25,7 +25,7 @@ from sklearn.decomposition import PCA
 
 from segflow import drift, registry, runs
 from segflow.attribute_names import feature_label, feature_title
-from segflow.db import Database, run_composed_named, run_named
+from segflow.db import Database, run_composed_named
 from segflow.features import RFM_FEATURES, feature_value
 from segflow.model import SegmentModel
 from segflow.segments import INACTIVE, UNSCORED, segment_key_order
@@ -610,15 +610,8 @@ def attribute_profile_section(
     db: Database, attempt_id: int, version: int, model: SegmentModel, table: pd.DataFrame, labels: dict[str, str]
 ) -> Section:
     """The segments' means of the model's features and of the other numeric attributes loaded, as a table."""
-    averages = sql.SQL(", ").join(
-        sql.SQL("avg({}) as {}").format(feature_value(f), sql.Identifier(f)) for f in model.features
-    )
-    with db.transaction() as cur:
-        rows = run_composed_named(
-            cur, "queries/report/report_feature_means", {"attempt_id": attempt_id}, means=averages
-        )
-        long = run_named(cur, "queries/report/report_attribute_means", {"attempt_id": attempt_id})
-    means = pd.DataFrame(rows, columns=["segment_key", *model.features]).set_index("segment_key")
+    means = runs.segment_feature_means(db, attempt_id, model.features)
+    long = db.run("queries/report/report_attribute_means", {"attempt_id": attempt_id})
     others = (
         pd.DataFrame(long, columns=["segment_key", "attribute", "mean"])
         .query("attribute not in @model.features")
@@ -631,7 +624,7 @@ def attribute_profile_section(
         "Each segment's customers and the mean of every feature the model clusters on, in the features' own units; "
         "the columns after them are the other numeric attributes loaded with the customers, which the model does "
         "not use but which help to tell the segments apart; then what to do with each segment.",
-        after=attribute_profile_table(table, means.astype(float), others.astype(float), labels, actions),
+        after=attribute_profile_table(table, means, others.astype(float), labels, actions),
     )
 
 

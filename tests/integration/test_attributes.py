@@ -172,3 +172,21 @@ def test_customer_shows_the_attributes_the_model_uses(mall_run):
     assert ("spending", "spending_score_1_100", str(one["Spending Score (1-100)"])) in cells
     assert ("age", "age", str(one["Age"])) in cells and ("gender", "gender", one["Gender"]) in cells
     assert "recency" not in result.stdout and "monetary" not in result.stdout
+
+
+def test_segments_of_an_attribute_run_show_feature_means_not_blank_rfm(mall_run):
+    db, env, customers = mall_run
+    result = segflow_in_process("segments", env=env)
+
+    assert result.exit_code == 0, result.output
+    assert "mean income" in result.stdout and "mean spending" in result.stdout and "recency" not in result.stdout
+    segments = _segments_of(db).merge(customers, on="CustomerID")
+    group = segments[segments["segment_name"] == "Low income, high spending"]
+    line = next(line for line in result.stdout.splitlines() if "Low income, high spending" in line)
+    cells = [c.strip() for c in line.split("│")[1:-1]]
+    assert cells[2:] == [
+        f"{len(group):,}",
+        f"{len(group) / len(segments):.1%}",
+        f"{group['Annual Income (k$)'].mean():,.1f}",
+        f"{group['Spending Score (1-100)'].mean():,.1f}",
+    ]
