@@ -47,11 +47,19 @@ HISTORY_COLUMNS = (
 
 @dataclass(frozen=True)
 class CustomerView:
-    """A customer's row in current_segments (None if not in the current run) and their history."""
+    """A customer's row in current_segments (None if not in the current run) and their history; the current model's
+    features with the customer's values in that run, and the other attributes loaded for them."""
 
     customer_id: str
     current: dict[str, Any] | None
     history: list[dict[str, Any]]
+    model_features: dict[str, Any] = field(default_factory=dict)
+    other_attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uses_attributes(self) -> bool:
+        """Whether the current model clusters on loaded customer attributes (not only on RFM features)."""
+        return any(name not in feature_store.RFM_FEATURES for name in self.model_features)
 
 
 @dataclass(frozen=True)
@@ -82,15 +90,25 @@ class Prediction:
 
 def customer_view(db: Database, customer_id: str) -> CustomerView:
     """The customer's current segment and features, and one row per published run they appear in."""
-    with db.transaction() as cur:  # one snapshot: a publish in between cannot split the two
+    with db.transaction() as cur:  # one snapshot: a publish in between cannot split them
         current = run_named(cur, "queries/customers/customer_current_segment", {"customer_id": customer_id})
         history = run_named(cur, "queries/customers/customer_segment_history", {"customer_id": customer_id})
+        features = run_named(cur, "queries/customers/customer_model_features", {"customer_id": customer_id})
     if not current and not history:
         raise SegflowError(f"unknown customer {customer_id!r}: no published run has segmented them")
+    model_features: dict[str, Any] = {}
+    other_attributes: dict[str, Any] = {}
+    if features:
+        names, attributes, columns = features[0]
+        values = attributes | columns  # a name that is an RFM feature means the column (features.FeatureSet)
+        model_features = {name: values.get(name) for name in names}
+        other_attributes = {name: value for name, value in attributes.items() if name not in model_features}
     return CustomerView(
         customer_id=customer_id,
         current=dict(zip(CURRENT_COLUMNS, current[0], strict=True)) if current else None,
         history=[dict(zip(HISTORY_COLUMNS, row, strict=True)) for row in history],
+        model_features=model_features,
+        other_attributes=other_attributes,
     )
 
 

@@ -236,6 +236,15 @@ def rfm_scores(frame: pd.DataFrame, cuts: dict[str, list[float]]) -> pd.DataFram
     return out
 
 
+def feature_value(name: str) -> sql.Composable:
+    """The SQL value of a feature in a customer_features row, as double precision: its column for an RFM feature,
+    its key in the row's attributes otherwise."""
+    if name in RFM_FEATURES:
+        return sql.SQL("{}::double precision").format(sql.Identifier(name))
+    # Attribute names are checked against the loaded keys; the key itself is a quoted literal.
+    return sql.SQL("(attributes ->> {})::double precision").format(sql.Literal(name))
+
+
 def _feature_columns(features: FeatureSet) -> tuple[sql.Composable, sql.Composable]:
     """Columns to export (the features, plus R/F/M for scores) and the test that every feature is there."""
     columns, complete = [], []
@@ -243,11 +252,7 @@ def _feature_columns(features: FeatureSet) -> tuple[sql.Composable, sql.Composab
         f for f in SCORED_FEATURES if features.uses_transactions and f not in features.names
     )
     for name in exported:
-        if name in RFM_FEATURES:
-            expression = sql.SQL("{}::double precision").format(sql.Identifier(name))
-        else:
-            # Attribute names are checked against the loaded keys; the key itself is a quoted literal.
-            expression = sql.SQL("(attributes ->> {})::double precision").format(sql.Literal(name))
+        expression = feature_value(name)
         columns.append(sql.SQL("{} as {}").format(expression, sql.Identifier(name)))
         if name in features.names:
             complete.append(sql.SQL("{} is not null").format(expression))

@@ -20,10 +20,13 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
+from psycopg2 import sql
 from sklearn.decomposition import PCA
 
 from segflow import drift, registry, runs
-from segflow.db import Database
+from segflow.attribute_names import feature_label, feature_title
+from segflow.db import Database, run_composed_named
+from segflow.features import RFM_FEATURES, feature_value
 from segflow.model import SegmentModel
 from segflow.segments import INACTIVE, UNSCORED, segment_key_order
 from segflow.settings import Settings
@@ -369,6 +372,7 @@ body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1300px;
 table {{ border-collapse: collapse; margin: 0.5em 0; }}
 th, td {{ border: 1px solid #ddd; padding: 4px 10px; text-align: right; }}
 th {{ background: #f5f5f5; text-align: left; }}
+td.action {{ text-align: left; max-width: 28em; }}
 section {{ margin-top: 2.5em; }} p {{ max-width: 60em; }} .note {{ color: #8a5300; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
@@ -440,6 +444,190 @@ def profile_section(db: Database, attempt_id: int, table: pd.DataFrame, labels: 
     )
 
 
+def uses_attributes(model: SegmentModel) -> bool:
+    """Whether a model clusters on loaded customer attributes (not only on RFM features)."""
+    return any(feature not in RFM_FEATURES for feature in model.features)
+
+
+def feature_sample(db: Database, attempt_id: int, features: list[str], size: int, seed: int) -> pd.DataFrame:
+    """A deterministic sample of an attempt's clustered customers: customer_id, segment_key and each feature."""
+    columns = sql.SQL(", ").join(sql.SQL("{} as {}").format(feature_value(f), sql.Identifier(f)) for f in features)
+    with db.transaction() as cur:
+        rows = run_composed_named(
+            cur,
+            "queries/report/report_feature_sample",
+            {"attempt_id": attempt_id, "seed": str(seed), "limit": size},
+            features=columns,
+        )
+    frame = pd.DataFrame(rows, columns=["customer_id", "segment_key", *features])
+    return frame.astype(dict.fromkeys(features, "float64"))
+
+
+def axis_title(feature: str) -> str:
+    """'Income (annual_income_k)': the readable label, and the column it comes from."""
+    return f"{feature_title(feature)} ({feature})"
+
+
+def attribute_map(
+    model: SegmentModel, sample: pd.DataFrame, labels: dict[str, str], colours: dict[str, str]
+) -> go.Figure | None:
+    """Customers and centroids of a model with attribute features: on its two features in their own units, or on
+    the first two principal components of model space when it has more; None with fewer than three customers."""
+    if len(model.features) != 2:
+        figure = customer_map(model, sample, labels, colours)
+        if figure is not None:
+            words = ", ".join(feature_label(f) for f in model.features)
+            figure.update_layout(
+                title=f"Customers on the first two principal components of model space (PCA of {words})",
+                margin={"t": 60},
+            )
+        return figure
+    sample = sample.dropna(subset=model.features)
+    if len(sample) < 3:
+        return None
+    x_feature, y_feature = model.features
+    figure = go.Figure()
+    keys = sample["segment_key"].to_numpy()
+    for key in [k for k in labels if k in set(keys)]:
+        inside = sample[keys == key]
+        figure.add_trace(
+            go.Scatter(
+                x=inside[x_feature],
+                y=inside[y_feature],
+                mode="markers",
+                name=labels[key],
+                marker={"size": 7, "opacity": 0.7, "color": colours[key]},
+                customdata=inside["customer_id"].to_numpy(),
+                hovertemplate="customer %{customdata}<br>"
+                + html.escape(labels[key])
+                + f"<br>{html.escape(feature_label(x_feature))} %{{x}}, {html.escape(feature_label(y_feature))} "
+                "%{y}<extra></extra>",
+            )
+        )
+    centres = model.centroids_original_units()
+    centroid_keys = list(model.segment_keys)
+    figure.add_trace(
+        go.Scatter(
+            x=centres[x_feature],
+            y=centres[y_feature],
+            mode="markers+text",
+            name="centroids",
+            text=centroid_keys,
+            textposition="top center",
+            textfont={"size": 14},
+            marker={
+                "size": 22,
+                "symbol": "diamond",
+                "color": [colours.get(k, "#333") for k in centroid_keys],
+                "line": {"width": 2, "color": "#111"},
+            },
+            hovertext=[labels.get(k, k) for k in centroid_keys],
+            hovertemplate="centroid of %{hovertext}<br>%{x:.1f}, %{y:.1f}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        template="plotly_white",
+        height=600,
+        title=(
+            f"Customers by {feature_label(x_feature)} and {feature_label(y_feature)}, in their own units; "
+            "diamonds are the segment centroids"
+        ),
+        legend={"title": "segment"},
+        margin={"t": 60},
+        xaxis_title=axis_title(x_feature),
+        yaxis_title=axis_title(y_feature),
+    )
+    return figure
+
+
+def attribute_map_section(
+    db: Database,
+    settings: Settings,
+    attempt_id: int,
+    model: SegmentModel,
+    labels: dict[str, str],
+    colours: dict[str, str],
+    clustered: int,
+) -> Section:
+    """The customer map of an attempt whose model clusters on attributes, or a note saying why there is none."""
+    sample = feature_sample(db, attempt_id, model.features, MAP_POINTS, settings.seed)
+    figure = attribute_map(model, sample, labels, colours)
+    features = ", ".join(model.features)
+    if figure is None:
+        return Section(
+            "Customers and segment centroids",
+            "",
+            after=_note(f"The map is not available: only {len(sample)} clustered customer(s) with all of {features}."),
+        )
+    drawn = sum(len(trace.x) for trace in figure.data[:-1])  # the last trace holds the centroids
+    where = (
+        f"by the model's two features ({features}) in their own units"
+        if len(model.features) == 2
+        else f"projected on the first two principal components (PCA) of the model's space ({features}, standardised)"
+    )
+    return Section(
+        "Customers and segment centroids",
+        f"A deterministic sample of {drawn:,} of the run's {clustered:,} clustered customers, {where}. Diamonds are "
+        "the segment centroids. Unscored customers (missing a model feature) have no place on the map.",
+        figure,
+    )
+
+
+def attribute_profile_table(
+    table: pd.DataFrame, means: pd.DataFrame, others: pd.DataFrame, labels: dict[str, str], actions: dict[str, str]
+) -> str:
+    """Segments' size, share, mean of each model feature and of the other numeric attributes, and action, as HTML.
+
+    means: index segment key, a column per model feature; others: index segment key, a column per other attribute.
+    """
+
+    def cell(frame: pd.DataFrame, key: str, column: str) -> str:
+        value = frame[column].get(key) if column in frame.columns else None
+        return "<td></td>" if value is None or pd.isna(value) else f"<td>{value:,.1f}</td>"
+
+    head = "<tr><th>segment</th><th>customers</th><th>share of all customers</th>" + "".join(
+        f"<th>mean {html.escape(feature_label(c))}<br><small>{html.escape(c)}</small></th>" for c in means.columns
+    )
+    head += "".join(
+        f'<th class="other">mean {html.escape(feature_label(c))}<br><small>{html.escape(c)}, not clustered on'
+        "</small></th>"
+        for c in others.columns
+    )
+    head += '<th class="action">action</th>'
+    rows = []
+    for row in table.itertuples(index=False):
+        key = row.segment_key
+        rows.append(
+            f"<tr><th>{html.escape(labels[key])}</th><td>{row.customers:,}</td><td>{row.share:.1%}</td>"
+            + "".join(cell(means, key, c) for c in means.columns)
+            + "".join(cell(others, key, c) for c in others.columns)
+            + f'<td class="action">{html.escape(actions.get(key, ""))}</td></tr>'
+        )
+    return f'<table class="attribute-profile">{head}</tr>{"".join(rows)}</table>'
+
+
+def attribute_profile_section(
+    db: Database, attempt_id: int, version: int, model: SegmentModel, table: pd.DataFrame, labels: dict[str, str]
+) -> Section:
+    """The segments' means of the model's features and of the other numeric attributes loaded, as a table."""
+    means = runs.segment_feature_means(db, attempt_id, model.features)
+    long = db.run("queries/report/report_attribute_means", {"attempt_id": attempt_id})
+    others = (
+        pd.DataFrame(long, columns=["segment_key", "attribute", "mean"])
+        .query("attribute not in @model.features")
+        .pivot(index="segment_key", columns="attribute", values="mean")
+    )
+    rules = {INACTIVE[0]: INACTIVE[2], UNSCORED[0]: UNSCORED[2]}
+    actions = rules | {key: action for key, (_, action) in registry.segment_names(db, version).items()}
+    return Section(
+        "Segment profiles",
+        "Each segment's customers and the mean of every feature the model clusters on, in the features' own units; "
+        "the columns after them are the other numeric attributes loaded with the customers, which the model does "
+        "not use but which help to tell the segments apart; then what to do with each segment.",
+        after=attribute_profile_table(table, means, others.astype(float), labels, actions),
+    )
+
+
 def selection_section(details: dict[str, Any]) -> Section:
     """The elbow and silhouette curves of the model's selection (details as from registry.details)."""
     candidates = details["candidates"]
@@ -490,15 +678,24 @@ def build_segment_report(db: Database, settings: Settings, run_id: int | None = 
     colours = segment_colours(list(table["segment_key"]))
     clustered = int(table.loc[~table["segment_key"].isin(RULE_COLOURS), "customers"].sum())
     model, details = registry.load(db, run["model_version"]), registry.details(db, run["model_version"])
+    # A model on customer attributes gets its map in the features' own units and a profile of their means; R/F/M
+    # score bars only when it also clusters on transactions.
+    attribute_model = uses_attributes(model)
+    draw_map = attribute_map_section if attribute_model else map_section
+    profiles = []
+    if attribute_model:
+        profiles.append(attribute_profile_section(db, run["attempt_id"], run["model_version"], model, table, labels))
+    if set(model.features) & set(RFM_FEATURES):
+        profiles.append(profile_section(db, run["attempt_id"], table, labels))
     sections = [
-        map_section(db, settings, run["attempt_id"], model, labels, colours, clustered),
+        draw_map(db, settings, run["attempt_id"], model, labels, colours, clustered),
         Section(
             "Segment sizes",
             "Customers per segment, with each segment's share of the run's customers "
             "(inactive: no purchase in the look-back window; unscored: missing a model feature).",
             sizes_figure(table, labels, colours),
         ),
-        profile_section(db, run["attempt_id"], table, labels),
+        *profiles,
         selection_section(details),
         moves_section(db, run["run_id"]),
     ]

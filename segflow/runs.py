@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal, TypeGuard, get_args
 
 import pandas as pd
+from psycopg2 import sql
 
-from segflow.db import Database
+from segflow.db import Database, run_composed_named
 from segflow.errors import SegflowError
+from segflow.features import feature_value
 
 RetrainMode = Literal["auto", "always", "never"]
 RETRAIN_MODES: tuple[RetrainMode, ...] = get_args(RetrainMode)
@@ -130,6 +132,14 @@ def segment_table(db: Database, attempt_id: int) -> pd.DataFrame:
         "mean_monetary",
     ]
     return pd.DataFrame(db.run("queries/runs/run_segment_table", {"attempt_id": attempt_id}), columns=columns)
+
+
+def segment_feature_means(db: Database, attempt_id: int, features: Sequence[str]) -> pd.DataFrame:
+    """Per segment of an attempt (index: segment key), the mean of each feature over its customers that have it."""
+    means = sql.SQL(", ").join(sql.SQL("avg({}) as {}").format(feature_value(f), sql.Identifier(f)) for f in features)
+    with db.transaction() as cur:
+        rows = run_composed_named(cur, "queries/runs/segment_feature_means", {"attempt_id": attempt_id}, means=means)
+    return pd.DataFrame(rows, columns=["segment_key", *features]).set_index("segment_key").astype(float)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from segflow.attribute_names import name_attribute_segments
 from segflow.model import SegmentModel
 
 # Where each name sits in (mean R score, mean F score, mean M score), scores 1-5, and what to do.
@@ -71,22 +72,6 @@ def match_to_previous(centroids: np.ndarray, previous: np.ndarray, max_distance:
     cost = np.sqrt(((centroids[:, None, :] - previous[None, :, :]) ** 2).sum(axis=2))
     rows, cols = linear_sum_assignment(cost)
     return {int(r): int(c) for r, c in zip(rows, cols, strict=True) if cost[r, c] <= max_distance}
-
-
-def name_by_features(centroids_z: pd.DataFrame) -> pd.DataFrame:
-    """Names for segments of non-RFM features: each feature high/mid/low by its standardised centroid."""
-
-    def level(value: float) -> str:
-        return "high" if value > 0.5 else "low" if value < -0.5 else "mid"
-
-    names = []
-    for key, row in centroids_z.iterrows():
-        base = ", ".join(f"{level(v)} {feature.replace('_', ' ')}" for feature, v in row.items())
-        name = base if base not in names else f"{base} ({key})"
-        names.append(name)
-    return pd.DataFrame(
-        {"name": names, "action": "Review the segment profile and tailor an offer."}, index=centroids_z.index
-    )
 
 
 def profile(frame: pd.DataFrame, labels: np.ndarray, keys: list[str], features: list[str]) -> pd.DataFrame:
@@ -174,8 +159,10 @@ def describe_segments(
         positions = stats.loc[fresh, ["mean_r_score", "mean_f_score", "mean_m_score"]].set_axis(["r", "f", "m"], axis=1)
         names = name_segments(positions, taken=frozenset(name for name, _ in kept.values()))
     else:
-        centroids_z = pd.DataFrame(model.standardised_centroids(), columns=model.features, index=keys).loc[fresh]
-        names = name_by_features(centroids_z)
+        # Named together with the kept segments, so that a fresh segment is told apart from a kept one it resembles;
+        # standardised per feature (not in PCA space), so names speak of the features.
+        centroids_z = pd.DataFrame(model.standardised_centroids(), columns=model.features, index=keys)
+        names = name_attribute_segments(centroids_z, taken=frozenset(name for name, _ in kept.values())).loc[fresh]
     kept_names = pd.DataFrame([{"name": n, "action": a} for n, a in kept.values()], index=list(kept))
     names = pd.concat([kept_names, names]).reindex(keys)
     centroids = model.centroids_original_units().set_axis(keys)

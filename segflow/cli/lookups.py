@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from segflow.cli.output import console, database, load_settings, print_segment_table, value_text
 from segflow.errors import SegflowError
+
+if TYPE_CHECKING:
+    from segflow.customers import CustomerView
 
 
 def drift_command(
@@ -104,37 +107,70 @@ def customer_command(customer_id: Annotated[str, typer.Argument(help="The custom
             highlight=False,
         )
         console.print(f"action: {now['action']}", highlight=False, soft_wrap=True)
-        table = Table(title="features as of " + str(now["as_of"]), show_header=False)
-        table.add_column("feature")
-        table.add_column("value", justify="right")
-        for key in (
-            "recency_days",
-            "frequency",
-            "monetary",
-            "tenure_days",
-            "r_score",
-            "f_score",
-            "m_score",
-            "distance",
-            "confidence",
-        ):
-            table.add_row(key.replace("_", " "), value_text(now[key]))
-        console.print(table)
+        console.print(*(_attribute_tables(view, now) if view.uses_attributes else [_rfm_table(now)]))
+    # A model on attributes has no recency, frequency or monetary: its history shows segments only.
+    rfm = ("recency_days", "frequency", "monetary")
+    with_rfm = not view.uses_attributes or any(row["frequency"] is not None for row in view.history)
     history = Table(title="segment history (published runs)")
-    for column in ("as of", "run", "segment", "key", "model", "recency", "frequency", "monetary"):
+    for column in (
+        "as of",
+        "run",
+        "segment",
+        "key",
+        "model",
+        *(("recency", "frequency", "monetary") if with_rfm else ()),
+    ):
         history.add_column(column, justify="right" if column in ("run", "recency", "frequency", "monetary") else "left")
     for row in view.history:
-        history.add_row(
-            str(row["as_of"]),
-            str(row["run_id"]),
-            row["segment_name"],
-            row["segment_key"],
-            f"v{row['model_version']}" if row["model_version"] else "",
-            value_text(row["recency_days"]),
-            value_text(row["frequency"]),
-            value_text(row["monetary"]),
-        )
+        model = f"v{row['model_version']}" if row["model_version"] else ""
+        cells = [str(row["as_of"]), str(row["run_id"]), row["segment_name"], row["segment_key"], model]
+        history.add_row(*cells, *((value_text(row[c]) for c in rfm) if with_rfm else ()))
     console.print(history)
+
+
+def _rfm_table(now: dict[str, Any]) -> Table:
+    table = Table(title="features as of " + str(now["as_of"]), show_header=False)
+    table.add_column("feature")
+    table.add_column("value", justify="right")
+    for key in (
+        "recency_days",
+        "frequency",
+        "monetary",
+        "tenure_days",
+        "r_score",
+        "f_score",
+        "m_score",
+        "distance",
+        "confidence",
+    ):
+        table.add_row(key.replace("_", " "), value_text(now[key]))
+    return table
+
+
+def _attribute_tables(view: CustomerView, now: dict[str, Any]) -> list[Table]:
+    """The attributes the model clusters on with distance and confidence; then the other attributes loaded."""
+    from segflow.attribute_names import feature_label
+
+    used = Table(title=f"what model v{now['model_version']} clusters on, as of {now['as_of']}")
+    others = Table(title="other attributes loaded (not clustered on)", min_width=50)
+    for table in (used, others):
+        table.add_column("attribute")
+        table.add_column("column")
+        table.add_column("value", justify="right")
+    for name, value in view.model_features.items():
+        used.add_row(feature_label(name), name, _attribute_text(value))
+    used.add_row("distance to the centroid", "", value_text(now["distance"]))
+    used.add_row("confidence", "", value_text(now["confidence"]))
+    for name, value in view.other_attributes.items():
+        others.add_row(feature_label(name), name, _attribute_text(value))
+    return [used, others] if view.other_attributes else [used]
+
+
+def _attribute_text(value: object) -> str:
+    # Attribute files hold whole numbers more often than not (age 31, income 56 k$): no decimals then.
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}" if isinstance(value, float) else value_text(value)
 
 
 def score_command(

@@ -58,7 +58,12 @@ def print_run(db: Database, attempt_id: int) -> None:
 
 def print_segment_table(db: Database, attempt_id: int, title: str) -> None:
     from segflow import runs
+    from segflow.features import RFM_FEATURES
 
+    features = runs.run_info(db, attempt_id).features
+    if any(f not in RFM_FEATURES for f in features):
+        print_attribute_segment_table(db, attempt_id, title, features)
+        return
     table = Table(title=title)
     columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("key", "left"),
@@ -81,6 +86,24 @@ def print_segment_table(db: Database, attempt_id: int, title: str) -> None:
             fmt(row.mean_frequency, ".2f"),
             fmt(row.mean_monetary, ",.2f"),
         )
+    console.print(table)
+
+
+def print_attribute_segment_table(db: Database, attempt_id: int, title: str, features: list[str]) -> None:
+    """The segments of a run on customer attributes: size, share and the mean of each feature (no R/F/M)."""
+    from segflow import runs
+    from segflow.attribute_names import feature_label
+
+    table = Table(title=title)
+    for column in ("key", "segment"):
+        table.add_column(column)
+    for column in ("customers", "share of all customers", *(f"mean {feature_label(f)}" for f in features)):
+        table.add_column(column, justify="right")
+    means = runs.segment_feature_means(db, attempt_id, features)
+    for row in runs.segment_table(db, attempt_id).itertuples(index=False):
+        values = means.loc[row.segment_key] if row.segment_key in means.index else {}
+        cells = [fmt(values.get(f), ",.1f") for f in features]
+        table.add_row(row.segment_key, row.segment_name, f"{row.customers:,}", f"{row.share:.1%}", *cells)
     console.print(table)
 
 

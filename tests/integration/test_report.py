@@ -122,7 +122,7 @@ def test_transitions_run_from_s1_upwards_with_new_customers_last():
     assert heatmap.z.tolist() == [[0.25, 0.75], [0.0, 1.0], [1.0, 0.0]]
 
 
-def test_an_attribute_only_run_gets_notes_instead_of_the_map_and_scores(db, settings, fetch, tmp_path):
+def test_an_attribute_only_run_gets_its_own_map_and_profile_and_no_rfm_scores(db, settings, fetch, tmp_path):
     mall = make_mall_customers()
     lines = [f"M{i:03d},{row.annual_income:.1f},{row.spending_score:.1f}" for i, row in enumerate(mall.itertuples())]
     (tmp_path / "mall.csv").write_text("customer_id,annual_income,spending_score\n" + "\n".join(lines) + "\n")
@@ -131,7 +131,44 @@ def test_an_attribute_only_run_gets_notes_instead_of_the_map_and_scores(db, sett
 
     text = report.build_segment_report(db, settings, 1).read_text()
 
-    assert "The map is not available: the model clusters on annual_income, spending_score" in text
-    assert "No R/F/M scores in this run" in text
+    assert "Customers by income and spending, in their own units" in text
+    assert text.count("<h2>3. Segment profiles</h2>") == 1 and '<table class="attribute-profile">' in text
+    assert "The map is not available" not in text and "No R/F/M scores" not in text
     algorithm, k = fetch(db, "select algorithm, k from segflow.model_versions where version = 1")[0]
     assert k == 5 and f"<strong>Chosen: {algorithm} with k=5</strong>" in text
+
+
+def _mall_model_and_sample(features):
+    customers = make_mall_customers().assign(age=lambda f: 20 + f["spending_score"] / 4)
+    model = select_model(customers, features).model
+    model.segment_keys = [f"S{i + 1}" for i in range(model.k)]
+    sample = customers.assign(
+        customer_id=[f"c{i}" for i in range(len(customers))],
+        segment_key=pd.Series(model.segment_keys).to_numpy()[model.assign(customers)[0]],
+    )
+    return model, sample, {key: key for key in model.segment_keys}
+
+
+def test_the_attribute_map_of_two_features_is_in_their_own_units_with_centroids():
+    model, sample, labels = _mall_model_and_sample(["annual_income", "spending_score"])
+
+    figure = report.attribute_map(model, sample, labels, report.segment_colours(model.segment_keys))
+
+    assert [t.name for t in figure.data] == [*model.segment_keys, "centroids"]
+    assert sorted(x for t in figure.data[:-1] for x in t.x) == sorted(sample["annual_income"])
+    centres = model.centroids_original_units()
+    assert list(figure.data[-1].x) == list(centres["annual_income"])
+    assert list(figure.data[-1].text) == model.segment_keys
+    assert figure.layout.xaxis.title.text == "Income (annual_income)"
+    assert figure.layout.yaxis.title.text == "Spending (spending_score)"
+
+
+def test_the_attribute_map_of_more_features_is_a_pca_projection_and_says_so():
+    model, sample, labels = _mall_model_and_sample(["annual_income", "spending_score", "age"])
+
+    figure = report.attribute_map(model, sample, labels, report.segment_colours(model.segment_keys))
+
+    assert figure.layout.title.text == (
+        "Customers on the first two principal components of model space (PCA of income, spending, age)"
+    )
+    assert figure.layout.xaxis.title.text.startswith("first principal component")

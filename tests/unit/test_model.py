@@ -316,7 +316,7 @@ def test_with_pca_a_model_scores_names_segments_and_stores_the_explained_varianc
     # Names come from the features, not the components: the high-income, high-spending group is named so.
     top = segments.loc[[c["annual_income"] > 70 and c["spending_score"] > 70 for c in segments["centroid"]]]
     assert len(top) == 1
-    assert top["name"].iloc[0] == "high annual income, high spending score, high household income"
+    assert top["name"].iloc[0] == "High annual income, high spending, high household income"
     assert abs(top["centroid"].iloc[0]["annual_income"] - 86) < 5
 
 

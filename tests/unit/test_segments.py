@@ -1,9 +1,19 @@
-"""Segment names and keys from R/F/M positions."""
+"""Segment names and keys: from R/F/M positions, and for attribute models kept from the champion."""
 
 import numpy as np
 import pandas as pd
+from support.data import make_mall_customers
 
-from segflow.segments import NAMES, match_to_previous, name_segments, order_labels
+from segflow.attribute_names import INCOME_SPENDING_ACTIONS
+from segflow.model import select_model
+from segflow.segments import (
+    NAMES,
+    PreviousSegments,
+    describe_segments,
+    match_to_previous,
+    name_segments,
+    order_labels,
+)
 
 
 def test_names_follow_rfm_positions_and_are_unique():
@@ -48,3 +58,30 @@ def test_names_taken_by_kept_segments_are_not_given_again():
     positions = pd.DataFrame({"r": [4.8], "f": [4.9], "m": [4.9]}, index=["S7"])
     names = name_segments(positions, taken=frozenset({"Champions"}))
     assert names.loc["S7", "name"] == "Loyal"
+
+
+def test_attribute_segments_matched_to_the_champion_keep_their_names_and_a_new_one_is_named_in_words():
+    customers, features = make_mall_customers(), ["annual_income", "spending_score"]
+    four = select_model(customers, features, min_clusters=4, max_clusters=4).model
+    champion, _ = describe_segments(four, customers)
+    # Four segments: the low-income big spenders are inside the average group.
+    assert champion["name"].to_dict() == {
+        "S1": "Average income, average spending",
+        "S2": "High income, high spending",
+        "S3": "High income, low spending",
+        "S4": "Low income, low spending",
+    }
+    names = {key: (row["name"], row["action"]) for key, row in champion.iterrows()}
+    previous = PreviousSegments(four, names, next_key_number=5)
+    five = select_model(customers, features, min_clusters=5, max_clusters=5).model
+
+    described, _ = describe_segments(five, customers, previous)
+
+    assert described["name"].to_dict() == {
+        "S1": "Average income, average spending",
+        "S2": "High income, high spending",
+        "S5": "Low income, high spending",
+        "S3": "High income, low spending",
+        "S4": "Low income, low spending",
+    }
+    assert described.loc["S5", "action"] == INCOME_SPENDING_ACTIONS[("low", "high")]
