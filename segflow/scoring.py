@@ -1,0 +1,150 @@
+"""Scoring customers with a saved model: a frame of features in, segments (with names, actions, distance and
+confidence) out, and one error per row whose values a model cannot score.
+
+Every surface that scores (what-if, `score-file`, the API) goes through `Scorer`, so they agree to the last digit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from segflow import registry
+from segflow.db import Database
+from segflow.errors import NoChampion, SegflowError
+from segflow.model import SegmentModel
+
+SCORE_COLUMNS = ("segment_key", "segment_name", "action", "distance", "confidence", "model_version")
+# Distance and confidence are rounded so that a customer scored alone and in a file of a million get the same digits.
+DECIMALS = 6
+
+# The smallest value each RFM feature can take, and how a value below it is worded. Any other feature (a customer
+# attribute) only has to be a finite number.
+LOWER_BOUNDS: dict[str, tuple[float, str]] = {
+    "recency_days": (0, "recency must be 0 or more days, got {value:g}"),
+    "frequency": (
+        1,
+        "frequency must be at least 1 invoice, got {value:g} "
+        "(customers without a purchase in the window are 'inactive', not clustered)",
+    ),
+    "monetary": (0, "monetary must not be negative, got {value:g}"),
+}
+
+
+def value_problem(name: str, value: float) -> str | None:
+    """What is wrong with one feature value (None if nothing): not finite, or below the feature's lower bound."""
+    if not math.isfinite(value):
+        return f"{name} must be a finite number, got {value}"
+    bound = LOWER_BOUNDS.get(name)
+    if bound is not None and value < bound[0]:
+        return bound[1].format(value=value)
+    return None
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row that could not be scored: its 1-based data row number and what is wrong, naming the column."""
+
+    row: int
+    message: str
+    column: str = ""
+
+
+@dataclass(frozen=True)
+class ScoredBatch:
+    """The valid input rows (their own columns kept) with SCORE_COLUMNS added, and the rows that were not scored."""
+
+    rows: pd.DataFrame
+    errors: list[RowError]
+
+
+class MissingFeatureValues(SegflowError):
+    """Values of features the model clusters on are missing altogether; `features` names them."""
+
+    def __init__(self, message: str, features: list[str]) -> None:
+        self.features = features
+        super().__init__(message)
+
+
+class Scorer:
+    """A model version loaded once, with its segment names and actions: scores frames of features."""
+
+    def __init__(self, version: int, model: SegmentModel, names: dict[str, tuple[str, str]]) -> None:
+        self.version = version
+        self.model = model
+        self.features: list[str] = list(model.features)
+        self.names = names
+
+    @classmethod
+    def load(cls, db: Database, version: int | None = None) -> Scorer:
+        """The model of `version` (None: the champion; NoChampion if there is none) and its segment names."""
+        if version is None:
+            version = registry.champion(db)
+            if version is None:
+                raise NoChampion()
+        model = registry.load(db, version)  # raises UnknownModelVersion for a version that does not exist
+        return cls(version, model, registry.segment_names(db, version))
+
+    def check_columns(self, columns: list[str] | pd.Index) -> None:
+        """Raise MissingFeatureValues when the model's features are not all among the columns."""
+        missing = [f for f in self.features if f not in columns]
+        if missing:
+            raise MissingFeatureValues(
+                f"model v{self.version} clusters on {', '.join(self.features)}; missing {', '.join(missing)}", missing
+            )
+
+    def score(self, frame: pd.DataFrame, first_row: int = 1) -> ScoredBatch:
+        """Score every row whose feature values are valid; the others become RowErrors numbered from first_row."""
+        self.check_columns(frame.columns)
+        values, errors = self._parse(frame, first_row)
+        valid = ~np.isin(np.arange(len(frame)), [e.row - first_row for e in errors])
+        rows = frame.loc[valid].copy()
+        for name in self.features:
+            rows[name] = values[name][valid]
+        if len(rows):
+            labels, distance, confidence = self.model.assign(rows)
+            keys = np.asarray(self.model.segment_keys, dtype=object)[labels]
+            rows["segment_key"] = keys
+            rows["segment_name"] = [self.names.get(k, (k, ""))[0] for k in keys]
+            rows["action"] = [self.names.get(k, (k, ""))[1] for k in keys]
+            rows["distance"] = np.round(distance.astype(float), DECIMALS)
+            rows["confidence"] = np.round(confidence.astype(float), DECIMALS)
+        else:
+            for column in SCORE_COLUMNS:
+                rows[column] = pd.Series(dtype=object)
+        rows["model_version"] = self.version
+        return ScoredBatch(rows=rows.reset_index(drop=True), errors=sorted(errors, key=lambda e: e.row))
+
+    def _parse(self, frame: pd.DataFrame, first_row: int) -> tuple[dict[str, np.ndarray], list[RowError]]:
+        """Each feature as floats, and one error per row (its first bad column)."""
+        values: dict[str, np.ndarray] = {}
+        problems: dict[int, RowError] = {}
+        for name in self.features:
+            raw = frame[name]
+            if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+                missing = raw.isna().to_numpy()
+                parsed = raw.to_numpy(dtype=float)
+                not_number = np.zeros(len(raw), dtype=bool)
+            else:
+                text = raw.astype("string").str.strip()
+                missing = (text.isna() | (text == "")).to_numpy(dtype=bool)
+                parsed = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype=float)
+                not_number = np.isnan(parsed) & ~missing
+            values[name] = parsed
+            with np.errstate(invalid="ignore"):
+                below = parsed < LOWER_BOUNDS[name][0] if name in LOWER_BOUNDS else np.zeros(len(raw), dtype=bool)
+            bad = missing | not_number | ~np.isfinite(np.where(missing | not_number, 0.0, parsed)) | below
+            for position in np.flatnonzero(bad):
+                if position in problems:
+                    continue  # one error per row: the first bad column
+                if missing[position]:
+                    message = f"{name}: missing value"
+                elif not_number[position]:
+                    message = f"{name}: {raw.iloc[position]!r} is not a number"
+                else:
+                    message = f"{name}: {value_problem(name, float(parsed[position]))}"
+                problems[int(position)] = RowError(first_row + int(position), message, name)
+        return values, list(problems.values())
