@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -148,3 +149,67 @@ class Scorer:
                     message = f"{name}: {value_problem(name, float(parsed[position]))}"
                 problems[int(position)] = RowError(first_row + int(position), message, name)
         return values, list(problems.values())
+
+
+FIRST_ERRORS = 5  # rows with an error kept in memory to show; all of them go to the errors file
+
+
+@dataclass(frozen=True)
+class FileScoring:
+    """What scoring a file did: rows read and scored, how many could not be, the first of those."""
+
+    rows_read: int
+    rows_scored: int
+    row_errors: int
+    first_errors: list[RowError]
+    errors_path: Path | None  # None when every row was scored
+
+
+def feature_mapping(spec: str) -> dict[str, str]:
+    """Parse `target=source,...` (target: a model feature or customer_id; source: the file's column)."""
+    mapping: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        target, sep, source = (s.strip() for s in part.partition("="))
+        if not sep or not target or not source:
+            raise SegflowError(f"mapping entry {part!r} is not of the form target=source")
+        mapping[target] = source
+    return mapping
+
+
+def score_csv(
+    scorer: Scorer,
+    source: Path,
+    target: Path,
+    *,
+    mapping: dict[str, str] | None = None,
+    delimiter: str = ",",
+    encoding: str = "utf-8-sig",
+    chunk_rows: int = 50_000,
+) -> FileScoring:
+    """Score a CSV of customers' features chunk by chunk into `target` (memory stays flat): each valid row with
+    SCORE_COLUMNS added; invalid rows go to `<target>.errors.csv` (row, column, message)."""
+    renames = {source_column: name for name, source_column in (mapping or {}).items()}
+    errors_path = target.with_name(target.name.removesuffix(".csv") + ".errors.csv")
+    errors_path.unlink(missing_ok=True)
+    read = scored = failed = 0
+    first: list[RowError] = []
+    try:
+        chunks = pd.read_csv(
+            source, dtype=str, keep_default_na=False, chunksize=chunk_rows, sep=delimiter, encoding=encoding
+        )
+        with target.open("w", newline="", encoding="utf-8") as out:
+            for chunk in chunks:
+                chunk = chunk.rename(columns=renames)
+                batch = scorer.score(chunk, first_row=read + 1)
+                batch.rows.to_csv(out, index=False, header=read == 0)
+                read += len(chunk)
+                scored += len(batch.rows)
+                failed += len(batch.errors)
+                first.extend(batch.errors[: FIRST_ERRORS - len(first)])
+                if batch.errors:
+                    errors = pd.DataFrame([(e.row, e.column, e.message) for e in batch.errors])
+                    errors.columns = pd.Index(["row", "column", "message"])
+                    errors.to_csv(errors_path, mode="a", index=False, header=not errors_path.exists())
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise SegflowError(f"{source}: not a readable CSV file ({exc})") from None
+    return FileScoring(read, scored, failed, first, errors_path if failed else None)

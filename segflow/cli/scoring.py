@@ -1,0 +1,75 @@
+"""Scoring outside the nightly run: `segflow score-file` (a CSV of customers) and `segflow api` (HTTP)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from segflow.cli.output import console, database, err_console, load_settings
+from segflow.errors import SegflowError
+
+
+def score_file(
+    file: Annotated[Path, typer.Argument(help="A CSV of customers: an id column and the model's features.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the scored CSV.")],
+    map_: Annotated[
+        str | None,
+        typer.Option("--map", help="target=source,... when the file names features otherwise, e.g. monetary=Spend"),
+    ] = None,
+    delimiter: Annotated[str, typer.Option(help="Field delimiter.")] = ",",
+    encoding: Annotated[str, typer.Option(help="Text encoding of the file.")] = "utf-8-sig",
+    model: Annotated[int | None, typer.Option("--model", help="Model version (default: the champion).")] = None,
+) -> None:
+    """Score a file of customers with the champion: each row gets segment, action, distance and confidence.
+
+    Read and written in chunks, so memory stays flat. Rows that cannot be scored go to OUT.errors.csv; the exit
+    code is non-zero only when no row could be scored.
+    """
+    from segflow.scoring import Scorer, feature_mapping, score_csv
+
+    if not file.is_file():
+        raise SegflowError(f"{file}: no such file")
+    try:
+        mapping = feature_mapping(map_) if map_ is not None else None
+    except SegflowError as exc:
+        raise SegflowError(f"--map: {exc}") from None
+    settings = load_settings()
+    scorer = Scorer.load(database(settings), model)
+    result = score_csv(scorer, file, output, mapping=mapping, delimiter=delimiter, encoding=encoding, chunk_rows=50_000)
+    for error in result.first_errors:
+        err_console.print(f"row {error.row}: {error.message}", highlight=False, soft_wrap=True)
+    if result.row_errors > len(result.first_errors):
+        err_console.print(f"... and {result.row_errors - len(result.first_errors):,} more", highlight=False)
+    if result.errors_path is not None:
+        err_console.print(f"rows not scored: {result.errors_path}", highlight=False, soft_wrap=True)
+    console.print(
+        f"{result.rows_scored:,} of {result.rows_read:,} rows scored with model v{scorer.version}, "
+        f"{result.row_errors:,} not scored: {output}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if result.rows_scored == 0:
+        raise typer.Exit(1)
+
+
+def api(
+    host: Annotated[str | None, typer.Option(help="Address (default SEGFLOW_API_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default SEGFLOW_API_PORT, 8765).")] = None,
+) -> None:
+    """Serve the scoring API (FastAPI + uvicorn): /score, /score/batch, /score/file, /customers, /segments.
+
+    OpenAPI docs at /docs. It connects read-only (SEGFLOW_API_DATABASE_URL: a BI login) and, with SEGFLOW_API_TOKEN
+    set, needs Authorization: Bearer TOKEN on every endpoint but /health.
+    """
+    import uvicorn
+
+    from segflow.api import create_app
+
+    settings = load_settings()
+    database(settings)  # migrations applied (by segflow's own login) before the read-only app starts
+    host = host or settings.api_host
+    port = settings.api_port if port is None else port
+    console.print(f"segflow api on http://{host}:{port} (docs: http://{host}:{port}/docs)", highlight=False)
+    uvicorn.run(create_app(settings), host=host, port=port, workers=1, log_level="warning")
