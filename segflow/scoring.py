@@ -6,15 +6,24 @@ Every surface that scores (what-if, `score-file`, the API) goes through `Scorer`
 
 from __future__ import annotations
 
+import csv
+import io
 import math
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import IO, cast
 
 import numpy as np
 import pandas as pd
+from psycopg2 import sql
 
-from segflow import registry
-from segflow.db import Database
+from segflow import features, ingest, registry
+from segflow.db import Database, copy_named, read_sql, run_named
 from segflow.errors import NoChampion, SegflowError
 from segflow.model import SegmentModel
 
@@ -178,7 +187,7 @@ def feature_mapping(spec: str) -> dict[str, str]:
 
 def score_csv(
     scorer: Scorer,
-    source: Path,
+    source: Path | IO[str],
     target: Path,
     *,
     mapping: dict[str, str] | None = None,
@@ -199,17 +208,105 @@ def score_csv(
         )
         with target.open("w", newline="", encoding="utf-8") as out:
             for chunk in chunks:
-                chunk = chunk.rename(columns=renames)
-                batch = scorer.score(chunk, first_row=read + 1)
+                batch = scorer.score(chunk.rename(columns=renames), first_row=read + 1)
                 batch.rows.to_csv(out, index=False, header=read == 0)
                 read += len(chunk)
                 scored += len(batch.rows)
                 failed += len(batch.errors)
                 first.extend(batch.errors[: FIRST_ERRORS - len(first)])
                 if batch.errors:
-                    errors = pd.DataFrame([(e.row, e.column, e.message) for e in batch.errors])
-                    errors.columns = pd.Index(["row", "column", "message"])
+                    errors = pd.DataFrame(
+                        [(e.row, e.column, e.message) for e in batch.errors], columns=["row", "column", "message"]
+                    )
                     errors.to_csv(errors_path, mode="a", index=False, header=not errors_path.exists())
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise SegflowError(f"{source}: not a readable CSV file ({exc})") from None
     return FileScoring(read, scored, failed, first, errors_path if failed else None)
+
+
+@dataclass(frozen=True)
+class FileCustomers:
+    """What reading a transactions file gave: lines read and rejected (by reason, the first few with their line
+    number), the as-of date, its active customers' features (CSV, with header) and how many were inactive."""
+
+    lines_read: int
+    rejected: dict[str, int]
+    first_rejects: list[tuple[int, str, str]]
+    as_of: date | None
+    customers: int
+    inactive: int
+    features_csv: IO[str]
+
+
+@contextmanager
+def transactions_to_features(
+    db: Database,
+    path: Path,
+    *,
+    as_of: date | None = None,
+    lookback_days: int = 365,
+    mapping: dict[str, str] | None = None,
+    delimiter: str = ",",
+    encoding: str = "utf-8-sig",
+    date_format: str | None = None,
+    chunk_rows: int = 50_000,
+) -> Iterator[FileCustomers]:
+    """The RFM features, as of a date (default: the file's last day), of the customers in a transactions file.
+
+    The file is read exactly as `segflow load` reads it (layouts, mapping, date formats, rejected lines) into a
+    temporary table, and the features come from the very SQL of a run's full recompute
+    (queries/features/compute_rfm_features_from_lines over sql/staging): the same lines give the same features
+    as a run on that date. Nothing is written to segflow's tables.
+    """
+    ingest.check_file(path)
+    rejected: Counter[str] = Counter()
+    first: list[tuple[int, str, str]] = []
+    read = 0
+    with db.transaction() as cur, tempfile.SpooledTemporaryFile(max_size=64 << 20, mode="w+b") as spool:
+        run_named(cur, "queries/score_file/create_file_lines")
+        with ingest._open_binary(path) as (stream, _raw):
+            reader = csv.reader(io.TextIOWrapper(stream, encoding=encoding, newline=""), delimiter=delimiter)
+            try:
+                header = next(reader)
+            except (UnicodeDecodeError, csv.Error, StopIteration) as exc:
+                raise ingest.ImportRejected(f"{path.name}: cannot read the header: {exc}") from exc
+            ingest._check_delimiter(path, header, delimiter)
+            layout, indexes = ingest.resolve_layout(header, mapping)
+            parser = ingest._LineParser(layout, indexes, len(header), date_format)
+            rows = io.StringIO()
+            try:
+                for record in reader:
+                    if not record or (len(record) == 1 and not record[0].strip()):
+                        continue  # blank line, as `load` skips it
+                    read += 1
+                    line, reason, detail = parser.parse(record, reader.line_num, 0)
+                    if line is None:
+                        rejected[reason] += 1
+                        if len(first) < FIRST_ERRORS:
+                            first.append((reader.line_num, reason, detail))
+                        continue
+                    rows.write(line)
+                    if read % chunk_rows == 0:
+                        rows.seek(0)
+                        copy_named(cur, "queries/score_file/copy_file_lines", rows)
+                        rows = io.StringIO()
+            except UnicodeDecodeError as exc:
+                raise ingest.NotInEncoding(
+                    f"{path.name}: not valid {encoding} text; read it with its own encoding (e.g. latin-1)"
+                ) from exc
+            rows.seek(0)
+            copy_named(cur, "queries/score_file/copy_file_lines", rows)
+        if as_of is None:
+            as_of = run_named(cur, "queries/score_file/file_last_day")[0][0]
+        run_named(cur, "queries/score_file/create_file_features")
+        if as_of is not None:
+            features.insert_rfm_features_of(
+                cur, sql.Identifier("score_file_lines"), sql.Identifier("score_file_features"), as_of, lookback_days
+            )
+        inactive = run_named(cur, "queries/score_file/file_inactive_customers")[0][0]
+        # In memory up to 64 MB, on disk beyond: memory stays flat however many customers the file has.
+        cur.copy_expert(read_sql("queries/score_file/copy_file_features"), cast(IO[bytes], spool))
+        customers = cur.rowcount
+        spool.seek(0)
+        text = io.TextIOWrapper(cast(IO[bytes], spool), encoding="utf-8", newline="")
+        yield FileCustomers(read, dict(rejected), first, as_of, customers, inactive, text)

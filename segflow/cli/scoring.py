@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from segflow.cli.output import console, database, err_console, load_settings
+from segflow.cli.output import console, database, err_console, load_settings, parse_date
 from segflow.errors import SegflowError
 
 
@@ -21,23 +21,68 @@ def score_file(
     delimiter: Annotated[str, typer.Option(help="Field delimiter.")] = ",",
     encoding: Annotated[str, typer.Option(help="Text encoding of the file.")] = "utf-8-sig",
     model: Annotated[int | None, typer.Option("--model", help="Model version (default: the champion).")] = None,
+    transactions: Annotated[
+        bool,
+        typer.Option(
+            "--transactions",
+            help="The file holds transaction lines (read as `segflow load` reads them): score its customers' RFM.",
+        ),
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="With --transactions: RFM as of this date, YYYY-MM-DD (default: the last day)."),
+    ] = None,
+    date_format: Annotated[
+        str | None, typer.Option(help="With --transactions: strptime format of the dates (as `segflow load`).")
+    ] = None,
 ) -> None:
     """Score a file of customers with the champion: each row gets segment, action, distance and confidence.
 
-    Read and written in chunks, so memory stays flat. Rows that cannot be scored go to OUT.errors.csv; the exit
-    code is non-zero only when no row could be scored.
+    A CSV of features (customer_id and the model's features), or with --transactions a file of transaction lines
+    whose customers' RFM features (as a run on --as-of computes them) are scored. Read and written in chunks, so
+    memory stays flat. Rows that cannot be scored go to OUT.errors.csv; the exit code is non-zero only when no row
+    could be scored.
     """
-    from segflow.scoring import Scorer, feature_mapping, score_csv
+    from segflow import ingest
+    from segflow.scoring import Scorer, feature_mapping, score_csv, transactions_to_features
 
     if not file.is_file():
         raise SegflowError(f"{file}: no such file")
     try:
-        mapping = feature_mapping(map_) if map_ is not None else None
+        if transactions:
+            mapping = ingest.parse_mapping(map_) if map_ is not None else None
+        else:
+            mapping = feature_mapping(map_) if map_ is not None else None
     except SegflowError as exc:
         raise SegflowError(f"--map: {exc}") from None
     settings = load_settings()
-    scorer = Scorer.load(database(settings), model)
-    result = score_csv(scorer, file, output, mapping=mapping, delimiter=delimiter, encoding=encoding, chunk_rows=50_000)
+    db = database(settings)
+    scorer = Scorer.load(db, model)
+    if not transactions:
+        result = score_csv(scorer, file, output, mapping=mapping, delimiter=delimiter, encoding=encoding)
+    else:
+        day = parse_date(as_of, "--as-of") if as_of else None
+        with transactions_to_features(
+            db,
+            file,
+            as_of=day,
+            lookback_days=settings.lookback_days,
+            mapping=mapping,
+            delimiter=delimiter,
+            encoding=encoding,
+            date_format=date_format,
+        ) as found:
+            rejected = sum(found.rejected.values())
+            console.print(
+                f"{file.name}: {found.lines_read:,} lines, {rejected:,} rejected; RFM as of {found.as_of} over "
+                f"{settings.lookback_days} days: {found.customers:,} customers, {found.inactive:,} inactive "
+                "(no purchase in the window, not scored)",
+                highlight=False,
+                soft_wrap=True,
+            )
+            for line, reason, detail in found.first_rejects:
+                err_console.print(f"line {line}: rejected, {reason}: {detail}", highlight=False, soft_wrap=True)
+            result = score_csv(scorer, found.features_csv, output)
     for error in result.first_errors:
         err_console.print(f"row {error.row}: {error.message}", highlight=False, soft_wrap=True)
     if result.row_errors > len(result.first_errors):

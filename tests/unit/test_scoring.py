@@ -80,3 +80,28 @@ def test_a_missing_feature_column_is_named():
     message = "model v7 clusters on recency_days, frequency, monetary; missing monetary"
     with pytest.raises(MissingFeatureValues, match=message):
         _scorer().score(pd.DataFrame({"recency_days": [1], "frequency": [1]}))
+
+
+def test_a_features_file_is_scored_in_chunks_with_bad_rows_in_a_side_file(tmp_path):
+    from segflow.scoring import score_csv
+
+    source = tmp_path / "customers.csv"
+    source.write_text("id,Recency,frequency,monetary\na,0,1,0\nb,10,1,50\nc,x,1,1\nd,1,1,1\ne,2,0,1\n")
+    target = tmp_path / "scored.csv"
+    # d: sqrt(1 + 1) = 1.414214 from S1, sqrt(81 + 9801) = 99.408249 from S2; 1 - 1.414214 / 99.408249 = 0.985774.
+    result = score_csv(_scorer(), source, target, mapping={"recency_days": "Recency"}, chunk_rows=2)
+    assert (result.rows_read, result.rows_scored, result.row_errors) == (5, 3, 2)
+    assert [e.row for e in result.first_errors] == [3, 5]
+    assert target.read_text().splitlines() == [
+        "id,recency_days,frequency,monetary,segment_key,segment_name,action,distance,confidence,model_version",
+        "a,0.0,1.0,0.0,S1,Loyal,Thank them,0.0,1.0,7",
+        "b,10.0,1.0,50.0,S2,Big spenders,Upsell,50.0,0.019419,7",
+        "d,1.0,1.0,1.0,S1,Loyal,Thank them,1.414214,0.985774,7",
+    ]
+    assert result.errors_path == tmp_path / "scored.errors.csv"
+    assert result.errors_path.read_text().splitlines() == [
+        "row,column,message",
+        "3,recency_days,recency_days: 'x' is not a number",
+        '5,frequency,"frequency: frequency must be at least 1 invoice, got 0 (customers without a purchase in the '
+        "window are 'inactive', not clustered)\"",
+    ]
