@@ -13,11 +13,14 @@ import time
 from typing import Annotated, Any, Literal
 
 import pandas as pd
+import swagger_ui_bundle
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from segflow import registry
@@ -117,7 +120,21 @@ def create_app(settings: Settings, check_seconds: float = CHAMPION_CHECK_SECONDS
         title="segflow",
         summary="Score customers with the champion segmentation model; look up customers and segments.",
         version="1",
+        docs_url=None,  # served below from the installed Swagger UI: many segflow machines have no internet
+        redoc_url=None,
     )
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="segflow API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
     token = settings.api_token.get_secret_value() if settings.api_token is not None else None
 
     def authorised(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
