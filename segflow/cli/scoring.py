@@ -36,15 +36,15 @@ def score_file(
         str | None, typer.Option(help="With --transactions: strptime format of the dates (as `segflow load`).")
     ] = None,
 ) -> None:
-    """Score a file of customers with the champion: each row gets segment, action, distance and confidence.
+    """Score a CSV of customers (features or transactions).
 
-    A CSV of features (customer_id and the model's features), or with --transactions a file of transaction lines
+    Each row gets segment, action, distance and confidence. With --transactions the file holds transaction lines,
     whose customers' RFM features (as a run on --as-of computes them) are scored. Read and written in chunks, so
-    memory stays flat. Rows that cannot be scored go to OUT.errors.csv; the exit code is non-zero only when no row
-    could be scored.
+    memory stays flat. Rows that cannot be scored go to OUT.errors.csv; the exit code is non-zero only when no
+    row could be scored.
     """
     from segflow import ingest
-    from segflow.scoring import Scorer, feature_mapping, score_csv, transactions_to_features
+    from segflow.scoring import MissingFeatureValues, Scorer, feature_mapping, score_csv, transactions_to_features
 
     if not file.is_file():
         raise SegflowError(f"{file}: no such file")
@@ -59,7 +59,11 @@ def score_file(
     db = database(settings)
     scorer = Scorer.load(db, model)
     if not transactions:
-        result = score_csv(scorer, file, output, mapping=mapping, delimiter=delimiter, encoding=encoding)
+        try:
+            result = score_csv(scorer, file, output, mapping=mapping, delimiter=delimiter, encoding=encoding)
+        except MissingFeatureValues as exc:
+            hints = ",".join(f"{name}=COLUMN" for name in exc.features)
+            raise SegflowError(f"{file.name} lacks column(s) the model needs: {exc} (pass --map {hints})") from None
     else:
         day = parse_date(as_of, "--as-of") if as_of else None
         with transactions_to_features(
@@ -103,10 +107,11 @@ def api(
     host: Annotated[str | None, typer.Option(help="Address (default SEGFLOW_API_HOST, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default SEGFLOW_API_PORT, 8765).")] = None,
 ) -> None:
-    """Serve the scoring API (FastAPI + uvicorn): /score, /score/batch, /score/file, /customers, /segments.
+    """Serve the scoring API over HTTP (FastAPI, uvicorn).
 
-    OpenAPI docs at /docs. It connects read-only (SEGFLOW_API_DATABASE_URL: a BI login) and, with SEGFLOW_API_TOKEN
-    set, needs Authorization: Bearer TOKEN on every endpoint but /health.
+    /score, /score/batch, /score/file, /customers/{id}, /segments, /health; OpenAPI docs at /docs. It connects
+    read-only (SEGFLOW_API_DATABASE_URL: a BI login) and, with SEGFLOW_API_TOKEN set, needs Authorization: Bearer
+    TOKEN on every endpoint but /health.
     """
     import uvicorn
 

@@ -101,6 +101,11 @@ def test_score_file_of_transactions_gives_each_customer_the_segment_of_the_run(c
     assert "1 of 2 rows scored with model v1, 1 not scored" in mapped.stdout
     assert (tmp_path / "scored.errors.csv").exists()
 
+    lacking = segflow("score-file", str(features), "-o", str(out), env=env, cwd=tmp_path)
+    assert lacking.returncode == 1
+    assert "features.csv lacks column(s) the model needs" in lacking.stderr
+    assert "(pass --map monetary=COLUMN)" in lacking.stderr
+
     features.write_text("client,recency_days,frequency,monetary\nk2,1,abc,5\n")
     nothing = segflow("score-file", str(features), "-o", str(out), env=env, cwd=tmp_path)
     assert nothing.returncode == 1 and "0 of 1 rows scored" in nothing.stdout
