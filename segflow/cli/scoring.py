@@ -86,7 +86,12 @@ def score_file(
             )
             for line, reason, detail in found.first_rejects:
                 err_console.print(f"line {line}: rejected, {reason}: {detail}", highlight=False, soft_wrap=True)
-            result = score_csv(scorer, found.features_csv, output)
+            try:
+                result = score_csv(scorer, found.features_csv, output)
+            except MissingFeatureValues as exc:
+                raise SegflowError(
+                    f"{exc}: a transactions file gives RFM features only; score a file of the customers' features"
+                ) from None
     for error in result.first_errors:
         err_console.print(f"row {error.row}: {error.message}", highlight=False, soft_wrap=True)
     if result.row_errors > len(result.first_errors):
