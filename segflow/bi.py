@@ -24,6 +24,7 @@ BI_RELATIONS = (
     "runs",
     "model_versions",
     "drift_reports",
+    "model_segments",  # names and actions of segments, for `segflow api` (migration 011)
 )
 # Lower-case so nobody has to quote the name in a BI tool; PostgreSQL allows 63 bytes.
 LOGIN_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +10,8 @@ import pandas as pd
 from segflow import features as feature_store
 from segflow import registry
 from segflow.db import Database, run_named
-from segflow.errors import NoChampion, SegflowError
+from segflow.errors import SegflowError
+from segflow.scoring import MissingFeatureValues, Scorer, value_problem  # noqa: F401 - MissingFeatureValues re-exported
 
 CURRENT_COLUMNS = (
     "customer_id",
@@ -88,80 +88,64 @@ class Prediction:
         }
 
 
-def customer_view(db: Database, customer_id: str) -> CustomerView:
-    """The customer's current segment and features, and one row per published run they appear in."""
+class UnknownCustomer(SegflowError):
+    """No published run has segmented this customer."""
+
+
+def customer_view(db: Database, customer_id: str, model_features: bool = True) -> CustomerView:
+    """The customer's current segment and features, and one row per published run they appear in.
+
+    model_features=False leaves out the values of the features the model uses (attributes included): they come
+    from segflow's own tables, which the read-only BI login (`segflow api`) may not read."""
     with db.transaction() as cur:  # one snapshot: a publish in between cannot split them
         current = run_named(cur, "queries/customers/customer_current_segment", {"customer_id": customer_id})
         history = run_named(cur, "queries/customers/customer_segment_history", {"customer_id": customer_id})
-        features = run_named(cur, "queries/customers/customer_model_features", {"customer_id": customer_id})
+        features = (
+            run_named(cur, "queries/customers/customer_model_features", {"customer_id": customer_id})
+            if model_features
+            else []
+        )
     if not current and not history:
-        raise SegflowError(f"unknown customer {customer_id!r}: no published run has segmented them")
-    model_features: dict[str, Any] = {}
+        raise UnknownCustomer(f"unknown customer {customer_id!r}: no published run has segmented them")
+    used: dict[str, Any] = {}
     other_attributes: dict[str, Any] = {}
     if features:
         names, attributes, columns = features[0]
         values = attributes | columns  # a name that is an RFM feature means the column (features.FeatureSet)
-        model_features = {name: values.get(name) for name in names}
-        other_attributes = {name: value for name, value in attributes.items() if name not in model_features}
+        used = {name: values.get(name) for name in names}
+        other_attributes = {name: value for name, value in attributes.items() if name not in used}
     return CustomerView(
         customer_id=customer_id,
         current=dict(zip(CURRENT_COLUMNS, current[0], strict=True)) if current else None,
         history=[dict(zip(HISTORY_COLUMNS, row, strict=True)) for row in history],
-        model_features=model_features,
+        model_features=used,
         other_attributes=other_attributes,
     )
 
 
-class MissingFeatureValues(SegflowError):
-    """A what-if request lacks values of features the model clusters on; `features` names them."""
-
-    def __init__(self, message: str, features: list[str]) -> None:
-        self.features = features
-        super().__init__(message)
-
-
 def what_if(db: Database, values: dict[str, float], version: int | None = None) -> Prediction:
     """The segment a customer with these feature values would get (default model: the champion)."""
-    if version is None:
-        version = registry.champion(db)
-        if version is None:
-            raise NoChampion()
     _check_values(values)
-    model = registry.load(db, version)  # raises UnknownModelVersion for a version that does not exist
-    missing = [f for f in model.features if f not in values]
-    if missing:
-        raise MissingFeatureValues(
-            f"model v{version} clusters on {', '.join(model.features)}; missing {', '.join(missing)}", missing
-        )
-    frame = pd.DataFrame([{name: float(values[name]) for name in model.features}])
-    labels, distance, confidence = model.assign(frame)
-    key = model.segment_keys[int(labels[0])]
-    name, action = registry.segment_names(db, version)[key]
+    scorer = Scorer.load(db, version)  # NoChampion, or UnknownModelVersion for a version that does not exist
+    scorer.check_columns(list(values))
+    scored = scorer.score(pd.DataFrame([{name: float(values[name]) for name in scorer.features}])).rows.iloc[0]
     return Prediction(
-        segment_key=key,
-        segment_name=name,
-        distance=round(float(distance[0]), 6),
-        confidence=round(float(confidence[0]), 6),
-        model_version=version,
-        action=action,
-        features={f: float(values[f]) for f in model.features},
-        scores=_rfm_scores(db, version, values),
+        segment_key=scored["segment_key"],
+        segment_name=scored["segment_name"],
+        distance=float(scored["distance"]),
+        confidence=float(scored["confidence"]),
+        model_version=scorer.version,
+        action=scored["action"],
+        features={f: float(values[f]) for f in scorer.features},
+        scores=_rfm_scores(db, scorer.version, values),
     )
 
 
 def _check_values(values: dict[str, float]) -> None:
     for name, value in values.items():
-        if not math.isfinite(value):
-            raise SegflowError(f"{name} must be a finite number, got {value}")
-    if values.get("recency_days", 0) < 0:
-        raise SegflowError(f"recency must be 0 or more days, got {values['recency_days']:g}")
-    if "frequency" in values and values["frequency"] < 1:
-        raise SegflowError(
-            f"frequency must be at least 1 invoice, got {values['frequency']:g} "
-            "(customers without a purchase in the window are 'inactive', not clustered)"
-        )
-    if values.get("monetary", 0) < 0:
-        raise SegflowError(f"monetary must not be negative, got {values['monetary']:g}")
+        problem = value_problem(name, value)
+        if problem is not None:
+            raise SegflowError(problem)
 
 
 def _rfm_scores(db: Database, version: int, values: dict[str, float]) -> dict[str, int]:

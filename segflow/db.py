@@ -38,8 +38,10 @@ def describe_url(url: str) -> str:
 class Database:
     """A PostgreSQL target: the configured external server, or the embedded one started on demand."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, read_only: bool = False) -> None:
         self.settings = settings
+        # Read-only sessions: the server refuses every write, whatever the login may do.
+        self.read_only = read_only
         self._url: str | None = None
         self.migrated = False
 
@@ -60,6 +62,13 @@ class Database:
     def raw_connection(self) -> psycopg2.extensions.connection:
         """A new psycopg2 connection; the caller closes it."""
         try:
+            if self.read_only:
+                return psycopg2.connect(
+                    self.url,
+                    connect_timeout=10,
+                    application_name="segflow",
+                    options="-c default_transaction_read_only=on",
+                )
             return psycopg2.connect(self.url, connect_timeout=10, application_name="segflow")
         except psycopg2.OperationalError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

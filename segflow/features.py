@@ -207,6 +207,18 @@ def insert_rfm_features(
         run_composed_named(cur, "queries/features/compute_rfm_features", params, target=target)
 
 
+def insert_rfm_features_of(
+    cur: Any, lines: sql.Composable, target: sql.Composable, as_of: date, lookback_days: int
+) -> None:
+    """Insert into `target` the RFM features as of a date of the customers in another table of lines shaped like
+    segflow.transactions (a file being scored), with the full recompute's SQL and the staging layer's rules."""
+    params = {"attempt_id": 0, "as_of": as_of, "lookback_days": lookback_days}
+    run_named(cur, "queries/features/tune_feature_aggregation")
+    run_composed_named(
+        cur, "queries/features/compute_rfm_features_from_lines", params, target=target, **staged_lines(lines)
+    )
+
+
 def cut_points(db: Database, attempt_id: int) -> dict[str, list[float]]:
     """Quintile cut points of recency, frequency and monetary over a run's active customers."""
     recency, frequency, monetary = db.run("queries/features/rfm_cut_points", {"attempt_id": attempt_id})[0]

@@ -173,6 +173,17 @@ class Settings(BaseSettings):
         description="Keep the report files (segment pages, drift reports) of this many newest published runs; "
         "0 keeps all. Database rows are always kept.",
     )
+    api_host: str = Field(default="127.0.0.1", description="Address `segflow api` listens on (loopback by default).")
+    api_port: int = Field(default=8765, ge=0, le=65535, description="Port `segflow api` listens on.")
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="When set, every `segflow api` endpoint but /health needs the header Authorization: Bearer TOKEN.",
+    )
+    api_database_url: SecretStr | None = Field(
+        default=None,
+        description="URL `segflow api` connects with: a read-only BI login's (segflow db create-bi-user). Unset: "
+        "SEGFLOW_DATABASE_URL (or the embedded server), with every transaction read-only.",
+    )
 
     @field_validator("algorithms", mode="before")
     @classmethod
@@ -216,7 +227,7 @@ class Settings(BaseSettings):
         """The source table's name as identifier parts: (schema, name) or (name,)."""
         return tuple(self.source_table.split("."))
 
-    @field_validator("database_url", mode="after")
+    @field_validator("database_url", "api_database_url", mode="after")
     @classmethod
     def _blank_url_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value().strip():

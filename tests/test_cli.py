@@ -43,6 +43,8 @@ def _command_lines(help_text: str) -> list[str]:
                 "segments",
                 "customer",
                 "score",
+                "score-file",
+                "api",
                 "db",
                 "prefect",
                 "models",

@@ -1,0 +1,281 @@
+"""`segflow api`: online scoring and look-ups over HTTP (FastAPI), on a read-only database connection.
+
+The app keeps the champion model in memory and asks the database which version is champion at most once every
+CHAMPION_CHECK_SECONDS (one small query): a promotion is picked up within that time, without a restart, and the
+model is loaded again only when the version changed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+import swagger_ui_bundle
+from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+
+from segflow import registry
+from segflow.customers import UnknownCustomer, customer_view
+from segflow.db import Database
+from segflow.errors import DatabaseUnreachable, NoChampion, SegflowError
+from segflow.scoring import RowError, Scorer
+from segflow.settings import Settings
+
+CHAMPION_CHECK_SECONDS = 1.0
+MAX_BATCH = 10_000  # customers per /score/batch request; files go to /score/file
+FILE_CHUNK_ROWS = 50_000
+
+# Module-level: the app's endpoints are closures, and FastAPI resolves their (string) annotations in this module.
+_bearer = HTTPBearer(auto_error=False, description="SEGFLOW_API_TOKEN, when it is set.")
+
+FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class CustomerFeatures(BaseModel):
+    """One customer's feature values, by the names the model clusters on."""
+
+    customer_id: str | None = Field(default=None, description="Echoed back; not used for scoring.")
+    features: dict[str, FiniteNumber] = Field(
+        description="Value of every feature the champion clusters on (see GET /health for its version).",
+        examples=[{"recency_days": 12, "frequency": 5, "monetary": 900.0}],
+    )
+
+
+class BatchRequest(BaseModel):
+    customers: list[CustomerFeatures] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class Score(BaseModel):
+    """The segment a customer gets, how close they are to its centre, and what to do with them."""
+
+    customer_id: str | None
+    segment_key: str
+    segment_name: str
+    action: str
+    distance: float = Field(description="Distance to the segment's centroid in model space.")
+    confidence: float = Field(description="0 on the border with the next segment, 1 on the centroid.")
+    model_version: int
+
+
+class BatchScores(BaseModel):
+    scores: list[Score]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    database: Literal["reachable"]
+    champion_version: int | None
+    loaded_version: int | None
+
+
+class ChampionModel:
+    """The champion's Scorer, reloaded when another version becomes champion."""
+
+    def __init__(self, db: Database, check_seconds: float = CHAMPION_CHECK_SECONDS) -> None:
+        self.db = db
+        self.check_seconds = check_seconds
+        self._scorer: Scorer | None = None
+        self._checked_at = float("-inf")
+        self._lock = threading.Lock()
+
+    @property
+    def loaded_version(self) -> int | None:
+        return self._scorer.version if self._scorer is not None else None
+
+    def current(self) -> Scorer:
+        """The champion's scorer; NoChampion when nothing has been trained."""
+        with self._lock:
+            now = time.monotonic()
+            if self._scorer is None or now - self._checked_at >= self.check_seconds:
+                version = registry.champion(self.db)
+                self._checked_at = now
+                if version is None:
+                    raise NoChampion()
+                if self._scorer is None or self._scorer.version != version:
+                    self._scorer = Scorer.load(self.db, version)
+            return self._scorer
+
+
+def api_database(settings: Settings) -> Database:
+    """The API's connection: the BI login's URL when configured, else segflow's own, read-only either way."""
+    if settings.api_database_url is not None:
+        settings = settings.model_copy(update={"database_url": settings.api_database_url})
+    return Database(settings, read_only=True)
+
+
+def create_app(settings: Settings, check_seconds: float = CHAMPION_CHECK_SECONDS) -> FastAPI:
+    """The scoring API on the database the settings name."""
+    db = api_database(settings)
+    champion = ChampionModel(db, check_seconds)
+    app = FastAPI(
+        title="segflow",
+        summary="Score customers with the champion segmentation model; look up customers and segments.",
+        version="1",
+        docs_url=None,  # served below from the installed Swagger UI: many segflow machines have no internet
+        redoc_url=None,
+    )
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="segflow API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
+    token = settings.api_token.get_secret_value() if settings.api_token is not None else None
+
+    def authorised(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+        if token is None:
+            return
+        if credentials is None or not secrets.compare_digest(credentials.credentials.encode(), token.encode()):
+            raise HTTPException(401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+
+    guarded = [Depends(authorised)]
+
+    @app.exception_handler(SegflowError)
+    def _segflow_error(request: Request, exc: SegflowError) -> JSONResponse:
+        if isinstance(exc, UnknownCustomer):
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+        if isinstance(exc, NoChampion | DatabaseUnreachable):
+            return JSONResponse({"detail": str(exc)}, status_code=503)
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.post("/score", dependencies=guarded)
+    def score(customer: CustomerFeatures) -> Score:
+        """Score one customer."""
+        return _score_customers(champion.current(), [customer], ("body",))[0]
+
+    @app.post("/score/batch", dependencies=guarded)
+    def score_batch(request: BatchRequest) -> BatchScores:
+        """Score a list of customers (at most 10,000); any invalid one rejects the request with a 422 naming it."""
+        return BatchScores(scores=_score_customers(champion.current(), request.customers, ("body", "customers")))
+
+    @app.post("/score/file", dependencies=guarded, response_model=None)
+    def score_file(
+        file: Annotated[UploadFile, File(description="CSV with a header: the model's features, any other columns.")],
+        format: Annotated[Literal["csv", "json"], Query(description="csv: the file back, scored.")] = "csv",  # noqa: A002
+    ) -> Response:
+        """Score a CSV file: each valid row gets its segment; the others are counted and listed (row, message)."""
+        scorer = champion.current()
+        try:
+            chunks = pd.read_csv(file.file, dtype=str, keep_default_na=False, chunksize=FILE_CHUNK_ROWS)
+            scored, errors, first_row = [], [], 1
+            for chunk in chunks:
+                batch = scorer.score(chunk, first_row=first_row)
+                scored.append(batch.rows)
+                errors.extend(batch.errors)
+                first_row += len(chunk)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise HTTPException(400, f"{file.filename}: not a readable CSV file ({exc})") from None
+        rows = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame()
+        headers = {"X-Segflow-Rows-Scored": str(len(rows)), "X-Segflow-Row-Errors": str(len(errors))}
+        if format == "json":
+            body = {"rows": rows.to_dict(orient="records"), "errors": [_error_dict(e) for e in errors]}
+            return JSONResponse(jsonable_encoder(body), headers=headers)
+        return Response(rows.to_csv(index=False), media_type="text/csv", headers=headers)
+
+    @app.get("/customers/{customer_id}", dependencies=guarded)
+    def customer(customer_id: str) -> dict[str, Any]:
+        """A customer's segment in the current run (null if not in it) and in every published run."""
+        view = customer_view(db, customer_id, model_features=False)  # BI login: current_segments' columns only
+        return jsonable_encoder({"customer_id": view.customer_id, "current": view.current, "history": view.history})
+
+    @app.get("/segments", dependencies=guarded)
+    def segments() -> dict[str, Any]:
+        """The segments of the current published run: size, share, means, revenue, action."""
+        columns = (
+            "run_id",
+            "as_of",
+            "model_version",
+            "segment_key",
+            "segment_name",
+            "action",
+            "customers",
+            "share",
+            "mean_recency_days",
+            "mean_frequency",
+            "mean_monetary",
+            "total_monetary",
+        )
+        rows = [dict(zip(columns, row, strict=True)) for row in db.run("queries/api/current_segments")]
+        run = {k: rows[0][k] for k in ("run_id", "as_of")} if rows else {"run_id": None, "as_of": None}
+        segments = [{k: v for k, v in row.items() if k not in ("run_id", "as_of")} for row in rows]
+        return jsonable_encoder({**run, "segments": segments})
+
+    @app.get("/health")
+    def health() -> Health:
+        """Whether the database answers, and the champion's version (also the one loaded, if any)."""
+        return Health(
+            status="ok",
+            database="reachable",
+            champion_version=registry.champion(db),
+            loaded_version=champion.loaded_version,
+        )
+
+    return app
+
+
+def _score_customers(scorer: Scorer, customers: list[CustomerFeatures], where: tuple[str, ...]) -> list[Score]:
+    missing = [
+        _invalid(
+            (*where, *_index(where, i), "features", name),
+            "missing",
+            f"model v{scorer.version} clusters on {name}",
+        )
+        for i, customer in enumerate(customers)
+        for name in scorer.features
+        if name not in customer.features
+    ]
+    if missing:
+        raise RequestValidationError(missing)
+    frame = pd.DataFrame([{name: c.features[name] for name in scorer.features} for c in customers])
+    batch = scorer.score(frame)
+    if batch.errors:
+        raise RequestValidationError(
+            [
+                _invalid(
+                    (*where, *_index(where, e.row - 1), "features", e.column),
+                    "value_error",
+                    e.message.split(": ", 1)[-1],
+                )
+                for e in batch.errors
+            ]
+        )
+    return [
+        Score(
+            customer_id=customer.customer_id,
+            segment_key=row["segment_key"],
+            segment_name=row["segment_name"],
+            action=row["action"],
+            distance=float(row["distance"]),
+            confidence=float(row["confidence"]),
+            model_version=int(row["model_version"]),
+        )
+        for customer, row in zip(customers, batch.rows.to_dict(orient="records"), strict=True)
+    ]
+
+
+def _index(where: tuple[str, ...], i: int) -> tuple[int, ...]:
+    return (i,) if where[-1] == "customers" else ()
+
+
+def _invalid(loc: tuple[str | int, ...], kind: str, message: str) -> dict[str, Any]:
+    """One entry of a 422's detail, in FastAPI's own shape (loc names the field)."""
+    return {"type": kind, "loc": loc, "msg": message, "input": None}
+
+
+def _error_dict(error: RowError) -> dict[str, Any]:
+    return {"row": error.row, "column": error.column, "message": error.message}

@@ -1,0 +1,319 @@
+"""Scoring customers with a saved model: a frame of features in, segments (with names, actions, distance and
+confidence) out, and one error per row whose values a model cannot score.
+
+Every surface that scores (what-if, `score-file`, the API) goes through `Scorer`, so they agree to the last digit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import IO, Any, cast
+
+import numpy as np
+import pandas as pd
+from psycopg2 import sql
+
+from segflow import features, ingest, registry
+from segflow.db import Database, copy_named, read_sql, run_named
+from segflow.errors import NoChampion, SegflowError
+from segflow.model import SegmentModel
+
+SCORE_COLUMNS = ("segment_key", "segment_name", "action", "distance", "confidence", "model_version")
+# Distance and confidence are rounded so that a customer scored alone and in a file of a million get the same digits.
+DECIMALS = 6
+
+# The smallest value each RFM feature can take, and how a value below it is worded. Any other feature (a customer
+# attribute) only has to be a finite number.
+LOWER_BOUNDS: dict[str, tuple[float, str]] = {
+    "recency_days": (0, "recency must be 0 or more days, got {value:g}"),
+    "frequency": (
+        1,
+        "frequency must be at least 1 invoice, got {value:g} "
+        "(customers without a purchase in the window are 'inactive', not clustered)",
+    ),
+    "monetary": (0, "monetary must not be negative, got {value:g}"),
+}
+
+
+def value_problem(name: str, value: float) -> str | None:
+    """What is wrong with one feature value (None if nothing): not finite, or below the feature's lower bound."""
+    if not math.isfinite(value):
+        return f"{name} must be a finite number, got {value}"
+    bound = LOWER_BOUNDS.get(name)
+    if bound is not None and value < bound[0]:
+        return bound[1].format(value=value)
+    return None
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row that could not be scored: its 1-based data row number and what is wrong, naming the column."""
+
+    row: int
+    message: str
+    column: str = ""
+
+
+@dataclass(frozen=True)
+class ScoredBatch:
+    """The valid input rows (their own columns kept) with SCORE_COLUMNS added, and the rows that were not scored."""
+
+    rows: pd.DataFrame
+    errors: list[RowError]
+
+
+class MissingFeatureValues(SegflowError):
+    """Values of features the model clusters on are missing altogether; `features` names them."""
+
+    def __init__(self, message: str, features: list[str]) -> None:
+        self.features = features
+        super().__init__(message)
+
+
+class Scorer:
+    """A model version loaded once, with its segment names and actions: scores frames of features."""
+
+    def __init__(self, version: int, model: SegmentModel, names: dict[str, tuple[str, str]]) -> None:
+        self.version = version
+        self.model = model
+        self.features: list[str] = list(model.features)
+        self.names = names
+
+    @classmethod
+    def load(cls, db: Database, version: int | None = None) -> Scorer:
+        """The model of `version` (None: the champion; NoChampion if there is none) and its segment names."""
+        if version is None:
+            version = registry.champion(db)
+            if version is None:
+                raise NoChampion()
+        model = registry.load(db, version)  # raises UnknownModelVersion for a version that does not exist
+        return cls(version, model, registry.segment_names(db, version))
+
+    def check_columns(self, columns: list[str] | pd.Index) -> None:
+        """Raise MissingFeatureValues when the model's features are not all among the columns."""
+        missing = [f for f in self.features if f not in columns]
+        if missing:
+            raise MissingFeatureValues(
+                f"model v{self.version} clusters on {', '.join(self.features)}; missing {', '.join(missing)}", missing
+            )
+
+    def score(self, frame: pd.DataFrame, first_row: int = 1) -> ScoredBatch:
+        """Score every row whose feature values are valid; the others become RowErrors numbered from first_row."""
+        self.check_columns(frame.columns)
+        values, errors = self._parse(frame, first_row)
+        valid = np.ones(len(frame), dtype=bool)
+        valid[[e.row - first_row for e in errors]] = False
+        # The output is built as one dict of arrays and one DataFrame: adding columns one by one cost most of the
+        # time of scoring a single customer (the API's case).
+        columns: dict[str, Any] = {column: frame[column].to_numpy()[valid] for column in frame.columns}
+        matrix = np.column_stack([values[name][valid] for name in self.features])
+        columns.update({name: matrix[:, i] for i, name in enumerate(self.features)})
+        if valid.any():
+            labels, distance, confidence = self.model.assign(pd.DataFrame(matrix, columns=self.features))
+            keys = np.asarray(self.model.segment_keys, dtype=object)[labels]
+            named = [self.names.get(key, (key, "")) for key in keys]
+            columns["segment_key"] = keys
+            columns["segment_name"] = np.array([name for name, _ in named], dtype=object)
+            columns["action"] = np.array([action for _, action in named], dtype=object)
+            columns["distance"] = np.round(distance.astype(float), DECIMALS)
+            columns["confidence"] = np.round(confidence.astype(float), DECIMALS)
+        else:
+            columns.update({column: np.array([], dtype=object) for column in SCORE_COLUMNS[:-1]})
+        columns["model_version"] = np.full(int(valid.sum()), self.version)
+        return ScoredBatch(rows=pd.DataFrame(columns), errors=sorted(errors, key=lambda e: e.row))
+
+    def _parse(self, frame: pd.DataFrame, first_row: int) -> tuple[dict[str, np.ndarray], list[RowError]]:
+        """Each feature as floats, and one error per row (its first bad column)."""
+        values: dict[str, np.ndarray] = {}
+        problems: dict[int, RowError] = {}
+        for name in self.features:
+            raw = frame[name]
+            if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+                missing = raw.isna().to_numpy()
+                parsed = raw.to_numpy(dtype=float)
+                not_number = np.zeros(len(raw), dtype=bool)
+            else:
+                # Text (a CSV read as strings): parse all at once, then look closer only at what did not parse.
+                parsed = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+                unparsed = np.isnan(parsed)
+                missing = np.zeros(len(raw), dtype=bool)
+                if unparsed.any():
+                    text = raw[unparsed].astype("string").str.strip()
+                    missing[unparsed] = (text.isna() | (text == "")).to_numpy(dtype=bool)
+                not_number = unparsed & ~missing
+            values[name] = parsed
+            with np.errstate(invalid="ignore"):
+                below = parsed < LOWER_BOUNDS[name][0] if name in LOWER_BOUNDS else np.zeros(len(raw), dtype=bool)
+            bad = missing | not_number | ~np.isfinite(np.where(missing | not_number, 0.0, parsed)) | below
+            for position in np.flatnonzero(bad):
+                if position in problems:
+                    continue  # one error per row: the first bad column
+                if missing[position]:
+                    message = f"{name}: missing value"
+                elif not_number[position]:
+                    message = f"{name}: {raw.iloc[position]!r} is not a number"
+                else:
+                    message = f"{name}: {value_problem(name, float(parsed[position]))}"
+                problems[int(position)] = RowError(first_row + int(position), message, name)
+        return values, list(problems.values())
+
+
+FIRST_ERRORS = 5  # rows with an error kept in memory to show; all of them go to the errors file
+
+
+@dataclass(frozen=True)
+class FileScoring:
+    """What scoring a file did: rows read and scored, how many could not be, the first of those."""
+
+    rows_read: int
+    rows_scored: int
+    row_errors: int
+    first_errors: list[RowError]
+    errors_path: Path | None  # None when every row was scored
+
+
+def feature_mapping(spec: str) -> dict[str, str]:
+    """Parse `target=source,...` (target: a model feature or customer_id; source: the file's column)."""
+    mapping: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        target, sep, source = (s.strip() for s in part.partition("="))
+        if not sep or not target or not source:
+            raise SegflowError(f"mapping entry {part!r} is not of the form target=source")
+        mapping[target] = source
+    return mapping
+
+
+def score_csv(
+    scorer: Scorer,
+    source: Path | IO[str],
+    target: Path,
+    *,
+    mapping: dict[str, str] | None = None,
+    delimiter: str = ",",
+    encoding: str = "utf-8-sig",
+    chunk_rows: int = 50_000,
+) -> FileScoring:
+    """Score a CSV of customers' features chunk by chunk into `target` (memory stays flat): each valid row with
+    SCORE_COLUMNS added; invalid rows go to `<target>.errors.csv` (row, column, message)."""
+    renames = {source_column: name for name, source_column in (mapping or {}).items()}
+    errors_path = target.with_name(target.name.removesuffix(".csv") + ".errors.csv")
+    errors_path.unlink(missing_ok=True)
+    read = scored = failed = 0
+    first: list[RowError] = []
+    try:
+        chunks = pd.read_csv(
+            source, dtype=str, keep_default_na=False, chunksize=chunk_rows, sep=delimiter, encoding=encoding
+        )
+        with target.open("w", newline="", encoding="utf-8") as out:
+            for chunk in chunks:
+                batch = scorer.score(chunk.rename(columns=renames), first_row=read + 1)
+                batch.rows.to_csv(out, index=False, header=read == 0)
+                read += len(chunk)
+                scored += len(batch.rows)
+                failed += len(batch.errors)
+                first.extend(batch.errors[: FIRST_ERRORS - len(first)])
+                if batch.errors:
+                    errors = pd.DataFrame(
+                        [(e.row, e.column, e.message) for e in batch.errors], columns=["row", "column", "message"]
+                    )
+                    errors.to_csv(errors_path, mode="a", index=False, header=not errors_path.exists())
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise SegflowError(f"{source}: not a readable CSV file ({exc})") from None
+    return FileScoring(read, scored, failed, first, errors_path if failed else None)
+
+
+@dataclass(frozen=True)
+class FileCustomers:
+    """What reading a transactions file gave: lines read and rejected (by reason, the first few with their line
+    number), the as-of date, its active customers' features (CSV, with header) and how many were inactive."""
+
+    lines_read: int
+    rejected: dict[str, int]
+    first_rejects: list[tuple[int, str, str]]
+    as_of: date | None
+    customers: int
+    inactive: int
+    features_csv: IO[str]
+
+
+@contextmanager
+def transactions_to_features(
+    db: Database,
+    path: Path,
+    *,
+    as_of: date | None = None,
+    lookback_days: int = 365,
+    mapping: dict[str, str] | None = None,
+    delimiter: str = ",",
+    encoding: str = "utf-8-sig",
+    date_format: str | None = None,
+    chunk_rows: int = 50_000,
+) -> Iterator[FileCustomers]:
+    """The RFM features, as of a date (default: the file's last day), of the customers in a transactions file.
+
+    The file is read exactly as `segflow load` reads it (layouts, mapping, date formats, rejected lines) into a
+    temporary table, and the features come from the very SQL of a run's full recompute
+    (queries/features/compute_rfm_features_from_lines over sql/staging): the same lines give the same features
+    as a run on that date. Nothing is written to segflow's tables.
+    """
+    ingest.check_file(path)
+    rejected: Counter[str] = Counter()
+    first: list[tuple[int, str, str]] = []
+    read = 0
+    with db.transaction() as cur, tempfile.SpooledTemporaryFile(max_size=64 << 20, mode="w+b") as spool:
+        run_named(cur, "queries/score_file/create_file_lines")
+        with ingest._open_binary(path) as (stream, _raw):
+            reader = csv.reader(io.TextIOWrapper(stream, encoding=encoding, newline=""), delimiter=delimiter)
+            try:
+                header = next(reader)
+            except (UnicodeDecodeError, csv.Error, StopIteration) as exc:
+                raise ingest.ImportRejected(f"{path.name}: cannot read the header: {exc}") from exc
+            ingest._check_delimiter(path, header, delimiter)
+            layout, indexes = ingest.resolve_layout(header, mapping)
+            parser = ingest._LineParser(layout, indexes, len(header), date_format)
+            rows = io.StringIO()
+            try:
+                for record in reader:
+                    if not record or (len(record) == 1 and not record[0].strip()):
+                        continue  # blank line, as `load` skips it
+                    read += 1
+                    line, reason, detail = parser.parse(record, reader.line_num, 0)
+                    if line is None:
+                        rejected[reason] += 1
+                        if len(first) < FIRST_ERRORS:
+                            first.append((reader.line_num, reason, detail))
+                        continue
+                    rows.write(line)
+                    if read % chunk_rows == 0:
+                        rows.seek(0)
+                        copy_named(cur, "queries/score_file/copy_file_lines", rows)
+                        rows = io.StringIO()
+            except UnicodeDecodeError as exc:
+                raise ingest.NotInEncoding(
+                    f"{path.name}: not valid {encoding} text; read it with its own encoding (e.g. latin-1)"
+                ) from exc
+            rows.seek(0)
+            copy_named(cur, "queries/score_file/copy_file_lines", rows)
+        if as_of is None:
+            as_of = run_named(cur, "queries/score_file/file_last_day")[0][0]
+        run_named(cur, "queries/score_file/create_file_features")
+        if as_of is not None:
+            features.insert_rfm_features_of(
+                cur, sql.Identifier("score_file_lines"), sql.Identifier("score_file_features"), as_of, lookback_days
+            )
+        inactive = run_named(cur, "queries/score_file/file_inactive_customers")[0][0]
+        # In memory up to 64 MB, on disk beyond: memory stays flat however many customers the file has.
+        cur.copy_expert(read_sql("queries/score_file/copy_file_features"), cast(IO[bytes], spool))
+        customers = cur.rowcount
+        spool.seek(0)
+        text = io.TextIOWrapper(cast(IO[bytes], spool), encoding="utf-8", newline="")
+        yield FileCustomers(read, dict(rejected), first, as_of, customers, inactive, text)

@@ -1,0 +1,5 @@
+-- A chunk of parsed lines (segflow.ingest's COPY text format) into the file's temporary table.
+copy score_file_lines (
+    invoice_id, stock_code, description, quantity, unit_price, invoiced_at, customer_id, country, batch_id,
+    line_number
+) from stdin

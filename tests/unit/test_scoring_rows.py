@@ -1,0 +1,107 @@
+"""Scoring frames with a hand-built model: exact segments, distances and confidences, and one error per bad row."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from segflow.model import LogSkewed, SegmentModel, _NearestCentroid
+from segflow.scoring import MissingFeatureValues, RowError, Scorer
+
+FEATURES = ["recency_days", "frequency", "monetary"]
+CENTROIDS = np.array([[0.0, 1.0, 0.0], [10.0, 1.0, 100.0]])
+
+
+def _scorer() -> Scorer:
+    # Scaling fitted on -1 and 1 has mean 0 and standard deviation 1: model space is the features themselves,
+    # so every distance below is plain Euclidean arithmetic.
+    scale = StandardScaler().fit(np.array([[-1.0] * 3, [1.0] * 3]))
+    pipeline = Pipeline([("log", LogSkewed(())), ("scale", scale), ("cluster", _NearestCentroid(CENTROIDS))])
+    model = SegmentModel(FEATURES, [], pipeline, "kmeans", {}, CENTROIDS, segment_keys=["S1", "S2"])
+    return Scorer(7, model, {"S1": ("Loyal", "Thank them"), "S2": ("Big spenders", "Upsell")})
+
+
+def test_valid_rows_get_segment_name_action_distance_and_confidence():
+    frame = pd.DataFrame({"customer_id": ["a", "b"], "recency_days": [0, 10], "frequency": [1, 1], "monetary": [0, 50]})
+    batch = _scorer().score(frame)
+    assert batch.errors == []
+    assert batch.rows["customer_id"].tolist() == ["a", "b"]
+    assert batch.rows["segment_key"].tolist() == ["S1", "S2"]
+    assert batch.rows["segment_name"].tolist() == ["Loyal", "Big spenders"]
+    assert batch.rows["action"].tolist() == ["Thank them", "Upsell"]
+    # b: 50 from S2's centroid, sqrt(10² + 50²) = 50.990195 from S1's; confidence = (50.990195 - 50) / 50.990195.
+    assert batch.rows["distance"].tolist() == [0.0, 50.0]
+    assert batch.rows["confidence"].tolist() == [1.0, 0.019419]
+    assert batch.rows["model_version"].tolist() == [7, 7]
+
+
+def test_bad_rows_are_reported_by_number_and_column_and_good_rows_still_scored():
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e", "f", "g"],
+            "recency_days": ["0", "", "-3", "10", "inf", "2", " 1 "],
+            "frequency": ["1", "2", "1", "0", "1", "1", "1"],
+            "monetary": ["0", "5", "abc", "50", "1", "-0.5", "2.5"],
+        }
+    )
+    batch = _scorer().score(frame, first_row=101)
+    assert batch.errors == [
+        RowError(102, "recency_days: missing value", "recency_days"),
+        RowError(103, "recency_days: recency must be 0 or more days, got -3", "recency_days"),
+        RowError(
+            104,
+            "frequency: frequency must be at least 1 invoice, got 0 "
+            "(customers without a purchase in the window are 'inactive', not clustered)",
+            "frequency",
+        ),
+        RowError(105, "recency_days: recency_days must be a finite number, got inf", "recency_days"),
+        RowError(106, "monetary: monetary must not be negative, got -0.5", "monetary"),
+    ]
+    assert batch.rows["customer_id"].tolist() == ["a", "g"]
+    assert batch.rows["recency_days"].tolist() == [0.0, 1.0]
+    assert batch.rows["segment_key"].tolist() == ["S1", "S1"]
+
+
+def test_a_word_where_a_number_belongs_is_named_with_its_value():
+    frame = pd.DataFrame({"recency_days": ["1"], "frequency": ["1"], "monetary": ["abc"]})
+    assert _scorer().score(frame).errors == [RowError(1, "monetary: 'abc' is not a number", "monetary")]
+
+
+def test_a_frame_with_no_valid_row_gives_no_rows_and_every_error():
+    frame = pd.DataFrame({"recency_days": [np.nan], "frequency": [1.0], "monetary": [1.0]})
+    batch = _scorer().score(frame)
+    assert batch.errors == [RowError(1, "recency_days: missing value", "recency_days")]
+    assert batch.rows.empty
+    assert {"segment_key", "distance", "model_version"} <= set(batch.rows.columns)
+
+
+def test_a_missing_feature_column_is_named():
+    message = "model v7 clusters on recency_days, frequency, monetary; missing monetary"
+    with pytest.raises(MissingFeatureValues, match=message):
+        _scorer().score(pd.DataFrame({"recency_days": [1], "frequency": [1]}))
+
+
+def test_a_features_file_is_scored_in_chunks_with_bad_rows_in_a_side_file(tmp_path):
+    from segflow.scoring import score_csv
+
+    source = tmp_path / "customers.csv"
+    source.write_text("id,Recency,frequency,monetary\na,0,1,0\nb,10,1,50\nc,x,1,1\nd,1,1,1\ne,2,0,1\n")
+    target = tmp_path / "scored.csv"
+    # d: sqrt(1 + 1) = 1.414214 from S1, sqrt(81 + 9801) = 99.408249 from S2; 1 - 1.414214 / 99.408249 = 0.985774.
+    result = score_csv(_scorer(), source, target, mapping={"recency_days": "Recency"}, chunk_rows=2)
+    assert (result.rows_read, result.rows_scored, result.row_errors) == (5, 3, 2)
+    assert [e.row for e in result.first_errors] == [3, 5]
+    assert target.read_text().splitlines() == [
+        "id,recency_days,frequency,monetary,segment_key,segment_name,action,distance,confidence,model_version",
+        "a,0.0,1.0,0.0,S1,Loyal,Thank them,0.0,1.0,7",
+        "b,10.0,1.0,50.0,S2,Big spenders,Upsell,50.0,0.019419,7",
+        "d,1.0,1.0,1.0,S1,Loyal,Thank them,1.414214,0.985774,7",
+    ]
+    assert result.errors_path == tmp_path / "scored.errors.csv"
+    assert result.errors_path.read_text().splitlines() == [
+        "row,column,message",
+        "3,recency_days,recency_days: 'x' is not a number",
+        '5,frequency,"frequency: frequency must be at least 1 invoice, got 0 (customers without a purchase in the '
+        "window are 'inactive', not clustered)\"",
+    ]
