@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         description="Keep the report files (segment pages, drift reports) of this many newest published runs; "
         "0 keeps all. Database rows are always kept.",
     )
+    ui_host: str = Field(
+        default="127.0.0.1",
+        description="Address `segflow ui` listens on. The app has no login: anything but loopback exposes the "
+        "data and model promotion to whoever reaches it.",
+    )
+    ui_port: int = Field(default=8501, ge=1, le=65535, description="Port `segflow ui` listens on.")
 
     @field_validator("home", mode="after")
     @classmethod

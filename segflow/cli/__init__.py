@@ -12,7 +12,7 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from segflow.cli import data, lookups, runs
+from segflow.cli import data, lookups, runs, ui
 from segflow.cli.db import db_app
 from segflow.cli.models import models_app
 from segflow.cli.output import err_console
@@ -38,6 +38,7 @@ app.command("load-customers")(data.load_customers)
 app.command("segments")(lookups.segments_command)
 app.command("customer")(lookups.customer_command)
 app.command("score")(lookups.score_command)
+app.command("ui")(ui.ui_command)
 app.add_typer(db_app, name="db")
 app.add_typer(prefect_app, name="prefect")
 app.add_typer(models_app, name="models")
