@@ -42,6 +42,7 @@ def render() -> None:
     st.dataframe(
         verdicts,
         hide_index=True,
+        column_order=[c for c in verdicts.columns if c != "reference"],
         column_config={
             "drifted-feature share": st.column_config.NumberColumn(format="percent"),
             "segment PSI": st.column_config.NumberColumn(format="%.3f"),
