@@ -3,6 +3,10 @@ each page's script headless, widgets and all)."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -10,6 +14,8 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+from support import devtools
+from support.browser import png_ink_share
 from support.databases import fresh_database, settings_for
 
 from segflow import registry
@@ -196,6 +202,41 @@ def test_drift_page_shows_shares_verdicts_reports_and_moves(app_env, fetch):
         "and from_segment_key <> to_segment_key",
     )[0][0]
     assert any(m.value.startswith(f"{moved:,} of ") for m in at.markdown)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(devtools.chromium() is None, reason="headless Chromium is not installed")
+def test_segflow_ui_serves_the_app_that_a_browser_renders(app_env, fetch, tmp_path):
+    settings, db = app_env
+    port = devtools.free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SEGFLOW_")} | {
+        "SEGFLOW_DATABASE_URL": db.url,
+        "SEGFLOW_HOME": str(settings.home),
+        "SEGFLOW_UI_PORT": str(port),
+    }
+    customer, name = fetch(db, "select customer_id, segment_name from segflow.current_segments limit 1")[0]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "segflow", "ui"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == f"segflow ui: http://127.0.0.1:{port}  (Ctrl+C stops it)"
+        with devtools.browser(1400, 1400) as browser:
+            text = browser.open(f"http://127.0.0.1:{port}/", segment_names(db, fetch))
+            assert "Customer map" in text and "centroids" in text  # the table is drawn on a canvas: no text
+            browser.screenshot(tmp_path / "overview.png")
+            assert png_ink_share(tmp_path / "overview.png") > 0.02, "the screenshot shows a drawn page"
+            text = browser.open(f"http://127.0.0.1:{port}/customer?customer={customer}", ["Segment history"])
+            assert name in text
+    finally:
+        process.terminate()  # as a service manager stops it: the Streamlit server it started goes too
+        process.wait(timeout=30)
+    with pytest.raises(ConnectionRefusedError):  # nothing is left listening
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
 
 
 def test_models_page_shows_curves_and_promotes_only_after_confirmation(app_env, fetch):

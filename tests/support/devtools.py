@@ -79,7 +79,8 @@ def browser(width: int = 1400, height: int = 1000) -> Iterator[Page]:
     if binary is None:
         raise RuntimeError("chromium is not installed")
     port = free_port()
-    with tempfile.TemporaryDirectory() as profile:
+    # Chromium's helper processes may still write to the profile as it stops: a leftover file is no failure.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [
                 binary,

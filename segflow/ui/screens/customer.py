@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pandas as pd
 import streamlit as st
 
@@ -20,10 +22,23 @@ FEATURE_ROWS = (
     ("confidence", "confidence (0 on a border, 1 on the centroid)"),
 )
 
+HISTORY_LABELS = {
+    "run_id": "run",
+    "as_of": "as of",
+    "segment_key": "key",
+    "segment_name": "segment",
+    "model_version": "model",
+    "recency_days": "recency (days)",
+    "is_current": "current run",
+}
+
 
 def render() -> None:
     st.title("Customer")
-    customer_id = st.text_input("Customer id", key="customer_id", placeholder="e.g. C00042").strip()
+    # ?customer=ID opens the page on a customer, so a link (from a BI tool, say) can point at one.
+    customer_id = st.text_input(
+        "Customer id", value=st.query_params.get("customer", ""), key="customer_id", placeholder="e.g. C00042"
+    ).strip()
     if not customer_id:
         st.caption("Type a customer's id to see their features, segment and history.")
         return
@@ -48,11 +63,12 @@ def render() -> None:
         if history.empty:
             st.write("No published run has segmented this customer.")
         else:
-            history = history.rename(columns={"is_current": "current run"})
-            st.dataframe(history, hide_index=True)
+            st.dataframe(history, hide_index=True, column_config=HISTORY_LABELS)
 
 
 def _number(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:,.3f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float | Decimal):
+        return f"{value:,.3f}" if isinstance(value, float) else f"{value:,.2f}"
+    return str(value)

@@ -12,6 +12,7 @@ from segflow import report
 from segflow.ui import common, data
 
 REFERENCES = {"previous": "against the previous run", "training": "against the model's training data"}
+REFERENCE_COLOURS = {"previous": "#6b84ad", "training": "#e07b39"}
 
 
 def render() -> None:
@@ -104,6 +105,7 @@ def _drift_figure(reports: pd.DataFrame, psi_threshold: float, share_threshold: 
                     name=REFERENCES.get(str(reference), str(reference)),
                     legendgroup=str(reference),
                     showlegend=column == 1,
+                    line={"color": REFERENCE_COLOURS.get(str(reference), "#777")},
                 ),
                 row=1,
                 col=column,

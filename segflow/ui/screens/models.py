@@ -20,7 +20,16 @@ def render() -> None:
         return
     listing = pd.DataFrame(versions)
     listing["features"] = listing["features"].map(", ".join)
-    st.dataframe(listing, hide_index=True, column_config={"silhouette": st.column_config.NumberColumn(format="%.3f")})
+    st.dataframe(
+        listing,
+        hide_index=True,
+        column_config={
+            "created_at": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm"),
+            "as_of": "as of",
+            "sample_size": st.column_config.NumberColumn("sample", format="localized"),
+            "silhouette": st.column_config.NumberColumn(format="%.3f"),
+        },
+    )
 
     numbers = [v["version"] for v in versions]
     champion = next((v["version"] for v in versions if v["status"] == "champion"), None)

@@ -29,11 +29,9 @@ def render() -> None:
                 )
                 for column, feature in zip(columns, model.features, strict=True)
             }
-            submitted = st.form_submit_button("Score")
-        if not submitted and "prediction" not in st.session_state:
-            return
+            st.form_submit_button("Score")
+        # Scored on every run: the start values give an answer at once, a submit scores the new ones.
         prediction = what_if(db, {k: float(v) for k, v in values.items()}, version)
-        st.session_state["prediction"] = prediction
         st.subheader(f"{prediction.segment_name} ({prediction.segment_key})")
         results = st.columns(3)
         results[0].metric("segment", prediction.segment_key)
