@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import socket
 import subprocess
 from pathlib import Path
 
@@ -43,6 +44,7 @@ def _command_lines(help_text: str) -> list[str]:
                 "segments",
                 "customer",
                 "score",
+                "ui",
                 "db",
                 "prefect",
                 "models",
@@ -365,3 +367,16 @@ def test_rebuild_check_finds_lines_not_folded_and_rebuild_mends_them(db_url, db,
     assert " ".join(rebuilt.stdout.split()).startswith("aggregates of segflow.transactions rebuilt in ")
     assert "204 customers, lines up to 2024-04-01" in " ".join(rebuilt.stdout.split())
     assert segflow("rebuild", "--check", "--as-of", "2024-03-31", env=env).returncode == 0
+
+
+def test_ui_on_a_taken_port_names_the_setting_and_exits_1(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = segflow("ui", env={"SEGFLOW_HOME": str(tmp_path / "home"), "SEGFLOW_UI_PORT": str(port)})
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: cannot serve the app on 127.0.0.1:{port}: ")
+    assert "set SEGFLOW_UI_PORT to a free port" in result.stderr
+    assert not (tmp_path / "home" / "pg").exists(), "refused before starting a database"

@@ -16,13 +16,13 @@ from segflow.errors import SegflowError
 
 
 def ui_command() -> None:
-    """Start the app (overview, segment members, customer, what-if, batch scoring, drift, models); Ctrl+C stops it."""
+    """Serve the app: segments, customers, what-if, drift, models."""
     if find_spec("streamlit") is None:
         raise SegflowError("the app needs Streamlit, which is not installed: pip install 'streamlit==1.67.0'")
     settings = load_settings()
-    database(settings)  # starts the embedded server and migrates here, so a problem is told in this terminal
     host, port = settings.ui_host, settings.ui_port
     _check_port_free(host, port)
+    database(settings)  # starts the embedded server and migrates here, so a problem is told in this terminal
     import segflow.ui
 
     app = Path(segflow.ui.__file__).resolve().parent / "app.py"
