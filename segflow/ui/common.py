@@ -37,6 +37,14 @@ def model(version: int) -> SegmentModel:
     return registry.load(database(), version)
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def customer_map(attempt_id: int, version: int) -> data.CustomerMap | None:
+    """The map of a published attempt, drawn once per process: an attempt's assignments never change (a rerun
+    of its date is a new attempt)."""
+    db = database()
+    return data.customer_map(db, settings(), attempt_id, model(version), data.run_segments(db, attempt_id))
+
+
 def worded(error: SegflowError) -> str:
     """A library error in the app's words."""
     if isinstance(error, NoChampion):

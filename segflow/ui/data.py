@@ -120,13 +120,13 @@ class CustomerMap:
 
 
 def customer_map(
-    db: Database, settings: Settings, run: dict, model: SegmentModel, table: pd.DataFrame
+    db: Database, settings: Settings, attempt_id: int, model: SegmentModel, table: pd.DataFrame
 ) -> CustomerMap | None:
-    """The report's map of a sample of the run's customers with the centroids (None when it cannot be drawn:
+    """The report's map of a sample of a published attempt's customers with the centroids (None when it cannot be drawn:
     an attribute-based model, or too few customers)."""
     labels = {k: report.segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}
     colours = report.segment_colours(list(table["segment_key"]))
-    sample = drift.attempt_sample(db, run["attempt_id"], report.MAP_POINTS, settings.seed)
+    sample = drift.attempt_sample(db, attempt_id, report.MAP_POINTS, settings.seed)
     figure = report.customer_map(model, sample, labels, colours)
     if figure is None:
         return None

@@ -47,7 +47,8 @@ def render() -> None:
         column_config={
             "drifted-feature share": st.column_config.NumberColumn(format="percent"),
             "segment PSI": st.column_config.NumberColumn(format="%.3f"),
-            "report": st.column_config.LinkColumn("report file", display_text="open"),
+            # A path to copy, not a link: browsers do not follow file:// links from a web page (see below the table).
+            "report": st.column_config.TextColumn("report file"),
         },
     )
     _report_viewer(verdicts, settings)
@@ -148,7 +149,7 @@ def _verdicts(runs: pd.DataFrame, settings) -> pd.DataFrame:  # noqa: ANN001 - S
                 "verdict": "drifted" if row.dataset_drift else "no drift",
                 "segment PSI": row.segment_psi,
                 "drifted-feature share": row.drift_share,
-                "report": path.as_uri() if path else None,
+                "report": str(path) if path else None,
                 "reference": row.reference,
             }
         )

@@ -44,7 +44,7 @@ def render() -> None:
 
     st.subheader("Customer map")
     with common.shown_errors():
-        customer_map = data.customer_map(db, common.settings(), run, common.model(run["model_version"]), table)
+        customer_map = common.customer_map(run["attempt_id"], run["model_version"])
         if customer_map is None:
             st.info(
                 f"The map is not available for this run: model v{run['model_version']} clusters on "

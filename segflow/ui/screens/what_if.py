@@ -43,7 +43,6 @@ def render() -> None:
         if version != run["model_version"]:
             st.info(f"The current run was scored by model v{run['model_version']}: no map for model v{version} yet.")
             return
-        table = data.run_segments(db, run["attempt_id"])
-        customer_map = data.customer_map(db, common.settings(), run, model, table)
+        customer_map = common.customer_map(run["attempt_id"], version)
         if customer_map is not None:
             st.plotly_chart(data.with_point(customer_map, prediction.features, "what-if"))
