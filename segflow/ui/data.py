@@ -3,6 +3,7 @@ page's data is testable and reusable)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,35 +113,37 @@ def report_file(settings: Settings, run_id: int, reference: str) -> Path | None:
 
 @dataclass(frozen=True)
 class CustomerMap:
-    """The run's customer map and the projection that drew it, to place more points on it."""
+    """A run's customer map, and where a customer with given feature values lands on it."""
 
     figure: go.Figure
-    model: SegmentModel
-    pca: PCA
+    place: Callable[[dict[str, float]], tuple[float, float]]
 
 
 def customer_map(
     db: Database, settings: Settings, attempt_id: int, model: SegmentModel, table: pd.DataFrame
 ) -> CustomerMap | None:
-    """The report's map of a sample of a published attempt's customers with the centroids (None when it cannot be drawn:
-    an attribute-based model, or too few customers)."""
+    """The report's map of a sample of a published attempt's customers with the centroids (None when it cannot be
+    drawn: an attribute-based model, or too few customers)."""
     labels = {k: report.segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}
     colours = report.segment_colours(list(table["segment_key"]))
     sample = drift.attempt_sample(db, attempt_id, report.MAP_POINTS, settings.seed)
     figure = report.customer_map(model, sample, labels, colours)
     if figure is None:
         return None
-    # The same fit as the report's map (full SVD on the same sample is deterministic), kept to project what-if points.
+    # The same fit as the report's map (full SVD on the same sample is deterministic), kept to place what-if points.
     z = model.to_model_space(sample.dropna(subset=model.features))
     pca = PCA(n_components=min(2, z.shape[1]), svd_solver="full").fit(z)
-    return CustomerMap(figure=figure, model=model, pca=pca)
+
+    def place(values: dict[str, float]) -> tuple[float, float]:
+        point = pca.transform(model.to_model_space(pd.DataFrame([values])))
+        return float(point[0, 0]), float(point[0, 1]) if point.shape[1] > 1 else 0.0
+
+    return CustomerMap(figure=figure, place=place)
 
 
 def with_point(customer_map: CustomerMap, values: dict[str, float], label: str) -> go.Figure:
     """A copy of the map with one customer's features marked as a large star."""
-    z = customer_map.model.to_model_space(pd.DataFrame([values]))
-    point = customer_map.pca.transform(z)
-    x, y = float(point[0, 0]), float(point[0, 1]) if point.shape[1] > 1 else 0.0
+    x, y = customer_map.place(values)
     figure = go.Figure(customer_map.figure)
     figure.add_trace(
         go.Scatter(

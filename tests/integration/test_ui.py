@@ -24,6 +24,7 @@ from segflow.db import Database
 from segflow.generate import GeneratorSpec, generate_transactions
 from segflow.settings import Settings
 from segflow.stages import run_nightly
+from segflow.ui import data
 
 START = date(2024, 1, 1)
 AS_OF = START + timedelta(days=149)
@@ -157,6 +158,22 @@ def test_what_if_scores_the_inputs_and_marks_them_on_the_map(app_env):
     assert '"what-if"' in at.get("plotly_chart")[0].proto.spec
 
 
+def test_a_customer_on_a_centroid_is_drawn_on_that_centroids_diamond(app_env):
+    settings, db = app_env
+    model = registry.load(db, 1)
+    run = data.current_run(db)
+    assert run is not None
+    customer_map = data.customer_map(db, settings, run["attempt_id"], model, data.run_segments(db, run["attempt_id"]))
+    assert customer_map is not None
+    centroid = model.centroids_original_units().iloc[2].to_dict()
+
+    figure = data.with_point(customer_map, centroid, "what-if")
+
+    diamonds, star = figure.data[-2], figure.data[-1]
+    assert diamonds.name == "centroids" and star.name == "what-if"
+    assert (star.x[0], star.y[0]) == (pytest.approx(diamonds.x[2]), pytest.approx(diamonds.y[2]))
+
+
 def test_batch_scoring_maps_columns_scores_and_names_each_bad_row(app_env):
     settings, db = app_env
     csv = b"id,days_since,orders,spend\na,3,12,2500\nb,200,1,40\nc,10,abc,100\nd,30,2,300\n"
@@ -259,3 +276,24 @@ def test_models_page_shows_curves_and_promotes_only_after_confirmation(app_env, 
     assert at.success[0].value == f"Model v{challenger} is now the champion."
     listing = at.dataframe[0].value
     assert listing.set_index("version").loc[challenger, "status"] == "champion"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("overview", "No run is published yet. Run `segflow run` (or `segflow demo`), then reload this page."),
+        ("members", "No run is published yet. Run `segflow run` (or `segflow demo`), then reload this page."),
+        ("what_if", "No run is published yet. Run `segflow run` (or `segflow demo`), then reload this page."),
+        ("batch", "No champion model yet. Run `segflow run` (or `segflow demo`), then reload this page."),
+        ("drift", "No run is published yet. Run `segflow run` (or `segflow demo`), then reload this page."),
+        ("models", "No model versions yet. Run `segflow run` (or `segflow demo`), then reload this page."),
+    ],
+)
+def test_before_the_first_run_every_page_says_what_to_do(db, settings, monkeypatch, name, message):
+    monkeypatch.setenv("SEGFLOW_DATABASE_URL", db.url)
+    monkeypatch.setenv("SEGFLOW_HOME", str(settings.home))
+    st.cache_resource.clear()
+
+    at = page(name)
+
+    assert [i.value for i in at.info] == [message]
