@@ -91,6 +91,8 @@ def _check_port_free(host: str, port: int) -> None:
     # Streamlit would only say so in its own log; told here, the message names the setting to change.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As the server binds: connections of a stopped app lingering in TIME_WAIT do not make the port taken.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:

@@ -21,6 +21,13 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
+# Streamlit shows a skeleton while a component's code loads (plotly's is loaded on first use), then the chart.
+STREAMLIT_DRAWN = """
+!document.querySelector('[data-testid="stSkeleton"]') &&
+document.querySelectorAll('[data-testid="stPlotlyChart"]').length ===
+document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot').length
+"""
+
 
 def chromium() -> str | None:
     """The Chromium binary (Debian's package), or None when it is not installed."""
@@ -54,15 +61,19 @@ class Page:
         result = self.call("Runtime.evaluate", expression="document.body ? document.body.innerText : ''")
         return result.get("result", {}).get("value", "")
 
-    def open(self, url: str, expected: list[str], timeout: float = 90, settle: float = 3) -> str:
-        """Go to `url` and wait until its text holds every expected string (and the app has stopped running);
-        the page's text."""
+    def drawn(self) -> bool:
+        """Whether Streamlit has drawn everything it sent: no placeholder left, every plotly chart plotted."""
+        result = self.call("Runtime.evaluate", expression=STREAMLIT_DRAWN)
+        return bool(result.get("result", {}).get("value"))
+
+    def open(self, url: str, expected: list[str], timeout: float = 90, settle: float = 1) -> str:
+        """Go to `url` and wait until its text holds every expected string and the page is drawn; its text."""
         self.call("Page.navigate", url=url)
         deadline, text = time.monotonic() + timeout, ""
         while time.monotonic() < deadline:
             text = self.text()
-            if all(word in text for word in expected) and "Running..." not in text:
-                time.sleep(settle)  # charts draw after their data arrives
+            if all(word in text for word in expected) and "Running..." not in text and self.drawn():
+                time.sleep(settle)  # a chart's last frame
                 return self.text()
             time.sleep(0.5)
         raise TimeoutError(f"{url} never showed {expected}; its text was: {text[:2000]!r}")

@@ -8,7 +8,7 @@ import streamlit as st
 
 from segflow.ui import common, data
 
-MAX_MEMBERS = 100_000  # rows read into the page at most; the CSV says when a segment is larger
+MAX_MEMBERS = 100_000  # rows read into the page at most; the page says when a segment is larger
 FILTERS = ("recency_days", "frequency", "monetary", "tenure_days")
 
 
