@@ -210,6 +210,13 @@ class Settings(BaseSettings):
             raise ValueError(f"must be 0 (off), a whole number of components, or a share below 1; got {value:g}")
         return value
 
+    ui_host: str = Field(
+        default="127.0.0.1",
+        description="Address `segflow ui` listens on. The app has no login: anything but loopback exposes the "
+        "data and model promotion to whoever reaches it.",
+    )
+    ui_port: int = Field(default=8501, ge=1, le=65535, description="Port `segflow ui` listens on.")
+
     @field_validator("home", mode="after")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:

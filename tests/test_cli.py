@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import socket
 import subprocess
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def _command_lines(help_text: str) -> list[str]:
                 "score",
                 "score-file",
                 "api",
+                "ui",
                 "db",
                 "prefect",
                 "models",
@@ -374,3 +376,16 @@ def test_a_typo_in_the_yaml_settings_file_stops_every_command_naming_the_key_and
     result = segflow("models", "list", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: settings file {tmp_path / 'segflow.yaml'}: unknown key 'max_cluster'"
+
+
+def test_ui_on_a_taken_port_names_the_setting_and_exits_1(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = segflow("ui", env={"SEGFLOW_HOME": str(tmp_path / "home"), "SEGFLOW_UI_PORT": str(port)})
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: cannot serve the app on 127.0.0.1:{port}: ")
+    assert "set SEGFLOW_UI_PORT to a free port" in result.stderr
+    assert not (tmp_path / "home" / "pg").exists(), "refused before starting a database"

@@ -12,7 +12,7 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from segflow.cli import data, lookups, runs, scoring
+from segflow.cli import data, lookups, runs, scoring, ui
 from segflow.cli.db import db_app
 from segflow.cli.models import models_app
 from segflow.cli.output import err_console
@@ -40,6 +40,7 @@ app.command("customer")(lookups.customer_command)
 app.command("score")(lookups.score_command)
 app.command("score-file")(scoring.score_file)
 app.command("api")(scoring.api)
+app.command("ui")(ui.ui_command)
 app.add_typer(db_app, name="db")
 app.add_typer(prefect_app, name="prefect")
 app.add_typer(models_app, name="models")

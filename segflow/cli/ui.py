@@ -1,0 +1,102 @@
+"""`segflow ui`: the Streamlit app on the segflow database, served on loopback by default."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+import socket
+import subprocess
+import sys
+from importlib.util import find_spec
+from pathlib import Path
+
+from segflow.cli.output import console, database, err_console, load_settings
+from segflow.errors import SegflowError
+
+
+def ui_command() -> None:
+    """Serve the app: segments, customers, what-if, drift, models."""
+    if find_spec("streamlit") is None:
+        raise SegflowError("the app needs Streamlit, which is not installed: pip install 'streamlit==1.67.0'")
+    settings = load_settings()
+    host, port = settings.ui_host, settings.ui_port
+    _check_port_free(host, port)
+    database(settings)  # starts the embedded server and migrates here, so a problem is told in this terminal
+    import segflow.ui
+
+    app = Path(segflow.ui.__file__).resolve().parent / "app.py"
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        # The app's code is the installed package's: nothing to watch or reload.
+        "--server.fileWatcherType",
+        "none",
+        "--server.runOnSave",
+        "false",
+        # No "Deploy" button: the app runs where its data is.
+        "--client.toolbarMode",
+        "minimal",
+    ]
+    # The app reads its settings from the environment: the resolved home travels, so a relative SEGFLOW_HOME
+    # or one from .env names the same folder in the app.
+    environment = os.environ | {"SEGFLOW_HOME": str(settings.home)}
+    if not _is_loopback(host):
+        err_console.print(
+            f"[bold yellow]warning:[/] the app listens on {host} and has no login: whoever reaches it can read "
+            "every customer's segment and promote models",
+            soft_wrap=True,
+        )
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"segflow ui: http://{shown}:{port}  (Ctrl+C stops it)", highlight=False, soft_wrap=True)
+    with subprocess.Popen(command, env=environment) as process:
+        # Stopped by a service manager (SIGTERM) as by Ctrl+C, the app goes with this command, not orphaned.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            returncode = process.wait()
+        except KeyboardInterrupt:
+            process.terminate()
+            returncode = process.wait()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    if returncode not in (0, -2, -15):
+        raise SegflowError(f"the app stopped with exit code {returncode}")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_port_free(host: str, port: int) -> None:
+    # Streamlit would only say so in its own log; told here, the message names the setting to change.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As the server binds: connections of a stopped app lingering in TIME_WAIT do not make the port taken.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SegflowError(
+                f"cannot serve the app on {host}:{port}: {exc.strerror or exc}; set SEGFLOW_UI_PORT to a free port "
+                "(or SEGFLOW_UI_HOST to another address)"
+            ) from None

@@ -1,0 +1,77 @@
+"""What every page shares: the settings and database (one per app process), cached models, and how a
+segflow error is shown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from segflow import registry
+from segflow.db import Database
+from segflow.errors import NoChampion, SegflowError
+from segflow.model import SegmentModel
+from segflow.runtime import open_database
+from segflow.settings import Settings
+from segflow.ui import data
+
+
+@st.cache_resource(show_spinner=False)
+def _database() -> tuple[Settings, Database]:
+    # Settings come from the environment `segflow ui` passed on; migrations are applied once per process.
+    return open_database()
+
+
+def settings() -> Settings:
+    return _database()[0]
+
+
+def database() -> Database:
+    return _database()[1]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def model(version: int) -> SegmentModel:
+    """A model version's artifact, checked and loaded once per process (versions never change)."""
+    return registry.load(database(), version)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def customer_map(attempt_id: int, version: int) -> data.CustomerMap | None:
+    """The map of a published attempt, drawn once per process: an attempt's assignments never change (a rerun
+    of its date is a new attempt)."""
+    db = database()
+    return data.customer_map(db, settings(), attempt_id, model(version), data.run_segments(db, attempt_id))
+
+
+def worded(error: SegflowError) -> str:
+    """A library error in the app's words."""
+    if isinstance(error, NoChampion):
+        return f"{error}. Run `segflow run` (or `segflow demo`) first, then reload this page."
+    return str(error)
+
+
+@contextmanager
+def shown_errors() -> Iterator[None]:
+    """Show a segflow error as an error box on the page instead of a traceback."""
+    try:
+        yield
+    except SegflowError as error:
+        st.error(worded(error))
+
+
+def current_run_or_stop() -> dict:
+    """The published run BI reads now; without one the page says what to do and stops."""
+    run = data.current_run(database())
+    if run is None:
+        st.info("No run is published yet. Run `segflow run` (or `segflow demo`), then reload this page.")
+        st.stop()
+    return run
+
+
+def segment_options(table) -> dict[str, str]:  # noqa: ANN001 - a run_segments frame
+    """segment key -> 'S1 Champions' for select boxes, in the table's order."""
+    from segflow.report import segment_label
+
+    return {k: segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}

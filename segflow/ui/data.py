@@ -1,0 +1,186 @@
+"""What the app's pages read and compute, as plain functions on the database (no Streamlit here, so every
+page's data is testable and reusable)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from sklearn.decomposition import PCA
+
+from segflow import drift, report, runs
+from segflow.db import Database
+from segflow.model import SegmentModel
+from segflow.segments import INACTIVE, UNSCORED
+from segflow.settings import Settings
+
+RULE_ACTIONS = {INACTIVE[0]: INACTIVE[2], UNSCORED[0]: UNSCORED[2]}
+SEGMENT_COLUMNS = [
+    "segment_key",
+    "segment_name",
+    "action",
+    "customers",
+    "share",
+    "revenue",
+    "revenue_share",
+    "mean_recency_days",
+    "mean_frequency",
+    "mean_monetary",
+]
+MEMBER_COLUMNS = [
+    "customer_id",
+    "segment_key",
+    "segment_name",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "tenure_days",
+    "r_score",
+    "f_score",
+    "m_score",
+    "distance",
+    "confidence",
+]
+MEMBER_FEATURES = ["recency_days", "frequency", "monetary", "tenure_days", "distance", "confidence"]
+DRIFT_COLUMNS = [
+    "run_id",
+    "as_of",
+    "model_version",
+    "customers_known",
+    "reference",
+    "reference_run",
+    "reference_model_version",
+    "dataset_drift",
+    "drift_share",
+    "segment_psi",
+    "html_path",
+]
+
+
+def run_segments(db: Database, attempt_id: int) -> pd.DataFrame:
+    """A published attempt's segments: name, action, customers, share, revenue and revenue share, mean R/F/M."""
+    frame = pd.DataFrame(db.run("queries/ui/run_segments", {"attempt_id": attempt_id}), columns=SEGMENT_COLUMNS)
+    frame["action"] = frame["action"].fillna(frame["segment_key"].map(RULE_ACTIONS)).fillna("")
+    return frame
+
+
+def segment_members(db: Database, segment_key: str, limit: int) -> pd.DataFrame:
+    """Customers of a segment in the current run with their features, at most `limit` of them (by id)."""
+    rows = db.run("queries/ui/segment_members", {"segment_key": segment_key, "limit": limit})
+    frame = pd.DataFrame(rows, columns=MEMBER_COLUMNS)
+    # Numeric columns arrive as Decimal from PostgreSQL numeric: floats filter and chart like numbers.
+    for column in MEMBER_FEATURES:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame
+
+
+def within_ranges(frame: pd.DataFrame, ranges: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    """The rows whose value of each named column lies in its inclusive (low, high) range."""
+    keep = pd.Series(True, index=frame.index)
+    for column, (low, high) in ranges.items():
+        keep &= frame[column].between(low, high)
+    return frame[keep]
+
+
+def drift_by_run(db: Database) -> pd.DataFrame:
+    """Every published run, newest first, one row per drift reference (runs without reports: one empty row)."""
+    return pd.DataFrame(db.run("queries/ui/drift_by_run"), columns=DRIFT_COLUMNS)
+
+
+def segment_shares_by_run(db: Database) -> pd.DataFrame:
+    """Each published run's segment shares: run_id, as_of, segment_key, segment_name, share."""
+    return pd.DataFrame(
+        db.run("queries/ui/segment_shares_by_run"), columns=["run_id", "as_of", "segment_key", "segment_name", "share"]
+    )
+
+
+def transitions_into(db: Database, run_id: int) -> pd.DataFrame:
+    """Customers moving into a run from the published run before it, one row per (from, to) segment pair."""
+    rows = db.run("queries/transitions/transitions_into_run", {"run_id": run_id})
+    columns = ["from_run", "to_run", "from_key", "from_name", "to_key", "to_name", "customers", "compared_under"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def report_file(settings: Settings, run_id: int, reference: str) -> Path | None:
+    """The drift report HTML of a run against a reference, if it is on disk (old ones are pruned)."""
+    path = drift.report_path(settings, run_id, reference).resolve()
+    return path if path.exists() else None
+
+
+@dataclass(frozen=True)
+class CustomerMap:
+    """A run's customer map, and where a customer with given feature values lands on it."""
+
+    figure: go.Figure
+    place: Callable[[dict[str, float]], tuple[float, float]]
+
+
+def customer_map(
+    db: Database, settings: Settings, attempt_id: int, model: SegmentModel, table: pd.DataFrame
+) -> CustomerMap | None:
+    """The report's map of a sample of a published attempt's customers with the centroids (None when it cannot be
+    drawn: an attribute-based model, or too few customers)."""
+    labels = {k: report.segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}
+    colours = report.segment_colours(list(table["segment_key"]))
+    sample = drift.attempt_sample(db, attempt_id, report.MAP_POINTS, settings.seed)
+    figure = report.customer_map(model, sample, labels, colours)
+    if figure is None:
+        return None
+    # The same fit as the report's map (full SVD on the same sample is deterministic), kept to place what-if points.
+    z = model.to_model_space(sample.dropna(subset=model.features))
+    pca = PCA(n_components=min(2, z.shape[1]), svd_solver="full").fit(z)
+
+    def place(values: dict[str, float]) -> tuple[float, float]:
+        point = pca.transform(model.to_model_space(pd.DataFrame([values])))
+        return float(point[0, 0]), float(point[0, 1]) if point.shape[1] > 1 else 0.0
+
+    return CustomerMap(figure=figure, place=place)
+
+
+def with_point(customer_map: CustomerMap, values: dict[str, float], label: str) -> go.Figure:
+    """A copy of the map with one customer's features marked as a large star."""
+    x, y = customer_map.place(values)
+    figure = go.Figure(customer_map.figure)
+    figure.add_trace(
+        go.Scatter(
+            x=[x],
+            y=[y],
+            mode="markers+text",
+            name=label,
+            text=[label],
+            textposition="bottom center",
+            marker={"size": 24, "symbol": "star", "color": "#111", "line": {"width": 2, "color": "#ffd400"}},
+            hovertemplate=label + "<extra></extra>",
+        )
+    )
+    return figure
+
+
+def model_feature_defaults(model: SegmentModel) -> dict[str, float]:
+    """Each model feature's centroid mean in its own units: a sensible starting point for what-if inputs."""
+    centroids = model.centroids_original_units()
+    return {feature: float(np.round(centroids[feature].mean(), 2)) for feature in model.features}
+
+
+def current_run(db: Database) -> dict | None:
+    """The run BI reads now (as from runs.published_run), or None before the first published run."""
+    try:
+        return runs.published_run(db)
+    except runs.UnknownRun:
+        return None
+
+
+def map_columns(frame: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
+    """The frame with a column per model feature, copied from the column the user mapped it to (their own
+    columns are kept, so ids and the like travel into the scored file)."""
+    missing = sorted({column for column in mapping.values() if column not in frame.columns})
+    if missing:
+        raise ValueError(f"the file has no column(s) {', '.join(missing)}")
+    mapped = frame.copy()
+    for feature, column in mapping.items():
+        mapped[feature] = frame[column]
+    return mapped

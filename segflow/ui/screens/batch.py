@@ -1,0 +1,78 @@
+"""Batch scoring: upload a CSV of customers, map its columns to the model's features, download it scored."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+from segflow import registry
+from segflow.scoring import Scorer
+from segflow.ui import common, data
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _scorer(version: int) -> Scorer:
+    return Scorer.load(common.database(), version)
+
+
+def render() -> None:
+    st.title("Batch scoring")
+    db = common.database()
+    with common.shown_errors():
+        version = registry.champion(db)
+        if version is None:
+            st.info("No champion model yet. Run `segflow run` (or `segflow demo`), then reload this page.")
+            return
+        scorer = _scorer(version)
+        st.caption(
+            f"Model v{version} (the champion) scores on {', '.join(scorer.features)}. Upload a CSV with a header; "
+            "other columns (an id, say) are kept in the scored file."
+        )
+        upload = st.file_uploader("CSV of customers", type=["csv"], key="upload")
+        if upload is None:
+            return
+        try:
+            # As text: the scorer checks each value and names the bad ones row by row.
+            raw = pd.read_csv(io.BytesIO(upload.getvalue()), dtype=str, keep_default_na=False)
+        except (ValueError, UnicodeDecodeError) as exc:
+            st.error(f"{upload.name} is not a CSV file this page can read: {exc}")
+            return
+        st.write(f"{upload.name}: {len(raw):,} rows, columns {', '.join(raw.columns)}")
+        st.subheader("Map the file's columns to the model's features")
+        columns = list(raw.columns)
+        picks = st.columns(len(scorer.features))
+        mapping = {
+            feature: pick.selectbox(
+                feature.replace("_", " "),
+                columns,
+                index=columns.index(feature) if feature in columns else None,
+                placeholder="choose a column",
+                key=f"map_{feature}",
+            )
+            for pick, feature in zip(picks, scorer.features, strict=True)
+        }
+        unmapped = [feature for feature, column in mapping.items() if column is None]
+        if unmapped:
+            st.info(f"Choose the file's column for {', '.join(unmapped)}.")
+            return
+        if not st.button("Score", key="score", type="primary"):
+            return
+        batch = scorer.score(data.map_columns(raw, {f: str(c) for f, c in mapping.items()}))
+        st.success(f"Scored {len(batch.rows):,} of {len(raw):,} rows with model v{version}.")
+        if batch.errors:
+            st.error(f"{len(batch.errors):,} row(s) could not be scored:")
+            st.dataframe(
+                pd.DataFrame([(e.row, e.message) for e in batch.errors], columns=["row", "problem"]),
+                hide_index=True,
+            )
+        st.dataframe(batch.rows.head(1_000), hide_index=True)
+        st.download_button(
+            "Download the scored CSV",
+            batch.rows.to_csv(index=False).encode("utf-8"),
+            file_name=upload.name.removesuffix(".csv") + "-scored.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key="download_scored",
+        )

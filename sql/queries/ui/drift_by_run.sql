@@ -1,0 +1,26 @@
+-- Every published run, newest first, with its drift reports (one row per reference; none: nulls).
+with published as (
+    select run_id, as_of, attempt_id, model_version, customers_known, published_at
+    from segflow.runs
+    where status = 'published'
+),
+
+final as (
+    select
+        p.run_id,
+        p.as_of,
+        p.model_version,
+        p.customers_known,
+        d.reference,
+        d.reference_run,
+        d.reference_model_version,
+        d.dataset_drift,
+        d.drift_share,
+        d.segment_psi,
+        d.html_path
+    from published as p
+    left join segflow.drift_reports as d on d.run_id = p.run_id
+)
+
+select * from final
+order by as_of desc, run_id desc, reference
