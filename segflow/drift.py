@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 from psycopg2 import sql
 
-from segflow import drift_page
+from segflow import drift_page, drift_workspace
 from segflow.db import Database, read_sql
 from segflow.errors import SegflowError
 from segflow.segments import segment_key_order
@@ -152,14 +152,16 @@ def evidently_report(
     segments: list[str],
     html_path: Path,
     labels: dict[str, str] | None = None,
+    stamp: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], Any]:
     """Run the Evidently report and save its HTML; each drift column's score, method and threshold (by machine
     name: 'segment_key', 'recency_days', 'S2__recency_days'), and the snapshot.
 
-    labels: segment key -> 'S2 Loyal', the names the page shows (keys alone without them).
+    labels: segment key -> 'S2 Loyal', the names the page shows (keys alone without them). stamp: Report.run's
+    timestamp, tags, metadata and name for the workspace (segflow.drift_workspace.snapshot_stamp).
     """
     from evidently import DataDefinition, Dataset, Report
-    from evidently.metrics import ValueDrift
+    from evidently.metrics import UniqueValueCount, ValueDrift
     from evidently.presets import DataDriftPreset
 
     labels = labels or {}
@@ -178,6 +180,8 @@ def evidently_report(
         [
             ValueDrift(column=drift_page.SEGMENT_COLUMN, method="psi"),
             ValueDrift(column=drift_page.SEGMENT_COLUMN, method="jensenshannon"),
+            # Segment shares of the sample, for the workspace dashboard's shares over nights.
+            UniqueValueCount(column=drift_page.SEGMENT_COLUMN),
             *([DataDriftPreset(columns=readable_features)] if readable_features else []),
             *[ValueDrift(column=c) for c in segment_columns],
         ]
@@ -185,6 +189,7 @@ def evidently_report(
     snapshot = report.run(
         current_data=Dataset.from_pandas(now, data_definition=definition),
         reference_data=Dataset.from_pandas(then, data_definition=definition),
+        **(stamp or {}),
     )
     drift_page.make_readable(snapshot)
     html_path.parent.mkdir(parents=True, exist_ok=True)
@@ -192,7 +197,7 @@ def evidently_report(
     columns = []
     for metric in snapshot.dict()["metrics"]:
         config = metric["config"]
-        if not config.get("type", "").endswith("ValueDrift"):
+        if not config.get("type", "").endswith(":ValueDrift"):
             continue
         score = float(metric["value"])
         threshold = float(config.get("threshold") or 0.0)
@@ -315,14 +320,15 @@ def build_report(
     version = scored_with(db, attempt_id)
     versions = [v for v in (version, reference_version, under_model) if v is not None]
     labels = segment_labels(db, versions, [r["segment_key"] for r in shares.rows])
-    columns, snapshot = evidently_report(now, then, large, path, labels)
-    overall = [c for c in columns if c["column"] in FEATURES]
-    drift_share = sum(c["drifted"] for c in overall) / len(overall) if overall else 0.0
-    drifted = shares.psi >= settings.drift_psi_threshold or drift_share >= settings.drift_share_threshold
     as_of, reference_as_of, model_as_of = db.run(
         "queries/drift/drift_header_dates",
         {"attempt_id": attempt_id, "reference_attempt": reference_attempt, "reference_version": reference_version},
     )[0]
+    stamp = drift_workspace.snapshot_stamp(run_id, as_of, reference)
+    columns, snapshot = evidently_report(now, then, large, path, labels, stamp)
+    overall = [c for c in columns if c["column"] in FEATURES]
+    drift_share = sum(c["drifted"] for c in overall) / len(overall) if overall else 0.0
+    drifted = shares.psi >= settings.drift_psi_threshold or drift_share >= settings.drift_share_threshold
     reference_text = (
         f"run {reference_run}, as of {reference_as_of} (the published run before this one)"
         if reference == "previous"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from segflow import comparison, drift, report, retention
+from segflow import drift_workspace as segflow_drift_workspace
 from segflow.db import Database, run_named
 from segflow.runs import is_current, neighbours, previous_published, run_info, run_summary, timed
 from segflow.settings import Settings
@@ -196,6 +197,13 @@ def _write_transitions_page(db: Database, settings: Settings, run_id: int, as_of
     page = drift.transitions_path(settings, run_id)
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(drift.transitions_html(rows, run_id, str(as_of), note), encoding="utf-8")
+
+
+def drift_workspace(db: Database, settings: Settings, attempt_id: int, results: list[drift.DriftResult]) -> int:
+    """Add the run's drift snapshots to the Evidently workspace (replacing a rerun's); returns how many."""
+    run_id = run_summary(db, attempt_id)["run_id"]
+    with timed(db, attempt_id, "drift_workspace"):
+        return segflow_drift_workspace.add_run_snapshots(settings.evidently_workspace_path, run_id, results)
 
 
 def drift_event(
