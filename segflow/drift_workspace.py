@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,8 +103,23 @@ def dashboard_panels() -> list[DashboardPanelPlot]:
     return panels
 
 
+def project_id(path: Path) -> uuid.UUID:
+    """The id of the workspace's segflow project, created (with its dashboard) when missing."""
+    from evidently.ui.storage.local.base import LocalState
+
+    state = LocalState(str(path))
+    for found in state.list_projects() if path.exists() else []:
+        if state.read_project(found).name == PROJECT_NAME:
+            return found
+    _, project = open_project(path)
+    return project.id
+
+
 def open_project(path: Path) -> tuple[Workspace, Project]:
-    """The workspace at path and its segflow project, both created with the dashboard when missing."""
+    """The workspace at path and its segflow project, both created with the dashboard when missing.
+
+    Opening a Workspace reads every snapshot in it: the nightly write goes through project_id instead.
+    """
     from evidently.ui.workspace import Workspace
 
     workspace = Workspace.create(str(path))
@@ -118,19 +134,29 @@ def open_project(path: Path) -> tuple[Workspace, Project]:
     return workspace, project
 
 
+def snapshot_id(project: uuid.UUID, run_id: int, reference: str) -> uuid.UUID:
+    """The same id for the same run and reference, so that a rerun's snapshot overwrites the earlier one."""
+    return uuid.uuid5(project, snapshot_name(run_id, reference))
+
+
 def add_run_snapshots(path: Path, run_id: int, results: list[DriftResult]) -> int:
-    """Add a run's drift snapshots to the workspace, replacing any it had; returns how many were added."""
+    """Add a run's drift snapshots to the workspace, replacing any it had; returns how many were added.
+
+    Written as files by the workspace's own file layer (evidently.ui.storage.local, as Workspace.add_run does)
+    under an id derived from the run and reference: Workspace.add_run would need the workspace opened, which
+    reads every snapshot of every night, and a new random id per call, which a rerun would duplicate.
+    """
+    from evidently.ui.storage.local.base import LocalState
+
     snapshots = [r for r in results if r.snapshot is not None]
     if not snapshots:
         return 0
-    workspace, project = open_project(path)
-    names = {snapshot_name(run_id, r.reference) for r in snapshots}
-    for snapshot_id in workspace.list_runs(project.id):
-        stored = workspace.get_run(project.id, snapshot_id)
-        if stored is not None and stored.name in names:
-            workspace.delete_run(project.id, snapshot_id)
+    project = project_id(path)
+    state = LocalState(str(path))
     for result in snapshots:
-        workspace.add_run(project.id, result.snapshot, include_data=False, name=snapshot_name(run_id, result.reference))
+        result.snapshot.set_name(snapshot_name(run_id, result.reference))
+        model = result.snapshot.to_snapshot_model()
+        state.write_snapshot(project, snapshot_id(project, run_id, result.reference), model)
     log.info("run %d: %d drift snapshot(s) in the Evidently workspace %s", run_id, len(snapshots), path)
     return len(snapshots)
 
