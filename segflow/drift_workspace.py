@@ -161,6 +161,23 @@ def add_run_snapshots(path: Path, run_id: int, results: list[DriftResult]) -> in
     return len(snapshots)
 
 
+def replace_snapshot(path: Path, run_id: int, reference: str, result: DriftResult | None) -> None:
+    """A run's snapshot against one reference written again, or deleted when the run lost that report (its
+    previous run, now another one, is not comparable)."""
+    from evidently.ui.storage.local.base import LocalState
+
+    if result is not None:
+        add_run_snapshots(path, run_id, [result])
+        return
+    if not path.exists():
+        return
+    project = project_id(path)
+    state = LocalState(str(path))
+    stale = snapshot_id(project, run_id, reference)
+    if stale in state.list_snapshots(project):
+        state.delete_snapshot(project, stale)
+
+
 def panel_series(path: Path, title: str) -> dict[str, list[float]]:
     """The values a dashboard panel draws, by series, oldest night first, as `evidently ui` computes them."""
     from evidently.ui.service.base import SeriesFilter

@@ -30,7 +30,10 @@ def _stored(settings):
 
 def _evidently_psi(fetch, db, reference):
     rows = fetch(
-        db, "select run_id, details from segflow.drift_reports where reference = %s order by run_id", (reference,)
+        db,
+        "select d.run_id, d.details from segflow.drift_reports as d inner join segflow.run_keys as r using (run_id)"
+        " where d.reference = %s order by r.as_of",
+        (reference,),
     )
     return [
         next(c["score"] for c in d["columns"] if c["column"] == "segment_key" and c["method"] == "psi") for _, d in rows
@@ -72,3 +75,14 @@ def test_the_dashboard_draws_psi_drifted_share_and_segment_shares_over_nights(th
     assert all(len(v) == 3 for v in shares.values())
     for night in range(3):
         assert sum(v[night] for v in shares.values()) == pytest.approx(1.0)
+
+
+def test_a_night_published_between_two_others_rebuilds_the_later_ones_point(three_nights, settings, fetch):
+    path = settings.evidently_workspace_path
+    before = drift_workspace.panel_series(path, "Segment-share PSI against the previous run")["ValueDrift"]
+
+    run_nightly(three_nights, settings, NIGHTS[0] + timedelta(days=3))  # run 4, between runs 1 and 2
+
+    after = drift_workspace.panel_series(path, "Segment-share PSI against the previous run")["ValueDrift"]
+    assert len(after) == 3 and after[1] != before[0]  # run 2 is now compared with run 4, not run 1
+    assert after == pytest.approx(_evidently_psi(fetch, three_nights, "previous"), abs=1e-6)
