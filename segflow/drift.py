@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 from psycopg2 import sql
 
+from segflow import drift_page, drift_workspace
 from segflow.db import Database, read_sql
 from segflow.errors import SegflowError
 from segflow.segments import segment_key_order
@@ -83,6 +84,8 @@ class DriftResult:
     # The model version of the run's assignments when the report was built (a report built before a
     # retraining no longer describes the run).
     scored_with: int | None = None
+    # Evidently's snapshot, for the workspace (segflow.drift_workspace); not stored in the database.
+    snapshot: Any = field(default=None, repr=False, compare=False)
 
     def details(self) -> dict[str, Any]:
         return {
@@ -124,39 +127,77 @@ def with_segment_columns(frame: pd.DataFrame, segments: list[str]) -> pd.DataFra
     return out
 
 
+def readable_frame(
+    frame: pd.DataFrame, features: list[str], segments: list[str], labels: dict[str, str]
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The frame Evidently gets: columns named for a reader ('recency (days)', 'S2 Loyal: recency (days)'),
+    segment keys as labels ('S2 Loyal'); and the machine name of each readable column name."""
+    out = with_segment_columns(frame, segments)
+    machine = {drift_page.feature_label(f): f for f in features}
+    machine |= {
+        drift_page.segment_column_label(labels.get(s, s), f): f"{s}__{f}"
+        for s in segments
+        for f in PER_SEGMENT_FEATURES
+        if f in features
+    }
+    machine[drift_page.SEGMENT_COLUMN] = "segment_key"
+    out[drift_page.SEGMENT_COLUMN] = out["segment_key"].map(lambda k: labels.get(k, k))
+    out = out.rename(columns={name: readable for readable, name in machine.items() if name != "segment_key"})
+    return out[["customer_id", *machine]], machine
+
+
 def evidently_report(
-    current: pd.DataFrame, reference: pd.DataFrame, segments: list[str], html_path: Path
-) -> list[dict[str, Any]]:
-    """Run the Evidently report, save its HTML, and return each drift column's score, method and threshold."""
+    current: pd.DataFrame,
+    reference: pd.DataFrame,
+    segments: list[str],
+    html_path: Path,
+    labels: dict[str, str] | None = None,
+    stamp: dict[str, Any] | None = None,
+) -> tuple[list[dict[str, Any]], Any]:
+    """Run the Evidently report and save its HTML; each drift column's score, method and threshold (by machine
+    name: 'segment_key', 'recency_days', 'S2__recency_days'), and the snapshot.
+
+    labels: segment key -> 'S2 Loyal', the names the page shows (keys alone without them). stamp: Report.run's
+    timestamp, tags, metadata and name for the workspace (segflow.drift_workspace.snapshot_stamp).
+    """
     from evidently import DataDefinition, Dataset, Report
-    from evidently.metrics import ValueDrift
+    from evidently.metrics import UniqueValueCount, ValueDrift
     from evidently.presets import DataDriftPreset
 
+    labels = labels or {}
     # Evidently refuses a drift column that is empty on either side (attribute-only models have no RFM).
     features = [f for f in FEATURES if current[f].notna().any() and reference[f].notna().any()]
-    segment_columns = [f"{s}__{f}" for s in segments for f in PER_SEGMENT_FEATURES if f in features]
-    numeric = features + segment_columns
-    definition = DataDefinition(id_column="customer_id", numerical_columns=numeric, categorical_columns=["segment_key"])
-    current = with_segment_columns(current, segments)
-    reference = with_segment_columns(reference, segments)
+    now, machine = readable_frame(current, features, segments, labels)
+    then, _ = readable_frame(reference, features, segments, labels)
+    readable_features = [drift_page.feature_label(f) for f in features]
+    segment_columns = [c for c in machine if c not in readable_features and c != drift_page.SEGMENT_COLUMN]
+    definition = DataDefinition(
+        id_column="customer_id",
+        numerical_columns=readable_features + segment_columns,
+        categorical_columns=[drift_page.SEGMENT_COLUMN],
+    )
     report = Report(
         [
-            ValueDrift(column="segment_key", method="psi"),
-            ValueDrift(column="segment_key", method="jensenshannon"),
-            *([DataDriftPreset(columns=features)] if features else []),
+            ValueDrift(column=drift_page.SEGMENT_COLUMN, method="psi"),
+            ValueDrift(column=drift_page.SEGMENT_COLUMN, method="jensenshannon"),
+            # Segment shares of the sample, for the workspace dashboard's shares over nights.
+            UniqueValueCount(column=drift_page.SEGMENT_COLUMN),
+            *([DataDriftPreset(columns=readable_features)] if readable_features else []),
             *[ValueDrift(column=c) for c in segment_columns],
         ]
     )
     snapshot = report.run(
-        current_data=Dataset.from_pandas(current, data_definition=definition),
-        reference_data=Dataset.from_pandas(reference, data_definition=definition),
+        current_data=Dataset.from_pandas(now, data_definition=definition),
+        reference_data=Dataset.from_pandas(then, data_definition=definition),
+        **(stamp or {}),
     )
+    drift_page.make_readable(snapshot)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     snapshot.save_html(str(html_path))  # a pathlib.Path silently writes nothing in evidently 0.7
     columns = []
     for metric in snapshot.dict()["metrics"]:
         config = metric["config"]
-        if not config.get("type", "").endswith("ValueDrift"):
+        if not config.get("type", "").endswith(":ValueDrift"):
             continue
         score = float(metric["value"])
         threshold = float(config.get("threshold") or 0.0)
@@ -165,14 +206,14 @@ def evidently_report(
         drifted = score < threshold if "p_value" in method or "test" in method.lower() else score >= threshold
         columns.append(
             {
-                "column": config["column"],
+                "column": machine.get(config["column"], config["column"]),
                 "method": method,
                 "threshold": threshold,
                 "score": round(score, 6),
                 "drifted": drifted,
             }
         )
-    return columns
+    return columns, snapshot
 
 
 def _copy_frame(db: Database, statement: sql.Composed) -> pd.DataFrame:
@@ -214,6 +255,12 @@ def scored_with(db: Database, attempt_id: int) -> int | None:
 def staged_path(settings: Settings, run_id: int, reference: str, attempt_id: int) -> Path:
     """Where a report built before publishing waits (the published run's report stays in place until then)."""
     return settings.report_path / "drift" / f"run-{run_id}-vs-{reference}.attempt-{attempt_id}.html"
+
+
+def segment_labels(db: Database, versions: list[int], keys: list[str]) -> dict[str, str]:
+    """'S2 Loyal' per segment key (in key order), named by the newest of the model versions compared."""
+    names = dict(db.run("queries/drift/segment_labels", {"versions": versions}))
+    return {key: drift_page.segment_label(key, names.get(key, key)) for key in sorted(keys, key=segment_key_order)}
 
 
 def _shares(rows: list[tuple]) -> dict[str, float]:
@@ -270,10 +317,44 @@ def build_report(
         and (then["segment_key"] == k).sum() >= PER_SEGMENT_MIN_ROWS
     ]
     path = html_path or report_path(settings, run_id, reference)
-    columns = evidently_report(now, then, large, path)
+    version = scored_with(db, attempt_id)
+    versions = [v for v in (version, reference_version, under_model) if v is not None]
+    labels = segment_labels(db, versions, [r["segment_key"] for r in shares.rows])
+    as_of, reference_as_of, model_as_of = db.run(
+        "queries/drift/drift_header_dates",
+        {"attempt_id": attempt_id, "reference_attempt": reference_attempt, "reference_version": reference_version},
+    )[0]
+    stamp = drift_workspace.snapshot_stamp(run_id, as_of, reference)
+    columns, snapshot = evidently_report(now, then, large, path, labels, stamp)
     overall = [c for c in columns if c["column"] in FEATURES]
     drift_share = sum(c["drifted"] for c in overall) / len(overall) if overall else 0.0
     drifted = shares.psi >= settings.drift_psi_threshold or drift_share >= settings.drift_share_threshold
+    reference_text = (
+        f"run {reference_run}, as of {reference_as_of} (the published run before this one)"
+        if reference == "previous"
+        else f"the training snapshot of model v{reference_version} (trained on data as of {model_as_of})"
+    )
+    header = drift_page.DriftHeader(
+        run_id=run_id,
+        as_of=str(as_of),
+        model_version=version,
+        reference=reference,
+        reference_text=reference_text,
+        drifted=drifted,
+        psi=shares.psi,
+        psi_threshold=settings.drift_psi_threshold,
+        drifted_features=[c["column"] for c in overall if c["drifted"]],
+        features=[c["column"] for c in overall],
+        drift_share=drift_share,
+        share_threshold=settings.drift_share_threshold,
+        shares=[
+            drift_page.SegmentShare(labels[r["segment_key"]], r["share_then"], r["share_now"], r["psi"])
+            for r in shares.rows
+        ],
+        means=drift_page.segment_means(now, then, [c["column"] for c in overall], labels),
+        under_model=under_model,
+    )
+    path.write_text(drift_page.with_header(path.read_text(encoding="utf-8"), header), encoding="utf-8")
     return DriftResult(
         reference=reference,
         dataset_drift=drifted,
@@ -284,7 +365,8 @@ def build_report(
         reference_run=reference_run,
         reference_model_version=reference_version,
         compared_under_model=under_model,
-        scored_with=scored_with(db, attempt_id),
+        scored_with=version,
+        snapshot=snapshot,
     )
 
 

@@ -372,8 +372,8 @@ body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1300px;
 table {{ border-collapse: collapse; margin: 0.5em 0; }}
 th, td {{ border: 1px solid #ddd; padding: 4px 10px; text-align: right; }}
 th {{ background: #f5f5f5; text-align: left; }}
-td.action {{ text-align: left; max-width: 28em; }}
-section {{ margin-top: 2.5em; }} p {{ max-width: 60em; }} .note {{ color: #8a5300; }}
+section {{ margin-top: 2.5em; }} td.action {{ text-align: left; max-width: 28em; }}
+p {{ max-width: 60em; }} .note {{ color: #8a5300; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <table>{fact_rows}</table>
@@ -628,6 +628,36 @@ def attribute_profile_section(
     )
 
 
+def actions_table(table: pd.DataFrame, labels: dict[str, str]) -> str:
+    """Per segment: customers, share of customers, share of revenue and the suggested action, as HTML."""
+    rows = []
+    for row in table.itertuples(index=False):
+        revenue = "" if row.revenue_share is None or pd.isna(row.revenue_share) else f"{row.revenue_share:.1%}"
+        rows.append(
+            f"<tr><th>{html.escape(labels[row.segment_key])}</th><td>{row.customers:,}</td><td>{row.share:.1%}</td>"
+            f'<td>{revenue}</td><td class="action">{html.escape(row.action or "")}</td></tr>'
+        )
+    head = (
+        "<tr><th>segment</th><th>customers</th><th>share of customers</th><th>share of revenue</th>"
+        "<th>suggested action</th></tr>"
+    )
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def actions_section(table: pd.DataFrame, labels: dict[str, str]) -> Section:
+    """What each segment is worth and what to do with it: revenue share beside customer share, and the action."""
+    no_revenue = table["revenue_share"].isna().all()
+    caption = (
+        "Share of revenue: the segment's monetary (revenue in the look-back window) over the whole run's, inactive "
+        "and unscored customers included, so the column adds up to 100%. The action is the model's suggestion for "
+        "the segment's profile."
+    )
+    after = actions_table(table, labels)
+    if no_revenue:
+        after = _note("No revenue in this run: its customers were clustered on attributes, not transactions.") + after
+    return Section("What each segment is worth, and what to do", caption, after=after)
+
+
 def selection_section(details: dict[str, Any]) -> Section:
     """The elbow and silhouette curves of the model's selection (details as from registry.details)."""
     candidates = details["candidates"]
@@ -695,6 +725,7 @@ def build_segment_report(db: Database, settings: Settings, run_id: int | None = 
             "(inactive: no purchase in the look-back window; unscored: missing a model feature).",
             sizes_figure(table, labels, colours),
         ),
+        actions_section(table, labels),
         *profiles,
         selection_section(details),
         moves_section(db, run["run_id"]),

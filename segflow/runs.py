@@ -15,6 +15,7 @@ from psycopg2 import sql
 from segflow.db import Database, run_composed_named
 from segflow.errors import SegflowError
 from segflow.features import feature_value
+from segflow.segments import INACTIVE, UNSCORED
 
 RetrainMode = Literal["auto", "always", "never"]
 RETRAIN_MODES: tuple[RetrainMode, ...] = get_args(RetrainMode)
@@ -120,8 +121,8 @@ def published_run(db: Database, run_id: int | None = None) -> dict[str, Any]:
 
 
 def segment_table(db: Database, attempt_id: int) -> pd.DataFrame:
-    """Per segment of a published attempt: key, name, customers, share of all its customers and mean recency,
-    frequency, monetary."""
+    """Per segment of a published attempt: key, name, customers, share of all its customers, mean recency,
+    frequency, monetary, the segment's action and its share of the run's revenue (None without revenue)."""
     columns = [
         "segment_key",
         "segment_name",
@@ -130,8 +131,20 @@ def segment_table(db: Database, attempt_id: int) -> pd.DataFrame:
         "mean_recency_days",
         "mean_frequency",
         "mean_monetary",
+        "action",
+        "revenue_share",
     ]
-    return pd.DataFrame(db.run("queries/runs/run_segment_table", {"attempt_id": attempt_id}), columns=columns)
+    rows = db.run(
+        "queries/runs/run_segment_table",
+        {
+            "attempt_id": attempt_id,
+            "inactive_key": INACTIVE[0],
+            "inactive_action": INACTIVE[2],
+            "unscored_key": UNSCORED[0],
+            "unscored_action": UNSCORED[2],
+        },
+    )
+    return pd.DataFrame(rows, columns=columns)
 
 
 def segment_feature_means(db: Database, attempt_id: int, features: Sequence[str]) -> pd.DataFrame:

@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     reports_dir: Path | None = Field(
         default=None, description="Folder of HTML reports (default: $SEGFLOW_HOME/reports)."
     )
+    evidently_workspace: Path | None = Field(
+        default=None,
+        description="Evidently workspace each run's drift snapshots are added to, for `evidently ui` "
+        "(default: $SEGFLOW_HOME/evidently).",
+    )
     lookback_days: int = Field(default=365, ge=1, description="Days of history (ending on the as-of date) for RFM.")
     features: list[str] = Field(
         default=["recency_days", "frequency", "monetary"],
@@ -267,6 +272,11 @@ class Settings(BaseSettings):
     def report_path(self) -> Path:
         """Folder of HTML reports."""
         return (self.reports_dir or self.home / "reports").expanduser()
+
+    @property
+    def evidently_workspace_path(self) -> Path:
+        """Folder of the Evidently workspace of drift snapshots."""
+        return (self.evidently_workspace or self.home / "evidently").expanduser()
 
 
 def settings_file() -> Path | None:

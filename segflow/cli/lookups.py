@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -54,12 +55,19 @@ def drift_command(
             f"{moved['segment_key']}: {moved['share_then']:.1%} → {moved['share_now']:.1%}",
         )
     console.print(table)
+    settings = load_settings()
+    workspace = shlex.quote(str(settings.evidently_workspace_path))
+    console.print(
+        f"over nights: evidently ui --workspace {workspace} --host 127.0.0.1 --port 8000",
+        highlight=False,
+        soft_wrap=True,
+    )
     for row in rows:
         gone = "" if Path(row[9]).exists() else " (file deleted by report retention, SEGFLOW_REPORT_RETENTION_RUNS)"
         console.print(f"report ({row[2]}): {row[9]}{gone}", highlight=False, soft_wrap=True)
     from segflow.drift import transitions_path
 
-    console.print(f"transitions: {transitions_path(load_settings(), rows[0][0])}", highlight=False, soft_wrap=True)
+    console.print(f"transitions: {transitions_path(settings, rows[0][0])}", highlight=False, soft_wrap=True)
 
 
 def report_command(

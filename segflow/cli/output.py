@@ -70,9 +70,11 @@ def print_segment_table(db: Database, attempt_id: int, title: str) -> None:
         ("segment", "left"),
         ("customers", "right"),
         ("share of all customers", "right"),
+        ("revenue share", "right"),
         ("mean recency (days)", "right"),
         ("mean frequency", "right"),
         ("mean monetary", "right"),
+        ("action", "left"),
     )
     for column, justify in columns:
         table.add_column(column, justify=justify)
@@ -82,9 +84,11 @@ def print_segment_table(db: Database, attempt_id: int, title: str) -> None:
             row.segment_name,
             f"{row.customers:,}",
             f"{row.share:.1%}",
+            fmt(row.revenue_share, ".1%"),
             fmt(row.mean_recency_days, ".1f"),
             fmt(row.mean_frequency, ".2f"),
             fmt(row.mean_monetary, ",.2f"),
+            row.action,
         )
     console.print(table)
 

@@ -5,8 +5,8 @@
       → [score.score with the champion → monitor.check_drift → decide.after_drift]   when drift decides
       → [train.train]                                                                when the decision trains
       → [score.score]                                                                unless already scored
-      → publish.publish → monitor.record_transitions → monitor.drift_reports → monitor.segment_report
-      → monitor.prune_reports
+      → publish.publish → monitor.record_transitions → monitor.drift_reports → monitor.drift_workspace
+      → monitor.segment_report → monitor.prune_reports
 
 A night that keeps its champion scores its customers once and runs Evidently once per reference: the drift
 check's reports are the published ones.
@@ -64,6 +64,7 @@ ALL_STAGES = (
     prepare.fail,
     monitor.record_transitions,
     monitor.drift_reports,
+    monitor.drift_workspace,
     monitor.segment_report,
     monitor.prune_reports,
 )
@@ -108,6 +109,7 @@ def nightly(
         raise
     run(monitor.record_transitions, attempt)
     results = run(monitor.drift_reports, attempt, checked)
+    run(monitor.drift_workspace, attempt, results)
     page = run(monitor.segment_report, attempt)  # after the drift reports: the page links them
     run(monitor.prune_reports)
     return Night(attempt, results, page)

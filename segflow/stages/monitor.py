@@ -1,5 +1,6 @@
 """Watch a run: its drift check before publishing, and after publishing its transitions, drift reports (the
-check's reused when the run kept its model), the drift event, its segment page and report retention.
+check's reused when the run kept its model) and their Evidently workspace snapshots, the drift event, its
+segment page and report retention.
 
 Publishing a run between two others (a backfill, a rerun) also rebuilds the later neighbour's 'previous'
 drift report, transitions page and segment page, so no page compares with a run that is no longer its
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from segflow import comparison, drift, report, retention
+from segflow import drift_workspace as segflow_drift_workspace
 from segflow.db import Database, run_named
 from segflow.runs import is_current, neighbours, previous_published, run_info, run_summary, timed
 from segflow.settings import Settings
@@ -116,8 +118,8 @@ def drift_reports(
     """Drift of a published attempt against the previous published run and its model's training data.
 
     Reports of the drift check are reused when the run published with the model they were built with and
-    against the same previous run; else they are built again. The next published run's 'previous' report and
-    transitions page are rebuilt against this run.
+    against the same previous run; else they are built again. The next published run's 'previous' report (its
+    Evidently workspace snapshot too) and transitions page are rebuilt against this run.
     """
     info = run_info(db, attempt_id)
     with timed(db, attempt_id, "drift"):
@@ -148,6 +150,9 @@ def drift_reports(
         if around.next_run is not None and around.next_attempt is not None:
             result = _previous_report(db, settings, around.next_attempt, around.next_run, attempt_id, around.run_id)
             _store_or_forget(db, around.next_run, around.next_attempt, "previous", result)
+            # The dashboard's point for that run follows its rebuilt report.
+            workspace = settings.evidently_workspace_path
+            segflow_drift_workspace.replace_snapshot(workspace, around.next_run, "previous", result)
             _write_transitions_page(
                 db, settings, around.next_run, run_info(db, around.next_attempt).as_of, around.run_id
             )
@@ -196,6 +201,13 @@ def _write_transitions_page(db: Database, settings: Settings, run_id: int, as_of
     page = drift.transitions_path(settings, run_id)
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(drift.transitions_html(rows, run_id, str(as_of), note), encoding="utf-8")
+
+
+def drift_workspace(db: Database, settings: Settings, attempt_id: int, results: list[drift.DriftResult]) -> int:
+    """Add the run's drift snapshots to the Evidently workspace (replacing a rerun's); returns how many."""
+    run_id = run_summary(db, attempt_id)["run_id"]
+    with timed(db, attempt_id, "drift_workspace"):
+        return segflow_drift_workspace.add_run_snapshots(settings.evidently_workspace_path, run_id, results)
 
 
 def drift_event(

@@ -51,6 +51,35 @@ def test_a_quiet_week_raises_no_drift(history, settings, fetch):
     assert abs(sum(s["share_now"] for s in details["segments"]) - 1) < 1e-9
 
 
+def test_the_drift_page_opens_with_a_header_naming_run_reference_verdict_and_segments(history, settings, fetch):
+    run_nightly(history, settings, AS_OF)
+    run_nightly(history, settings, AS_OF + timedelta(days=7))
+    previous = reports(fetch, history, 2)["previous"]
+    names = dict(fetch(history, "select segment_key, name from segflow.model_segments where model_version = 1"))
+    text = Path(previous[4]).read_text()
+
+    header = text[text.index('<div id="segflow-drift-header">') : text.index("</div>", text.index("segflow-drift"))]
+    assert text.index("segflow-drift-header") < text.index('<div id="root_')  # before Evidently's report
+    assert "<h1>Drift of run 2 (as of 2024-06-05) against the previous run</h1>" in header
+    assert "run 2, as of 2024-06-05, model v1</td>" in header
+    assert "run 1, as of 2024-05-29 (the published run before this one).</td>" in header
+    assert '<span class="quiet">no drift</span>: segment-share PSI <b>' in header
+    assert "(below the threshold 0.2, SEGFLOW_DRIFT_PSI_THRESHOLD)" in header
+    for row in previous[5]["segments"]:
+        label = f"{row['segment_key']} {names[row['segment_key']]}"
+        assert f"<tr><th>{label}</th><td>{row['share_then']:.1%}</td><td>{row['share_now']:.1%}</td>" in header
+    # Evidently's part: segment keys carry their names, per-segment columns are named, no row-order plots.
+    assert "Index binned" not in text
+    assert "segment_key" not in text.replace(header, "")
+    per_segment = [c["column"] for c in previous[5]["columns"] if "__" in c["column"]]
+    assert per_segment, "a 3,000-customer run has segments large enough for per-segment columns"
+    key, feature = per_segment[0].split("__")
+    label = f"{key} {names[key]}: " + {"recency_days": "recency (days)", "frequency": "frequency (orders)"}.get(
+        feature, "monetary (revenue)"
+    )
+    assert f"Drift in column '{label}'" in text
+
+
 def test_a_wave_of_one_time_buyers_is_flagged_and_shows_in_transitions(history, settings, fetch):
     run_nightly(history, settings, AS_OF)
     wave = GeneratorSpec(customers=2_500, days=7, seed=99, start=AS_OF + timedelta(days=1), archetypes=("one_time",))
@@ -74,7 +103,7 @@ def test_a_wave_of_one_time_buyers_is_flagged_and_shows_in_transitions(history, 
 
     html = Path(previous[4])
     text = html.read_text()
-    assert "segment_key" in text and "PSI" in text
+    assert "Drift in column 'segment'" in text and "PSI" in text
     shot = html.with_suffix(".png")
     if not render_in_chromium(html, shot):
         pytest.skip("chromium is not installed (Debian package 'chromium'; .ci/run installs it)")

@@ -132,7 +132,7 @@ def test_an_attribute_only_run_gets_its_own_map_and_profile_and_no_rfm_scores(db
     text = report.build_segment_report(db, settings, 1).read_text()
 
     assert "Customers by income and spending, in their own units" in text
-    assert text.count("<h2>3. Segment profiles</h2>") == 1 and '<table class="attribute-profile">' in text
+    assert text.count("<h2>4. Segment profiles</h2>") == 1 and '<table class="attribute-profile">' in text
     assert "The map is not available" not in text and "No R/F/M scores" not in text
     algorithm, k = fetch(db, "select algorithm, k from segflow.model_versions where version = 1")[0]
     assert k == 5 and f"<strong>Chosen: {algorithm} with k=5</strong>" in text
