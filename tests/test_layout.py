@@ -47,3 +47,25 @@ def test_every_path_in_the_where_to_change_what_table_exists():
     assert len(paths) >= 10
     missing = [p for p in paths if not (ROOT / p).exists()]
     assert not missing, f"the README's where-to-change-what table names paths that do not exist: {missing}"
+
+
+def test_every_package_and_sql_folder_goes_into_the_wheel():
+    # `pip install .` (the Docker image) installs only the packages pyproject.toml lists: a folder left out is a
+    # command or a SQL file missing in production while editable installs (and the other tests) still work.
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    declared = set(config["packages"])
+    modules = {
+        ".".join(path.parent.relative_to(ROOT).parts)
+        for path in ROOT.glob("segflow/**/*.py")
+        if "__pycache__" not in path.parts
+    }
+    sql_folders = {
+        ".".join(("segflow", *path.parent.relative_to(ROOT).parts))
+        for path in (ROOT / "sql").glob("*/*.sql")
+        if path.parent.parent == ROOT / "sql"
+    }
+    assert sorted((modules | sql_folders) - declared) == []
+    data = config["package-data"]
+    assert sorted(f for f in sql_folders if f != "segflow.sql.queries" and f not in data) == []
