@@ -123,11 +123,19 @@ def customer_map(
     db: Database, settings: Settings, attempt_id: int, model: SegmentModel, table: pd.DataFrame
 ) -> CustomerMap | None:
     """The report's map of a sample of a published attempt's customers with the centroids (None when it cannot be
-    drawn: an attribute-based model, or too few customers)."""
+    drawn: too few customers). A model on customer attributes is drawn as the report draws it: on its two features
+    in their own units, or on principal components when it has more."""
     labels = {k: report.segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}
     colours = report.segment_colours(list(table["segment_key"]))
-    sample = drift.attempt_sample(db, attempt_id, report.MAP_POINTS, settings.seed)
-    figure = report.customer_map(model, sample, labels, colours)
+    if report.uses_attributes(model):
+        sample = report.feature_sample(db, attempt_id, model.features, report.MAP_POINTS, settings.seed)
+        figure = report.attribute_map(model, sample, labels, colours)
+        if figure is not None and len(model.features) == 2:
+            x_feature, y_feature = model.features
+            return CustomerMap(figure=figure, place=lambda values: (float(values[x_feature]), float(values[y_feature])))
+    else:
+        sample = drift.attempt_sample(db, attempt_id, report.MAP_POINTS, settings.seed)
+        figure = report.customer_map(model, sample, labels, colours)
     if figure is None:
         return None
     # The same fit as the report's map (full SVD on the same sample is deterministic), kept to place what-if points.

@@ -16,9 +16,11 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 from support import devtools
 from support.browser import png_ink_share
+from support.customers import write_mall_shaped_csv
 from support.databases import fresh_database, settings_for
 
 from segflow import registry
+from segflow.attributes import load_customer_attributes
 from segflow.customers import what_if
 from segflow.db import Database
 from segflow.generate import GeneratorSpec, generate_transactions
@@ -297,3 +299,46 @@ def test_before_the_first_run_every_page_says_what_to_do(db, settings, monkeypat
     at = page(name)
 
     assert [i.value for i in at.info] == [message]
+
+
+def test_an_attribute_run_is_mapped_by_its_two_features_and_its_customers_show_their_attributes(
+    server_url, template_database, tmp_path, monkeypatch, fetch
+):
+    urls = fresh_database(server_url, template_database)
+    settings = settings_for(next(urls), tmp_path / "home")
+    db = Database(settings)
+    db.migrated = True
+    try:
+        write_mall_shaped_csv(tmp_path / "mall.csv")
+        load_customer_attributes(db, tmp_path / "mall.csv")
+        run_nightly(db, settings, AS_OF, features=["annual_income_k", "spending_score_1_100"])
+        monkeypatch.setenv("SEGFLOW_DATABASE_URL", db.url)
+        monkeypatch.setenv("SEGFLOW_HOME", str(settings.home))
+        st.cache_resource.clear()
+        st.cache_data.clear()
+
+        at = page("overview")
+        assert not [i.value for i in at.info if "map is not available" in i.value]
+        run = data.current_run(db)
+        model = registry.load(db, run["model_version"])
+        table = data.run_segments(db, run["attempt_id"])
+        customer_map = data.customer_map(db, settings, run["attempt_id"], model, table)
+        assert customer_map is not None
+        assert customer_map.figure.layout.xaxis.title.text == "Income (annual_income_k)"
+        assert customer_map.place({"annual_income_k": 87.5, "spending_score_1_100": 12.0}) == (87.5, 12.0)
+        drawn = sum(len(trace.x) for trace in customer_map.figure.data[:-1])
+        assert drawn == 200  # every Mall-shaped customer, in their own units
+
+        someone, income, gender = fetch(
+            db,
+            "select customer_id, (attributes->>'annual_income_k')::numeric, attributes->>'gender' "
+            "from segflow.customer_attributes order by customer_id limit 1",
+        )[0]
+        at = AppTest.from_string("from segflow.ui.screens.customer import render\nrender()", default_timeout=120)
+        at.query_params["customer"] = someone
+        at.run()
+        shown = dict(at.dataframe[0].value.itertuples(index=False))
+        assert shown["income (annual_income_k)"] == f"{float(income):,.3f}"  # jsonb numbers arrive as floats
+        assert shown["gender (gender, not clustered on)"] == gender
+    finally:
+        next(urls, None)

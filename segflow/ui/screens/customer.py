@@ -7,6 +7,7 @@ from decimal import Decimal
 import pandas as pd
 import streamlit as st
 
+from segflow.attribute_names import feature_label
 from segflow.customers import customer_view
 from segflow.ui import common
 
@@ -53,11 +54,15 @@ def render() -> None:
                 f"In run {now['run_id']}, as of {now['as_of']}, by model v{now['model_version']}. "
                 f"**Suggested action:** {now['action']}"
             )
-            features = pd.DataFrame(
-                [(label, _number(now[key])) for key, label in FEATURE_ROWS if now[key] is not None],
-                columns=["feature", "value"],
-            )
-            st.dataframe(features, hide_index=True)
+            rows = [(label, _number(now[key])) for key, label in FEATURE_ROWS if now[key] is not None]
+            # A model on customer attributes: the attributes it uses first, then the others loaded.
+            rfm = {key for key, _ in FEATURE_ROWS}
+            used = [(f"{feature_label(k)} ({k})", _number(v)) for k, v in view.model_features.items() if k not in rfm]
+            others = [
+                (f"{feature_label(k)} ({k}, not clustered on)", _number(v)) for k, v in view.other_attributes.items()
+            ]
+            rows = used + rows + others
+            st.dataframe(pd.DataFrame(rows, columns=["feature", "value"]), hide_index=True)
         st.subheader("Segment history (published runs)")
         history = pd.DataFrame(view.history)
         if history.empty:

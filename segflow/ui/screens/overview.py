@@ -47,12 +47,12 @@ def render() -> None:
         customer_map = common.customer_map(run["attempt_id"], run["model_version"])
         if customer_map is None:
             st.info(
-                f"The map is not available for this run: model v{run['model_version']} clusters on "
-                f"{', '.join(details['features'])}, which the run's customer sample does not hold or has too few of."
+                f"The map is not available for this run: too few of its customers have all of model "
+                f"v{run['model_version']}'s features ({', '.join(details['features'])})."
             )
         else:
             st.caption(
-                "A sample of the run's clustered customers in the model's space, projected on its first two "
-                "principal components; diamonds are the segment centroids."
+                "A sample of the run's clustered customers (the title says on which axes); diamonds are the segment "
+                "centroids."
             )
             st.plotly_chart(customer_map.figure)
