@@ -64,6 +64,30 @@ def segment_colours(keys: list[str]) -> dict[str, str]:
     return colours | {k: RULE_COLOURS[k] for k in keys if k in RULE_COLOURS}
 
 
+def centroid_markers(
+    x: Any, y: Any, keys: list[str], labels: dict[str, str], colours: dict[str, str], where: str
+) -> go.Scatter:
+    """The segment centroids as large labelled diamonds in their segments' colours (the last trace of a map);
+    `where` is appended to the hover text (e.g. the coordinates)."""
+    return go.Scatter(
+        x=x,
+        y=y,
+        mode="markers+text",
+        name="centroids",
+        text=keys,
+        textposition="top center",
+        textfont={"size": 14},
+        marker={
+            "size": 22,
+            "symbol": "diamond",
+            "color": [colours.get(k, "#333") for k in keys],
+            "line": {"width": 2, "color": "#111"},
+        },
+        hovertext=[labels.get(k, k) for k in keys],
+        hovertemplate="centroid of %{hovertext}" + where + "<extra></extra>",
+    )
+
+
 def customer_map(
     model: SegmentModel, sample: pd.DataFrame, labels: dict[str, str], colours: dict[str, str]
 ) -> go.Figure | None:
@@ -93,25 +117,8 @@ def customer_map(
                 hovertemplate="customer %{customdata}<br>" + html.escape(labels[key]) + "<extra></extra>",
             )
         )
-    centroid_keys = list(model.segment_keys)
     figure.add_trace(
-        go.Scatter(
-            x=centres[:, 0],
-            y=centres[:, 1],
-            mode="markers+text",
-            name="centroids",
-            text=centroid_keys,
-            textposition="top center",
-            textfont={"size": 14},
-            marker={
-                "size": 22,
-                "symbol": "diamond",
-                "color": [colours.get(k, "#333") for k in centroid_keys],
-                "line": {"width": 2, "color": "#111"},
-            },
-            hovertext=[labels.get(k, k) for k in centroid_keys],
-            hovertemplate="centroid of %{hovertext}<extra></extra>",
-        )
+        centroid_markers(centres[:, 0], centres[:, 1], list(model.segment_keys), labels, colours, where="")
     )
     figure.update_layout(
         template="plotly_white",
@@ -505,24 +512,9 @@ def attribute_map(
             )
         )
     centres = model.centroids_original_units()
-    centroid_keys = list(model.segment_keys)
     figure.add_trace(
-        go.Scatter(
-            x=centres[x_feature],
-            y=centres[y_feature],
-            mode="markers+text",
-            name="centroids",
-            text=centroid_keys,
-            textposition="top center",
-            textfont={"size": 14},
-            marker={
-                "size": 22,
-                "symbol": "diamond",
-                "color": [colours.get(k, "#333") for k in centroid_keys],
-                "line": {"width": 2, "color": "#111"},
-            },
-            hovertext=[labels.get(k, k) for k in centroid_keys],
-            hovertemplate="centroid of %{hovertext}<br>%{x:.1f}, %{y:.1f}<extra></extra>",
+        centroid_markers(
+            centres[x_feature], centres[y_feature], list(model.segment_keys), labels, colours, "<br>%{x:.1f}, %{y:.1f}"
         )
     )
     figure.update_layout(
