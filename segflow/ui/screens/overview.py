@@ -52,7 +52,7 @@ def render() -> None:
             )
         else:
             st.caption(
-                "A sample of the run's clustered customers (the title says on which axes); diamonds are the segment "
+                "A sample of the run's clustered customers (the axes say what they are); diamonds are the segment "
                 "centroids."
             )
             st.plotly_chart(customer_map.figure)
