@@ -140,6 +140,19 @@ class Settings(BaseSettings):
         "number of features); or a share of variance to keep, e.g. 0.95.",
     )
     score_chunk_rows: int = Field(default=100_000, ge=1_000, description="Customers scored per chunk.")
+    partitions: int = Field(
+        default=1,
+        ge=1,
+        le=4096,
+        description="Customer partitions (by a hash of customer_id) that the nightly's features, scoring and "
+        "assignment writes are split into, each its own task run. 1: the whole population at once.",
+    )
+    dask_address: str = Field(
+        default="",
+        description="Where the partitions run. Empty: one after another in the flow's own process; 'local:N': a "
+        "Dask LocalCluster of N worker processes on this machine; 'tcp://HOST:PORT': a running Dask scheduler "
+        "(its workers need this environment: the database URL or SEGFLOW_HOME, and PREFECT_API_URL).",
+    )
     seed: int = Field(default=42, ge=0, description="Seed for sampling and model fitting.")
     drift_psi_threshold: float = Field(
         default=0.2, gt=0, description="Segment-share PSI at or above which a run counts as drifted."
@@ -221,6 +234,15 @@ class Settings(BaseSettings):
         "data and model promotion to whoever reaches it.",
     )
     ui_port: int = Field(default=8501, ge=1, le=65535, description="Port `segflow ui` listens on.")
+
+    @field_validator("dask_address", mode="after")
+    @classmethod
+    def _dask_address_form(cls, value: str) -> str:
+        if value and not re.fullmatch(r"local:[1-9][0-9]{0,2}|(tcp|tls)://\S+:[0-9]+", value):
+            raise ValueError(
+                f"dask_address must be empty, 'local:N' (N worker processes) or tcp://HOST:PORT, got {value!r}"
+            )
+        return value
 
     @field_validator("home", mode="after")
     @classmethod
