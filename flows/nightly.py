@@ -4,9 +4,10 @@ artifacts and its drift event."""
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
-from typing import Any, TypedDict, TypeVar, cast
+from typing import Any, ParamSpec, TypedDict, TypeVar, cast
 
 from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -18,11 +19,14 @@ from segflow import artifacts, partitions, runs, stages
 from segflow.db import is_transient
 from segflow.drift import DriftResult, transitions_path
 from segflow.partitions import Partition
+from segflow.run_guard import one_run_per_database
 from segflow.runs import RetrainMode
-from segflow.runtime import as_of_for, open_database
+from segflow.runtime import as_of_for, open_database, run_name
 from segflow.settings import Settings
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _transient(task: Task, task_run: Any, state: Any) -> bool:
@@ -154,10 +158,24 @@ def emit_drift_event(event: dict) -> None:
 def _run_name() -> str:
     parameters = flow_run.parameters
     day = as_of_for(flow_run.scheduled_start_time, parameters.get("as_of"))
-    return f"{day}-{parameters.get('retrain', 'auto')}"
+    return run_name(day, parameters.get("retrain", "auto"), bool(parameters.get("rebuild_aggregates")))
+
+
+def _one_run_per_database(flow_fn: Callable[P, R]) -> Callable[P, R]:
+    """The flow's whole run within its time limit (SEGFLOW_FLOW_TIMEOUT_SECONDS, then TimedOut) and holding its
+    database's run slot, so nightly, weekly-retrain and retrain-on-drift never run against one database at once."""
+
+    # Defined here, not in segflow: Prefect resolves the flow's annotations in the wrapper's module globals.
+    @functools.wraps(flow_fn)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        with one_run_per_database():
+            return flow_fn(*args, **kwargs)
+
+    return guarded
 
 
 @flow(name="nightly-segmentation", flow_run_name=_run_name, log_prints=False)
+@_one_run_per_database
 def nightly_segmentation(
     as_of: date | None = None,
     retrain: RetrainMode = "auto",

@@ -76,6 +76,18 @@ class Settings(BaseSettings):
         "configured. When another program has it, the server takes a free port and says so; 0 always takes a "
         "free one.",
     )
+    flow_timeout_seconds: int = Field(
+        default=4 * 3600,
+        ge=0,
+        description="A flow run still running after this many seconds (waiting for its database's run slot "
+        "included) is stopped and ends TimedOut; its attempt is marked failed and the published segments stay. "
+        "0: no limit.",
+    )
+    alert_webhook_url: SecretStr | None = Field(
+        default=None,
+        description="URL `segflow prefect setup` gives Prefect's failure notification: a JSON POST for each segflow "
+        "flow run that fails, crashes or times out. Unset: no notification.",
+    )
     source_table: str = Field(
         default=DEFAULT_SOURCE,
         description="Table or view the nightly run reads transaction lines from (schema.name), with segflow's "
