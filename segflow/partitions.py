@@ -3,6 +3,7 @@ customer_id (sql/functions/customer_partition.sql), and where those partitions r
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,9 @@ def dask_task_runner(settings: Settings, prefect_api_url: str | None) -> TaskRun
     workers = local_workers(settings)
     if workers is None:
         return DaskTaskRunner(address=settings.dask_address)
+    # A LocalCluster's scheduler and nannies live in this process: their start/stop chatter (some 30 INFO lines
+    # a night) would bury the run's own log. Warnings and errors still show.
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     return DaskTaskRunner(
         cluster_kwargs={
             "n_workers": workers,
@@ -77,8 +81,9 @@ def dask_task_runner(settings: Settings, prefect_api_url: str | None) -> TaskRun
 
 
 def worker_environment(prefect_api_url: str | None) -> dict[str, Any]:
-    """Environment for LocalCluster workers: the flow's Prefect API, so their task runs land under the flow."""
-    env: dict[str, Any] = {}
+    """Environment for LocalCluster workers: the flow's Prefect API, so their task runs land under the flow, and
+    Dask's own logging at warnings."""
+    env: dict[str, Any] = {"DASK_LOGGING__DISTRIBUTED": "warning"}
     if prefect_api_url and not os.environ.get("PREFECT_API_URL"):
         env["PREFECT_API_URL"] = prefect_api_url
     return env

@@ -60,7 +60,8 @@ def test_a_scheduler_address_is_connected_to_not_started() -> None:
 
 def test_local_workers_get_the_flow_api_unless_the_environment_already_names_one(monkeypatch) -> None:
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    assert worker_environment("http://127.0.0.1:4999/api") == {"PREFECT_API_URL": "http://127.0.0.1:4999/api"}
-    assert worker_environment(None) == {}
+    quiet = {"DASK_LOGGING__DISTRIBUTED": "warning"}
+    assert worker_environment("http://127.0.0.1:4999/api") == {"PREFECT_API_URL": "http://127.0.0.1:4999/api", **quiet}
+    assert worker_environment(None) == quiet
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
-    assert worker_environment("http://127.0.0.1:4999/api") == {}
+    assert worker_environment("http://127.0.0.1:4999/api") == quiet
