@@ -208,9 +208,8 @@ def _die_after(stage: str, as_of: date) -> None:
     """In the child: patch the stage to SIGKILL this process once it returns, then run the night."""
     from segflow import stages
 
-    killed_after = {"features": stages.features.build, "score": stages.score.score, "publish": stages.publish.publish}[
-        stage
-    ]
+    last_steps = {"features": stages.features.finish, "score": stages.score.finish, "publish": stages.publish.publish}
+    killed_after = last_steps[stage]
 
     def run_then_die(step, *args):
         result = step(db, settings, *args)

@@ -3,9 +3,11 @@ artifacts and its drift event."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
-from typing import Any, TypedDict, TypeVar, cast
+from typing import Any, ParamSpec, TypedDict, TypeVar, cast
 
 from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -13,13 +15,18 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from prefect.runtime import flow_run
 
-from segflow import artifacts, runs, stages
+from segflow import artifacts, partitions, runs, stages
 from segflow.db import is_transient
 from segflow.drift import DriftResult, transitions_path
+from segflow.partitions import Partition
+from segflow.run_guard import one_run_per_database
 from segflow.runs import RetrainMode
-from segflow.runtime import as_of_for, open_database
+from segflow.runtime import as_of_for, open_database, run_name
+from segflow.settings import Settings
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _transient(task: Task, task_run: Any, state: Any) -> bool:
@@ -56,6 +63,52 @@ def _stage_task(stage: Callable[..., object]) -> Task[..., object]:
 
 
 STAGE_TASKS: dict[Callable[..., object], Task[..., object]] = {stage: _stage_task(stage) for stage in stages.ALL_STAGES}
+
+
+def _partition_task(stage: Callable[..., object]) -> Task[..., object]:
+    """A Prefect task running a partition stage for one partition, named e.g. `score.score_partition 2/4`. It
+    opens the database itself: on a Dask worker it runs in another process, perhaps on another machine."""
+    name = f"{stage.__module__.rsplit('.', 1)[-1]}.{stage.__name__}"
+
+    def run(attempt_id: int, partition: Partition) -> object:
+        settings, db = open_database()
+        return stage(db, settings, attempt_id, partition)
+
+    options: RetryOptions = IO_RETRIES if stage in stages.IO_STAGES else {}
+    return task(name=name, task_run_name=name + " {partition}", cache_policy=NO_CACHE, **options)(run)
+
+
+PARTITION_TASKS: dict[Callable[..., object], Task[..., object]] = {
+    stage: _partition_task(stage) for stage in stages.PARTITION_STAGES
+}
+
+
+def in_this_process(stage: Callable[..., object], attempt_id: int, parts: Sequence[Partition]) -> list[object]:
+    """Partitions one after another in the flow's process, each its own task run."""
+    return [PARTITION_TASKS[stage](attempt_id, part) for part in parts]
+
+
+@contextlib.contextmanager
+def partition_fan_out(settings: Settings) -> Iterator[stages.FanOut]:
+    """Where the night's partitions run: in this process, or submitted at once to the Dask cluster of
+    SEGFLOW_DASK_ADDRESS (a LocalCluster lives as long as the block). Every partition is waited for; the first
+    failure is raised after all have ended, so no partition is still writing when the attempt is marked failed."""
+    if not settings.dask_address:
+        yield in_this_process
+        return
+    from segflow.prefect_api import configured_api_url
+
+    with partitions.dask_task_runner(settings, configured_api_url()) as runner:
+
+        def on_dask(stage: Callable[..., object], attempt_id: int, parts: Sequence[Partition]) -> list[object]:
+            futures = [
+                runner.submit(PARTITION_TASKS[stage], {"attempt_id": attempt_id, "partition": part}) for part in parts
+            ]
+            for future in futures:
+                future.wait()
+            return [future.result() for future in futures]
+
+        yield on_dask
 
 
 def run_as_task(stage: Callable[..., T], *args: Any) -> T:
@@ -105,10 +158,24 @@ def emit_drift_event(event: dict) -> None:
 def _run_name() -> str:
     parameters = flow_run.parameters
     day = as_of_for(flow_run.scheduled_start_time, parameters.get("as_of"))
-    return f"{day}-{parameters.get('retrain', 'auto')}"
+    return run_name(day, parameters.get("retrain", "auto"), bool(parameters.get("rebuild_aggregates")))
+
+
+def _one_run_per_database(flow_fn: Callable[P, R]) -> Callable[P, R]:
+    """The flow's whole run within its time limit (SEGFLOW_FLOW_TIMEOUT_SECONDS, then TimedOut) and holding its
+    database's run slot, so nightly, weekly-retrain and retrain-on-drift never run against one database at once."""
+
+    # Defined here, not in segflow: Prefect resolves the flow's annotations in the wrapper's module globals.
+    @functools.wraps(flow_fn)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        with one_run_per_database():
+            return flow_fn(*args, **kwargs)
+
+    return guarded
 
 
 @flow(name="nightly-segmentation", flow_run_name=_run_name, log_prints=False)
+@_one_run_per_database
 def nightly_segmentation(
     as_of: date | None = None,
     retrain: RetrainMode = "auto",
@@ -118,7 +185,17 @@ def nightly_segmentation(
     """Turn transaction lines into published, named customer segments as of a date; returns the attempt id.
     `rebuild_aggregates` recomputes the per-customer aggregates from every line first (weekly-retrain does)."""
     day = as_of_for(flow_run.scheduled_start_time, as_of)
-    night = stages.nightly(run_as_task, day, retrain, features, rebuild_aggregates)
+    settings = Settings()
+    with partition_fan_out(settings) as fan_out:
+        night = stages.nightly(
+            run_as_task,
+            day,
+            retrain,
+            features,
+            rebuild_aggregates,
+            partitions=partitions.partitions_of(settings),
+            fan_out=fan_out,
+        )
     segment_table_artifact(night.attempt_id)
     event = drift_artifact(night.attempt_id, night.drift)
     if event is not None:

@@ -15,6 +15,7 @@ from psycopg2 import sql
 
 from segflow.db import Database, read_sql, run_composed_named, run_named
 from segflow.errors import SegflowError, UnknownFeature
+from segflow.partitions import WHOLE, Partition
 from segflow.settings import DEFAULT_SOURCE, Settings
 
 log = logging.getLogger(__name__)
@@ -167,18 +168,27 @@ def _named_row(cur: Any, name: str, params: dict[str, Any], **parts: sql.Composa
     return dict(zip([column.name for column in cur.description], row, strict=True))
 
 
-def compute_features(db: Database, attempt_id: int, as_of: date, lookback_days: int, features: FeatureSet) -> None:
-    """Fill segflow.customer_features for a run: RFM from the aggregates (bring them current first) and/or
-    attribute snapshots."""
+def compute_features(
+    db: Database,
+    attempt_id: int,
+    as_of: date,
+    lookback_days: int,
+    features: FeatureSet,
+    partition: Partition = WHOLE,
+) -> None:
+    """Fill segflow.customer_features for a run's customers of one partition (all by default), replacing what a
+    previous try wrote, in one transaction: RFM from the aggregates (bring them current first) and/or attribute
+    snapshots."""
+    scope = {"attempt_id": attempt_id, **partition.params()}
     with db.transaction() as cur:
-        run_named(cur, "queries/features/delete_run_features", {"attempt_id": attempt_id})
+        run_named(cur, "queries/features/delete_run_features", scope)
         if features.uses_transactions:
             target = sql.Identifier("segflow", "customer_features")
-            insert_rfm_features(cur, db.settings, target, attempt_id, as_of, lookback_days)
+            insert_rfm_features(cur, db.settings, target, attempt_id, as_of, lookback_days, partition=partition)
             if features.attributes:
-                run_named(cur, "queries/features/attach_attributes", {"attempt_id": attempt_id})
+                run_named(cur, "queries/features/attach_attributes", scope)
         else:
-            run_named(cur, "queries/features/attribute_population", {"attempt_id": attempt_id})
+            run_named(cur, "queries/features/attribute_population", scope)
 
 
 def insert_rfm_features(
@@ -190,10 +200,14 @@ def insert_rfm_features(
     lookback_days: int,
     *,
     from_lines: bool = False,
+    partition: Partition = WHOLE,
 ) -> None:
-    """Insert the RFM features of every known customer as of a date into `target`: from the aggregates, or
-    recomputed from every line of the source (`from_lines`, the reference the aggregates must equal)."""
-    params = {"attempt_id": attempt_id, "as_of": as_of, "lookback_days": lookback_days}
+    """Insert the RFM features of every known customer as of a date into `target`: from the aggregates (of one
+    partition's customers), or recomputed from every line of the source (`from_lines`, the reference the
+    aggregates must equal)."""
+    if from_lines and partition != WHOLE:
+        raise SegflowError("the recompute from every line is not split into partitions")
+    params = {"attempt_id": attempt_id, "as_of": as_of, "lookback_days": lookback_days, **partition.params()}
     if from_lines:
         run_named(cur, "queries/features/tune_feature_aggregation")
         run_composed_named(
@@ -284,8 +298,10 @@ def export_features(
     chunk_rows: int = 100_000,
     sample: int | None = None,
     seed: int = 0,
+    partition: Partition = WHOLE,
 ) -> Iterator[pd.DataFrame]:
-    """A run's complete feature rows, COPYed out once and read back in chunks (or one deterministic sample)."""
+    """A run's complete feature rows (of one partition's customers), COPYed out once and read back in chunks (or
+    one deterministic sample of every partition)."""
     columns, complete = _feature_columns(features)
     name = "queries/features/export_features" if sample is None else "queries/features/export_training_sample"
     statement = sql.SQL(read_sql(name)).format(
@@ -294,6 +310,7 @@ def export_features(
         attempt_id=sql.Literal(attempt_id),
         seed=sql.Literal(str(seed)),
         limit=sql.Literal(sample or 0),
+        in_partition=partition.predicate(),
     )
     with db.copy_out(statement) as spool:
         dtypes = {"customer_id": str, **dict.fromkeys(features.names + SCORED_FEATURES, "float64")}

@@ -82,7 +82,7 @@ def upgrade(db: Database, target: int | None = None) -> list[Migration]:
 # Views are applied in this order (a view may read one before it); every file in sql/views must be listed.
 VIEW_ORDER = ("runs", "current_segments", "segment_history", "segment_summary")
 # Functions (and the triggers that call them) are applied before the views; every file in sql/functions listed.
-FUNCTION_ORDER = ("capture_line_changes",)
+FUNCTION_ORDER = ("customer_partition", "capture_line_changes")
 
 
 def view_files() -> list[Path]:

@@ -160,10 +160,12 @@ def timed(db: Database, attempt_id: int, stage: str) -> Iterator[None]:
     """Record how many seconds a stage took in the attempt's stage_seconds."""
     started = time.perf_counter()
     yield
-    db.run(
-        "queries/runs/record_stage_seconds",
-        {"attempt_id": attempt_id, "stage": stage, "seconds": time.perf_counter() - started},
-    )
+    record_stage_seconds(db, attempt_id, stage, time.perf_counter() - started)
+
+
+def record_stage_seconds(db: Database, attempt_id: int, stage: str, seconds: float) -> None:
+    """Record a stage's seconds in the attempt's stage_seconds (a rerun's figure replaces the earlier one)."""
+    db.run("queries/runs/record_stage_seconds", {"attempt_id": attempt_id, "stage": stage, "seconds": seconds})
 
 
 def backfill_dates(first: date, last: date, every: str) -> list[date]:

@@ -24,3 +24,8 @@ def as_of_for(scheduled: datetime | None, requested: date | None) -> date:
     if scheduled is not None:
         return scheduled.date() if scheduled.tzinfo is None else scheduled.astimezone(UTC).date()
     return datetime.now(UTC).date()
+
+
+def run_name(as_of: date, retrain: str, rebuild_aggregates: bool = False) -> str:
+    """A flow run's name: its as-of date and mode, e.g. 2010-12-09-auto or 2010-12-05-always-rebuild."""
+    return f"{as_of}-{retrain}" + ("-rebuild" if rebuild_aggregates else "")

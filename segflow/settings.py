@@ -76,6 +76,18 @@ class Settings(BaseSettings):
         "configured. When another program has it, the server takes a free port and says so; 0 always takes a "
         "free one.",
     )
+    flow_timeout_seconds: int = Field(
+        default=4 * 3600,
+        ge=0,
+        description="A flow run still running after this many seconds (waiting for its database's run slot "
+        "included) is stopped and ends TimedOut; its attempt is marked failed and the published segments stay. "
+        "0: no limit.",
+    )
+    alert_webhook_url: SecretStr | None = Field(
+        default=None,
+        description="URL `segflow prefect setup` gives Prefect's failure notification: a JSON POST for each segflow "
+        "flow run that fails, crashes or times out. Unset: no notification.",
+    )
     source_table: str = Field(
         default=DEFAULT_SOURCE,
         description="Table or view the nightly run reads transaction lines from (schema.name), with segflow's "
@@ -140,6 +152,19 @@ class Settings(BaseSettings):
         "number of features); or a share of variance to keep, e.g. 0.95.",
     )
     score_chunk_rows: int = Field(default=100_000, ge=1_000, description="Customers scored per chunk.")
+    partitions: int = Field(
+        default=1,
+        ge=1,
+        le=4096,
+        description="Customer partitions (by a hash of customer_id) that the nightly's features, scoring and "
+        "assignment writes are split into, each its own task run. 1: the whole population at once.",
+    )
+    dask_address: str = Field(
+        default="",
+        description="Where the partitions run. Empty: one after another in the flow's own process; 'local:N': a "
+        "Dask LocalCluster of N worker processes on this machine; 'tcp://HOST:PORT': a running Dask scheduler "
+        "(its workers need this environment: the database URL or SEGFLOW_HOME, and PREFECT_API_URL).",
+    )
     seed: int = Field(default=42, ge=0, description="Seed for sampling and model fitting.")
     drift_psi_threshold: float = Field(
         default=0.2, gt=0, description="Segment-share PSI at or above which a run counts as drifted."
@@ -249,6 +274,15 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         return value.strip()
+
+    @field_validator("dask_address", mode="after")
+    @classmethod
+    def _dask_address_form(cls, value: str) -> str:
+        if value and not re.fullmatch(r"local:[1-9][0-9]{0,2}|(tcp|tls)://\S+:[0-9]+", value):
+            raise ValueError(
+                f"dask_address must be empty, 'local:N' (N worker processes) or tcp://HOST:PORT, got {value!r}"
+            )
+        return value
 
     @field_validator("home", mode="after")
     @classmethod

@@ -275,7 +275,10 @@ def test_segflow_services_build_from_the_dockerfile_that_pip_installs_the_projec
     assert problems_with_the_image(load_compose()) == []
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim\b", dockerfile, re.MULTILINE)
-    assert re.search(r"^RUN pip install \.(\s|$)", dockerfile, re.MULTILINE), "the Dockerfile does not pip install ."
+    install = re.search(r'^RUN pip install "?\.(\[(?P<extras>[a-z,]+)\])?"?(\s|$)', dockerfile, re.MULTILINE)
+    assert install, "the Dockerfile does not pip install ."
+    # The dask profile's scheduler and workers run this image: it carries the [dask] extra.
+    assert "dask" in (install["extras"] or "").split(",")
     # The checkout stays the working directory: the deployments' entrypoint is relative to it.
     assert re.search(r"^WORKDIR (\S+)\nCOPY \. \.$", dockerfile, re.MULTILINE)
 
@@ -339,6 +342,32 @@ def test_bi_services_start_only_with_their_profile():
         assert services[name].get("profiles") == ["bi"], f"{name} would start with a plain `docker compose up`"
     assert "create-bi-user" in command_text(services["bi-user"])
     assert depends_on(services["bi-user"]) == {"migrate": "service_completed_successfully"}
+
+
+def test_dask_services_start_only_with_their_profile_and_work_like_the_worker():
+    services = load_compose()["services"]
+    worker = services["worker"]
+    for name in ("dask-scheduler", "dask-worker"):
+        assert services[name].get("profiles") == ["dask"], f"{name} would start with a plain `docker compose up`"
+        assert services[name]["image"] == worker["image"]
+    assert "dask scheduler --host 0.0.0.0 --port 8786" in command_text(services["dask-scheduler"])
+    assert "dask worker tcp://dask-scheduler:8786 --nthreads 1" in command_text(services["dask-worker"])
+    assert depends_on(services["dask-worker"]) == {
+        "dask-scheduler": "service_healthy",
+        "migrate": "service_completed_successfully",
+    }
+    # Partitions open the database, load the worker's model artifacts and report to the same Prefect server.
+    dask_env, worker_env = environment(services["dask-worker"]), environment(worker)
+    for key in ("SEGFLOW_DATABASE_URL", "SEGFLOW_HOME", "PREFECT_API_URL"):
+        assert dask_env[key] == worker_env[key], key
+    assert services["dask-worker"]["volumes"] == worker["volumes"]
+
+
+def test_env_example_says_how_the_worker_reaches_the_dask_profile():
+    names = env_example_names()
+    assert names["SEGFLOW_DASK_ADDRESS"] == "" and names["SEGFLOW_PARTITIONS"] == "1"
+    text = (ROOT / ".env.example").read_text()
+    assert "COMPOSE_PROFILES=dask" in text and "SEGFLOW_DASK_ADDRESS=tcp://dask-scheduler:8786" in text
 
 
 # --- the checks catch broken copies ------------------------------------------------------------------------

@@ -16,8 +16,16 @@ def test_nightly_runs_at_two_utc_on_a_process_pool_one_at_a_time():
     nightly = deployments()["nightly"]
     assert nightly["schedules"] == [{"cron": "0 2 * * *", "timezone": "UTC", "active": True}]
     assert nightly["work_pool"]["name"] == "segflow-process"
-    assert nightly["concurrency_limit"] == 1
     assert nightly["parameters"] == {"retrain": "auto"}
+
+
+def test_a_run_that_collides_with_its_deployments_running_one_is_cancelled_not_queued():
+    # A hung night must not pile up a backlog of stale dates; the flow's time limit ends the hung run.
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig
+
+    for name, deployment in deployments().items():
+        limit = ConcurrencyLimitConfig(**deployment["concurrency_limit"])
+        assert (limit.limit, limit.collision_strategy.value) == (1, "CANCEL_NEW"), name
 
 
 def test_weekly_retrain_forces_training_from_rebuilt_aggregates():

@@ -1,6 +1,10 @@
-"""`segflow prefect`: the embedded Prefect server's status, start, stop."""
+"""`segflow prefect`: the embedded Prefect server's status, start, stop; `setup` of what segflow's runs need on a
+Prefect server (the run slot and the failure notification)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -9,7 +13,7 @@ from segflow import prefect_server
 from segflow.cli.output import console, load_settings
 from segflow.settings import redact_url
 
-prefect_app = typer.Typer(help="The Prefect server flows report to: status, start, stop.", no_args_is_help=True)
+prefect_app = typer.Typer(help="The Prefect server flows report to: status, start, stop, setup.", no_args_is_help=True)
 
 
 @prefect_app.command("status")
@@ -68,3 +72,37 @@ def prefect_stop() -> None:
     settings = load_settings()
     stopped = prefect_server.stop(settings.prefect_dir)
     console.print("stopped the embedded Prefect server" if stopped else "the embedded Prefect server was not running")
+
+
+@prefect_app.command("setup")
+def prefect_setup(
+    automations: Annotated[
+        Path,
+        typer.Option("--automations", help="Automations file (Prefect's format; run from the repository root)."),
+    ] = Path("deployments/automations.yaml"),
+) -> None:
+    """Prepare the Prefect API flows report to: this database's run slot, and with SEGFLOW_ALERT_WEBHOOK_URL the
+    webhook block and the failure automations. Safe to rerun."""
+    from segflow import alerts, prefect_api, run_guard
+    from segflow.db import Database
+
+    settings = load_settings()
+    slot = run_guard.slot_name(Database(settings).url)
+    api_url = None
+    if prefect_api.configured_api_url() is None:
+        api_url = prefect_server.ensure_running(settings.prefect_dir, settings.prefect_port).api_url
+    with prefect_api.reporting_to(api_url):
+        created = run_guard.ensure_slot(slot)
+        console.print(
+            f"run slot {slot}: {'created' if created else 'exists'} (one segflow run per database at a time)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if settings.alert_webhook_url is None:
+            console.print("no SEGFLOW_ALERT_WEBHOOK_URL: failed runs notify nobody (automations left as they are)")
+            return
+        block_id = alerts.save_webhook_block(settings.alert_webhook_url.get_secret_value())
+        applied = alerts.apply_automations(alerts.automations_from_file(automations, block_id))
+    console.print(f"webhook block custom-webhook/{alerts.WEBHOOK_BLOCK}: saved", highlight=False, soft_wrap=True)
+    for name, automation_id in applied.items():
+        console.print(f"automation {name}: {automation_id}", highlight=False, soft_wrap=True)

@@ -4,11 +4,13 @@ points."""
 from __future__ import annotations
 
 import json
+import time
 
 from segflow import aggregates
 from segflow import features as feature_store
 from segflow.db import Database
-from segflow.runs import run_info, timed
+from segflow.partitions import Partition, partitions_of
+from segflow.runs import record_stage_seconds, run_info, timed
 from segflow.settings import Settings
 
 
@@ -26,19 +28,39 @@ def fold(db: Database, settings: Settings, attempt_id: int, rebuild: bool = Fals
 
 
 def build(db: Database, settings: Settings, attempt_id: int) -> dict[str, int]:
-    """Fill the run's customer_features (queries/compute_rfm_features) and cut points; known/active customers."""
+    """Every partition of the run's features, then the whole run's figures (a runner without fan-out)."""
+    started = time.perf_counter()
+    for part in partitions_of(settings):
+        build_partition(db, settings, attempt_id, part)
+    return finish(db, settings, attempt_id, time.perf_counter() - started)
+
+
+def build_partition(db: Database, settings: Settings, attempt_id: int, partition: Partition) -> dict[str, object]:
+    """Fill (or refill: idempotent) the run's customer_features rows of one partition (queries/compute_rfm_features);
+    what it wrote and how long it took."""
+    info = run_info(db, attempt_id)
+    started = time.perf_counter()
+    feature_store.compute_features(
+        db, attempt_id, info.as_of, info.lookback_days, feature_store.FeatureSet(tuple(info.features)), partition
+    )
+    return {"partition": str(partition), "seconds": round(time.perf_counter() - started, 3)}
+
+
+def finish(db: Database, settings: Settings, attempt_id: int, partitions_seconds: float) -> dict[str, int]:
+    """After every partition: the run's R/F/M cut points and population, and the features stage's seconds (the
+    partitions' wall time plus this); known/active customers."""
     info = run_info(db, attempt_id)
     feature_set = feature_store.FeatureSet(tuple(info.features))
-    with timed(db, attempt_id, "features"):
-        feature_store.compute_features(db, attempt_id, info.as_of, info.lookback_days, feature_set)
-        cuts = feature_store.cut_points(db, attempt_id) if feature_set.uses_transactions else {}
-        db.run(
-            "queries/features/record_population",
-            {
-                "attempt_id": attempt_id,
-                "rfm_cut_points": json.dumps(cuts),
-                "uses_transactions": feature_set.uses_transactions,
-            },
-        )
+    started = time.perf_counter()
+    cuts = feature_store.cut_points(db, attempt_id) if feature_set.uses_transactions else {}
+    db.run(
+        "queries/features/record_population",
+        {
+            "attempt_id": attempt_id,
+            "rfm_cut_points": json.dumps(cuts),
+            "uses_transactions": feature_set.uses_transactions,
+        },
+    )
+    record_stage_seconds(db, attempt_id, "features", partitions_seconds + time.perf_counter() - started)
     known, active = db.run("queries/features/run_population", {"attempt_id": attempt_id})[0]
     return {"known": known, "active": active}

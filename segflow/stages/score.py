@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -10,9 +11,10 @@ import pandas as pd
 
 from segflow import features as feature_store
 from segflow import registry
-from segflow.db import Database, copy_in
+from segflow.db import Database, copy_in, run_composed_named, run_named
 from segflow.errors import SegflowError
-from segflow.runs import run_info, timed
+from segflow.partitions import Partition, partitions_of
+from segflow.runs import record_stage_seconds, run_info
 from segflow.segments import INACTIVE, UNSCORED
 from segflow.settings import Settings
 
@@ -25,23 +27,37 @@ class Scored(NamedTuple):
 
 
 def score(db: Database, settings: Settings, attempt_id: int) -> Scored:
-    """Assign every customer of the run a segment with the run's model, streaming features out and assignments
-    in by COPY (a rerun of the stage replaces them)."""
+    """Every partition of the run's assignments, then the run's figures (a runner without fan-out)."""
+    started = time.perf_counter()
+    for part in partitions_of(settings):
+        score_partition(db, settings, attempt_id, part)
+    return finish(db, settings, attempt_id, time.perf_counter() - started)
+
+
+def score_partition(db: Database, settings: Settings, attempt_id: int, partition: Partition) -> dict[str, object]:
+    """Assign the run's customers of one partition a segment with the run's model, streaming features out and
+    assignments in by COPY, in one transaction that first deletes the partition's earlier rows: a partition run
+    again (a retry, a worker lost mid-write, a newly trained model) replaces its rows, never adds to them."""
     info = run_info(db, attempt_id)
     if info.model_version is None:
         raise SegflowError(f"run attempt {attempt_id} has no model version; train first")
-    with timed(db, attempt_id, "score"):
-        model = registry.load(db, info.model_version)
-        names = registry.segment_names(db, info.model_version)
-        feature_set = feature_store.FeatureSet(tuple(model.features))
-        # The model's cut points (else this run's own), so scores mean the same in every run it scores.
-        cuts = registry.details(db, info.model_version)["rfm_cut_points"] or info.rfm_cut_points or {}
-        db.run("queries/score/delete_run_assignments", {"attempt_id": attempt_id})
-        label_keys = np.asarray(model.segment_keys)
-        label_names = np.asarray([names[k][0] for k in model.segment_keys])
-        label_actions = np.asarray([names[k][1] for k in model.segment_keys])
-        scored = 0
-        for chunk in feature_store.export_features(db, attempt_id, feature_set, chunk_rows=settings.score_chunk_rows):
+    started = time.perf_counter()
+    model = registry.load(db, info.model_version)
+    names = registry.segment_names(db, info.model_version)
+    feature_set = feature_store.FeatureSet(tuple(model.features))
+    # The model's cut points (else this run's own), so scores mean the same in every run it scores.
+    cuts = registry.details(db, info.model_version)["rfm_cut_points"] or info.rfm_cut_points or {}
+    label_keys = np.asarray(model.segment_keys)
+    label_names = np.asarray([names[k][0] for k in model.segment_keys])
+    label_actions = np.asarray([names[k][1] for k in model.segment_keys])
+    scope = {"attempt_id": attempt_id, **partition.params()}
+    scored = 0
+    with db.transaction() as cur:
+        run_named(cur, "queries/score/delete_run_assignments", scope)
+        chunks = feature_store.export_features(
+            db, attempt_id, feature_set, chunk_rows=settings.score_chunk_rows, partition=partition
+        )
+        for chunk in chunks:
             labels, distance, confidence = model.assign(chunk)
             frame = pd.DataFrame(
                 {
@@ -60,13 +76,13 @@ def score(db: Database, settings: Settings, attempt_id: int) -> Scored:
             buffer = io.StringIO()
             frame.to_csv(buffer, sep="\t", header=False, index=False, na_rep="\\N")
             buffer.seek(0)
-            with db.transaction() as cur:
-                copy_in(cur, "segment_assignments", tuple(frame.columns), buffer)
+            copy_in(cur, "segment_assignments", tuple(frame.columns), buffer)
             scored += len(frame)
-        db.run_composed(
+        run_composed_named(
+            cur,
             "queries/score/assign_rule_segments",
             {
-                "attempt_id": attempt_id,
+                **scope,
                 "model_version": info.model_version,
                 "uses_transactions": feature_store.FeatureSet(tuple(info.features)).uses_transactions,
                 "inactive_key": INACTIVE[0],
@@ -78,5 +94,22 @@ def score(db: Database, settings: Settings, attempt_id: int) -> Scored:
             },
             complete=feature_store.completeness(feature_set),
         )
-        db.run("queries/score/analyze_run_rows")
+    return {
+        "partition": str(partition),
+        "customers": scored,
+        "model_version": info.model_version,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def finish(db: Database, settings: Settings, attempt_id: int, partitions_seconds: float) -> Scored:
+    """After every partition: fresh planner statistics, the score stage's seconds (the partitions' wall time plus
+    this), and how many customers the model scored."""
+    started = time.perf_counter()
+    info = run_info(db, attempt_id)
+    if info.model_version is None:
+        raise SegflowError(f"run attempt {attempt_id} has no model version; train first")
+    db.run("queries/score/analyze_run_rows")
+    scored = db.run("queries/score/model_scored", {"attempt_id": attempt_id})[0][0]
+    record_stage_seconds(db, attempt_id, "score", partitions_seconds + time.perf_counter() - started)
     return Scored(scored, info.model_version)

@@ -239,6 +239,10 @@ def _topology(
         stack.run("deploy", [str(PREFECT), "--no-prompt", "deploy", "--all", "--prefect-file", prefect_file], env, ROOT)
         deployment = api.get("/deployments/name/nightly-segmentation/nightly").json()
         assert deployment["work_pool_name"] == "segflow-process"
+        # One run at a time per deployment; a run that collides with a hung one is cancelled, not queued.
+        limit = deployment.get("global_concurrency_limit") or {}
+        options = deployment.get("concurrency_options") or {}
+        assert (limit.get("limit"), options.get("collision_strategy")) == (1, "CANCEL_NEW"), deployment
         assert deployment["pull_steps"] == [
             {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT.resolve())}}
         ]
@@ -308,6 +312,7 @@ def test_a_worker_runs_the_nightly_deployment_against_postgres(stack, db, db_url
         flow_run = _wait_until_finished(top, stack, match.group(1))
         assert flow_run["parameters"]["as_of"] == AS_OF
         assert flow_run["work_pool_name"] == "segflow-process"
+        assert flow_run["name"] == f"{AS_OF}-auto"
 
     assert fetch(db, "select status from segflow.runs where as_of = %s", (AS_OF,)) == [("published",)]
     assert fetch(db, "select count(*) from segflow.current_segments")[0][0] == expected_customers

@@ -4,3 +4,4 @@ update segflow.customer_features as cf
 set attributes = ca.attributes
 from segflow.customer_attributes as ca
 where cf.attempt_id = %(attempt_id)s and ca.customer_id = cf.customer_id
+    and (%(partitions)s::integer = 1 or segflow.customer_partition(cf.customer_id, %(partitions)s::integer) = %(partition)s::integer)

@@ -3,6 +3,8 @@
 -- and returned in the lookback window from the window's invoice_day_totals rows. A night reads the window, not
 -- history. Equal, exactly, to compute_rfm_features_from_lines.sql over every line.
 -- Customers without a purchase in the lookback window get null recency/frequency/monetary.
+-- Only the customers of one partition (segflow.customer_partition) unless %(partitions)s is 1: the nightly can
+-- split the population into partitions, each its own task run.
 insert into {target} (
     attempt_id, customer_id, recency_days, frequency, monetary, tenure_days, avg_order_value, return_rate
 )
@@ -21,6 +23,7 @@ window_totals as (
     where t.customer_id is not null
         and t.day >= %(as_of)s::date + 1 - %(lookback_days)s::integer
         and t.day <= %(as_of)s::date
+        and (%(partitions)s::integer = 1 or segflow.customer_partition(t.customer_id, %(partitions)s::integer) = %(partition)s::integer)
 ),
 
 per_invoice as (
@@ -54,6 +57,7 @@ known as (
     from segflow.customer_firsts as f
     cross join params as p
     where f.first_line_day <= p.as_of
+        and (%(partitions)s::integer = 1 or segflow.customer_partition(f.customer_id, %(partitions)s::integer) = %(partition)s::integer)
 ),
 
 final as (

@@ -1,5 +1,5 @@
 -- Customers the model did not score: no purchase in the lookback window ('inactive'), or a missing
--- model feature ('unscored'). They still appear, so BI sees every known customer.
+-- model feature ('unscored'), of one customer partition. They still appear, so BI sees every known customer.
 insert into segflow.segment_assignments (attempt_id, customer_id, segment_key, segment_name, action, model_version)
 select
     cf.attempt_id,
@@ -13,3 +13,4 @@ where cf.attempt_id = %(attempt_id)s
     -- {complete} is the same feature-completeness test the export for scoring used, composed in
     -- segflow.features: exactly the rows the model did not see.
     and not ({complete})
+    and (%(partitions)s::integer = 1 or segflow.customer_partition(cf.customer_id, %(partitions)s::integer) = %(partition)s::integer)
