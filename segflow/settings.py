@@ -246,6 +246,34 @@ class Settings(BaseSettings):
         "data and model promotion to whoever reaches it.",
     )
     ui_port: int = Field(default=8501, ge=1, le=65535, description="Port `segflow ui` listens on.")
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking server or store each model version is mirrored to (segflow[mlflow] extra), "
+        "e.g. http://mlflow.internal:5000 or sqlite:////srv/mlflow.db. Unset or blank: no mirror, and mlflow is "
+        "never imported. segflow's registry stays the source of truth.",
+    )
+    mlflow_model_name: str = Field(
+        default="segflow-segments",
+        min_length=1,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Registered model the versions are mirrored under (letters, digits, _ . -): one name per "
+        "segflow database, since segflow's version numbers are its own.",
+    )
+    mlflow_experiment: str = Field(
+        default="segflow", min_length=1, description="MLflow experiment of the runs that log the versions."
+    )
+    mlflow_artifact_location: str | None = Field(
+        default=None,
+        description="Where the experiment keeps its artifacts when segflow creates it (a folder or URI). Unset: "
+        "$SEGFLOW_HOME/mlruns for a local store (sqlite:, file:), the server's default for an http(s) server.",
+    )
+
+    @field_validator("mlflow_tracking_uri", "mlflow_artifact_location", mode="after")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return value.strip()
 
     @field_validator("dask_address", mode="after")
     @classmethod
@@ -312,6 +340,21 @@ class Settings(BaseSettings):
         """Folder of the Evidently workspace of drift snapshots."""
         return (self.evidently_workspace or self.home / "evidently").expanduser()
 
+    @property
+    def mirrors_to_mlflow(self) -> bool:
+        """Whether model versions are mirrored to MLflow (a tracking URI is set)."""
+        return self.mlflow_tracking_uri is not None
+
+    @property
+    def mlflow_artifact_root(self) -> str | None:
+        """Artifact location for the experiment segflow creates; None leaves it to the tracking server."""
+        if self.mlflow_artifact_location is not None:
+            return self.mlflow_artifact_location
+        scheme = urlsplit(self.mlflow_tracking_uri or "").scheme
+        # A local store would put artifacts in ./mlruns of whatever folder the process runs in (a Prefect
+        # worker's is anyone's guess); a server decides for itself (it may proxy artifacts).
+        return (self.home / "mlruns").as_uri() if scheme in {"sqlite", "file", ""} else None
+
 
 def settings_file() -> Path | None:
     """The YAML settings file to read: $SEGFLOW_CONFIG (which must exist), else ./segflow.yaml if present."""
@@ -377,8 +420,11 @@ def _reason(error: ValidationError) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password (in the user part or a password= parameter) replaced by ***."""
+    """The URL with any password (in the user part or a password= parameter) replaced by ***; a URL without one
+    comes back as it was (taking it apart and back together would turn sqlite:////abs/path into a relative one)."""
     parts = urlsplit(url)
+    if parts.password is None and "password" not in {key.lower() for key, _ in parse_qsl(parts.query)}:
+        return url
     if parts.password is not None:
         host = parts.hostname or ""
         if parts.port:

@@ -50,12 +50,14 @@ def _command_lines(help_text: str) -> list[str]:
                 "db",
                 "prefect",
                 "models",
+                "mlflow",
                 "batches",
             ],
         ),
         (("db",), ["url", "upgrade", "status", "create-bi-user", "stop"]),
         (("prefect",), ["status", "start", "stop"]),
         (("models",), ["list", "show", "promote"]),
+        (("mlflow",), ["sync"]),
     ],
 )
 def test_help_lists_every_command_on_one_line_each(args, commands):

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from segflow.cli import data, lookups, runs, scoring, ui
 from segflow.cli.db import db_app
+from segflow.cli.mirror import mlflow_app
 from segflow.cli.models import models_app
 from segflow.cli.output import err_console
 from segflow.cli.prefect import prefect_app
@@ -44,6 +45,7 @@ app.command("ui")(ui.ui_command)
 app.add_typer(db_app, name="db")
 app.add_typer(prefect_app, name="prefect")
 app.add_typer(models_app, name="models")
+app.add_typer(mlflow_app, name="mlflow")
 app.add_typer(data.batches_app, name="batches")
 
 

@@ -83,7 +83,11 @@ def models_show(
 @models_app.command("promote")
 def models_promote(version: Annotated[int, typer.Argument(help="Model version to make champion.")]) -> None:
     """Make a version the champion (retiring the previous)."""
-    from segflow import registry
+    from segflow import mlflow_mirror, registry
+    from segflow.cli.mirror import aliases_in_words
 
-    registry.promote(database(), version)
+    db = database()
+    registry.promote(db, version)
     console.print(f"model v{version} is now the champion")
+    if (aliases := mlflow_mirror.after_promotion(db, db.settings)) is not None:
+        console.print(f"MLflow: {aliases_in_words(aliases)}", highlight=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from segflow import features as feature_store
-from segflow import policy, registry
+from segflow import mlflow_mirror, policy, registry
 from segflow.db import Database
 from segflow.model import SegmentModel, bounded_silhouette, select_model
 from segflow.runs import run_info, timed
@@ -61,6 +61,7 @@ def train(db: Database, settings: Settings, attempt_id: int, decision: policy.Tr
             promote = challenge.promoted
         if promote:
             registry.promote(db, version)
+    mlflow_mirror.after_training(db, settings, version)  # off without a tracking URI; a failure only warns
     same_features = champion is not None and previous is not None and previous.model.features == list(info.features)
     used = version if promote or not same_features or champion is None else champion
     record(db, attempt_id, True, reason, used, _outcome(version, champion, used, promote, decision.gated))

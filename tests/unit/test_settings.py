@@ -69,6 +69,11 @@ def test_redact_url_leaves_password_free_urls_alone():
     assert redact_url(url) == url
 
 
+def test_redact_url_returns_a_sqlite_path_unchanged():
+    assert redact_url("sqlite:////srv/mlflow/mlflow.db") == "sqlite:////srv/mlflow/mlflow.db"
+    assert Path(redact_url("sqlite:////srv/x.db").removeprefix("sqlite:///")).is_absolute()
+
+
 def test_env_example_lists_every_settings_field():
     example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
     listed = {line.split("=", 1)[0].lstrip("# ").strip() for line in example.splitlines() if "=" in line}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from segflow import registry, report
+from segflow import mlflow_mirror, registry, report
 from segflow.ui import common
 
 
@@ -78,6 +78,7 @@ def render() -> None:
     if st.button("Promote", disabled=not confirmed, key="promote"):
         with common.shown_errors():
             registry.promote(db, version)
+            mlflow_mirror.after_promotion(db, common.settings())  # off without a tracking URI; a failure only warns
             st.session_state["promoted"] = version
             st.rerun()
 

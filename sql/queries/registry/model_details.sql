@@ -28,7 +28,7 @@ final as (
         'sample_size', m.sample_size, 'seed', m.seed, 'rfm_cut_points', m.rfm_cut_points,
         'metrics', m.metrics, 'selection_rule', m.selection_rule, 'gates', m.gates, 'candidates', m.candidates,
         'library_versions', m.library_versions, 'artifact_path', m.artifact_path,
-        'artifact_sha256', m.artifact_sha256, 'trained_in_attempt', m.trained_in_attempt,
+        'artifact_sha256', m.artifact_sha256, 'trained_in_attempt', m.trained_in_attempt, 'challenge', m.challenge,
         'segments', coalesce(s.segments, '[]'::jsonb)
     ) as details
     from model as m
