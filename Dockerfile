@@ -17,7 +17,7 @@ RUN useradd --create-home --uid 10001 segflow \
 # records this folder and the worker loads flows/nightly.py:nightly_segmentation from it.
 WORKDIR /opt/segflow
 COPY . .
-RUN pip install ".[dask]" \
+RUN pip install ".[dask,mlflow]" \
     && rm -rf build segflow.egg-info
 
 USER segflow

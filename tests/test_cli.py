@@ -55,7 +55,7 @@ def _command_lines(help_text: str) -> list[str]:
             ],
         ),
         (("db",), ["url", "upgrade", "status", "create-bi-user", "stop"]),
-        (("prefect",), ["status", "start", "stop"]),
+        (("prefect",), ["status", "start", "stop", "setup"]),
         (("models",), ["list", "show", "promote"]),
         (("mlflow",), ["sync"]),
     ],

@@ -13,7 +13,7 @@ from segflow import prefect_server
 from segflow.cli.output import console, load_settings
 from segflow.settings import redact_url
 
-prefect_app = typer.Typer(help="The Prefect server flows report to: status, start, stop, setup.", no_args_is_help=True)
+prefect_app = typer.Typer(help="Prefect: status, start, stop, setup (run slot, alerts).", no_args_is_help=True)
 
 
 @prefect_app.command("status")
@@ -81,8 +81,10 @@ def prefect_setup(
         typer.Option("--automations", help="Automations file (Prefect's format; run from the repository root)."),
     ] = Path("deployments/automations.yaml"),
 ) -> None:
-    """Prepare the Prefect API flows report to: this database's run slot, and with SEGFLOW_ALERT_WEBHOOK_URL the
-    webhook block and the failure automations. Safe to rerun."""
+    """Create the run slot and the failure alerts (safe to rerun).
+
+    On the Prefect API flows report to: this database's run slot, and with SEGFLOW_ALERT_WEBHOOK_URL the webhook
+    block and the failure automations."""
     from segflow import alerts, prefect_api, run_guard
     from segflow.db import Database
 
