@@ -25,6 +25,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.settings import PREFECT_API_URL, temporary_settings
+from support.coverage import unmeasured
 from support.databases import fresh_database, settings_for
 
 from segflow.db import Database
@@ -66,7 +67,9 @@ def dask_cluster(env: dict[str, str], logs: Path) -> Iterator[tuple[str, list[su
 
     def start(name: str, *args: str) -> subprocess.Popen:
         out = (logs / f"{name}.log").open("w")
-        process = subprocess.Popen([str(DASK), *args], env=env, stdout=out, stderr=subprocess.STDOUT)
+        # The workers run segflow's partitions and are measured; the scheduler runs none of segflow's code.
+        child_env = unmeasured(env) if args[0] == "scheduler" else env
+        process = subprocess.Popen([str(DASK), *args], env=child_env, stdout=out, stderr=subprocess.STDOUT)
         started.append(process)
         return process
 
