@@ -29,6 +29,7 @@ import psutil
 import pytest
 import yaml
 from support.coverage import unmeasured
+from support.waiting import poll
 
 from segflow.generate import GeneratorSpec, generate_transactions
 
@@ -254,16 +255,6 @@ def _topology(
         yield Topology(api, env, worker, segflow_home)
 
 
-def _poll(check, timeout: float, every: float):
-    """check()'s first truthy result within `timeout` seconds (checked every `every` s), else its last result."""
-    deadline = time.monotonic() + timeout
-    result = check()
-    while not result and time.monotonic() < deadline:
-        time.sleep(every)
-        result = check()
-    return result
-
-
 def _wait_until_finished(top: Topology, stack: Stack, flow_run_id: str, timeout: float = 300) -> dict:
     """The flow run once it is COMPLETED, or an AssertionError with the worker's output and the run's logs."""
     deadline = time.monotonic() + timeout
@@ -366,7 +357,7 @@ def test_the_scheduler_fires_the_nightly_cron_and_the_run_publishes(stack, db, d
         deployment_id = top.api.get("/deployments/name/nightly-segmentation/nightly").json()["id"]
 
         # Waits are bounded (the scheduler checks new deployments every 5 s; the cron fires within a minute).
-        runs = _poll(lambda: _flow_runs(top.api, deployment_id), timeout=60, every=2)
+        runs = poll(lambda: _flow_runs(top.api, deployment_id), timeout=60, every=2)
         assert runs, (
             "the scheduler created no flow run for nightly-segmentation/nightly (cron * * * * *) within 60 s of "
             f"`prefect deploy` (SQLAlchemy {version('sqlalchemy')} here; under 2.1 Prefect 3.8's scheduler fails "
@@ -381,7 +372,7 @@ def test_the_scheduler_fires_the_nightly_cron_and_the_run_publishes(stack, db, d
             assert top.worker.poll() is None, f"the worker exited {top.worker.returncode}:\n{stack.log('worker')}"
             return top.api.get(f"/flow_runs/{first['id']}").json()["state"]["type"] != "SCHEDULED"
 
-        assert _poll(taken, timeout=90, every=1), (
+        assert poll(taken, timeout=90, every=1), (
             f"no worker took the scheduled run {first['id']} (due {first['expected_start_time']})\n"
             f"--- worker ---\n{stack.log('worker')}"
         )

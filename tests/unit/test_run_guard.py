@@ -48,11 +48,12 @@ def test_a_flow_run_is_named_by_its_date_and_mode():
 
 
 def test_the_time_limit_stops_a_block_that_runs_past_it():
-    started = time.monotonic()
+    finished = []
     expected = "time limit of 1 s \\(SEGFLOW_FLOW_TIMEOUT_SECONDS\\)"
     with pytest.raises(RunTimedOut, match=expected) as raised, time_limit(1):
         time.sleep(30)
-    assert time.monotonic() - started < 10
+        finished.append(True)
+    assert finished == []  # interrupted inside the block, not raised after it ran to its end
     assert isinstance(raised.value, TimeoutError)  # what makes Prefect record the flow run TimedOut
 
 
