@@ -28,6 +28,18 @@ class UnknownFeature(SegflowError):
         super().__init__(message)
 
 
+class NonNumericFeature(SegflowError):
+    """A requested customer attribute holds text: k-means clusters on numbers only."""
+
+    def __init__(self, feature: str, non_numeric: int, customers: int, example: str) -> None:
+        self.feature, self.non_numeric, self.customers, self.example = feature, non_numeric, customers, example
+        super().__init__(
+            f"feature {feature!r} is not numeric: {non_numeric:,} of its {customers:,} values are text "
+            f"(e.g. {example!r}); clustering needs numbers: leave {feature} out of the features, or load it "
+            "encoded as numbers (e.g. one 0/1 column per category)"
+        )
+
+
 class MigrationError(SegflowError):
     """The schema ledger disagrees with the migration files."""
 

@@ -14,7 +14,7 @@ import pandas as pd
 from psycopg2 import sql
 
 from segflow.db import Database, read_sql, run_composed_named, run_named
-from segflow.errors import SegflowError, UnknownFeature
+from segflow.errors import NonNumericFeature, SegflowError, UnknownFeature
 from segflow.partitions import WHOLE, Partition
 from segflow.settings import DEFAULT_SOURCE, Settings
 
@@ -51,7 +51,11 @@ def resolve_features(db: Database, names: list[str] | tuple[str, ...]) -> Featur
         raise SegflowError(f"a model needs at least two features, got {list(cleaned)}")
     unknown = [n for n in cleaned if n not in RFM_FEATURES]
     if unknown:
-        loaded = {key for key, _ in db.run("queries/features/attribute_keys")}
+        keys = {
+            key: (customers, text, example)
+            for key, customers, text, example in db.run("queries/features/attribute_keys")
+        }
+        loaded = set(keys)
         missing = [n for n in unknown if n not in loaded or not _ATTRIBUTE_NAME.match(n)]
         if missing:
             raise UnknownFeature(
@@ -63,6 +67,10 @@ def resolve_features(db: Database, names: list[str] | tuple[str, ...]) -> Featur
                 ),
                 attributes_loaded=bool(loaded),
             )
+        for name in unknown:
+            customers, text, example = keys[name]
+            if text:  # would fail deep inside the run as a cast error on the first text value
+                raise NonNumericFeature(name, text, customers, example)
     return FeatureSet(cleaned)
 
 

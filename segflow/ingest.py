@@ -113,6 +113,71 @@ _VALUE_REQUIRED = ("invoice_id", "quantity", "unit_price", "amount", "invoiced_a
 
 # Date layouts tried after ISO 8601; US month-first is what the UCI Online Retail CSV exports use.
 FALLBACK_DATE_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%m/%d/%y %H:%M")
+# The first two numbers of a slash date: which is the day says whether the file is month-first.
+_SLASH_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/\d{2,4}\b")
+
+
+class DatesReadBothWays(ImportRejected):
+    """A file's slash dates (without a date format given) do not say whether they are month-first or day-first: every
+    one has day and month of 12 or less, or the file holds both kinds. Nothing is loaded."""
+
+    def __init__(self, name: str, example: str, day_first: str | None, month_first: str | None) -> None:
+        self.name, self.example, self.day_first, self.month_first = name, example, day_first, month_first
+        self.formats = _slash_formats(example)
+        if day_first and month_first:
+            why = (
+                f"it holds day-first dates (e.g. {day_first!r}) and month-first dates (e.g. {month_first!r}), "
+                f"so {example!r} cannot be read either way"
+            )
+        elif day_first:
+            why = (
+                f"its dates are day-first ({day_first!r} has a day above 12), and dates without a format are "
+                "read month-first"
+            )
+        else:
+            first, second, _ = example.split("/", 2)
+            why = (
+                f"no date in it has a day above 12, so {example!r} could be day {int(first)} of month {int(second)} "
+                f"or month {int(first)}, day {int(second)}"
+            )
+        super().__init__(f"{name}: the dates read both ways: {why}; nothing was loaded: name the date format")
+
+
+def _slash_formats(example: str) -> dict[str, str]:
+    """strptime formats that read a slash date shaped like `example`, day-first and month-first."""
+    date_part, _, time_part = example.strip().partition(" ")
+    year = "%Y" if len(date_part.rsplit("/", 1)[-1]) == 4 else "%y"
+    clock = {0: "", 1: " %H:%M", 2: " %H:%M:%S"}.get(time_part.count(":"), "") if time_part else ""
+    return {"day-first": f"%d/%m/{year}{clock}", "month-first": f"%m/%d/{year}{clock}"}
+
+
+@dataclass
+class SlashDateEvidence:
+    """What a file's slash dates (read without a date format) say about their order: the first distinct date
+    that only reads day-first, one that only reads month-first, and one that reads both ways differently."""
+
+    day_first: str | None = None
+    month_first: str | None = None
+    both_ways: str | None = None
+
+    def note(self, text: str) -> None:
+        match = _SLASH_DATE.match(text)
+        if match is None:
+            return
+        first, second = int(match.group(1)), int(match.group(2))
+        if first > 12:
+            self.day_first = self.day_first or text
+        elif second > 12:
+            self.month_first = self.month_first or text
+        elif first != second:
+            self.both_ways = self.both_ways or text
+
+    def check(self, name: str) -> None:
+        """Refuse a file whose dates were read month-first without evidence that they are."""
+        if self.day_first or (self.both_ways and not self.month_first):
+            example = self.both_ways or self.month_first or self.day_first or ""
+            raise DatesReadBothWays(name, example, self.day_first, self.month_first)
+
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _FLOAT_FORMATTED_ID = re.compile(r"^(\d+)\.0+$")
@@ -301,6 +366,7 @@ class _LineParser:
         self.required = [t for t in layout.required if t in indexes and t != "customer_id"]
         self.date_format = date_format
         self._dates: dict[str, str | None] = {}
+        self.slash_dates = SlashDateEvidence()
 
     def parse(self, record: list[str], line_number: int, batch_id: int) -> tuple[str | None, str, str]:
         """(copy_line, reason, detail): copy_line is None when the record is rejected."""
@@ -365,6 +431,7 @@ class _LineParser:
                 parsed = datetime.fromisoformat(text)
             except ValueError:
                 formats = FALLBACK_DATE_FORMATS
+                self.slash_dates.note(text)
         for fmt in formats:
             try:
                 parsed = datetime.strptime(text, fmt)
@@ -515,6 +582,7 @@ def _import(
         )
     if result.lines_read == 0:
         raise ImportRejected(f"{path.name}: has a header but no data lines")
+    parser.slash_dates.check(path.name)  # before counting rejects: day-first dates are rejected as month-first
     if result.lines_loaded == 0 or result.lines_rejected > max_reject_share * result.lines_read:
         raise ImportFailed(
             path.name, layout.name, result.lines_read, dict(result.rejected), result.first_rejects, max_reject_share

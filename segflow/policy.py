@@ -96,7 +96,11 @@ def decide_training(
                 f"(cool-down {cooldown_days} days); drift not checked",
             ),
         )
-    return TrainingDecision(False, True, True, True, (f"champion v{champion.version} is current: {_days(age)} old",))
+    # The champion's own age, always: the age clock (`age`) may run from a later challenger that lost.
+    current = f"champion v{champion.version} is current: {_days((as_of - champion.as_of).days)} old"
+    if since != champion.as_of:
+        current += f"; the last challenger was trained {_days(age)} before this run"
+    return TrainingDecision(False, True, True, True, (current,))
 
 
 def _days(count: int) -> str:

@@ -303,6 +303,7 @@ def transactions_to_features(
                 ) from exc
             rows.seek(0)
             copy_named(cur, "queries/score_file/copy_file_lines", rows)
+            parser.slash_dates.check(path.name)
         if as_of is None:
             as_of = run_named(cur, "queries/score_file/file_last_day")[0][0]
         run_named(cur, "queries/score_file/create_file_features")

@@ -316,7 +316,7 @@ def test_the_cli_words_library_errors_with_its_own_commands_and_options():
     from segflow.attributes import MissingIdColumn
     from segflow.cli import worded
     from segflow.errors import NoChampion, SegflowError, UnknownFeature
-    from segflow.ingest import UnrecognisedHeader
+    from segflow.ingest import DatesReadBothWays, UnrecognisedHeader
     from segflow.prefect_server import PrefectServerUnavailable
     from segflow.registry import UnknownModelVersion
 
@@ -340,6 +340,10 @@ def test_the_cli_words_library_errors_with_its_own_commands_and_options():
         "the server did not answer (stop it with segflow prefect stop, then try again)"
     )
     assert worded(PrefectServerUnavailable("it exited", still_running=False)) == "it exited"
+    assert worded(DatesReadBothWays("uk.csv", "01/12/2010 08:26", None, None)).endswith(
+        "(pass --date-format '%d/%m/%Y %H:%M' for day-first dates, or '%m/%d/%Y %H:%M' for month-first)"
+    )
+    assert worded(DatesReadBothWays("uk.csv", "01/12/10", "13/12/10", None)).endswith("(pass --date-format '%d/%m/%y')")
     assert worded(SegflowError("anything else")) == "anything else"
 
 

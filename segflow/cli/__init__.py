@@ -78,7 +78,7 @@ def worded(error: SegflowError) -> str:
     from segflow.attributes import MissingIdColumn
     from segflow.customers import MissingFeatureValues
     from segflow.errors import NoChampion, UnknownFeature
-    from segflow.ingest import NotInEncoding, OtherDelimiter, UnrecognisedHeader
+    from segflow.ingest import DatesReadBothWays, NotInEncoding, OtherDelimiter, UnrecognisedHeader
     from segflow.prefect_server import PrefectServerUnavailable
     from segflow.registry import UnknownModelVersion
 
@@ -93,6 +93,11 @@ def worded(error: SegflowError) -> str:
         options = {"recency_days": "--recency", "frequency": "--frequency", "monetary": "--monetary"}
         hints = [options.get(f, f"--feature {f}=VALUE") for f in error.features]
         return f"{message} (give {', '.join(hints)})"
+    if isinstance(error, DatesReadBothWays):
+        day_first, month_first = error.formats["day-first"], error.formats["month-first"]
+        if error.day_first and not error.month_first:
+            return f"{message} (pass --date-format '{day_first}')"
+        return f"{message} (pass --date-format '{day_first}' for day-first dates, or '{month_first}' for month-first)"
     if isinstance(error, OtherDelimiter):
         return f"{message} (pass --delimiter '{error.found}')"
     if isinstance(error, NotInEncoding):

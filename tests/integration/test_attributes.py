@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support.cli import segflow_in_process
+from support.cli import segflow, segflow_in_process
 from support.customers import write_mall_shaped_csv
 from support.data import make_mall_customers
 from support.databases import fresh_database, settings_for
@@ -16,7 +16,7 @@ from support.databases import fresh_database, settings_for
 from segflow.attribute_names import INCOME_SPENDING_ACTIONS
 from segflow.attributes import load_customer_attributes, snake_case
 from segflow.db import Database
-from segflow.errors import ImportRejected
+from segflow.errors import ImportRejected, NonNumericFeature
 from segflow.stages import run_nightly
 
 
@@ -107,6 +107,23 @@ def mall_run(server_url, template_database, tmp_path_factory):
     run_nightly(Database(settings), settings, date(2024, 1, 31), features=["annual_income_k", "spending_score_1_100"])
     yield Database(settings), env, customers
     next(urls, None)  # drops the database
+
+
+def test_a_text_attribute_is_refused_before_the_run_starts_naming_the_column(mall_run):
+    db, env, _ = mall_run
+    with pytest.raises(NonNumericFeature) as refused:
+        run_nightly(db, db.settings, date(2024, 2, 1), features=["age", "gender"])
+    assert (refused.value.feature, refused.value.non_numeric, refused.value.customers) == ("gender", 200, 200)
+    assert refused.value.example in ("Female", "Male")
+    # As a user runs it: one line naming the column, what it holds and what to do; no traceback, no run recorded.
+    result = segflow("run", "--as-of", "2024-02-01", "--features", "age,gender", env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "feature 'gender' is not numeric: 200 of its 200 values are text" in result.stderr
+    assert "leave gender out of the features, or load it encoded as numbers" in result.stderr
+    with db.transaction() as cur:
+        cur.execute("select count(*) from segflow.run_attempts where as_of = '2024-02-01'")
+        assert cur.fetchone()[0] == 0
 
 
 def _segments_of(db):

@@ -6,7 +6,7 @@ import pytest
 from support.data import LINE, ONLINE_RETAIL_HEADER
 
 from segflow.errors import ImportRejected
-from segflow.ingest import import_transactions
+from segflow.ingest import DatesReadBothWays, import_transactions
 
 GOOD = [
     ["489434", "85048", "GLASS BALL", "12", "2009-12-01 07:45:00", "6.95", "13085", "United Kingdom"],
@@ -41,15 +41,19 @@ def test_online_retail_ii_file_loads_every_line(db, fetch, write_csv):
 
 def test_online_retail_layout_with_us_dates_loads(db, fetch, write_csv):
     path = write_csv(
-        [["536365", "85123A", "HOLDER", "6", "12/1/2010 8:26", "2.55", "17850.0", "United Kingdom"]],
+        [
+            ["536365", "85123A", "HOLDER", "6", "12/1/2010 8:26", "2.55", "17850.0", "United Kingdom"],
+            ["536366", "85123A", "HOLDER", "6", "12/13/2010 9:00", "2.55", "17850.0", "United Kingdom"],
+        ],
         header=ONLINE_RETAIL_HEADER,
     )
     result = import_transactions(db, path)
     assert result.layout == "online_retail"
     assert fetch(
         db,
-        "select customer_id, to_char(invoiced_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI') from segflow.transactions",
-    ) == [("17850", "2010-12-01 08:26")]
+        "select customer_id, to_char(invoiced_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI') from segflow.transactions "
+        "order by line_number",
+    ) == [("17850", "2010-12-01 08:26"), ("17850", "2010-12-13 09:00")]
 
 
 def test_gzip_file_loads_like_plain(db, fetch, write_csv):
@@ -186,3 +190,46 @@ def test_custom_export_with_map_amount_and_no_invoice(db, fetch, write_csv):
     )
     assert [r[1:] for r in rows] == [("4", 2.5, "c1"), ("1", 3.5, "c2")]
     assert rows[0][0] != rows[1][0] and rows[0][0].startswith("auto-") and rows[1][0].startswith("auto-")
+
+
+def _uk_lines(dates):
+    return [["536365", "85123A", "HOLDER", "6", when, "2.55", "17850", "United Kingdom"] for when in dates]
+
+
+def test_dates_that_read_both_ways_are_refused_and_load_nothing(db, fetch, write_csv):
+    # The first lines of a UK export: 1 December 2010 written day-first; every day and month is 12 or less.
+    path = write_csv(
+        _uk_lines(["01/12/2010 08:26", "01/12/2010 09:02", "02/12/2010 10:00"]), header=ONLINE_RETAIL_HEADER
+    )
+    with pytest.raises(DatesReadBothWays) as refused:
+        import_transactions(db, path)
+    assert str(refused.value) == (
+        f"{path.name}: the dates read both ways: no date in it has a day above 12, so '01/12/2010 08:26' could be "
+        "day 1 of month 12 or month 1, day 12; nothing was loaded: name the date format"
+    )
+    assert refused.value.formats == {"day-first": "%d/%m/%Y %H:%M", "month-first": "%m/%d/%Y %H:%M"}
+    assert count(fetch, db) == 0 and count(fetch, db, "import_batches") == 0
+    # Named, the format reads them as the file meant them.
+    import_transactions(db, path, date_format="%d/%m/%Y %H:%M")
+    assert fetch(db, "select min(invoiced_at)::date::text, max(invoiced_at)::date::text from segflow.transactions") == [
+        ("2010-12-01", "2010-12-02")
+    ]
+
+
+def test_a_day_first_file_is_refused_naming_the_date_that_proves_it(db, fetch, write_csv):
+    path = write_csv(_uk_lines(["01/12/2010 08:26", "13/12/2010 09:02"]), header=ONLINE_RETAIL_HEADER)
+    with pytest.raises(DatesReadBothWays) as refused:
+        import_transactions(db, path)
+    assert "its dates are day-first ('13/12/2010 09:02' has a day above 12)" in str(refused.value)
+    assert count(fetch, db) == 0
+
+
+def test_month_first_dates_with_evidence_load_month_first_ambiguous_ones_included(db, fetch, write_csv):
+    # 12/13/2010 only reads month-first: the file is month-first, so 12/1/2010 is 1 December.
+    path = write_csv(_uk_lines(["12/1/2010 8:26", "12/13/2010 9:02", "1/1/2011 10:00"]), header=ONLINE_RETAIL_HEADER)
+    assert import_transactions(db, path).lines_loaded == 3
+    assert fetch(db, "select invoiced_at::date::text from segflow.transactions order by line_number") == [
+        ("2010-12-01",),
+        ("2010-12-13",),
+        ("2011-01-01",),
+    ]

@@ -146,7 +146,13 @@ def test_a_champion_exactly_at_the_maximum_age_is_still_current():
 def test_a_later_losing_challenger_resets_the_age_clock():
     # The champion is 45 days old, but a challenger trained 2024-06-20 lost: the age is 25 days, not 45.
     decision = decide(date(2024, 7, 16), last_training=date(2024, 6, 20), cooldown_days=14)
-    assert decision == TrainingDecision(False, True, True, True, ("champion v3 is current: 26 days old",))
+    assert decision == TrainingDecision(
+        False,
+        True,
+        True,
+        True,
+        ("champion v3 is current: 45 days old; the last challenger was trained 26 days before this run",),
+    )
 
 
 def test_when_the_last_challenger_is_too_old_the_reason_names_the_challenger():
@@ -177,7 +183,14 @@ def test_within_the_cool_down_after_a_losing_challenger_nothing_is_trained_and_d
 def test_on_the_day_the_cool_down_ends_drift_is_checked_again():
     # 2024-06-10 + 14 days = 2024-06-24: age 14 is not < 14.
     decision = decide(date(2024, 6, 24), last_training=date(2024, 6, 10))
-    assert decision == TrainingDecision(False, True, True, True, ("champion v3 is current: 14 days old",))
+    # The champion itself (trained 2024-06-01) is 23 days old; the 14 days run from the challenger.
+    assert decision == TrainingDecision(
+        False,
+        True,
+        True,
+        True,
+        ("champion v3 is current: 23 days old; the last challenger was trained 14 days before this run",),
+    )
 
 
 def test_the_last_day_of_the_cool_down_still_skips_the_drift_check():
@@ -201,7 +214,10 @@ def test_a_missing_last_training_falls_back_to_the_champions_date():
 def test_a_zero_cool_down_checks_drift_the_day_after_a_loss():
     decision = decide(date(2024, 6, 11), last_training=date(2024, 6, 10), cooldown_days=0)
     assert (decision.train, decision.gated, decision.may_promote, decision.check_drift) == (False, True, True, True)
-    assert decision.reasons[0].startswith("champion v3 is current: 1 ")
+    assert (
+        decision.reasons[0]
+        == "champion v3 is current: 10 days old; the last challenger was trained 1 day before this run"
+    )
 
 
 def test_the_maximum_age_beats_the_cool_down():
