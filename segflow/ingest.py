@@ -12,6 +12,7 @@ refused unless it replaces the earlier batch. An import that rejects every line,
 
 from __future__ import annotations
 
+import calendar
 import csv
 import gzip
 import hashlib
@@ -135,10 +136,10 @@ class DatesReadBothWays(ImportRejected):
                 "read month-first"
             )
         else:
-            first, second, _ = example.split("/", 2)
+            first, second = (int(part) for part in example.strip().split("/", 2)[:2])
             why = (
-                f"no date in it has a day above 12, so {example!r} could be day {int(first)} of month {int(second)} "
-                f"or month {int(first)}, day {int(second)}"
+                f"no date in it has a day above 12, so {example!r} could be {first} {calendar.month_name[second]} "
+                f"or {second} {calendar.month_name[first]}"
             )
         super().__init__(f"{name}: the dates read both ways: {why}; nothing was loaded: name the date format")
 

@@ -205,7 +205,7 @@ def test_dates_that_read_both_ways_are_refused_and_load_nothing(db, fetch, write
         import_transactions(db, path)
     assert str(refused.value) == (
         f"{path.name}: the dates read both ways: no date in it has a day above 12, so '01/12/2010 08:26' could be "
-        "day 1 of month 12 or month 1, day 12; nothing was loaded: name the date format"
+        "1 December or 12 January; nothing was loaded: name the date format"
     )
     assert refused.value.formats == {"day-first": "%d/%m/%Y %H:%M", "month-first": "%m/%d/%Y %H:%M"}
     assert count(fetch, db) == 0 and count(fetch, db, "import_batches") == 0
