@@ -404,7 +404,7 @@ def map_section(
     clustered: int,
 ) -> Section:
     """The customer map of an attempt, or a note saying why there is none."""
-    sample = drift.attempt_sample(db, attempt_id, MAP_POINTS, settings.seed)
+    sample = drift.attempt_sample(db, attempt_id, MAP_POINTS, settings.seed, everyone=False)
     figure = customer_map(model, sample, labels, colours)
     features = ", ".join(model.features)
     if figure is None:

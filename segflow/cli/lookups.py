@@ -18,6 +18,34 @@ if TYPE_CHECKING:
     from segflow.customers import CustomerView
 
 
+def _drift_verdict(drifted: bool, details: dict[str, Any]) -> str:
+    """'yes: inactive 0.3 % → 59.6 %' when the inactive rise is the (first) verdict, else 'yes' or 'no'."""
+    if not drifted:
+        return "no"
+    inactive = details.get("inactive") or {}
+    return f"[bold red]yes[/]: {inactive['text']}" if inactive.get("risen") else "[bold red]yes[/]"
+
+
+def _inactive_cell(details: dict[str, Any]) -> str:
+    # Reports stored before inactive counted have no 'inactive' entry; a model with no training run has None.
+    inactive = details.get("inactive")
+    if "inactive" not in details:
+        return "(not counted)"
+    if inactive is None:
+        return "not compared"
+    points = inactive["rise_points"]
+    return f"{inactive['text']} ({'+' if points > 0 else ''}{points:.1f} pp)"
+
+
+def _new_cell(details: dict[str, Any]) -> str:
+    from segflow.drift import percent
+
+    new, now = details.get("new_since_reference"), details.get("customers_now")
+    if new is None or not now:
+        return ""
+    return f"{new:,} ({percent(new / now)} of now)"
+
+
 def drift_command(
     run_id: Annotated[int | None, typer.Option("--run", help="Run id (default: the run BI reads now).")] = None,
 ) -> None:
@@ -31,16 +59,18 @@ def drift_command(
     if not rows:
         target = f"run {run_id}" if run_id is not None else "the current run"
         raise SegflowError(f"no drift report for {target} (reports are made when a run is published)")
-    table = Table(title=f"drift of run {rows[0][0]} (as of {rows[0][1]})")
+    table = Table(title=f"drift of run {rows[0][0]} (as of {rows[0][1]}), shares of all customers")
     for column in (
         "reference",
         "drift",
+        "inactive",
         "segment PSI",
         "segment JS",
         "share of features drifted",
-        "largest change in share of clustered",
+        "largest change in share",
+        "new since the reference",
     ):
-        table.add_column(column, justify="left" if column in ("reference", "drift") else "right")
+        table.add_column(column, justify="left" if column in ("reference", "drift", "inactive") else "right")
     for _, _, reference, ref_run, ref_version, drifted, share, psi, js, _, details, under in rows:
         moved = max(details["segments"], key=lambda s: abs(s["share_now"] - s["share_then"]))
         label = f"previous (run {ref_run})" if reference == "previous" else f"training (model v{ref_version})"
@@ -48,11 +78,13 @@ def drift_command(
             label += f", re-scored by v{under}"
         table.add_row(
             label,
-            "[bold red]yes[/]" if drifted else "no",
+            _drift_verdict(drifted, details),
+            _inactive_cell(details),
             f"{psi:.3f}",
             f"{js:.3f}",
             f"{share:.0%}",
             f"{moved['segment_key']}: {moved['share_then']:.1%} → {moved['share_now']:.1%}",
+            _new_cell(details),
         )
     console.print(table)
     settings = load_settings()
