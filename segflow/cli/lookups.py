@@ -18,23 +18,22 @@ if TYPE_CHECKING:
     from segflow.customers import CustomerView
 
 
-def _drift_verdict(drifted: bool, details: dict[str, Any]) -> str:
-    """'yes: inactive 0.3 % → 59.6 %' when the inactive rise is the (first) verdict, else 'yes' or 'no'."""
-    if not drifted:
-        return "no"
-    inactive = details.get("inactive") or {}
-    return f"[bold red]yes[/]: {inactive['text']}" if inactive.get("risen") else "[bold red]yes[/]"
+def _verdict_line(label: str, drifted: bool, details: dict[str, Any]) -> str:
+    """'training (model v1): drifted: inactive 0.0 % → 28.6 %, segment PSI 5.007, 100% of features drifted'."""
+    verdict = details.get("verdict")  # reports stored before inactive counted have none
+    if verdict is None:
+        return f"{label}: {'drifted' if drifted else 'no drift'}"
+    return f"{label}: {'drifted' if drifted else 'no drift'}: {verdict}"
 
 
 def _inactive_cell(details: dict[str, Any]) -> str:
-    # Reports stored before inactive counted have no 'inactive' entry; a model with no training run has None.
-    inactive = details.get("inactive")
+    """'0.3 % → 59.6 %' (then → now), 'not compared' against a model with no training run."""
     if "inactive" not in details:
-        return "(not counted)"
+        return "(not counted)"  # stored before inactive counted
+    inactive = details["inactive"]
     if inactive is None:
         return "not compared"
-    points = inactive["rise_points"]
-    return f"{inactive['text']} ({'+' if points > 0 else ''}{points:.1f} pp)"
+    return inactive["text"].removeprefix("inactive ")
 
 
 def _new_cell(details: dict[str, Any]) -> str:
@@ -66,11 +65,12 @@ def drift_command(
         "inactive",
         "segment PSI",
         "segment JS",
-        "share of features drifted",
+        "features drifted",
         "largest change in share",
         "new since the reference",
     ):
         table.add_column(column, justify="left" if column in ("reference", "drift", "inactive") else "right")
+    verdicts = []
     for _, _, reference, ref_run, ref_version, drifted, share, psi, js, _, details, under in rows:
         moved = max(details["segments"], key=lambda s: abs(s["share_now"] - s["share_then"]))
         label = f"previous (run {ref_run})" if reference == "previous" else f"training (model v{ref_version})"
@@ -78,7 +78,7 @@ def drift_command(
             label += f", re-scored by v{under}"
         table.add_row(
             label,
-            _drift_verdict(drifted, details),
+            "[bold red]yes[/]" if drifted else "no",
             _inactive_cell(details),
             f"{psi:.3f}",
             f"{js:.3f}",
@@ -86,7 +86,10 @@ def drift_command(
             f"{moved['segment_key']}: {moved['share_then']:.1%} → {moved['share_now']:.1%}",
             _new_cell(details),
         )
+        verdicts.append(_verdict_line(label, drifted, details))
     console.print(table)
+    for line in verdicts:
+        console.print(line, highlight=False, soft_wrap=True)
     settings = load_settings()
     workspace = shlex.quote(str(settings.evidently_workspace_path))
     console.print(

@@ -9,7 +9,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from segflow import report
-from segflow.drift import InactiveShift
+from segflow.drift import InactiveShift, percent
 from segflow.ui import common, data
 
 REFERENCES = {"previous": "against the previous run", "training": "against the model's training data"}
@@ -179,7 +179,7 @@ def _inactive(row) -> str:  # noqa: ANN001 - a row of data.drift_by_run
 def _new(row) -> str:  # noqa: ANN001 - a row of data.drift_by_run
     if pd.isna(row.new_since_reference) or pd.isna(row.customers_now) or not row.customers_now:
         return ""
-    return f"{int(row.new_since_reference):,} ({row.new_since_reference / row.customers_now:.1%} of now)"
+    return f"{int(row.new_since_reference):,} ({percent(row.new_since_reference / row.customers_now)} of now)"
 
 
 def _report_viewer(verdicts: pd.DataFrame, settings) -> None:  # noqa: ANN001 - Settings
