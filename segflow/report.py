@@ -325,9 +325,11 @@ def drift_links(db: Database, settings: Settings, run_id: int, page: Path) -> li
             if row and reference == "previous"
             else (f"the training data of model v{row[4]}" if row else f"the {reference} reference")
         )
+        # The stored verdict names a risen inactive share first; reports stored before it counted have none.
+        figures = (row[10] or {}).get("verdict") if row else None
         verdict = (
-            f": {'<strong>drifted</strong>' if row[5] else 'no drift'}, segment PSI {row[7]:.3f}, "
-            f"{row[6]:.0%} of features drifted"
+            f": {'<strong>drifted</strong>' if row[5] else 'no drift'}, "
+            + html.escape(figures or f"segment PSI {row[7]:.3f}, {row[6]:.0%} of features drifted")
             if row
             else ""
         )

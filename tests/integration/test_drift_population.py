@@ -113,6 +113,8 @@ def test_a_third_going_inactive_is_a_verdict_naming_inactive_with_exact_shares(d
     assert "<h3>Segments: share of all customers</h3>" in header
     assert "<tr><th>inactive</th><td>0.0%</td><td>33.3%</td><td>+33.3 pp</td><td>2.7031</td></tr>" in header
     assert "90 now, 90 in the reference; 0 new since the reference (0.0 % of now)" in header
+    segment_page = (settings.report_path / "segments" / "run-2.html").read_text()
+    assert "<strong>drifted</strong>, inactive 0.0 % → 33.3 %, segment PSI 5.406, " in segment_page
 
     # Without the training run's assignments (a same-day rerun deletes a replaced attempt's rows) its counts and
     # the model's shares say the same: 90 customers, none inactive, the model's thirds scaled to all of them.
