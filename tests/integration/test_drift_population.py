@@ -14,7 +14,7 @@ import pytest
 from support.data import insert_lines
 from typer.testing import CliRunner
 
-from segflow import drift
+from segflow import drift, drift_workspace
 from segflow.stages import run_nightly
 
 pytestmark = pytest.mark.slow  # seven nightly runs with their Evidently reports: about 50 s on one worker
@@ -82,6 +82,7 @@ def test_a_third_going_inactive_is_a_verdict_naming_inactive_with_exact_shares(d
     attempt = run_nightly(db, settings, D2, retrain="never")
     sa, sb, sc = (_key_of(fetch, db, 1, c) for c in ("a00", "b00", "c00"))
     assert len({sa, sb, sc}) == 3 and _key_of(fetch, db, 2, "c00") == "inactive"
+    names = dict(fetch(db, "select segment_key, name from segflow.model_segments where model_version = 1"))
 
     found = _reports(fetch, db, 2)
     # By hand: then A, B, C a third each; now A, B a third each and inactive a third. Two terms of a third
@@ -113,6 +114,11 @@ def test_a_third_going_inactive_is_a_verdict_naming_inactive_with_exact_shares(d
     assert "<h3>Segments: share of all customers</h3>" in header
     assert "<tr><th>inactive</th><td>0.0%</td><td>33.3%</td><td>+33.3 pp</td><td>2.7031</td></tr>" in header
     assert "90 now, 90 in the reference; 0 new since the reference (0.0 % of now)" in header
+    # The Evidently workspace's shares panel counts inactive customers too (the run's whole sample: 90 customers).
+    shares = drift_workspace.panel_series(settings.evidently_workspace_path, "Segment shares of the drift sample")
+    assert shares["inactive"] == pytest.approx([THIRD])  # run 1 had none: no point
+    assert shares[f"{sc} {names[sc]}"] == pytest.approx([THIRD, 0.0])  # none left in C's segment
+    assert shares[f"{sa} {names[sa]}"] == pytest.approx([THIRD, THIRD])
     segment_page = (settings.report_path / "segments" / "run-2.html").read_text()
     assert "<strong>drifted</strong>, inactive 0.0 % → 33.3 %, segment PSI 5.406, " in segment_page
 
