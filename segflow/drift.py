@@ -484,6 +484,16 @@ def _training_reference(db: Database, settings: Settings, version: int) -> _Refe
     )
 
 
+def new_since(db: Database, attempt_id: int, reference_attempt: int | None) -> int | None:
+    """Customers of an attempt who were not customers of the reference attempt (None when that is not known)."""
+    if reference_attempt is None:
+        return None
+    (count,) = db.run(
+        "queries/drift/new_since_reference", {"attempt_id": attempt_id, "reference_attempt": reference_attempt}
+    )[0]
+    return None if count is None else int(count)
+
+
 def _measured(frame: pd.DataFrame, key: str) -> int:
     """Rows of a segment with every per-segment feature (inactive customers have none)."""
     inside = frame[frame["segment_key"] == key]
@@ -536,14 +546,7 @@ def build_report(
         return None
     shares = share_drift(now_shares, ref.shares)
     inactive = None if ref.model_only else inactive_shift(now_shares, ref.shares, settings.drift_inactive_rise)
-    new = (
-        db.run("queries/drift/new_since_reference", {"attempt_id": attempt_id, "reference_attempt": ref.customers_of})[
-            0
-        ][0]
-        if ref.customers_of is not None
-        else None
-    )
-    populations = Populations(customers_now, ref.customers, None if new is None else int(new))
+    populations = Populations(customers_now, ref.customers, new_since(db, attempt_id, ref.customers_of))
     large = [
         k
         for k, share in now_shares.items()
