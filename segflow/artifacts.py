@@ -32,20 +32,24 @@ def _fmt(value: object, pattern: str) -> str:
 
 
 def drift_markdown(results: list[DriftResult], as_of: date, transitions_page: Path | None = None) -> str:
-    """The drift verdicts and report paths as markdown."""
+    """The drift verdicts and report paths as markdown (populations over all customers, inactive included)."""
     lines = [
         f"# Drift as of {as_of}",
         "",
-        "| reference | drift | segment PSI | drifted features | report |",
-        "|---|---|---:|---:|---|",
+        "| reference | drift | inactive (share of all customers) | segment PSI | drifted features | new since "
+        "the reference | report |",
+        "|---|---|---|---:|---:|---:|---|",
     ]
     for r in results:
+        verdict = ("yes: " + r.verdict_text()) if r.dataset_drift else "no"
+        inactive = "not compared" if r.inactive is None else r.inactive.text()
+        new = "" if r.populations is None else r.populations.new_cell()
         lines.append(
-            f"| {r.reference} | {'yes' if r.dataset_drift else 'no'} | {r.shares.psi:.3f} | "
-            f"{r.drift_share:.0%} | file://{r.html_path} |"
+            f"| {r.reference} | {verdict} | {inactive} | {r.shares.psi:.3f} | {r.drift_share:.0%} | {new} | "
+            f"file://{r.html_path} |"
         )
     if not results:
-        lines.append("| (no reference yet) | | | | |")
+        lines.append("| (no reference yet) | | | | | | |")
     if transitions_page is not None:
         lines += ["", f"Segment transitions: file://{transitions_page}"]
     return "\n".join(lines) + "\n"

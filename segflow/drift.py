@@ -1,8 +1,31 @@
 """Drift of a published run against a reference: segment shares (exact, from SQL) and features (Evidently).
 
-Two references: 'previous', the published run just before it by as-of date, and 'training', the
-champion's training snapshot. A run has drifted when the segment-share PSI reaches
-`drift_psi_threshold` or the share of drifted features reaches `drift_share_threshold`.
+Two references: 'previous', the published run just before it by as-of date, and 'training', the population of
+the run the champion was trained in. A run has drifted when the share of inactive customers rose by
+`drift_inactive_rise` share points or more (a verdict of its own, named first: "inactive 0.3 % → 59.6 %"), when
+the segment-share PSI reaches `drift_psi_threshold`, or when the share of drifted features reaches
+`drift_share_threshold`.
+
+Populations: every segment key a customer carries is a population, the rule segments ('inactive': no purchase in
+the lookback window; 'unscored') included, and shares are over ALL the run's customers, so they add to 1.
+Customers leaving show as inactive growing, never as the clustered segments' shares quietly renormalising.
+
+The training reference counts its run's whole population too. The model's training snapshot holds clustered
+customers only, so its shares come from (in this order):
+1. the training run's own assignments, when they are still there as this model scored them: exact;
+2. else the training run's counts (segflow.run_attempts): inactive = customers_inactive / customers_known, and the
+   model's segment shares (model_segments) scaled to the rest, 1 - inactive ('unscored' customers of that run,
+   if any, are spread over the segments: the counts do not hold them);
+3. a model with no training run on record (trained_in_attempt empty): nothing says how many of its population
+   were inactive, so the comparison is over the model's own segments only (this run's customers in them,
+   renormalised), the header says so, and no inactive verdict is given against it (the 'previous' reference
+   still gives one).
+
+Customers new since the reference (in this run, not among the reference run's customers) are shown as a
+population of their own, count and share of now. They do NOT enter PSI as a bucket: they have no share "then" by
+definition, and an epsilon there would make every growing business drift every night (5 % new customers alone
+would add 0.05 * ln(0.05 / 1e-4) = 0.31 to PSI). They are counted where they land, in the segments of now, so a
+wave of new customers that changes the segment mix (all one-time buyers) still moves PSI.
 """
 
 from __future__ import annotations
@@ -22,7 +45,7 @@ from psycopg2 import sql
 from segflow import drift_page, drift_workspace
 from segflow.db import Database, read_sql
 from segflow.errors import SegflowError
-from segflow.segments import segment_key_order
+from segflow.segments import INACTIVE, segment_key_order
 from segflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,6 +55,7 @@ PER_SEGMENT_FEATURES = ("recency_days", "frequency", "monetary")
 PER_SEGMENT_MIN_SHARE = 0.10  # per-segment feature drift for segments at least this large
 PER_SEGMENT_MIN_ROWS = 30
 _EPSILON = 1e-4  # shares of 0 would make PSI infinite
+INACTIVE_KEY = INACTIVE[0]
 
 
 @dataclass
@@ -70,6 +94,91 @@ def share_drift(current: dict[str, float], reference: dict[str, float]) -> Share
     return ShareDrift(rows=rows, psi=round(psi, 6), jensen_shannon=round(js, 6))
 
 
+def percent(share: float) -> str:
+    """'59.6 %': a share of all customers as the verdicts write it."""
+    return f"{share * 100:.1f} %"
+
+
+@dataclass(frozen=True)
+class InactiveShift:
+    """The share of all customers who are inactive, in the reference and now; a rise of `threshold_points` share
+    points or more is a drift verdict of its own."""
+
+    share_then: float
+    share_now: float
+    threshold_points: float
+
+    @property
+    def rise_points(self) -> float:
+        return round((self.share_now - self.share_then) * 100, 9)  # no float noise at the threshold
+
+    @property
+    def risen(self) -> bool:
+        return self.rise_points >= self.threshold_points
+
+    def text(self) -> str:
+        """'inactive 0.3 % → 59.6 %'."""
+        return f"{INACTIVE_KEY} {percent(self.share_then)} → {percent(self.share_now)}"
+
+
+def inactive_shift(now: dict[str, float], then: dict[str, float], threshold_points: float) -> InactiveShift:
+    """The inactive share now and then (0 where a side has no inactive customer)."""
+    return InactiveShift(then.get(INACTIVE_KEY, 0.0), now.get(INACTIVE_KEY, 0.0), threshold_points)
+
+
+def scaled_training_shares(model_shares: dict[str, float], known: int, inactive: int) -> dict[str, float]:
+    """A training run's shares of ALL its customers from the model's shares of its clustered ones: inactive is
+    inactive / known, the model's segments share the rest in their own proportions."""
+    if known <= 0:
+        raise SegflowError(f"a training run needs customers to scale shares to, got customers_known={known}")
+    if not 0 <= inactive <= known:
+        raise SegflowError(f"customers_inactive must be between 0 and customers_known={known}, got {inactive}")
+    total = sum(model_shares.values())
+    if total <= 0:
+        raise SegflowError(f"the model's segment shares add to {total}, not a distribution")
+    active = (known - inactive) / known
+    shares = {key: share / total * active for key, share in model_shares.items()}
+    if inactive:
+        shares[INACTIVE_KEY] = inactive / known
+    return shares
+
+
+def over_keys(shares: dict[str, float], keys: set[str]) -> dict[str, float]:
+    """The shares of the given keys only, renormalised to add to 1 (empty when none of them has customers)."""
+    kept = {k: v for k, v in shares.items() if k in keys}
+    total = sum(kept.values())
+    return {k: v / total for k, v in kept.items()} if total > 0 else {}
+
+
+@dataclass(frozen=True)
+class Populations:
+    """Customer counts behind the shares: all customers now and in the reference, and how many of now's were not
+    customers of the reference run (None when that run's rows are gone or there is none)."""
+
+    customers_now: int
+    customers_then: int | None
+    new_since_reference: int | None
+
+    @property
+    def new_share(self) -> float | None:
+        if self.new_since_reference is None or self.customers_now == 0:
+            return None
+        return self.new_since_reference / self.customers_now
+
+    def new_cell(self) -> str:
+        """'600 (6.7 % of now)', empty when not known."""
+        share = self.new_share
+        if self.new_since_reference is None or share is None:
+            return ""
+        return f"{self.new_since_reference:,} ({percent(share)} of now)"
+
+    def new_text(self) -> str:
+        """'600 new since the reference (6.7 % of now)', or why it is not known."""
+        if self.new_since_reference is None or self.new_share is None:
+            return "new since the reference: not known (the reference run's customers are not kept)"
+        return f"{self.new_since_reference:,} new since the reference ({percent(self.new_share)} of now)"
+
+
 @dataclass
 class DriftResult:
     reference: str
@@ -84,15 +193,47 @@ class DriftResult:
     # The model version of the run's assignments when the report was built (a report built before a
     # retraining no longer describes the run).
     scored_with: int | None = None
+    # The inactive share then and now (None when the reference cannot say: a model with no training run).
+    inactive: InactiveShift | None = None
+    populations: Populations | None = None
+    # How the reference's shares were counted (segflow.drift's docstring: training run, its counts, model only).
+    reference_basis: str = ""
     # Evidently's snapshot, for the workspace (segflow.drift_workspace); not stored in the database.
     snapshot: Any = field(default=None, repr=False, compare=False)
 
+    @property
+    def inactive_risen(self) -> bool:
+        return self.inactive is not None and self.inactive.risen
+
+    def verdict_text(self) -> str:
+        """'inactive 0.0 % → 33.3 %, segment PSI 0.462, 0% of features drifted': the inactive rise first when it
+        is a verdict, then the figures every verdict reports."""
+        figures = f"segment PSI {self.shares.psi:.3f}, {self.drift_share:.0%} of features drifted"
+        return f"{self.inactive.text()}, {figures}" if self.inactive is not None and self.inactive.risen else figures
+
     def details(self) -> dict[str, Any]:
+        inactive = self.inactive
+        populations = self.populations
         return {
             "segments": self.shares.rows,
             "segment_psi": self.shares.psi,
             "segment_jensen_shannon": self.shares.jensen_shannon,
             "columns": self.columns,
+            "inactive": None
+            if inactive is None
+            else {
+                "share_then": inactive.share_then,
+                "share_now": inactive.share_now,
+                "rise_points": inactive.rise_points,
+                "threshold_points": inactive.threshold_points,
+                "risen": inactive.risen,
+                "text": inactive.text(),
+            },
+            "customers_now": None if populations is None else populations.customers_now,
+            "customers_then": None if populations is None else populations.customers_then,
+            "new_since_reference": None if populations is None else populations.new_since_reference,
+            "reference_basis": self.reference_basis,
+            "verdict": self.verdict_text(),
         }
 
 
@@ -221,14 +362,18 @@ def _copy_frame(db: Database, statement: sql.Composed) -> pd.DataFrame:
         return pd.read_csv(spool, dtype={"customer_id": str, "segment_key": str})
 
 
-def attempt_sample(db: Database, attempt_id: int, size: int, seed: int, under_model: int | None = None) -> pd.DataFrame:
-    """A deterministic sample of an attempt's clustered customers: features and segment (as its own model
-    scored them, or as `under_model` re-scored them)."""
+def attempt_sample(
+    db: Database, attempt_id: int, size: int, seed: int, under_model: int | None = None, everyone: bool = True
+) -> pd.DataFrame:
+    """A deterministic sample of an attempt's customers, all of them (inactive and other rule segments too) or,
+    with everyone=False, the clustered ones: features and segment (as its own model scored them, or as
+    `under_model` re-scored them)."""
     statement = sql.SQL(read_sql("queries/drift/drift_sample")).format(
         attempt_id=sql.Literal(attempt_id),
         under_model=sql.Literal(under_model),
         seed=sql.Literal(str(seed)),
         limit=sql.Literal(size),
+        everyone=sql.Literal(everyone),
     )
     return _copy_frame(db, statement)
 
@@ -272,6 +417,89 @@ def report_path(settings: Settings, run_id: int, reference: str) -> Path:
     return settings.report_path / "drift" / f"run-{run_id}-vs-{reference}.html"
 
 
+@dataclass(frozen=True)
+class _Reference:
+    """What a run is compared with: shares of every population, customers counted, the sample for Evidently, the
+    attempt whose customers were there 'then' (for new since the reference) and how its shares were counted."""
+
+    shares: dict[str, float]
+    customers: int | None
+    sample: pd.DataFrame
+    customers_of: int | None
+    basis: str
+    model_only: bool = False  # over the model's own segments only (a model with no training run on record)
+
+
+def with_inactive_rows(sample: pd.DataFrame, inactive_share: float) -> pd.DataFrame:
+    """A training snapshot (clustered customers only) with inactive rows added so that they make `inactive_share`
+    of the frame: they carry the segment only, as inactive customers of any run's drift sample do."""
+    if not 0 <= inactive_share < 1:
+        raise SegflowError(f"an inactive share must be in [0, 1) to pad a sample, got {inactive_share}")
+    count = round(len(sample) * inactive_share / (1 - inactive_share))
+    if count == 0:
+        return sample
+    rows = pd.DataFrame({"customer_id": [f"{INACTIVE_KEY}-{i}" for i in range(count)], "segment_key": INACTIVE_KEY})
+    return pd.concat([sample, rows], ignore_index=True)
+
+
+def _counted(db: Database, attempt_id: int, under_model: int | None = None) -> tuple[dict[str, float], int]:
+    rows = db.run("queries/drift/segment_shares", {"attempt_id": attempt_id, "under_model": under_model})
+    return _shares(rows), sum(int(customers) for _, customers, _ in rows)
+
+
+def _training_reference(db: Database, settings: Settings, version: int) -> _Reference:
+    """The population model `version` was trained on, every customer counted (the module docstring's order)."""
+    found = db.run("queries/drift/training_run_population", {"version": version})
+    if found:
+        attempt, run, as_of, known, inactive, scored = found[0]
+        if scored:
+            shares, customers = _counted(db, attempt)
+            return _Reference(
+                shares,
+                customers,
+                attempt_sample(db, attempt, settings.drift_sample, settings.seed),
+                attempt,
+                f"all {customers:,} customers of run {run} (as of {as_of}), the run it was trained in",
+            )
+        if known:
+            shares = scaled_training_shares(
+                _shares(db.run("queries/drift/training_segment_shares", {"version": version})), known, inactive or 0
+            )
+            return _Reference(
+                shares,
+                known,
+                with_inactive_rows(training_sample(db, version), shares.get(INACTIVE_KEY, 0.0)),
+                attempt,
+                f"the {known:,} customers of run {run} (as of {as_of}), the run it was trained in: "
+                f"{inactive or 0:,} inactive, the model's segment shares scaled to the rest",
+            )
+    return _Reference(
+        _shares(db.run("queries/drift/training_segment_shares", {"version": version})),
+        None,
+        training_sample(db, version),
+        None,
+        f"model v{version} has no training run on record: compared over its own segments only (this run's "
+        "customers in them); inactive is not compared against it",
+        model_only=True,
+    )
+
+
+def new_since(db: Database, attempt_id: int, reference_attempt: int | None) -> int | None:
+    """Customers of an attempt who were not customers of the reference attempt (None when that is not known)."""
+    if reference_attempt is None:
+        return None
+    (count,) = db.run(
+        "queries/drift/new_since_reference", {"attempt_id": attempt_id, "reference_attempt": reference_attempt}
+    )[0]
+    return None if count is None else int(count)
+
+
+def _measured(frame: pd.DataFrame, key: str) -> int:
+    """Rows of a segment with every per-segment feature (inactive customers have none)."""
+    inside = frame[frame["segment_key"] == key]
+    return int(inside[list(PER_SEGMENT_FEATURES)].notna().all(axis=1).sum()) if not inside.empty else 0
+
+
 def build_report(
     db: Database,
     settings: Settings,
@@ -293,28 +521,38 @@ def build_report(
     if reference == "previous":
         if reference_attempt is None:
             return None
-        then_shares = _shares(
-            db.run("queries/drift/segment_shares", {"attempt_id": reference_attempt, "under_model": under_model})
+        then_shares, then_customers = _counted(db, reference_attempt, under_model)
+        ref = _Reference(
+            then_shares,
+            then_customers,
+            attempt_sample(db, reference_attempt, settings.drift_sample, settings.seed, under_model),
+            reference_attempt,
+            "",
         )
-        then = attempt_sample(db, reference_attempt, settings.drift_sample, settings.seed, under_model)
     elif reference == "training":
         if reference_version is None:
             return None
-        then_shares = _shares(db.run("queries/drift/training_segment_shares", {"version": reference_version}))
-        then = training_sample(db, reference_version)
+        ref = _training_reference(db, settings, reference_version)
     else:
         raise SegflowError(f"reference must be 'previous' or 'training', got {reference!r}")
-    now_shares = _shares(db.run("queries/drift/segment_shares", {"attempt_id": attempt_id, "under_model": None}))
+    all_now, customers_now = _counted(db, attempt_id)
     now = attempt_sample(db, attempt_id, settings.drift_sample, settings.seed)
+    now_shares = all_now
+    if ref.model_only:
+        now_shares = over_keys(all_now, set(ref.shares))
+        now = now[now["segment_key"].isin(set(ref.shares))]
+    then = ref.sample
     if now.empty or then.empty:
         return None
-    shares = share_drift(now_shares, then_shares)
+    shares = share_drift(now_shares, ref.shares)
+    inactive = None if ref.model_only else inactive_shift(now_shares, ref.shares, settings.drift_inactive_rise)
+    populations = Populations(customers_now, ref.customers, new_since(db, attempt_id, ref.customers_of))
     large = [
         k
         for k, share in now_shares.items()
         if share >= PER_SEGMENT_MIN_SHARE
-        and (now["segment_key"] == k).sum() >= PER_SEGMENT_MIN_ROWS
-        and (then["segment_key"] == k).sum() >= PER_SEGMENT_MIN_ROWS
+        and _measured(now, k) >= PER_SEGMENT_MIN_ROWS
+        and _measured(then, k) >= PER_SEGMENT_MIN_ROWS
     ]
     path = html_path or report_path(settings, run_id, reference)
     version = scored_with(db, attempt_id)
@@ -328,11 +566,15 @@ def build_report(
     columns, snapshot = evidently_report(now, then, large, path, labels, stamp)
     overall = [c for c in columns if c["column"] in FEATURES]
     drift_share = sum(c["drifted"] for c in overall) / len(overall) if overall else 0.0
-    drifted = shares.psi >= settings.drift_psi_threshold or drift_share >= settings.drift_share_threshold
+    drifted = (
+        (inactive is not None and inactive.risen)
+        or shares.psi >= settings.drift_psi_threshold
+        or drift_share >= settings.drift_share_threshold
+    )
     reference_text = (
         f"run {reference_run}, as of {reference_as_of} (the published run before this one)"
         if reference == "previous"
-        else f"the training snapshot of model v{reference_version} (trained on data as of {model_as_of})"
+        else f"the training data of model v{reference_version} (trained on data as of {model_as_of}): {ref.basis}"
     )
     header = drift_page.DriftHeader(
         run_id=run_id,
@@ -353,6 +595,13 @@ def build_report(
         ],
         means=drift_page.segment_means(now, then, [c["column"] for c in overall], labels),
         under_model=under_model,
+        inactive=None
+        if inactive is None
+        else drift_page.InactiveVerdict(inactive.text(), inactive.rise_points, inactive.threshold_points),
+        customers_now=customers_now,
+        customers_then=ref.customers,
+        new_since_reference=populations.new_text() if ref.customers_of is not None else None,
+        model_only=ref.model_only,
     )
     path.write_text(drift_page.with_header(path.read_text(encoding="utf-8"), header), encoding="utf-8")
     return DriftResult(
@@ -366,6 +615,9 @@ def build_report(
         reference_model_version=reference_version,
         compared_under_model=under_model,
         scored_with=version,
+        inactive=inactive,
+        populations=populations,
+        reference_basis=ref.basis,
         snapshot=snapshot,
     )
 

@@ -24,6 +24,7 @@ FEATURE_LABELS = {
 FEATURE_FORMATS = {"recency_days": ",.1f", "frequency": ",.2f", "tenure_days": ",.1f"}
 SEGMENT_COLUMN = "segment"  # the segment label column Evidently shows ('segment_key' in the database)
 HEADER_ID = "segflow-drift-header"
+ALL_SAMPLED = "all customers in the sample"
 
 
 def segment_label(key: str, name: str) -> str:
@@ -43,7 +44,8 @@ def segment_column_label(segment_label: str, feature: str) -> str:
 
 @dataclass(frozen=True)
 class SegmentShare:
-    """A segment's share of the clustered customers in the reference and now, and its PSI term."""
+    """A population's (segment's, inactive's, ...) share of all customers in the reference and now, and its PSI
+    term."""
 
     label: str
     share_then: float
@@ -52,8 +54,21 @@ class SegmentShare:
 
 
 @dataclass(frozen=True)
+class InactiveVerdict:
+    """The inactive share's change ('inactive 0.3 % → 59.6 %'), its rise and the threshold, in share points."""
+
+    text: str
+    rise_points: float
+    threshold_points: float
+
+    @property
+    def risen(self) -> bool:
+        return self.rise_points >= self.threshold_points
+
+
+@dataclass(frozen=True)
 class SegmentMeans:
-    """A segment's (or all clustered customers') mean features in the reference sample and now."""
+    """A segment's (or all sampled customers') mean features in the reference sample and now."""
 
     label: str
     customers_then: int
@@ -81,19 +96,25 @@ class DriftHeader:
     shares: list[SegmentShare]
     means: list[SegmentMeans] = field(default_factory=list)
     under_model: int | None = None
+    inactive: InactiveVerdict | None = None  # None: the reference cannot say (a model with no training run)
+    customers_now: int | None = None
+    customers_then: int | None = None
+    new_since_reference: str | None = None  # '600 new since the reference (6.7 % of now)'
+    model_only: bool = False  # shares over the model's own segments only, not all customers
 
 
 def segment_means(
     now: pd.DataFrame, then: pd.DataFrame, features: list[str], labels: dict[str, str]
 ) -> list[SegmentMeans]:
-    """Mean features per segment (in label order), then over all clustered customers of both samples."""
+    """Mean features per segment (in label order), then over all customers of both samples (a feature's mean
+    over the customers who have it: inactive customers have none)."""
     rows = []
     for key, label in labels.items():
         inside_now, inside_then = now[now["segment_key"] == key], then[then["segment_key"] == key]
         if inside_now.empty and inside_then.empty:
             continue
         rows.append(_means(label, inside_now, inside_then, features))
-    rows.append(_means("all clustered customers", now, then, features))
+    rows.append(_means(ALL_SAMPLED, now, then, features))
     return rows
 
 
@@ -138,7 +159,7 @@ def header_html(header: DriftHeader) -> str:
     psi_hit = header.psi >= header.psi_threshold
     share_hit = header.drift_share >= header.share_threshold
     drifted_names = ", ".join(feature_label(f) for f in header.drifted_features) or "none"
-    why = (
+    why = _inactive_why(header) + (
         f"segment-share PSI <b>{header.psi:.3f}</b> "
         f"({'at or above' if psi_hit else 'below'} the threshold {header.psi_threshold:g}, "
         "SEGFLOW_DRIFT_PSI_THRESHOLD); "
@@ -181,16 +202,45 @@ def header_html(header: DriftHeader) -> str:
 <tr><th>run</th><td class="text">run {header.run_id}, as of {e(header.as_of)}{model}</td></tr>
 <tr><th>reference</th><td class="text">{e(header.reference_text)}.{e(rescored)}</td></tr>
 <tr><th>verdict</th><td class="text">{verdict}: {why}</td></tr>
+{_customers(header)}
 </table>
-<h3>Segments: share of clustered customers</h3>
+<h3>{"Segments: share of the model's segments" if header.model_only else "Segments: share of all customers"}</h3>
 <table>
 <tr><th>segment</th><th>reference</th><th>now</th><th>change</th><th>PSI term</th></tr>{share_rows}</table>
 {means}
-<p>Below: Evidently's report on samples of the run and of the reference. Red is now, grey the reference. A column
-named '<i>segment: feature</i>' holds the feature of that segment's customers only, so its distribution shows how
-the segment itself moved.</p>
+<p>Below: Evidently's report on samples of the run and of the reference. Red is now, grey the reference. The segment
+column counts every customer, inactive ones too; the features are those of customers with a purchase in the lookback
+window. A column named '<i>segment: feature</i>' holds the feature of that segment's customers only, so its
+distribution shows how the segment itself moved.</p>
 </div>
 """
+
+
+def _inactive_why(header: DriftHeader) -> str:
+    """The inactive verdict, first: 'inactive 0.0 % → 33.3 % (+33.3 pp, at or above the threshold 5 pp, ...); '."""
+    inactive = header.inactive
+    if inactive is None:
+        return ""
+    hit = "at or above" if inactive.risen else "below"
+    text = html.escape(inactive.text)
+    shown = f'<b class="drifted">{text}</b>' if inactive.risen else f"<b>{text}</b>"
+    return (
+        f"{shown} ({_pp(inactive.rise_points / 100)}, {hit} the threshold {inactive.threshold_points:g} pp, "
+        "SEGFLOW_DRIFT_INACTIVE_RISE); "
+    )
+
+
+def _customers(header: DriftHeader) -> str:
+    """'9,000 now, 8,400 in the reference; 600 new since the reference (6.7 % of now)'."""
+    if header.customers_now is None:
+        return ""
+    parts = [f"{header.customers_now:,} now"]
+    if header.customers_then is not None:
+        parts.append(f"{header.customers_then:,} in the reference")
+    text = ", ".join(parts)
+    if header.new_since_reference is not None:
+        text += f"; {header.new_since_reference}"
+    return f'<tr><th>customers</th><td class="text">{html.escape(text)}</td></tr>'
 
 
 def title(header: DriftHeader) -> str:

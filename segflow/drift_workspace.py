@@ -88,7 +88,9 @@ def dashboard_panels() -> list[DashboardPanelPlot]:
     panels.append(
         line_plot_panel(
             title="Segment shares of the drift sample",
-            description="Each segment's share of the run's clustered customers in the drift sample.",
+            description="Each population's share of all the run's customers in the drift sample: the segments and "
+            "the rule segments ('inactive': no purchase in the lookback window). The exact shares are in "
+            "segflow's drift reports (`segflow drift`).",
             values=[
                 PanelMetric(
                     legend="{{label}}",

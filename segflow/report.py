@@ -325,9 +325,11 @@ def drift_links(db: Database, settings: Settings, run_id: int, page: Path) -> li
             if row and reference == "previous"
             else (f"the training data of model v{row[4]}" if row else f"the {reference} reference")
         )
+        # The stored verdict names a risen inactive share first; reports stored before it counted have none.
+        figures = (row[10] or {}).get("verdict") if row else None
         verdict = (
-            f": {'<strong>drifted</strong>' if row[5] else 'no drift'}, segment PSI {row[7]:.3f}, "
-            f"{row[6]:.0%} of features drifted"
+            f": {'<strong>drifted</strong>' if row[5] else 'no drift'}, "
+            + html.escape(figures or f"segment PSI {row[7]:.3f}, {row[6]:.0%} of features drifted")
             if row
             else ""
         )
@@ -404,7 +406,7 @@ def map_section(
     clustered: int,
 ) -> Section:
     """The customer map of an attempt, or a note saying why there is none."""
-    sample = drift.attempt_sample(db, attempt_id, MAP_POINTS, settings.seed)
+    sample = drift.attempt_sample(db, attempt_id, MAP_POINTS, settings.seed, everyone=False)
     figure = customer_map(model, sample, labels, colours)
     features = ", ".join(model.features)
     if figure is None:

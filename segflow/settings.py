@@ -172,6 +172,13 @@ class Settings(BaseSettings):
     drift_share_threshold: float = Field(
         default=0.5, gt=0, le=1, description="Share of drifted features at or above which a run counts as drifted."
     )
+    drift_inactive_rise: float = Field(
+        default=5.0,
+        gt=0,
+        le=100,
+        description="Rise of the inactive share of all customers, in share points (5: from 2 % to 7 %), at or "
+        "above which a run counts as drifted, a verdict of its own ('inactive 2.0 % → 7.0 %').",
+    )
     drift_sample: int = Field(default=20_000, ge=100, description="Customers per dataset in a drift report.")
     max_age_days: int = Field(
         default=30,

@@ -39,6 +39,7 @@ LONGEST_FIRST = (
     "tests/e2e/test_stack_without_docker.py",
     "tests/integration/test_drift_workspace_over_nights.py",
     "tests/integration/test_drift.py",
+    "tests/integration/test_drift_population.py",
     "tests/e2e/test_dask_cluster.py",
     "tests/integration/test_ui.py",
     "tests/e2e/test_cli_lifecycle.py",

@@ -18,6 +18,33 @@ if TYPE_CHECKING:
     from segflow.customers import CustomerView
 
 
+def _verdict_line(label: str, drifted: bool, details: dict[str, Any]) -> str:
+    """'training (model v1): drifted: inactive 0.0 % → 28.6 %, segment PSI 5.007, 100% of features drifted'."""
+    verdict = details.get("verdict")  # reports stored before inactive counted have none
+    if verdict is None:
+        return f"{label}: {'drifted' if drifted else 'no drift'}"
+    return f"{label}: {'drifted' if drifted else 'no drift'}: {verdict}"
+
+
+def _inactive_cell(details: dict[str, Any]) -> str:
+    """'0.3 % → 59.6 %' (then → now), 'not compared' against a model with no training run."""
+    if "inactive" not in details:
+        return "(not counted)"  # stored before inactive counted
+    inactive = details["inactive"]
+    if inactive is None:
+        return "not compared"
+    return inactive["text"].removeprefix("inactive ")
+
+
+def _new_cell(details: dict[str, Any]) -> str:
+    from segflow.drift import percent
+
+    new, now = details.get("new_since_reference"), details.get("customers_now")
+    if new is None or not now:
+        return ""
+    return f"{new:,} ({percent(new / now)} of now)"
+
+
 def drift_command(
     run_id: Annotated[int | None, typer.Option("--run", help="Run id (default: the run BI reads now).")] = None,
 ) -> None:
@@ -31,16 +58,19 @@ def drift_command(
     if not rows:
         target = f"run {run_id}" if run_id is not None else "the current run"
         raise SegflowError(f"no drift report for {target} (reports are made when a run is published)")
-    table = Table(title=f"drift of run {rows[0][0]} (as of {rows[0][1]})")
+    table = Table(title=f"drift of run {rows[0][0]} (as of {rows[0][1]}), shares of all customers")
     for column in (
         "reference",
         "drift",
+        "inactive",
         "segment PSI",
         "segment JS",
-        "share of features drifted",
-        "largest change in share of clustered",
+        "features drifted",
+        "largest change in share",
+        "new since the reference",
     ):
-        table.add_column(column, justify="left" if column in ("reference", "drift") else "right")
+        table.add_column(column, justify="left" if column in ("reference", "drift", "inactive") else "right")
+    verdicts = []
     for _, _, reference, ref_run, ref_version, drifted, share, psi, js, _, details, under in rows:
         moved = max(details["segments"], key=lambda s: abs(s["share_now"] - s["share_then"]))
         label = f"previous (run {ref_run})" if reference == "previous" else f"training (model v{ref_version})"
@@ -49,12 +79,17 @@ def drift_command(
         table.add_row(
             label,
             "[bold red]yes[/]" if drifted else "no",
+            _inactive_cell(details),
             f"{psi:.3f}",
             f"{js:.3f}",
             f"{share:.0%}",
             f"{moved['segment_key']}: {moved['share_then']:.1%} → {moved['share_now']:.1%}",
+            _new_cell(details),
         )
+        verdicts.append(_verdict_line(label, drifted, details))
     console.print(table)
+    for line in verdicts:
+        console.print(line, highlight=False, soft_wrap=True)
     settings = load_settings()
     workspace = shlex.quote(str(settings.evidently_workspace_path))
     console.print(

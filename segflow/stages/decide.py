@@ -62,12 +62,9 @@ def after_drift(
     db: Database, settings: Settings, attempt_id: int, decision: policy.TrainingDecision, checked: list[DriftResult]
 ) -> policy.TrainingDecision:
     """The decision once the run, scored with the champion, was checked for drift: train a challenger when it
-    drifted, else keep the champion."""
-    drifted = [
-        f"drift against {r.reference}: segment PSI {r.shares.psi:.3f}, {r.drift_share:.0%} of features drifted"
-        for r in checked
-        if r.dataset_drift
-    ]
+    drifted (a rise of the inactive share named first: 'drift against training: inactive 0.3 % → 59.6 %, segment
+    PSI ...'), else keep the champion."""
+    drifted = [f"drift against {r.reference}: {r.verdict_text()}" for r in checked if r.dataset_drift]
     if drifted:
         return policy.TrainingDecision(True, True, True, False, tuple(drifted))
     champion = registry.champion(db)

@@ -229,6 +229,8 @@ def drift_event(
             "references": [
                 {
                     "reference": r.reference,
+                    "verdict": r.verdict_text(),
+                    "inactive": None if r.inactive is None else r.inactive.text(),
                     "segment_psi": r.shares.psi,
                     "drift_share": r.drift_share,
                     "html_path": str(r.html_path),

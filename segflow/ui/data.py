@@ -58,6 +58,11 @@ DRIFT_COLUMNS = [
     "drift_share",
     "segment_psi",
     "html_path",
+    "inactive_then",
+    "inactive_now",
+    "inactive_risen",
+    "new_since_reference",
+    "customers_now",
 ]
 
 
@@ -134,7 +139,7 @@ def customer_map(
             x_feature, y_feature = model.features
             return CustomerMap(figure=figure, place=lambda values: (float(values[x_feature]), float(values[y_feature])))
     else:
-        sample = drift.attempt_sample(db, attempt_id, report.MAP_POINTS, settings.seed)
+        sample = drift.attempt_sample(db, attempt_id, report.MAP_POINTS, settings.seed, everyone=False)
         figure = report.customer_map(model, sample, labels, colours)
     if figure is None:
         return None

@@ -63,7 +63,11 @@ def test_the_drift_page_opens_with_a_header_naming_run_reference_verdict_and_seg
     assert "<h1>Drift of run 2 (as of 2024-06-05) against the previous run</h1>" in header
     assert "run 2, as of 2024-06-05, model v1</td>" in header
     assert "run 1, as of 2024-05-29 (the published run before this one).</td>" in header
-    assert '<span class="quiet">no drift</span>: segment-share PSI <b>' in header
+    # Every customer bought within the 365-day lookback: nobody inactive, said first, then the PSI.
+    assert (
+        '<span class="quiet">no drift</span>: <b>inactive 0.0 % → 0.0 %</b> (0.0 pp, below the threshold 5 pp, '
+        "SEGFLOW_DRIFT_INACTIVE_RISE); segment-share PSI <b>"
+    ) in header
     assert "(below the threshold 0.2, SEGFLOW_DRIFT_PSI_THRESHOLD)" in header
     for row in previous[5]["segments"]:
         label = f"{row['segment_key']} {names[row['segment_key']]}"

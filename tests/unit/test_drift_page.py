@@ -46,13 +46,13 @@ def test_the_header_names_run_reference_verdict_and_segments_with_their_shares()
 def test_the_means_are_per_segment_then_over_everyone_in_each_sample():
     means = _header().means
 
-    assert [m.label for m in means] == ["S1 Champions", "S2 Loyal", "all clustered customers"]
+    assert [m.label for m in means] == ["S1 Champions", "S2 Loyal", "all customers in the sample"]
     assert [(m.customers_then, m.customers_now) for m in means] == [(2, 1), (1, 2), (3, 3)]
     expected = [(5.0, 2.0), (30.0, 15.0), (40 / 3, 32 / 3)]
     assert [(m.then["recency_days"], m.now["recency_days"]) for m in means] == expected
     text = drift_page.header_html(_header())
     assert "<tr><th>S2 Loyal</th><td>1</td><td>2</td><td>30.0</td><td>15.0</td><td>–</td><td>–</td></tr>" in text
-    everyone = "<tr><th>all clustered customers</th><td>3</td><td>3</td><td>13.3</td><td>10.7</td>"
+    everyone = "<tr><th>all customers in the sample</th><td>3</td><td>3</td><td>13.3</td><td>10.7</td>"
     everyone += "<td>–</td><td>–</td></tr>"
     assert everyone in text
 
@@ -86,3 +86,39 @@ def test_the_header_opens_the_body_of_evidentlys_page_and_titles_it():
 def test_per_segment_columns_are_named_for_a_reader():
     assert drift_page.segment_column_label("S2 Loyal", "recency_days") == "S2 Loyal: recency (days)"
     assert drift_page.feature_label("annual_income") == "annual_income"
+
+
+def test_a_risen_inactive_share_is_named_first_in_the_verdict_and_inactive_is_a_row_of_all_customers():
+    header = _header(
+        psi=5.406196,
+        shares=[
+            SegmentShare("S1 Champions", 1 / 3, 1 / 3, 0.0),
+            SegmentShare("S2 Loyal", 2 / 3, 1 / 3, 0.231049),
+            SegmentShare("inactive", 0.0, 1 / 3, 2.703098),
+        ],
+        inactive=drift_page.InactiveVerdict("inactive 0.0 % → 33.3 %", 100 / 3, 5.0),
+        customers_now=90,
+        customers_then=84,
+        new_since_reference="6 new since the reference (6.7 % of now)",
+    )
+
+    text = drift_page.header_html(header)
+
+    verdict = text[text.index("<th>verdict</th>") :]
+    assert verdict.startswith(
+        '<th>verdict</th><td class="text"><span class="drifted">DRIFTED</span>: <b class="drifted">inactive 0.0 % '
+        "→ 33.3 %</b> (+33.3 pp, at or above the threshold 5 pp, SEGFLOW_DRIFT_INACTIVE_RISE); segment-share PSI "
+        "<b>5.406</b>"
+    )
+    assert "<h3>Segments: share of all customers</h3>" in text
+    assert "<tr><th>inactive</th><td>0.0%</td><td>33.3%</td><td>+33.3 pp</td><td>2.7031</td></tr>" in text
+    customers = '<tr><th>customers</th><td class="text">90 now, 84 in the reference; 6 new since the reference '
+    assert customers + "(6.7 % of now)</td></tr>" in text
+
+
+def test_an_inactive_share_below_the_threshold_is_reported_but_not_in_red():
+    header = _header(inactive=drift_page.InactiveVerdict("inactive 33.3 % → 28.6 %", -4.761905, 5.0))
+
+    text = drift_page.header_html(header)
+
+    assert "<b>inactive 33.3 % → 28.6 %</b> (-4.8 pp, below the threshold 5 pp, SEGFLOW_DRIFT_INACTIVE_RISE); " in text

@@ -81,3 +81,97 @@ def test_a_run_without_a_comparable_neighbour_says_why():
         [], 5, "2025-01-08", "Run 4, the published run before this one, was scored on other features: not compared."
     )
     assert "Run 4, the published run before this one, was scored on other features" in page
+
+
+def test_inactive_is_a_population_of_its_own_in_psi_and_jensen_shannon():
+    # Then: two segments, half each, nobody inactive. Now: a third of everyone went inactive, out of S2.
+    result = share_drift({"S1": 0.5, "S2": 1 / 6, "inactive": 1 / 3}, {"S1": 0.5, "S2": 0.5})
+
+    # By hand: S1 0; S2 (1/6 - 1/2) ln(1/3) = 0.366204; inactive (1/3 - 1e-4) ln((1/3) / 1e-4) = 2.703098.
+    assert [r["segment_key"] for r in result.rows] == ["S1", "S2", "inactive"]
+    assert [r["psi"] for r in result.rows] == pytest.approx([0.0, 0.366204, 2.703098], abs=1e-6)
+    assert result.psi == pytest.approx(3.069302, abs=1e-6)
+    assert result.rows[2] == {"segment_key": "inactive", "share_now": 1 / 3, "share_then": 0.0, "psi": 2.703098}
+    # m = (1/2, 1/3, 1/6): KL(p || m) = 1/6 log2(1/2) + 1/3 log2(2) = 1/6 bit, KL(q || m) = 1/2 log2(3/2).
+    expected_js = math.sqrt((1 / 6 + 0.5 * math.log2(1.5)) / 2)
+    assert result.jensen_shannon == pytest.approx(expected_js, abs=1e-6)  # 0.479139
+
+
+def test_unscored_and_any_other_key_count_like_inactive_and_keys_sort_numbers_first():
+    result = share_drift({"S10": 0.2, "S2": 0.5, "unscored": 0.1, "inactive": 0.2}, {"S2": 0.6, "S10": 0.4})
+
+    assert [r["segment_key"] for r in result.rows] == ["S2", "S10", "inactive", "unscored"]
+    assert sum(r["share_now"] for r in result.rows) == pytest.approx(1.0)
+
+
+def test_the_inactive_shift_is_a_verdict_at_the_threshold_in_share_points():
+    from segflow.drift import inactive_shift
+
+    risen = inactive_shift({"S1": 0.4, "inactive": 0.596}, {"S1": 0.997, "inactive": 0.003}, 5.0)
+    assert risen.text() == "inactive 0.3 % → 59.6 %"
+    assert risen.rise_points == pytest.approx(59.3) and risen.risen
+
+    assert inactive_shift({"inactive": 0.07}, {"inactive": 0.02}, 5.0).risen  # 5 points exactly: at the threshold
+    assert not inactive_shift({"inactive": 0.069}, {"inactive": 0.02}, 5.0).risen
+    fallen = inactive_shift({"S1": 1.0}, {"S1": 0.9, "inactive": 0.1}, 5.0)  # no key now: 0 %
+    assert fallen.text() == "inactive 10.0 % → 0.0 %" and fallen.rise_points == -10.0 and not fallen.risen
+
+
+def test_the_verdict_text_names_a_risen_inactive_share_first():
+    from segflow.drift import DriftResult, InactiveShift
+
+    shares = share_drift({"S1": 2 / 3, "inactive": 1 / 3}, {"S1": 1.0})
+    risen = DriftResult("previous", True, 0.2, shares, inactive=InactiveShift(0.0, 1 / 3, 5.0))
+    assert risen.verdict_text() == f"inactive 0.0 % → 33.3 %, segment PSI {shares.psi:.3f}, 20% of features drifted"
+    assert risen.details()["inactive"]["text"] == "inactive 0.0 % → 33.3 %"
+    quiet = DriftResult("previous", False, 0.0, shares, inactive=InactiveShift(0.30, 0.32, 5.0))
+    assert quiet.verdict_text() == f"segment PSI {shares.psi:.3f}, 0% of features drifted"
+
+
+def test_training_shares_count_the_training_runs_inactive_customers():
+    from segflow.drift import scaled_training_shares
+
+    # 1,000 customers, 200 inactive: the model's segments (of the 800 clustered) share the other 80 %.
+    shares = scaled_training_shares({"S1": 0.25, "S2": 0.75}, known=1_000, inactive=200)
+    assert shares == pytest.approx({"S1": 0.2, "S2": 0.6, "inactive": 0.2})
+    assert scaled_training_shares({"S1": 0.5, "S2": 0.5}, known=10, inactive=0) == {"S1": 0.5, "S2": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("known", "inactive", "named"),
+    [(0, 0, "customers_known=0"), (10, 11, "got 11"), (10, -1, "got -1")],
+)
+def test_training_shares_refuse_counts_that_are_not_a_population(known, inactive, named):
+    from segflow.drift import scaled_training_shares
+    from segflow.errors import SegflowError
+
+    with pytest.raises(SegflowError, match=named):
+        scaled_training_shares({"S1": 1.0}, known=known, inactive=inactive)
+
+
+def test_new_customers_are_counted_apart_and_not_put_into_psi():
+    from segflow.drift import Populations
+
+    populations = Populations(customers_now=105, customers_then=90, new_since_reference=15)
+    assert populations.new_text() == "15 new since the reference (14.3 % of now)"
+    assert populations.new_cell() == "15 (14.3 % of now)"
+    unknown = Populations(customers_now=105, customers_then=None, new_since_reference=None)
+    assert unknown.new_text().startswith("new since the reference: not known")
+    assert unknown.new_cell() == ""
+
+
+def test_a_training_snapshot_gets_inactive_rows_in_the_training_runs_proportion():
+    from segflow.drift import with_inactive_rows
+
+    snapshot = pd.DataFrame({"customer_id": ["a", "b", "c"], "segment_key": ["S1", "S1", "S2"], "frequency": 1.0})
+    padded = with_inactive_rows(snapshot, 0.25)  # 3 clustered rows are 75 %: one inactive row
+    assert padded["segment_key"].tolist() == ["S1", "S1", "S2", "inactive"]
+    assert padded["frequency"].isna().tolist() == [False, False, False, True]
+    assert with_inactive_rows(snapshot, 0.0) is snapshot
+
+
+def test_over_keys_renormalises_the_models_own_segments():
+    from segflow.drift import over_keys
+
+    assert over_keys({"S1": 0.3, "S2": 0.3, "inactive": 0.4}, {"S1", "S2"}) == pytest.approx({"S1": 0.5, "S2": 0.5})
+    assert over_keys({"inactive": 1.0}, {"S1"}) == {}
