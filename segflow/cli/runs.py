@@ -203,6 +203,13 @@ def run(
         flow_run = _run_flow(day, retrain, _features(features), allow_stale_source)
         run_page = session.flow_run_url(flow_run.flow_run_id)
     print_run(db, flow_run.attempt_id)
+    if allow_stale_source:
+        console.print(
+            "the source's freshness was not enforced (--allow-stale-source): a what-if, recorded in "
+            "segflow.runs.stale_source_allowed",
+            highlight=False,
+            soft_wrap=True,
+        )
     _print_flow_run(run_page)
 
 
