@@ -1,4 +1,5 @@
-"""Runs: `segflow demo`, `run`, `retrain` and `backfill`, each a run of the nightly flow in this process."""
+"""Runs: `segflow demo`, `run`, `retrain` and `backfill`, each a run of the nightly flow in this process; and
+`withdraw`, which takes a published run back."""
 
 from __future__ import annotations
 
@@ -265,9 +266,10 @@ def withdraw_command(
     as_of: Annotated[str, typer.Argument(help="As-of date of the published run to take back, YYYY-MM-DD.")],
     reason: Annotated[str, typer.Option("--reason", help="Why it is withdrawn (kept with the run).")],
 ) -> None:
-    """Take a published run back: BI returns to the previous run, its model promotion is undone.
+    """Withdraw a published run; BI reads the previous one.
 
-    The run's rows stay, marked withdrawn (segflow.runs). Running the date again publishes it anew.
+    The model promotion the run made is undone; its rows stay, marked withdrawn (segflow.runs). Running the
+    date again publishes it anew.
     """
     from segflow.cli.mirror import aliases_in_words
     from segflow.withdrawal import withdraw
