@@ -268,8 +268,9 @@ def withdraw_command(
 ) -> None:
     """Withdraw a published run; BI reads the previous one.
 
-    The model promotion the run made is undone; its rows stay, marked withdrawn (segflow.runs). Running the
-    date again publishes it anew.
+    The model promotion the run made is undone; its rows stay, marked withdrawn.
+
+    Running the date again publishes it anew.
     """
     from segflow.cli.mirror import aliases_in_words
     from segflow.withdrawal import withdraw
