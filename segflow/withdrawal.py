@@ -13,6 +13,7 @@ from datetime import date, datetime
 from segflow import mlflow_mirror
 from segflow.db import Database, run_named
 from segflow.errors import SegflowError
+from segflow.runs import run_info
 from segflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -154,11 +155,7 @@ def withdraw(db: Database, settings: Settings, as_of: date, reason: str) -> With
 
 
 def _as_of_of(db: Database, attempt_id: int | None) -> date | None:
-    if attempt_id is None:
-        return None
-    from segflow.runs import run_info
-
-    return run_info(db, attempt_id).as_of
+    return None if attempt_id is None else run_info(db, attempt_id).as_of
 
 
 def _rebuild_next_transitions(db: Database, settings: Settings, next_attempt: int | None) -> int | None:
@@ -167,7 +164,7 @@ def _rebuild_next_transitions(db: Database, settings: Settings, next_attempt: in
     stale rows are gone either way."""
     if next_attempt is None:
         return None
-    from segflow.stages import monitor
+    from segflow.stages import monitor  # the nightly's stages (and Evidently's import) only when there is a next run
 
     try:
         return monitor.record_transitions(db, settings, next_attempt)
