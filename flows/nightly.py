@@ -181,9 +181,12 @@ def nightly_segmentation(
     retrain: RetrainMode = "auto",
     features: list[str] | None = None,
     rebuild_aggregates: bool = False,
+    allow_stale_source: bool = False,
 ) -> int:
     """Turn transaction lines into published, named customer segments as of a date; returns the attempt id.
-    `rebuild_aggregates` recomputes the per-customer aggregates from every line first (weekly-retrain does)."""
+    `rebuild_aggregates` recomputes the per-customer aggregates from every line first (weekly-retrain does).
+    `allow_stale_source` runs a deliberate what-if on a source older than SEGFLOW_MAX_SOURCE_LAG_DAYS (scheduled
+    nights leave it off: a stale source fails them, and the failure notification fires)."""
     day = as_of_for(flow_run.scheduled_start_time, as_of)
     settings = Settings()
     with partition_fan_out(settings) as fan_out:
@@ -195,6 +198,7 @@ def nightly_segmentation(
             rebuild_aggregates,
             partitions=partitions.partitions_of(settings),
             fan_out=fan_out,
+            allow_stale_source=allow_stale_source,
         )
     segment_table_artifact(night.attempt_id)
     event = drift_artifact(night.attempt_id, night.drift)

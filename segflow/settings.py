@@ -120,6 +120,13 @@ class Settings(BaseSettings):
         "(default: $SEGFLOW_HOME/evidently).",
     )
     lookback_days: int = Field(default=365, ge=1, description="Days of history (ending on the as-of date) for RFM.")
+    max_source_lag_days: int = Field(
+        default=3,
+        ge=0,
+        description="A night whose as-of date is more than this many days after the source's newest line fails "
+        "instead of publishing: the as-of date is the run's day and exports land daily, so 3 days lets a weekend "
+        "without lines pass (Friday's lines, Monday's night) and stops a broken export on the fourth night.",
+    )
     features: list[str] = Field(
         default=["recency_days", "frequency", "monetary"],
         description="Features the model clusters on: RFM features and/or customer attribute columns.",

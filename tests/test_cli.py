@@ -37,6 +37,7 @@ def _command_lines(help_text: str) -> list[str]:
                 "run",
                 "retrain",
                 "backfill",
+                "withdraw",
                 "rebuild",
                 "drift",
                 "report",

@@ -32,6 +32,7 @@ app.command("demo")(runs.demo)
 app.command("run")(runs.run)
 app.command("retrain")(runs.retrain_command)
 app.command("backfill")(runs.backfill)
+app.command("withdraw")(runs.withdraw_command)
 app.command("rebuild")(data.rebuild)
 app.command("drift")(lookups.drift_command)
 app.command("report")(lookups.report_command)
@@ -81,6 +82,7 @@ def worded(error: SegflowError) -> str:
     from segflow.ingest import DatesReadBothWays, NotInEncoding, OtherDelimiter, UnrecognisedHeader
     from segflow.prefect_server import PrefectServerUnavailable
     from segflow.registry import UnknownModelVersion
+    from segflow.stages.prepare import StaleSource
 
     message = str(error)
     if isinstance(error, NoChampion):
@@ -108,6 +110,11 @@ def worded(error: SegflowError) -> str:
         return message.replace("or a mapping target=source,... (e.g. ", "or pass --map target=source,... (e.g. --map ")
     if isinstance(error, MissingIdColumn):
         return message.replace("name the id column", "pass --id COLUMN")
+    if isinstance(error, StaleSource):
+        return (
+            f"{message}; load the missing days first, or pass --allow-stale-source to run this date anyway "
+            "(a deliberate what-if)"
+        )
     if isinstance(error, PrefectServerUnavailable) and error.still_running:
         return f"{message} (stop it with segflow prefect stop, then try again)"
     return message

@@ -1,4 +1,5 @@
-"""Runs: `segflow demo`, `run`, `retrain` and `backfill`, each a run of the nightly flow in this process."""
+"""Runs: `segflow demo`, `run`, `retrain` and `backfill`, each a run of the nightly flow in this process; and
+`withdraw`, which takes a published run back."""
 
 from __future__ import annotations
 
@@ -101,6 +102,14 @@ def _print_locations(settings: Settings, db: Database, session: FlowSession) -> 
 RetrainOption = Annotated[
     str, typer.Option("--retrain", help="auto (train when the retraining policy says so), always, never.")
 ]
+AllowStaleOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-stale-source",
+        help="Run even if the as-of date is more than SEGFLOW_MAX_SOURCE_LAG_DAYS after the newest line in the "
+        "source (a deliberate what-if; recorded with the run).",
+    ),
+]
 FeaturesOption = Annotated[
     str | None, typer.Option("--features", help="Comma-separated features, e.g. recency_days,frequency,monetary.")
 ]
@@ -140,7 +149,7 @@ def _flow_session(settings: Settings) -> Iterator[FlowSession]:
         yield FlowSession(prefect_api.ui_url(), embedded)
 
 
-def _run_flow(as_of: date, retrain: str, features: list[str] | None) -> FlowRun:
+def _run_flow(as_of: date, retrain: str, features: list[str] | None, allow_stale_source: bool = False) -> FlowRun:
     """Run the nightly flow in this process (inside a _flow_session)."""
     from flows.nightly import nightly_segmentation
     from segflow.runs import is_retrain_mode
@@ -148,17 +157,26 @@ def _run_flow(as_of: date, retrain: str, features: list[str] | None) -> FlowRun:
 
     if not is_retrain_mode(retrain):  # _preflight has refused it already, in the words of the command's options
         raise UnknownRetrainMode(retrain)
-    state = nightly_segmentation(as_of=as_of, retrain=retrain, features=features, return_state=True)
+    state = nightly_segmentation(
+        as_of=as_of, retrain=retrain, features=features, allow_stale_source=allow_stale_source, return_state=True
+    )
     # A failed run raises its own error here, as a plain call would.
     return FlowRun(attempt_id=state.result(), flow_run_id=state.state_details.flow_run_id)
 
 
-def _preflight(db: Database, settings: Settings, retrain: str, features: list[str] | None, days: list[date]) -> None:
+def _preflight(
+    db: Database,
+    settings: Settings,
+    retrain: str,
+    features: list[str] | None,
+    days: list[date],
+    allow_stale_source: bool = False,
+) -> None:
     """Refuse a run that cannot succeed, in the words of this command's options."""
     from segflow.stages.prepare import UnknownRetrainMode, preflight
 
     try:
-        preflight(db, settings, retrain, features, days)
+        preflight(db, settings, retrain, features, days, allow_stale_source)
     except UnknownRetrainMode as exc:
         raise SegflowError(f"--retrain must be one of auto, always, never, got {exc.mode!r}") from None
 
@@ -171,6 +189,7 @@ def run(
     as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: today, UTC).")] = None,
     retrain: RetrainOption = "auto",
     features: FeaturesOption = None,
+    allow_stale_source: AllowStaleOption = False,
 ) -> None:
     """Run the nightly flow once and publish its segments."""
     from segflow.runtime import as_of_for
@@ -180,23 +199,31 @@ def run(
     db = database(settings)
     # Mistakes are caught here in one line, before a Prefect server starts (or a flow run is recorded) for a run
     # that must fail.
-    _preflight(db, settings, retrain, _features(features), [day])
+    _preflight(db, settings, retrain, _features(features), [day], allow_stale_source)
     with _flow_session(settings) as session:
-        flow_run = _run_flow(day, retrain, _features(features))
+        flow_run = _run_flow(day, retrain, _features(features), allow_stale_source)
         run_page = session.flow_run_url(flow_run.flow_run_id)
     print_run(db, flow_run.attempt_id)
+    if allow_stale_source:
+        console.print(
+            "the source's freshness was not enforced (--allow-stale-source): a what-if, recorded in "
+            "segflow.runs.stale_source_allowed",
+            highlight=False,
+            soft_wrap=True,
+        )
     _print_flow_run(run_page)
 
 
 def retrain_command(
     as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: today, UTC).")] = None,
     features: FeaturesOption = None,
+    allow_stale_source: AllowStaleOption = False,
 ) -> None:
     """Run the flow with training forced (gated challenger).
 
     The challenger replaces the champion only if it passes the gate (see the README).
     """
-    run(as_of=as_of, retrain="always", features=features)
+    run(as_of=as_of, retrain="always", features=features, allow_stale_source=allow_stale_source)
 
 
 def backfill(
@@ -204,6 +231,7 @@ def backfill(
     to: Annotated[str, typer.Option("--to", help="Last as-of date, YYYY-MM-DD.")],
     every: Annotated[str, typer.Option("--every", help="day or week.")] = "week",
     retrain: RetrainOption = "auto",
+    allow_stale_source: AllowStaleOption = False,
 ) -> None:
     """Run the flow for a range of as-of dates, oldest first.
 
@@ -215,13 +243,13 @@ def backfill(
     days = backfill_dates(first, last, every)
     settings = load_settings()
     db = database(settings)
-    _preflight(db, settings, retrain, None, days)
+    _preflight(db, settings, retrain, None, days, allow_stale_source)
     table = Table(title=f"backfill {first} .. {last}, every {every}")
     for column in ("as of", "run", "model", "customers", "outcome"):
         table.add_column(column, overflow="fold")
     with _flow_session(settings) as session:
         for day in days:
-            info = run_summary(db, _run_flow(day, retrain, None).attempt_id)
+            info = run_summary(db, _run_flow(day, retrain, None, allow_stale_source).attempt_id)
             table.add_row(
                 str(day),
                 str(info["run_id"]),
@@ -232,3 +260,47 @@ def backfill(
     console.print(table)
     if session.ui_url:
         console.print(f"flow runs: {session.ui_url}/runs", highlight=False, soft_wrap=True)
+
+
+def withdraw_command(
+    as_of: Annotated[str, typer.Argument(help="As-of date of the published run to take back, YYYY-MM-DD.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is withdrawn (kept with the run).")],
+) -> None:
+    """Withdraw a published run; BI reads the previous one.
+
+    The model promotion the run made is undone; its rows stay, marked withdrawn.
+
+    Running the date again publishes it anew.
+    """
+    from segflow.cli.mirror import aliases_in_words
+    from segflow.withdrawal import withdraw
+
+    day = parse_date(as_of, "AS_OF")
+    settings = load_settings()
+    done = withdraw(database(settings), settings, day, reason)
+    console.print(f"withdrew the run as of {done.as_of} (run {done.run_id}, attempt {done.attempt_id}): {done.reason}")
+    if done.was_current:
+        console.print(f"BI now reads the run as of {done.current_as_of}")
+    else:
+        console.print(f"BI still reads the run as of {done.current_as_of} (the withdrawn run was not the current one)")
+    if done.retired_version is not None:
+        console.print(
+            f"model v{done.retired_version}, which this run promoted, is retired; v{done.restored_version} is the "
+            "champion again"
+        )
+    if done.mlflow_aliases is not None:
+        console.print(f"MLflow: {aliases_in_words(done.mlflow_aliases)}", highlight=False)
+    console.print(f"removed {done.transitions_deleted:,} transition rows into and out of it")
+    if done.next_as_of is not None:
+        rebuilt = (
+            f"rebuilt ({done.transitions_rebuilt:,} rows)"
+            if done.transitions_rebuilt is not None
+            else "not rebuilt (see the warning above)"
+        )
+        console.print(f"the transitions of the run as of {done.next_as_of} against its new previous run: {rebuilt}")
+    if done.drift_reports_deleted:
+        console.print(
+            f"removed {len(done.drift_reports_deleted)} drift report(s) against it (runs "
+            f"{', '.join(map(str, done.drift_reports_deleted))}); they are rebuilt when those dates run again"
+        )
+    console.print(f"to publish the date again: segflow run --as-of {done.as_of}", highlight=False)

@@ -1,7 +1,8 @@
 """The nightly run's stages, in order. `nightly` is the one place that orders them: the Prefect flow
 (flows/nightly.py) runs each stage as a task, `run_nightly` calls them directly (tests, benchmarks).
 
-    prepare.begin → features.fold → prepare.check_source → features.build_partition* → features.finish
+    prepare.begin → prepare.check_freshness → features.fold → prepare.check_source
+      → features.build_partition* → features.finish
       → decide.before_drift
       → [score.score_partition* → score.finish with the champion → monitor.check_drift → decide.after_drift]
                                                                                      when drift decides
@@ -60,6 +61,7 @@ def one_after_another(run: StageRunner) -> FanOut:
 IO_STAGES = frozenset(
     {
         prepare.begin,
+        prepare.check_freshness,
         fold_aggregates,
         prepare.check_source,
         features.build_partition,
@@ -75,6 +77,7 @@ PARTITION_STAGES = (features.build_partition, score.score_partition)
 # Every stage, for runners that wrap them ahead of time (the flow makes one Prefect task of each).
 ALL_STAGES = (
     prepare.begin,
+    prepare.check_freshness,
     fold_aggregates,
     prepare.check_source,
     features.finish,
@@ -111,9 +114,11 @@ def nightly(
     *,
     partitions: Sequence[Partition] = (WHOLE,),
     fan_out: FanOut | None = None,
+    allow_stale_source: bool = False,
 ) -> Night:
     """Every stage of a nightly run in order; a failure before publishing marks the attempt failed. The
-    per-customer stages run once per partition through `fan_out` (default: one after another through `run`)."""
+    per-customer stages run once per partition through `fan_out` (default: one after another through `run`).
+    A source whose newest line is too old for the as-of date fails the night first, unless `allow_stale_source`."""
     import_evidently_in_background()
     spread = fan_out or one_after_another(run)
 
@@ -125,6 +130,7 @@ def nightly(
     attempt = run(prepare.begin, as_of, retrain, feature_names)
     checked: list[DriftResult] = []
     try:
+        run(prepare.check_freshness, attempt, allow_stale_source)
         run(fold_aggregates, attempt, rebuild_aggregates)
         run(prepare.check_source, attempt)
         partitioned(features.build_partition, features.finish, attempt)
@@ -156,6 +162,7 @@ def run_nightly(
     retrain: str = "auto",
     features: list[str] | None = None,
     rebuild_aggregates: bool = False,
+    allow_stale_source: bool = False,
 ) -> int:
     """The nightly without Prefect, stage after stage (partition after partition) in this process; returns the
     attempt_id."""
@@ -163,4 +170,12 @@ def run_nightly(
     def direct(stage: Callable[..., T], *args: Any) -> T:
         return stage(db, settings, *args)
 
-    return nightly(direct, as_of, retrain, features, rebuild_aggregates, partitions=partitions_of(settings)).attempt_id
+    return nightly(
+        direct,
+        as_of,
+        retrain,
+        features,
+        rebuild_aggregates,
+        partitions=partitions_of(settings),
+        allow_stale_source=allow_stale_source,
+    ).attempt_id

@@ -26,15 +26,41 @@ class UnknownRetrainMode(RunRefused):
         super().__init__(f"retrain must be one of {', '.join(RETRAIN_MODES)}, got {mode!r}")
 
 
+class StaleSource(RunRefused):
+    """The as-of date is more than SEGFLOW_MAX_SOURCE_LAG_DAYS after the newest line in the source: every
+    customer's recency would jump by the gap, and the night would publish (and train on) a stale picture."""
+
+    def __init__(self, source_table: str, newest_day: date, as_of: date, max_lag_days: int) -> None:
+        self.source_table, self.newest_day = source_table, newest_day
+        self.as_of, self.max_lag_days = as_of, max_lag_days
+        super().__init__(
+            f"the source {source_table} is stale: its newest line is {newest_day}, {self.lag_days} days before the "
+            f"as-of date {as_of} (SEGFLOW_MAX_SOURCE_LAG_DAYS is {max_lag_days})"
+        )
+
+    @property
+    def lag_days(self) -> int:
+        return (self.as_of - self.newest_day).days
+
+
+def refuse_stale_source(settings: Settings, as_of: date, newest_day: date | None) -> None:
+    """Refuse an as-of date more than the allowed lag after the source's newest line. Past dates (backfills) pass:
+    only "as-of minus newest line > lag" is stale; an empty source is left to check_source, which words it."""
+    if newest_day is not None and (as_of - newest_day).days > settings.max_source_lag_days:
+        raise StaleSource(settings.source_table, newest_day, as_of, settings.max_source_lag_days)
+
+
 def preflight(
     db: Database,
     settings: Settings,
     retrain: str = "auto",
     features: list[str] | None = None,
     as_of_dates: list[date] | None = None,
+    allow_stale_source: bool = False,
 ) -> None:
-    """Refuse, before any run starts, a request that cannot succeed: retrain mode, features, source table, and
-    as-of dates with no purchase in their lookback window."""
+    """Refuse, before any run starts, a request that cannot succeed: retrain mode, features, source table,
+    as-of dates with no purchase in their lookback window, and (unless allowed) as-of dates beyond the source's
+    freshness lag."""
     feature_set = requested_features(db, settings, retrain, features)
     for day in as_of_dates or []:
         refuse_future(day)
@@ -54,6 +80,8 @@ def preflight(
                 f"{settings.source_table}: its lines run from {first} to {last}; pick an as-of date in "
                 "between"
             )
+        if not allow_stale_source:
+            refuse_stale_source(settings, day, last)
 
 
 def refuse_future(as_of: date) -> None:
@@ -94,6 +122,27 @@ def begin(
         },
     )
     return attempt_id
+
+
+def check_freshness(
+    db: Database, settings: Settings, attempt_id: int, allow_stale_source: bool = False
+) -> dict[str, object]:
+    """Before anything is computed: the source's newest line, recorded in the run's row with whether the check
+    was overridden; a stale source (StaleSource) fails the night unless `allow_stale_source`."""
+    info = run_info(db, attempt_id)
+    if not feature_store.FeatureSet(tuple(info.features)).uses_transactions:
+        return {}
+    with timed(db, attempt_id, "check_freshness"):
+        feature_store.check_source_table(db)
+        _, newest = feature_store.source_date_range(db)
+        db.run(
+            "queries/prepare/record_freshness",
+            {"attempt_id": attempt_id, "newest_day": newest, "allowed": allow_stale_source},
+        )
+        if not allow_stale_source:
+            refuse_stale_source(settings, info.as_of, newest)
+    lag = None if newest is None else (info.as_of - newest).days
+    return {"newest_line": str(newest), "lag_days": lag, "stale_source_allowed": allow_stale_source}
 
 
 def check_source(db: Database, settings: Settings, attempt_id: int) -> dict[str, int]:

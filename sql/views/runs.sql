@@ -1,4 +1,5 @@
--- Every run: its published attempt, or else its latest one, with what it decided and why.
+-- Every run: its published attempt, or else its latest one, with what it decided and why. A withdrawn run shows
+-- status 'withdrawn' with when and why (until it is run again); a run whose source check was overridden says so.
 create or replace view segflow.runs as
 with ranked as (
     select
@@ -15,7 +16,8 @@ final as (
         features, lookback_days, window_start, lines_total, purchase_lines, excluded_after_as_of,
         excluded_unknown_customer, excluded_cancellation_or_return, excluded_non_positive_price,
         excluded_duplicate, customers_known, customers_active, customers_inactive, rfm_cut_points,
-        stage_seconds, started_at, finished_at, published_at, error, source_table, outcome, batch_changes, aggregates
+        stage_seconds, started_at, finished_at, published_at, error, source_table, outcome, batch_changes, aggregates,
+        source_newest_day, stale_source_allowed, withdrawn_at, withdrawn_reason
     from ranked
     where rank = 1
 )

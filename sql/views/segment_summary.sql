@@ -1,5 +1,6 @@
 -- Per published run and segment: size, share of all the run's customers, mean and median R/F/M,
--- revenue (read from the segment_summaries table the publish transaction writes).
+-- revenue (read from the segment_summaries table the publish transaction writes). A withdrawn run's summary rows
+-- are kept in that table but are not a published run's: they are left out.
 create or replace view segflow.segment_summary as
 with pointer as (
     select attempt_id from segflow.current_run
@@ -25,6 +26,7 @@ final as (
         r.published_at
     from segflow.segment_summaries as s
     inner join segflow.run_attempts as r on r.attempt_id = s.attempt_id
+    where r.status = 'published'
 )
 
 select * from final;
