@@ -241,7 +241,9 @@ def _score_customers(scorer: Scorer, customers: list[CustomerFeatures], where: t
     ]
     if missing:
         raise RequestValidationError(missing)
-    frame = pd.DataFrame([{name: c.features[name] for name in scorer.features} for c in customers])
+    frame = pd.DataFrame(
+        [{name: c.features[name] for name in scorer.input_columns(list(c.features))} for c in customers]
+    )
     batch = scorer.score(frame)
     if batch.errors:
         raise RequestValidationError(

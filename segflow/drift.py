@@ -390,11 +390,15 @@ def store(db: Database, run_id: int, attempt_id: int, result: DriftResult) -> No
     )
 
 
-def transitions_html(rows: list[tuple], run_id: int, as_of: str, note: str = "") -> str:
+def transitions_html(
+    rows: list[tuple], run_id: int, as_of: str, note: str = "", renames: list[tuple] | None = None
+) -> str:
     """A self-contained page: the matrix of customers moving between segments into a run, in key order.
 
     rows: (from_run, to_run, from_key, from_name, to_key, to_name, customers, compared_under_model).
     note: why there is no earlier run to compare with, when rows is empty.
+    renames: (key, inherited name, new name) of the run's model's segments that no longer fitted their inherited
+    name, when the model changed between the runs.
     """
 
     def label(key: str, name: str) -> str:
@@ -428,6 +432,11 @@ def transitions_html(rows: list[tuple], run_id: int, as_of: str, note: str = "")
             )
     else:
         intro = html.escape(note or "No earlier published run: nothing to compare with.")
+    if renames:
+        renamed = "; ".join(f"{key} {old!r} is now {new!r}" for key, old, new in renames)
+        intro += html.escape(
+            f" Renamed by model v{under_model}, because its customers no longer fit the inherited name: {renamed}."
+        )
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title>
 <style>body {{ font-family: sans-serif; margin: 2em; }} table {{ border-collapse: collapse; }}

@@ -127,6 +127,7 @@ def register(
                         "mean_r_score": _maybe(row.get("mean_r_score")),
                         "mean_f_score": _maybe(row.get("mean_f_score")),
                         "mean_m_score": _maybe(row.get("mean_m_score")),
+                        "renamed_from": None if pd.isna(row.get("renamed_from")) else row.get("renamed_from"),
                     },
                 )
             if snapshot is not None and not snapshot.empty:

@@ -15,7 +15,8 @@ final as (
         features, lookback_days, window_start, lines_total, purchase_lines, excluded_after_as_of,
         excluded_unknown_customer, excluded_cancellation_or_return, excluded_non_positive_price,
         excluded_duplicate, customers_known, customers_active, customers_inactive, rfm_cut_points,
-        stage_seconds, started_at, finished_at, published_at, error, source_table, outcome, batch_changes, aggregates
+        stage_seconds, started_at, finished_at, published_at, error, source_table, outcome, batch_changes, aggregates,
+        members_moved, members_returned_all, name_contradictions
     from ranked
     where rank = 1
 )
