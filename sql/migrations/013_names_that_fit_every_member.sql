@@ -15,3 +15,8 @@ alter table segflow.run_attempts
     add column members_moved integer,
     add column members_returned_all integer,
     add column name_contradictions integer;
+
+-- Per segment key, the training sample's customers as the rules name them (rule segments included), so that drift
+-- against training compares the run's named segments with the same naming; null for models from before this
+-- migration (their reference is model_segments' cluster sizes).
+alter table segflow.model_versions add column training_segment_sizes jsonb;
