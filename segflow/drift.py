@@ -22,7 +22,7 @@ from psycopg2 import sql
 from segflow import drift_page, drift_workspace
 from segflow.db import Database, read_sql
 from segflow.errors import SegflowError
-from segflow.segments import segment_key_order
+from segflow.segments import RULE_SEGMENTS, segment_key_order
 from segflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -259,7 +259,8 @@ def staged_path(settings: Settings, run_id: int, reference: str, attempt_id: int
 
 def segment_labels(db: Database, versions: list[int], keys: list[str]) -> dict[str, str]:
     """'S2 Loyal' per segment key (in key order), named by the newest of the model versions compared."""
-    names = dict(db.run("queries/drift/segment_labels", {"versions": versions}))
+    rules = {key: name for key, (name, _) in RULE_SEGMENTS.items()}  # e.g. 'lost Lost', not a model's segment
+    names = rules | dict(db.run("queries/drift/segment_labels", {"versions": versions}))
     return {key: drift_page.segment_label(key, names.get(key, key)) for key in sorted(keys, key=segment_key_order)}
 
 
