@@ -260,7 +260,8 @@ def rfm_scores(frame: pd.DataFrame, cuts: dict[str, list[float]]) -> pd.DataFram
         values = frame[source].to_numpy(dtype=float)
         below = np.searchsorted(np.asarray(cuts[cut_name], dtype=float), values, side="left")
         score = (5 - below) if reverse else (1 + below)
-        out[column] = pd.array(np.where(np.isnan(values), pd.NA, score), dtype="Int16")
+        # Built from values and a mask: a million rows in milliseconds, where an object array with pd.NA took a second.
+        out[column] = pd.arrays.IntegerArray(score.astype("int16"), np.isnan(values))
     return out
 
 

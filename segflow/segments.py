@@ -307,33 +307,36 @@ def _move_contradicting(
 ) -> np.ndarray:
     """Give members whose scores contradict their cluster's name a fitting name, in place; which ones moved."""
     name_list = list(NAMES)
-    points = scores[["r_score", "f_score", "m_score"]].to_numpy(dtype=float, na_value=np.nan)
-    fits = fitting_names(points)
     prototypes = np.array([prototype for prototype, _ in NAMES.values()])
-    distance = np.sqrt(((points[:, None, :] - prototypes[None, :, :]) ** 2).sum(axis=2))
     # Segments named by R/F/M prototypes; any other name (an attribute model's) promises nothing about scores.
     named = {key: name_list.index(name) for key, (name, _) in segments.items() if name in NAMES}
     if not named:
         return np.zeros(len(keys), dtype=bool)
+    points = scores[["r_score", "f_score", "m_score"]].to_numpy(dtype=float, na_value=np.nan)
     own = pd.Series(named).reindex(cluster_keys).to_numpy(dtype=float)
     checked = ~np.isnan(own)
+    # Each member against its own cluster's prototype first; the other names only for the few that contradict it.
     moved = np.zeros(len(keys), dtype=bool)
-    moved[checked] = ~fits[np.flatnonzero(checked), own[checked].astype(int)]
+    with np.errstate(invalid="ignore"):
+        gap = np.abs(points[checked] - prototypes[own[checked].astype(int)])
+        moved[checked] = (gap > MEMBER_TOLERANCE).any(axis=1)
     if not moved.any():
         return moved
+    fits = fitting_names(points[moved])
+    distance = np.sqrt(((points[moved][:, None, :] - prototypes[None, :, :]) ** 2).sum(axis=2))
     model_keys = np.array(list(named), dtype=object)
     model_columns = np.array(list(named.values()))
     # Nearest fitting prototype among the model's own segments, else among every name (a rule segment).
     own_fit = np.where(fits[:, model_columns], distance[:, model_columns], np.inf)
-    in_model = moved & np.isfinite(own_fit.min(axis=1))
+    in_model = np.isfinite(own_fit.min(axis=1))
+    to_segment, to_rule = np.flatnonzero(moved)[in_model], np.flatnonzero(moved)[~in_model]
     target = model_keys[own_fit.argmin(axis=1)[in_model]]
-    keys[in_model] = target
-    names[in_model], actions[in_model] = _names_and_actions(segments, target)
-    by_rule = moved & ~in_model
-    nearest = np.where(fits, distance, np.inf).argmin(axis=1)[by_rule]
-    keys[by_rule] = [name_rule_key(name_list[j]) for j in nearest]
-    names[by_rule] = [name_list[j] for j in nearest]
-    actions[by_rule] = [NAMES[name_list[j]][1] for j in nearest]
+    keys[to_segment] = target
+    names[to_segment], actions[to_segment] = _names_and_actions(segments, target)
+    nearest = np.where(fits[~in_model], distance[~in_model], np.inf).argmin(axis=1)
+    keys[to_rule] = np.array([name_rule_key(name) for name in name_list], dtype=object)[nearest]
+    names[to_rule] = np.array(name_list, dtype=object)[nearest]
+    actions[to_rule] = np.array([action for _, action in NAMES.values()], dtype=object)[nearest]
     return moved
 
 
