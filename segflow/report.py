@@ -714,7 +714,9 @@ def build_segment_report(db: Database, settings: Settings, run_id: int | None = 
         Section(
             "Segment sizes",
             "Customers per segment, with each segment's share of the run's customers "
-            "(inactive: no purchase in the look-back window; unscored: missing a model feature).",
+            "(inactive: no purchase in the look-back window; unscored: missing a model feature; returned_all: returns "
+            "cancel the purchases; other lower-case keys such as lost: customers whose own R/F/M scores contradicted "
+            "their cluster's name, named by them).",
             sizes_figure(table, labels, colours),
         ),
         actions_section(table, labels),
