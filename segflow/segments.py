@@ -235,7 +235,8 @@ def describe_segments(
     out["profile"] = [{c: _json_number(v) for c, v in stats.loc[k].items() if c not in ("size", "share")} for k in keys]
     for column in ("mean_r_score", "mean_f_score", "mean_m_score"):
         out[column] = stats[column] if column in stats.columns else np.nan
-    out["renamed_from"] = [renamed.get(k) for k in keys]
+    # With no other free name left the matching may give a segment its old name back: then it was not renamed.
+    out["renamed_from"] = [renamed[k] if k in renamed and renamed[k] != names.loc[k, "name"] else None for k in keys]
     return out, labels
 
 
