@@ -6,8 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pytest
 from support.data import insert_lines
+from support.databases import fresh_database, settings_for
 
 from segflow import comparison, registry
+from segflow.db import Database
 from segflow.generate import GeneratorSpec, generate_transactions
 from segflow.scoring import Scorer
 from segflow.segments import NAMES, RETURNED_ALL
@@ -29,9 +31,8 @@ def prototypes() -> tuple[list[str], list[float], list[float], list[float]]:
     return list(NAMES), [p[0] for p in points], [p[1] for p in points], [p[2] for p in points]
 
 
-@pytest.fixture
-def night(db):
-    """A night on generated customers plus one who bought 74,215 units and returned every one the same day."""
+def generate_with_a_full_return(db) -> None:
+    """Generated customers plus one who bought 74,215 units and returned every one the same day."""
     generate_transactions(db, SPEC)
     bought = datetime(2024, 6, 18, 10, 1, tzinfo=UTC)
     jar = ("23166", "MEDIUM CERAMIC TOP STORAGE JAR")
@@ -42,10 +43,21 @@ def night(db):
             ("C541433", *jar, -74_215, 1.04, bought + timedelta(minutes=8), "returns-all", "United Kingdom"),
         ],
     )
-    return run_nightly(db, db.settings, AS_OF)
 
 
-def test_every_member_carries_a_name_its_own_scores_do_not_contradict(db, night, fetch):
+@pytest.fixture(scope="module")
+def published(server_url, template_database, tmp_path_factory):
+    """One night on those customers, shared by the tests that only read it: (database, settings, attempt)."""
+    urls = fresh_database(server_url, template_database)
+    settings = settings_for(next(urls), tmp_path_factory.mktemp("home"))
+    db = Database(settings)
+    generate_with_a_full_return(db)
+    yield db, settings, run_nightly(db, settings, AS_OF)
+    next(urls, None)  # drops the database
+
+
+def test_every_member_carries_a_name_its_own_scores_do_not_contradict(published, fetch):
+    db, _, night = published
     assert fetch(db, CONTRADICTIONS, prototypes()) == [(0,)]
     lapsed = fetch(
         db,
@@ -77,7 +89,8 @@ def test_every_member_carries_a_name_its_own_scores_do_not_contradict(db, night,
     ) == [(0,)]
 
 
-def test_a_customer_whose_returns_cancel_the_purchases_is_named_for_it(db, night, fetch):
+def test_a_customer_whose_returns_cancel_the_purchases_is_named_for_it(published, fetch):
+    db = published[0]
     row = fetch(
         db,
         "select segment_key, segment_name, action, monetary::float, frequency, cluster_key"
@@ -89,7 +102,8 @@ def test_a_customer_whose_returns_cancel_the_purchases_is_named_for_it(db, night
     assert history == [(row[5],)]
 
 
-def test_the_scorer_and_the_comparison_give_every_member_the_stage_s_name(db, settings, night, fetch):
+def test_the_scorer_and_the_comparison_give_every_member_the_stage_s_name(published, fetch):
+    db, settings, night = published
     version = registry.champion(db)
     features = pd.DataFrame(
         fetch(
@@ -119,7 +133,9 @@ def test_the_scorer_and_the_comparison_give_every_member_the_stage_s_name(db, se
     assert compared == stage
 
 
-def test_an_inherited_name_the_new_segment_no_longer_fits_is_renamed_and_shown(db, settings, night, fetch):
+def test_an_inherited_name_the_new_segment_no_longer_fits_is_renamed_and_shown(db, settings, fetch):
+    generate_with_a_full_return(db)
+    run_nightly(db, settings, AS_OF)
     # The champion's most lapsed segment is given a name that promises recent customers, as if they had lapsed
     # since; a retrained model on the next day inherits the key.
     segments = fetch(
