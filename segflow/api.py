@@ -28,6 +28,7 @@ from segflow.customers import UnknownCustomer, customer_view
 from segflow.db import Database
 from segflow.errors import DatabaseUnreachable, NoChampion, SegflowError
 from segflow.scoring import RowError, Scorer
+from segflow.segments import RULE_SEGMENTS
 from segflow.settings import Settings
 
 CHAMPION_CHECK_SECONDS = 1.0
@@ -213,6 +214,8 @@ def create_app(settings: Settings, check_seconds: float = CHAMPION_CHECK_SECONDS
         rows = [dict(zip(columns, row, strict=True)) for row in db.run("queries/api/current_segments")]
         run = {k: rows[0][k] for k in ("run_id", "as_of")} if rows else {"run_id": None, "as_of": None}
         segments = [{k: v for k, v in row.items() if k not in ("run_id", "as_of")} for row in rows]
+        for segment in segments:  # a rule segment's action is segflow's, not a model's
+            segment["action"] = segment["action"] or RULE_SEGMENTS.get(segment["segment_key"], ("", None))[1]
         return jsonable_encoder({**run, "segments": segments})
 
     @app.get("/health")
@@ -241,7 +244,9 @@ def _score_customers(scorer: Scorer, customers: list[CustomerFeatures], where: t
     ]
     if missing:
         raise RequestValidationError(missing)
-    frame = pd.DataFrame([{name: c.features[name] for name in scorer.features} for c in customers])
+    frame = pd.DataFrame(
+        [{name: c.features[name] for name in scorer.input_columns(list(c.features))} for c in customers]
+    )
     batch = scorer.score(frame)
     if batch.errors:
         raise RequestValidationError(

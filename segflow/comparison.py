@@ -16,7 +16,8 @@ import pandas as pd
 from segflow import features as feature_store
 from segflow import registry
 from segflow.db import Database, copy_in, run_named
-from segflow.segments import INACTIVE, UNSCORED
+from segflow.runs import run_info
+from segflow.segments import INACTIVE, UNSCORED, name_members
 from segflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,10 @@ def rescore(db: Database, settings: Settings, attempt_id: int, version: int) -> 
     if db.run("queries/comparison/comparison_exists", {"attempt_id": attempt_id, "model_version": version})[0][0]:
         return 0
     model = registry.load(db, version)
-    keys = pd.Series(model.segment_keys).to_numpy()
+    keys = pd.Series(model.segment_keys).to_numpy(dtype=object)
+    names = registry.segment_names(db, version)
+    # The model's cut points (else the attempt's own), as the score stage takes them.
+    cuts = registry.details(db, version)["rfm_cut_points"] or run_info(db, attempt_id).rfm_cut_points or {}
     written = 0
     # One transaction: a reader finds all of an attempt's comparison rows or none.
     with db.transaction() as cur:
@@ -81,7 +85,8 @@ def rescore(db: Database, settings: Settings, attempt_id: int, version: int) -> 
                     "attempt_id": attempt_id,
                     "model_version": version,
                     "customer_id": chunk["customer_id"].to_numpy(),
-                    "segment_key": keys[labels],
+                    # The names' rules as the score stage applies them: a move is a customer's own, not a rule's.
+                    "segment_key": name_members(keys[labels], names, chunk, cuts).keys,
                 }
             )
             buffer = io.StringIO()

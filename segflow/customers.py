@@ -128,7 +128,8 @@ def what_if(db: Database, values: dict[str, float], version: int | None = None) 
     _check_values(values)
     scorer = Scorer.load(db, version)  # NoChampion, or UnknownModelVersion for a version that does not exist
     scorer.check_columns(list(values))
-    scored = scorer.score(pd.DataFrame([{name: float(values[name]) for name in scorer.features}])).rows.iloc[0]
+    given = {name: float(values[name]) for name in scorer.input_columns(list(values))}
+    scored = scorer.score(pd.DataFrame([given])).rows.iloc[0]
     return Prediction(
         segment_key=scored["segment_key"],
         segment_name=scored["segment_name"],

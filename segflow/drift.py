@@ -45,7 +45,7 @@ from psycopg2 import sql
 from segflow import drift_page, drift_workspace
 from segflow.db import Database, read_sql
 from segflow.errors import SegflowError
-from segflow.segments import INACTIVE, segment_key_order
+from segflow.segments import INACTIVE, RULE_SEGMENTS, segment_key_order
 from segflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -404,7 +404,8 @@ def staged_path(settings: Settings, run_id: int, reference: str, attempt_id: int
 
 def segment_labels(db: Database, versions: list[int], keys: list[str]) -> dict[str, str]:
     """'S2 Loyal' per segment key (in key order), named by the newest of the model versions compared."""
-    names = dict(db.run("queries/drift/segment_labels", {"versions": versions}))
+    rules = {key: name for key, (name, _) in RULE_SEGMENTS.items()}  # e.g. 'lost Lost', not a model's segment
+    names = rules | dict(db.run("queries/drift/segment_labels", {"versions": versions}))
     return {key: drift_page.segment_label(key, names.get(key, key)) for key in sorted(keys, key=segment_key_order)}
 
 
@@ -642,11 +643,15 @@ def store(db: Database, run_id: int, attempt_id: int, result: DriftResult) -> No
     )
 
 
-def transitions_html(rows: list[tuple], run_id: int, as_of: str, note: str = "") -> str:
+def transitions_html(
+    rows: list[tuple], run_id: int, as_of: str, note: str = "", renames: list[tuple] | None = None
+) -> str:
     """A self-contained page: the matrix of customers moving between segments into a run, in key order.
 
     rows: (from_run, to_run, from_key, from_name, to_key, to_name, customers, compared_under_model).
     note: why there is no earlier run to compare with, when rows is empty.
+    renames: (key, inherited name, new name) of the run's model's segments that no longer fitted their inherited
+    name, when the model changed between the runs.
     """
 
     def label(key: str, name: str) -> str:
@@ -680,6 +685,11 @@ def transitions_html(rows: list[tuple], run_id: int, as_of: str, note: str = "")
             )
     else:
         intro = html.escape(note or "No earlier published run: nothing to compare with.")
+    if renames:
+        renamed = "; ".join(f"{key} {old!r} is now {new!r}" for key, old, new in renames)
+        intro += html.escape(
+            f" Renamed by model v{under_model}, because its customers no longer fit the inherited name: {renamed}."
+        )
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title>
 <style>body {{ font-family: sans-serif; margin: 2em; }} table {{ border-collapse: collapse; }}

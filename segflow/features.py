@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 RFM_FEATURES = ("recency_days", "frequency", "monetary", "tenure_days", "avg_order_value", "return_rate")
 SCORED_FEATURES = ("recency_days", "frequency", "monetary")  # exported whenever transactions are used
+# What segflow.segments.name_members reads besides the scores: exported whenever transactions are used, too.
+NAME_RULE_FEATURES = (*SCORED_FEATURES, "return_rate")
 _ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -266,7 +268,8 @@ def rfm_scores(frame: pd.DataFrame, cuts: dict[str, list[float]]) -> pd.DataFram
         values = frame[source].to_numpy(dtype=float)
         below = np.searchsorted(np.asarray(cuts[cut_name], dtype=float), values, side="left")
         score = (5 - below) if reverse else (1 + below)
-        out[column] = pd.array(np.where(np.isnan(values), pd.NA, score), dtype="Int16")
+        # Built from values and a mask: a million rows in milliseconds, where an object array with pd.NA took a second.
+        out[column] = pd.arrays.IntegerArray(score.astype("int16"), np.isnan(values))
     return out
 
 
@@ -280,10 +283,11 @@ def feature_value(name: str) -> sql.Composable:
 
 
 def _feature_columns(features: FeatureSet) -> tuple[sql.Composable, sql.Composable]:
-    """Columns to export (the features, plus R/F/M for scores) and the test that every feature is there."""
+    """Columns to export (the features, plus R/F/M and return_rate for the names' rules) and the test that every
+    feature is there."""
     columns, complete = [], []
     exported = features.names + tuple(
-        f for f in SCORED_FEATURES if features.uses_transactions and f not in features.names
+        f for f in NAME_RULE_FEATURES if features.uses_transactions and f not in features.names
     )
     for name in exported:
         expression = feature_value(name)
@@ -321,7 +325,7 @@ def export_features(
         in_partition=partition.predicate(),
     )
     with db.copy_out(statement) as spool:
-        dtypes = {"customer_id": str, **dict.fromkeys(features.names + SCORED_FEATURES, "float64")}
+        dtypes = {"customer_id": str, **dict.fromkeys(features.names + NAME_RULE_FEATURES, "float64")}
         yield from pd.read_csv(spool, dtype=dtypes, chunksize=chunk_rows)
 
 

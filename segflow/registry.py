@@ -74,8 +74,10 @@ def register(
     segments: pd.DataFrame,
     context: TrainingContext,
     snapshot: pd.DataFrame | None = None,
+    training_segment_sizes: dict[str, int] | None = None,
 ) -> int:
-    """Save the model's artifact and record the version and its segments; returns the version number."""
+    """Save the model's artifact and record the version and its segments (and the training sample's customers per
+    segment as the names' rules name them); returns the version number."""
     models_dir.mkdir(parents=True, exist_ok=True)
     model = selection.model
     with db.transaction() as cur:
@@ -109,6 +111,9 @@ def register(
                     "artifact_path": str(path),
                     "artifact_sha256": file_sha256(path),
                     "trained_in_attempt": context.trained_in_attempt,
+                    "training_segment_sizes": (
+                        json.dumps(training_segment_sizes) if training_segment_sizes is not None else None
+                    ),
                 },
             )
             for key, row in segments.iterrows():
@@ -127,6 +132,7 @@ def register(
                         "mean_r_score": _maybe(row.get("mean_r_score")),
                         "mean_f_score": _maybe(row.get("mean_f_score")),
                         "mean_m_score": _maybe(row.get("mean_m_score")),
+                        "renamed_from": None if pd.isna(row.get("renamed_from")) else row.get("renamed_from"),
                     },
                 )
             if snapshot is not None and not snapshot.empty:

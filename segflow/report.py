@@ -28,7 +28,7 @@ from segflow.attribute_names import feature_label, feature_title
 from segflow.db import Database, run_composed_named
 from segflow.features import RFM_FEATURES, feature_value
 from segflow.model import SegmentModel
-from segflow.segments import INACTIVE, UNSCORED, segment_key_order
+from segflow.segments import INACTIVE, RULE_SEGMENTS, UNSCORED, segment_key_order
 from segflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -611,7 +611,7 @@ def attribute_profile_section(
         .query("attribute not in @model.features")
         .pivot(index="segment_key", columns="attribute", values="mean")
     )
-    rules = {INACTIVE[0]: INACTIVE[2], UNSCORED[0]: UNSCORED[2]}
+    rules = {key: action for key, (_, action) in RULE_SEGMENTS.items()}
     actions = rules | {key: action for key, (_, action) in registry.segment_names(db, version).items()}
     return Section(
         "Segment profiles",
@@ -716,7 +716,9 @@ def build_segment_report(db: Database, settings: Settings, run_id: int | None = 
         Section(
             "Segment sizes",
             "Customers per segment, with each segment's share of the run's customers "
-            "(inactive: no purchase in the look-back window; unscored: missing a model feature).",
+            "(inactive: no purchase in the look-back window; unscored: missing a model feature; returned_all: returns "
+            "cancel the purchases; other lower-case keys such as lost: customers whose own R/F/M scores contradicted "
+            "their cluster's name, named by them).",
             sizes_figure(table, labels, colours),
         ),
         actions_section(table, labels),
@@ -733,6 +735,9 @@ def build_segment_report(db: Database, settings: Settings, run_id: int | None = 
         ("customers", f"{run['customers_known'] or 0:,} ({clustered:,} clustered)"),
         ("published", published),
     ]
+    names = runs.names_line(runs.run_summary(db, run["attempt_id"]))
+    if names:
+        facts.append(("names", html.escape(names.removeprefix("names: "))))
     text = render_page(
         f"Segments of run {run_id}, as of {as_of}", facts, drift_links(db, settings, run["run_id"], page), sections
     )

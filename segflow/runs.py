@@ -15,7 +15,7 @@ from psycopg2 import sql
 from segflow.db import Database, run_composed_named
 from segflow.errors import SegflowError
 from segflow.features import feature_value
-from segflow.segments import INACTIVE, UNSCORED
+from segflow.segments import RULE_SEGMENTS
 
 RetrainMode = Literal["auto", "always", "never"]
 RETRAIN_MODES: tuple[RetrainMode, ...] = get_args(RetrainMode)
@@ -54,8 +54,9 @@ def run_info(db: Database, attempt_id: int) -> RunInfo:
 
 
 def run_summary(db: Database, attempt_id: int) -> dict[str, Any]:
-    """as_of, model_version, retrained, customers_known, retrain_reason, run_id, outcome and batch_changes
-    (imports added or removed since the last published run) of an attempt."""
+    """as_of, model_version, retrained, customers_known, retrain_reason, run_id, outcome, batch_changes
+    (imports added or removed since the last published run) and the names' rules' figures (members_moved,
+    members_returned_all, name_contradictions; None before scoring) of an attempt."""
     columns = (
         "as_of",
         "model_version",
@@ -65,6 +66,9 @@ def run_summary(db: Database, attempt_id: int) -> dict[str, Any]:
         "run_id",
         "outcome",
         "batch_changes",
+        "members_moved",
+        "members_returned_all",
+        "name_contradictions",
     )
     return dict(zip(columns, db.run("queries/runs/run_summary", {"attempt_id": attempt_id})[0], strict=True))
 
@@ -120,6 +124,18 @@ def published_run(db: Database, run_id: int | None = None) -> dict[str, Any]:
     raise UnknownRun(f"run {run_id} (as of {known[0][0]}) is {known[0][1]}, not published")
 
 
+def names_line(info: dict[str, Any]) -> str | None:
+    """The names' rules' figures of a run summary in words (None when the run has none: not scored, or rows from
+    before they were counted)."""
+    if info.get("members_moved") is None:
+        return None
+    return (
+        f"names: {info['members_moved']:,} members moved to a segment whose name fits their own R/F/M scores, "
+        f"{info['members_returned_all']:,} whose returns cancel their purchases named 'Returned everything'; "
+        f"{info['name_contradictions']:,} carry a name their own scores contradict"
+    )
+
+
 def segment_table(db: Database, attempt_id: int) -> pd.DataFrame:
     """Per segment of a published attempt: key, name, customers, share of all its customers, mean recency,
     frequency, monetary, the segment's action and its share of the run's revenue (None without revenue)."""
@@ -138,10 +154,8 @@ def segment_table(db: Database, attempt_id: int) -> pd.DataFrame:
         "queries/runs/run_segment_table",
         {
             "attempt_id": attempt_id,
-            "inactive_key": INACTIVE[0],
-            "inactive_action": INACTIVE[2],
-            "unscored_key": UNSCORED[0],
-            "unscored_action": UNSCORED[2],
+            "rule_keys": list(RULE_SEGMENTS),
+            "rule_actions": [action for _, action in RULE_SEGMENTS.values()],
         },
     )
     return pd.DataFrame(rows, columns=columns)

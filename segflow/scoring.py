@@ -26,6 +26,7 @@ from segflow import features, ingest, registry
 from segflow.db import Database, copy_named, read_sql, run_named
 from segflow.errors import NoChampion, SegflowError
 from segflow.model import SegmentModel
+from segflow.segments import name_members
 
 SCORE_COLUMNS = ("segment_key", "segment_name", "action", "distance", "confidence", "model_version")
 # Distance and confidence are rounded so that a customer scored alone and in a file of a million get the same digits.
@@ -82,11 +83,19 @@ class MissingFeatureValues(SegflowError):
 class Scorer:
     """A model version loaded once, with its segment names and actions: scores frames of features."""
 
-    def __init__(self, version: int, model: SegmentModel, names: dict[str, tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        version: int,
+        model: SegmentModel,
+        names: dict[str, tuple[str, str]],
+        cut_points: dict[str, list[float]] | None = None,
+    ) -> None:
         self.version = version
         self.model = model
         self.features: list[str] = list(model.features)
         self.names = names
+        # The model's R/F/M cut points: the member rule (segflow.segments.name_members) scores members with them.
+        self.cut_points = cut_points or {}
 
     @classmethod
     def load(cls, db: Database, version: int | None = None) -> Scorer:
@@ -96,7 +105,13 @@ class Scorer:
             if version is None:
                 raise NoChampion()
         model = registry.load(db, version)  # raises UnknownModelVersion for a version that does not exist
-        return cls(version, model, registry.segment_names(db, version))
+        cuts = registry.details(db, version)["rfm_cut_points"]
+        return cls(version, model, registry.segment_names(db, version), cuts)
+
+    def input_columns(self, given: list[str] | pd.Index) -> list[str]:
+        """The model's features, then those of the names' rules' inputs among `given` that are not features (a
+        caller that builds a frame passes these on, so the rules see what the customer's values allow)."""
+        return self.features + [n for n in features.NAME_RULE_FEATURES if n in given and n not in self.features]
 
     def check_columns(self, columns: list[str] | pd.Index) -> None:
         """Raise MissingFeatureValues when the model's features are not all among the columns."""
@@ -120,16 +135,28 @@ class Scorer:
         if valid.any():
             labels, distance, confidence = self.model.assign(pd.DataFrame(matrix, columns=self.features))
             keys = np.asarray(self.model.segment_keys, dtype=object)[labels]
-            named = [self.names.get(key, (key, "")) for key in keys]
-            columns["segment_key"] = keys
-            columns["segment_name"] = np.array([name for name, _ in named], dtype=object)
-            columns["action"] = np.array([action for _, action in named], dtype=object)
+            members = name_members(keys, self.names, self._rule_inputs(frame, values, valid), self.cut_points)
+            columns["segment_key"] = members.keys
+            columns["segment_name"] = members.names
+            columns["action"] = members.actions
             columns["distance"] = np.round(distance.astype(float), DECIMALS)
             columns["confidence"] = np.round(confidence.astype(float), DECIMALS)
         else:
             columns.update({column: np.array([], dtype=object) for column in SCORE_COLUMNS[:-1]})
         columns["model_version"] = np.full(int(valid.sum()), self.version)
         return ScoredBatch(rows=pd.DataFrame(columns), errors=sorted(errors, key=lambda e: e.row))
+
+    def _rule_inputs(self, frame: pd.DataFrame, values: dict[str, np.ndarray], valid: np.ndarray) -> pd.DataFrame:
+        """The valid rows' values the names' rules read (recency_days, frequency, monetary, return_rate), from the
+        parsed features or, for one the model does not cluster on, from the frame's own column when it has one (a
+        value that is not a number counts as missing there)."""
+        inputs = {}
+        for name in features.NAME_RULE_FEATURES:
+            if name in values:
+                inputs[name] = values[name][valid]
+            elif name in frame.columns:
+                inputs[name] = pd.to_numeric(frame[name].to_numpy()[valid], errors="coerce")
+        return pd.DataFrame(inputs)
 
     def _parse(self, frame: pd.DataFrame, first_row: int) -> tuple[dict[str, np.ndarray], list[RowError]]:
         """Each feature as floats, and one error per row (its first bad column)."""

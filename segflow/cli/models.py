@@ -76,7 +76,9 @@ def models_show(
     for column in ("key", "segment", "size", "share of training sample", "action"):
         table.add_column(column, overflow="fold", justify="left" if column in ("key", "segment", "action") else "right")
     for s in details["segments"]:
-        table.add_row(s["key"], s["name"], f"{s['size']:,}", f"{s['share']:.1%}", s["action"])
+        # A segment that no longer fitted the name it inherited says which (segflow.segments, inherited names).
+        name = f"{s['name']} (was {s['renamed_from']})" if s.get("renamed_from") else s["name"]
+        table.add_row(s["key"], name, f"{s['size']:,}", f"{s['share']:.1%}", s["action"])
     console.print(table)
 
 

@@ -39,6 +39,9 @@ def print_run(db: Database, attempt_id: int) -> None:
     print_segment_table(db, attempt_id, f"segments of run {run_id}, as of {as_of} (model v{version})")
     console.print(f"{info['customers_known']:,} customers; {info['outcome']}", highlight=False, soft_wrap=True)
     console.print(f"why: {info['retrain_reason']}", highlight=False, soft_wrap=True)
+    names = runs.names_line(info)
+    if names:
+        console.print(names, highlight=False, soft_wrap=True)
     if info["batch_changes"]:
         changes = "; ".join(
             f"batch {c['batch_id']} {c['change']} ({c['name']}, {c['lines']:,} lines)" for c in info["batch_changes"]

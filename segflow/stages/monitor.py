@@ -198,9 +198,11 @@ def _write_transitions_page(db: Database, settings: Settings, run_id: int, as_of
         if prev_run is None
         else f"Run {prev_run}, the published run before this one, was scored on other features: not compared."
     )
+    under_model = rows[0][7] if rows else None
+    renames = db.run("queries/transitions/renamed_segments", {"version": under_model}) if under_model else []
     page = drift.transitions_path(settings, run_id)
     page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text(drift.transitions_html(rows, run_id, str(as_of), note), encoding="utf-8")
+    page.write_text(drift.transitions_html(rows, run_id, str(as_of), note, renames), encoding="utf-8")
 
 
 def drift_workspace(db: Database, settings: Settings, attempt_id: int, results: list[drift.DriftResult]) -> int:

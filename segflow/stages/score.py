@@ -15,7 +15,7 @@ from segflow.db import Database, copy_in, run_composed_named, run_named
 from segflow.errors import SegflowError
 from segflow.partitions import Partition, partitions_of
 from segflow.runs import record_stage_seconds, run_info
-from segflow.segments import INACTIVE, UNSCORED
+from segflow.segments import INACTIVE, MEMBER_TOLERANCE, NAMES, RETURNED_ALL, UNSCORED, name_members
 from segflow.settings import Settings
 
 
@@ -47,9 +47,7 @@ def score_partition(db: Database, settings: Settings, attempt_id: int, partition
     feature_set = feature_store.FeatureSet(tuple(model.features))
     # The model's cut points (else this run's own), so scores mean the same in every run it scores.
     cuts = registry.details(db, info.model_version)["rfm_cut_points"] or info.rfm_cut_points or {}
-    label_keys = np.asarray(model.segment_keys)
-    label_names = np.asarray([names[k][0] for k in model.segment_keys])
-    label_actions = np.asarray([names[k][1] for k in model.segment_keys])
+    label_keys = np.asarray(model.segment_keys, dtype=object)
     scope = {"attempt_id": attempt_id, **partition.params()}
     scored = 0
     with db.transaction() as cur:
@@ -59,20 +57,22 @@ def score_partition(db: Database, settings: Settings, attempt_id: int, partition
         )
         for chunk in chunks:
             labels, distance, confidence = model.assign(chunk)
+            members = name_members(label_keys[labels], names, chunk, cuts)
             frame = pd.DataFrame(
                 {
                     "attempt_id": attempt_id,
                     "customer_id": chunk["customer_id"].to_numpy(),
-                    "segment_key": label_keys[labels],
-                    "segment_name": label_names[labels],
-                    "action": label_actions[labels],
+                    "segment_key": members.keys,
+                    "segment_name": members.names,
+                    "action": members.actions,
                     "model_version": info.model_version,
                     "distance": distance.round(6),
                     "confidence": confidence.round(6),
+                    "cluster_key": label_keys[labels],
                 }
             )
-            if cuts:
-                frame = frame.join(feature_store.rfm_scores(chunk, cuts).reset_index(drop=True))
+            if members.scores is not None:
+                frame = frame.join(members.scores.reset_index(drop=True))
             buffer = io.StringIO()
             frame.to_csv(buffer, sep="\t", header=False, index=False, na_rep="\\N")
             buffer.seek(0)
@@ -102,6 +102,25 @@ def score_partition(db: Database, settings: Settings, attempt_id: int, partition
     }
 
 
+def record_member_names(db: Database, attempt_id: int) -> tuple[int, int, int]:
+    """Store with the attempt how many members moved to a name that fits them, how many returned everything, and how
+    many still carry a name their own scores contradict (0 unless rows were written another way)."""
+    prototypes = [prototype for prototype, _ in NAMES.values()]
+    moved, returned_all, contradictions = db.run(
+        "queries/score/record_member_names",
+        {
+            "attempt_id": attempt_id,
+            "names": list(NAMES),
+            "r": [p[0] for p in prototypes],
+            "f": [p[1] for p in prototypes],
+            "m": [p[2] for p in prototypes],
+            "tolerance": MEMBER_TOLERANCE,
+            "returned_all_key": RETURNED_ALL[0],
+        },
+    )[0]
+    return moved, returned_all, contradictions
+
+
 def finish(db: Database, settings: Settings, attempt_id: int, partitions_seconds: float) -> Scored:
     """After every partition: fresh planner statistics, the score stage's seconds (the partitions' wall time plus
     this), and how many customers the model scored."""
@@ -111,5 +130,6 @@ def finish(db: Database, settings: Settings, attempt_id: int, partitions_seconds
         raise SegflowError(f"run attempt {attempt_id} has no model version; train first")
     db.run("queries/score/analyze_run_rows")
     scored = db.run("queries/score/model_scored", {"attempt_id": attempt_id})[0][0]
+    record_member_names(db, attempt_id)
     record_stage_seconds(db, attempt_id, "score", partitions_seconds + time.perf_counter() - started)
     return Scored(scored, info.model_version)

@@ -10,7 +10,7 @@ from segflow import mlflow_mirror, policy, registry
 from segflow.db import Database
 from segflow.model import SegmentModel, bounded_silhouette, select_model
 from segflow.runs import run_info, timed
-from segflow.segments import PreviousSegments, describe_segments
+from segflow.segments import PreviousSegments, describe_segments, name_members
 from segflow.settings import Settings
 from segflow.stages.decide import record
 
@@ -49,10 +49,14 @@ def train(db: Database, settings: Settings, attempt_id: int, decision: policy.Tr
             rfm_cut_points=cuts,
             trained_in_attempt=attempt_id,
         )
-        snapshot = sample.head(settings.drift_sample).assign(
-            segment_key=pd.Series(selection.model.segment_keys).to_numpy()[labels[: settings.drift_sample]]
-        )
-        version = registry.register(db, settings.model_path, selection, segments, context, snapshot)
+        # The training customers named as the score stage names members, so drift against training compares like
+        # with like.
+        names = {key: (row["name"], row["action"]) for key, row in segments.iterrows()}
+        cluster_keys = pd.Series(selection.model.segment_keys).to_numpy(dtype=object)[labels]
+        named = pd.Series(name_members(cluster_keys, names, sample, cuts).keys)
+        snapshot = sample.head(settings.drift_sample).assign(segment_key=named.head(settings.drift_sample).to_numpy())
+        sizes = {str(key): int(count) for key, count in named.value_counts().sort_index().items()}
+        version = registry.register(db, settings.model_path, selection, segments, context, snapshot, sizes)
         promote = decision.may_promote
         if promote and decision.gated and previous is not None and champion is not None:
             challenge = measure_challenge(previous.model, selection.model, sample, settings, (version, champion))

@@ -15,10 +15,10 @@ from sklearn.decomposition import PCA
 from segflow import drift, report, runs
 from segflow.db import Database
 from segflow.model import SegmentModel
-from segflow.segments import INACTIVE, UNSCORED
+from segflow.segments import RULE_SEGMENTS
 from segflow.settings import Settings
 
-RULE_ACTIONS = {INACTIVE[0]: INACTIVE[2], UNSCORED[0]: UNSCORED[2]}
+RULE_ACTIONS = {key: action for key, (_, action) in RULE_SEGMENTS.items()}
 SEGMENT_COLUMNS = [
     "segment_key",
     "segment_name",

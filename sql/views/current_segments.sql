@@ -1,4 +1,4 @@
--- The BI contract: one row per known customer of the current published run.
+-- The BI contract: one row per known customer of the current published run. Columns are only ever added at the end.
 create or replace view segflow.current_segments as
 with pointer as (
     select attempt_id from segflow.current_run
@@ -21,7 +21,9 @@ final as (
         a.f_score,
         a.m_score,
         a.distance,
-        a.confidence
+        a.confidence,
+        -- the model's cluster (segment_key differs when its name did not fit the customer); null: a rule segment
+        a.cluster_key
     from segflow.segment_assignments as a
     inner join pointer as p on p.attempt_id = a.attempt_id
     inner join segflow.run_attempts as r on r.attempt_id = a.attempt_id

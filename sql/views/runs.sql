@@ -17,7 +17,8 @@ final as (
         excluded_unknown_customer, excluded_cancellation_or_return, excluded_non_positive_price,
         excluded_duplicate, customers_known, customers_active, customers_inactive, rfm_cut_points,
         stage_seconds, started_at, finished_at, published_at, error, source_table, outcome, batch_changes, aggregates,
-        source_newest_day, stale_source_allowed, withdrawn_at, withdrawn_reason
+        source_newest_day, stale_source_allowed, withdrawn_at, withdrawn_reason,
+        members_moved, members_returned_all, name_contradictions
     from ranked
     where rank = 1
 )

@@ -30,7 +30,8 @@ final as (
         a.distance,
         a.confidence,
         p.attempt_id in (select attempt_id from pointer) as is_current,
-        p.published_at
+        p.published_at,
+        a.cluster_key
     from published as p
     inner join segflow.segment_assignments as a on a.attempt_id = p.attempt_id
     left join segflow.customer_features as f on f.attempt_id = a.attempt_id and f.customer_id = a.customer_id

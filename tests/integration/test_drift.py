@@ -1,5 +1,6 @@
 """Drift reports on generated data: a quiet week raises nothing, a wave of one-time buyers does."""
 
+import html
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import pytest
 from support.browser import png_ink_share, render_in_chromium
 
 from segflow.generate import GeneratorSpec, generate_transactions
+from segflow.segments import RULE_SEGMENTS
 from segflow.stages import run_nightly
 
 pytestmark = pytest.mark.slow
@@ -55,7 +57,9 @@ def test_the_drift_page_opens_with_a_header_naming_run_reference_verdict_and_seg
     run_nightly(history, settings, AS_OF)
     run_nightly(history, settings, AS_OF + timedelta(days=7))
     previous = reports(fetch, history, 2)["previous"]
-    names = dict(fetch(history, "select segment_key, name from segflow.model_segments where model_version = 1"))
+    names = {key: name for key, (name, _) in RULE_SEGMENTS.items()} | dict(
+        fetch(history, "select segment_key, name from segflow.model_segments where model_version = 1")
+    )
     text = Path(previous[4]).read_text()
 
     header = text[text.index('<div id="segflow-drift-header">') : text.index("</div>", text.index("segflow-drift"))]
@@ -70,7 +74,7 @@ def test_the_drift_page_opens_with_a_header_naming_run_reference_verdict_and_seg
     ) in header
     assert "(below the threshold 0.2, SEGFLOW_DRIFT_PSI_THRESHOLD)" in header
     for row in previous[5]["segments"]:
-        label = f"{row['segment_key']} {names[row['segment_key']]}"
+        label = html.escape(f"{row['segment_key']} {names[row['segment_key']]}")
         assert f"<tr><th>{label}</th><td>{row['share_then']:.1%}</td><td>{row['share_now']:.1%}</td>" in header
     # Evidently's part: segment keys carry their names, per-segment columns are named, no row-order plots.
     assert "Index binned" not in text

@@ -14,11 +14,12 @@ import pytest
 
 from segflow import attempts, registry, report, retention
 from segflow.generate import GeneratorSpec, generate_transactions
+from segflow.segments import RULE_SEGMENTS
 from segflow.stages import run_nightly
 
 SPEC = GeneratorSpec(customers=1_500, days=200, seed=11, start=date(2024, 1, 1))
 LAST_DAY = date(2024, 7, 18)  # the last generated day
-RULE_KEYS = {"inactive", "unscored", "new_customer"}
+RULE_KEYS = {*RULE_SEGMENTS, "new_customer"}  # rule segments, and customers new to the later run
 
 
 @pytest.fixture

@@ -104,8 +104,8 @@ def test_views_are_recreated_only_when_their_file_changes(blank_db, fetch, tmp_p
     copy = tmp_path / "sql"
     shutil.copytree(db_module.sql_dir(), copy)
     view = copy / "views" / "current_segments.sql"
-    extra_column = "        a.confidence,\n        a.action as next_step\n"
-    view.write_text(view.read_text().replace("        a.confidence\n", extra_column))
+    extra_column = "        a.cluster_key,\n        a.action as next_step\n"
+    view.write_text(view.read_text().replace("        a.cluster_key\n", extra_column))
     monkeypatch.setattr(migrations, "sql_dir", lambda: copy)
     migrations.upgrade(blank_db)
 
@@ -118,6 +118,6 @@ def test_views_are_recreated_only_when_their_file_changes(blank_db, fetch, tmp_p
             "order by ordinal_position",
         )
     ]
-    assert columns[-2:] == ["confidence", "next_step"]
+    assert columns[-2:] == ["cluster_key", "next_step"]
     after = dict(fetch(blank_db, "select name, applied_at from segflow.schema_views"))
     assert [name for name in after if after[name] != ledger[name]] == ["current_segments"]

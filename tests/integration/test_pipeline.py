@@ -30,6 +30,7 @@ CONTRACT = [
     "m_score",
     "distance",
     "confidence",
+    "cluster_key",
 ]
 
 

@@ -105,3 +105,23 @@ def test_a_features_file_is_scored_in_chunks_with_bad_rows_in_a_side_file(tmp_pa
         '5,frequency,"frequency: frequency must be at least 1 invoice, got 0 (customers without a purchase in the '
         "window are 'inactive', not clustered)\"",
     ]
+
+
+def test_the_scorer_gives_a_lapsed_member_a_name_that_fits_it_and_names_returns_that_cancel_purchases():
+    # recency 0 scores r 5 and 9 scores r 1; frequency 1 and monetary 0 score 5 (every cut point is below them).
+    cuts = {"recency": [1, 2, 3, 4], "frequency": [0, 0, 0, 0], "monetary": [-4, -3, -2, -1]}
+    model = _scorer().model
+    scorer = Scorer(7, model, {"S1": ("Loyal", "Thank them"), "S2": ("Big spenders", "Upsell")}, cuts)
+    frame = pd.DataFrame(
+        {"recency_days": [0, 9, 0], "frequency": [1, 1, 1], "monetary": [0, 0, 0], "return_rate": [0.2, 0.0, 1.0]}
+    )
+    assert scorer.input_columns(["monetary", "return_rate", "frequency", "recency_days", "x"]) == [
+        *FEATURES,
+        "return_rate",
+    ]
+    rows = scorer.score(frame).rows
+    # All three are nearest S1 ("Loyal"); (1, 5, 5) contradicts it and fits "Can't lose them" best, which no segment
+    # of this model is called: a rule segment. The third returned everything it bought.
+    assert rows["segment_key"].tolist() == ["S1", "cant_lose_them", "returned_all"]
+    assert rows["segment_name"].tolist() == ["Loyal", "Can't lose them", "Returned everything"]
+    assert rows["distance"].tolist() == [0.0, 9.0, 0.0]

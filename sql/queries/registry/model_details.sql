@@ -12,7 +12,7 @@ segments as (
             jsonb_build_object(
                 'key', segment_key, 'name', name, 'action', action, 'size', size, 'share', share,
                 'centroid', centroid, 'mean_r_score', mean_r_score, 'mean_f_score', mean_f_score,
-                'mean_m_score', mean_m_score
+                'mean_m_score', mean_m_score, 'renamed_from', renamed_from
             ) order by segment_key
         ) as segments
     from segflow.model_segments

@@ -3,7 +3,8 @@
 -- Revenue share: the segment's total monetary over the total of all the run's customers (inactive and
 -- unscored included, so the shares add up to 1 like the customer shares); null when the run has no revenue
 -- (customers clustered on attributes alone). Clustered segments take their action from the model that
--- scored them; the rule segments' actions are bound parameters (segflow.segments), as scoring writes them.
+-- scored them; the rule segments' actions are bound parameters (segflow.segments.RULE_SEGMENTS), as scoring
+-- writes them.
 with summaries as (
     select
         segment_key,
@@ -24,6 +25,11 @@ model_actions as (
     from segflow.model_segments
 ),
 
+rule_actions as (
+    select r.segment_key, r.action
+    from unnest(%(rule_keys)s::text[], %(rule_actions)s::text[]) as r (segment_key, action)
+),
+
 final as (
     select
         s.segment_key,
@@ -33,16 +39,11 @@ final as (
         s.mean_recency_days,
         s.mean_frequency,
         s.mean_monetary,
-        coalesce(
-            m.action,
-            case s.segment_key
-                when %(inactive_key)s then %(inactive_action)s
-                when %(unscored_key)s then %(unscored_action)s
-            end
-        ) as action,
+        coalesce(m.action, r.action) as action,
         (s.total_monetary / nullif(sum(s.total_monetary) over (), 0))::double precision as revenue_share
     from summaries as s
     left join model_actions as m on m.model_version = s.model_version and m.segment_key = s.segment_key
+    left join rule_actions as r on r.segment_key = s.segment_key
 )
 
 select
