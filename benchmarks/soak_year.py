@@ -56,12 +56,14 @@ SOAK_SETTINGS = {
 
 
 # The checks' own queries (assertions about the result, like a test's; segflow's statements live in sql/).
+# The models' own cluster keys (the rule segments, which members whose scores contradict their cluster's name may
+# carry, do not depend on the model): key stability is about these.
 STABLE_KEYS = """
-select distinct s.segment_key
+select distinct s.cluster_key
 from segflow.segment_assignments as s
 inner join segflow.run_attempts as a on a.attempt_id = s.attempt_id
 where a.status = 'published' and a.as_of >= %(first)s and a.as_of < %(before)s
-    and s.segment_key not in ('inactive', 'unscored')
+    and s.cluster_key is not null
 """
 PUBLISHED_WITH_PREVIOUS = """
 select run_id, lag(run_id) over (order by as_of)
