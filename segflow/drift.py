@@ -404,7 +404,7 @@ def staged_path(settings: Settings, run_id: int, reference: str, attempt_id: int
 
 def segment_labels(db: Database, versions: list[int], keys: list[str]) -> dict[str, str]:
     """'S2 Loyal' per segment key (in key order), named by the newest of the model versions compared."""
-    rules = {key: name for key, (name, _) in RULE_SEGMENTS.items()}  # e.g. 'lost Lost', not a model's segment
+    rules = {key: name for key, (name, _) in RULE_SEGMENTS.items()}  # e.g. 'lost' is 'Lost': not a model's segment
     names = rules | dict(db.run("queries/drift/segment_labels", {"versions": versions}))
     return {key: drift_page.segment_label(key, names.get(key, key)) for key in sorted(keys, key=segment_key_order)}
 

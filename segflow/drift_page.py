@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from segflow.segments import name_rule_key
+
 FEATURE_LABELS = {
     "recency_days": "recency (days)",
     "frequency": "frequency (orders)",
@@ -28,8 +30,9 @@ ALL_SAMPLED = "all customers in the sample"
 
 
 def segment_label(key: str, name: str) -> str:
-    """'S2 Loyal', or the key alone when the name is the key."""
-    return key if key == name else f"{key} {name}"
+    """'S2 Loyal' for a model's segment; a rule segment by its name alone ('inactive', 'At risk' for the key
+    'at_risk'), since its key only spells the name."""
+    return name if key in (name, name_rule_key(name)) else f"{key} {name}"
 
 
 def feature_label(feature: str) -> str:

@@ -26,6 +26,7 @@ from sklearn.decomposition import PCA
 from segflow import drift, registry, runs
 from segflow.attribute_names import feature_label, feature_title
 from segflow.db import Database, run_composed_named
+from segflow.drift_page import segment_label
 from segflow.features import RFM_FEATURES, feature_value
 from segflow.model import SegmentModel
 from segflow.segments import INACTIVE, RULE_SEGMENTS, UNSCORED, segment_key_order
@@ -50,11 +51,6 @@ PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 def segment_report_path(settings: Settings, run_id: int) -> Path:
     """Stable, absolute path of a run's segment report (a rebuild overwrites it)."""
     return (settings.report_path / "segments" / f"run-{run_id}.html").resolve()
-
-
-def segment_label(key: str, name: str) -> str:
-    """'S3 Loyal customers', or the key alone for rule segments whose name is their key."""
-    return key if key == name else f"{key} {name}"
 
 
 def segment_colours(keys: list[str]) -> dict[str, str]:
