@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from segflow.segments import name_rule_key
+from segflow.segments import RULE_SEGMENTS
 
 FEATURE_LABELS = {
     "recency_days": "recency (days)",
@@ -31,8 +31,9 @@ ALL_SAMPLED = "all customers in the sample"
 
 def segment_label(key: str, name: str) -> str:
     """'S2 Loyal' for a model's segment; a rule segment by its name alone ('inactive', 'At risk' for the key
-    'at_risk'), since its key only spells the name."""
-    return name if key in (name, name_rule_key(name)) else f"{key} {name}"
+    'at_risk', 'Returned everything' for 'returned_all'): the model-independent key adds nothing to the name."""
+    rule = RULE_SEGMENTS.get(key)
+    return name if key == name or (rule is not None and rule[0] == name) else f"{key} {name}"
 
 
 def feature_label(feature: str) -> str:

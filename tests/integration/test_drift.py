@@ -8,7 +8,7 @@ import pytest
 from support.browser import png_ink_share, render_in_chromium
 
 from segflow.generate import GeneratorSpec, generate_transactions
-from segflow.segments import RULE_SEGMENTS, name_rule_key
+from segflow.segments import RULE_SEGMENTS
 from segflow.stages import run_nightly
 
 pytestmark = pytest.mark.slow
@@ -76,7 +76,7 @@ def test_the_drift_page_opens_with_a_header_naming_run_reference_verdict_and_seg
     for row in previous[5]["segments"]:
         key, name = row["segment_key"], names[row["segment_key"]]
         # A model's segment by key and name ('S2 Loyal'); a rule segment ('cant_lose_them') by its name alone.
-        label = html.escape(name if key == name_rule_key(name) else f"{key} {name}")
+        label = html.escape(name if key in RULE_SEGMENTS else f"{key} {name}")
         assert f"<tr><th>{label}</th><td>{row['share_then']:.1%}</td><td>{row['share_now']:.1%}</td>" in header
     # Evidently's part: segment keys carry their names, per-segment columns are named, no row-order plots.
     assert "Index binned" not in text
