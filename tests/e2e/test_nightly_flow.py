@@ -51,3 +51,25 @@ def test_a_failing_flow_marks_the_attempt_failed(prefect_api, db, db_url, tmp_pa
     with pytest.raises(Exception, match="no purchase lines up to 2025-06-29"):
         nightly_segmentation(as_of=date(2025, 6, 29))
     assert fetch(db, "select status from segflow.run_attempts") == [("failed",)]
+
+
+def test_a_stale_night_ends_the_flow_run_failed_naming_both_dates(
+    prefect_api, db, db_url, tmp_path, fetch, monkeypatch
+):
+    # What a broken upstream export does to a scheduled night: the flow run ends Failed (so the failure automation
+    # notifies), with the one line that names both dates and the setting; nothing is published.
+    monkeypatch.setenv("SEGFLOW_DATABASE_URL", db_url)
+    monkeypatch.setenv("SEGFLOW_HOME", str(tmp_path / "home"))
+    generate_transactions(db, GeneratorSpec(customers=50, days=30, seed=5, start=date(2025, 1, 1)))
+    newest = fetch(db, "select max(invoiced_at at time zone 'UTC')::date from segflow.transactions")[0][0]
+
+    state = nightly_segmentation(as_of=date(2025, 3, 1), return_state=True)
+
+    assert state.is_failed()
+    days = (date(2025, 3, 1) - newest).days
+    assert (
+        f"its newest line is {newest}, {days} days before the as-of date 2025-03-01 (SEGFLOW_MAX_SOURCE_LAG_DAYS is 3)"
+        in (state.message or "")
+    )
+    assert fetch(db, "select status from segflow.run_attempts") == [("failed",)]
+    assert fetch(db, "select count(*) from segflow.current_run") == [(0,)]
