@@ -7,21 +7,24 @@ model is loaded again only when the version changed.
 
 from __future__ import annotations
 
+import logging
+import reprlib
 import secrets
 import threading
 import time
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 import pandas as pd
 import swagger_ui_bundle
-from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, File, HTTPException, Path, Query, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from segflow import registry
 from segflow.customers import UnknownCustomer, customer_view
@@ -34,6 +37,15 @@ from segflow.settings import Settings
 CHAMPION_CHECK_SECONDS = 1.0
 MAX_BATCH = 10_000  # customers per /score/batch request; files go to /score/file
 FILE_CHUNK_ROWS = 50_000
+MAX_ID_LENGTH = 200  # characters of a customer id, in a path or a body
+# An id is printable: a NUL (which PostgreSQL refuses with an error) or another control character is no customer's.
+ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+EXCERPT_CHARS = 80  # of a bad input a 422 shows: enough to recognise it, never the whole body sent back
+MAX_SHOWN_ERRORS = 100  # entries of a 422's detail; X-Segflow-Validation-Errors counts them all
+# The Swagger UI files /docs loads, served from the installed bundle (an allow-list: no other file of it is served).
+DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
+
+log = logging.getLogger(__name__)
 
 # Module-level: the app's endpoints are closures, and FastAPI resolves their (string) annotations in this module.
 _bearer = HTTPBearer(auto_error=False, description="SEGFLOW_API_TOKEN, when it is set.")
@@ -44,7 +56,9 @@ FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
 class CustomerFeatures(BaseModel):
     """One customer's feature values, by the names the model clusters on."""
 
-    customer_id: str | None = Field(default=None, description="Echoed back; not used for scoring.")
+    customer_id: str | None = Field(
+        default=None, max_length=MAX_ID_LENGTH, description="Echoed back; not used for scoring."
+    )
     features: dict[str, FiniteNumber] = Field(
         description="Value of every feature the champion clusters on (see GET /health for its version).",
         examples=[{"recency_days": 12, "frequency": 5, "monetary": 900.0}],
@@ -123,18 +137,15 @@ def create_app(settings: Settings, check_seconds: float = CHAMPION_CHECK_SECONDS
         version="1",
         docs_url=None,  # served below from the installed Swagger UI: many segflow machines have no internet
         redoc_url=None,
+        openapi_url=None,  # served below, behind the token like every endpoint but /health
     )
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
-
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title="segflow API",
-            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon-32x32.png",
-        )
+    # Outermost but for Starlette's error middleware: a body over the limit is refused before it is read, and
+    # before the token is checked (FastAPI reads the body before it runs the dependencies).
+    app.add_middleware(
+        BodySizeLimit,
+        limit=settings.api_max_body_bytes,
+        paths={"/score/file": settings.api_max_file_bytes},
+    )
 
     token = settings.api_token.get_secret_value() if settings.api_token is not None else None
 
@@ -146,11 +157,44 @@ def create_app(settings: Settings, check_seconds: float = CHAMPION_CHECK_SECONDS
 
     guarded = [Depends(authorised)]
 
+    @app.get("/openapi.json", include_in_schema=False, dependencies=guarded)
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs-assets/{name}", include_in_schema=False, dependencies=guarded)
+    def docs_asset(name: str) -> FileResponse:
+        if name not in DOCS_ASSETS:
+            raise HTTPException(404, "not found")
+        return FileResponse(FilePath(swagger_ui_bundle.swagger_ui_path) / name)
+
+    @app.get("/docs", include_in_schema=False, dependencies=guarded)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="segflow API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        return JSONResponse(
+            {"detail": [_bounded_error(e) for e in errors[:MAX_SHOWN_ERRORS]]},
+            status_code=422,
+            headers={"X-Segflow-Validation-Errors": str(len(errors))},
+        )
+
     @app.exception_handler(SegflowError)
     def _segflow_error(request: Request, exc: SegflowError) -> JSONResponse:
         if isinstance(exc, UnknownCustomer):
             return JSONResponse({"detail": str(exc)}, status_code=404)
-        if isinstance(exc, NoChampion | DatabaseUnreachable):
+        if isinstance(exc, DatabaseUnreachable):
+            # Its message names the host, port, database or socket path: for the server's log, not the caller.
+            log.warning("%s %s: %s", request.method, request.url.path, exc)
+            return JSONResponse({"detail": "database unreachable"}, status_code=503)
+        if isinstance(exc, NoChampion):
             return JSONResponse({"detail": str(exc)}, status_code=503)
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
@@ -180,7 +224,8 @@ def create_app(settings: Settings, check_seconds: float = CHAMPION_CHECK_SECONDS
                 errors.extend(batch.errors)
                 first_row += len(chunk)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise HTTPException(400, f"{file.filename}: not a readable CSV file ({exc})") from None
+            name = _excerpt(file.filename or "the file")
+            raise HTTPException(400, f"{name}: not a readable CSV file ({_excerpt(str(exc))})") from None
         rows = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame()
         headers = {"X-Segflow-Rows-Scored": str(len(rows)), "X-Segflow-Row-Errors": str(len(errors))}
         if format == "json":
@@ -189,7 +234,9 @@ def create_app(settings: Settings, check_seconds: float = CHAMPION_CHECK_SECONDS
         return Response(rows.to_csv(index=False), media_type="text/csv", headers=headers)
 
     @app.get("/customers/{customer_id}", dependencies=guarded)
-    def customer(customer_id: str) -> dict[str, Any]:
+    def customer(
+        customer_id: Annotated[str, Path(max_length=MAX_ID_LENGTH, pattern=ID_PATTERN)],
+    ) -> dict[str, Any]:
         """A customer's segment in the current run (null if not in it) and in every published run."""
         view = customer_view(db, customer_id, model_features=False)  # BI login: current_segments' columns only
         return jsonable_encoder({"customer_id": view.customer_id, "current": view.current, "history": view.history})
@@ -280,6 +327,97 @@ def _index(where: tuple[str, ...], i: int) -> tuple[int, ...]:
 def _invalid(loc: tuple[str | int, ...], kind: str, message: str) -> dict[str, Any]:
     """One entry of a 422's detail, in FastAPI's own shape (loc names the field)."""
     return {"type": kind, "loc": loc, "msg": message, "input": None}
+
+
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = EXCERPT_CHARS
+_short.maxlist = _short.maxdict = _short.maxtuple = 5
+_short.maxlevel = 2
+
+
+def _excerpt(value: Any) -> Any:
+    """A bad input as a 422 shows it: small numbers as they are, anything else as at most EXCERPT_CHARS characters
+    of text (a non-finite number as its text: JSON has no NaN, and encoding one made the 422 a 500)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and abs(value) <= 1e15:  # also False for NaN
+        return value
+    text = value if isinstance(value, str) else _short.repr(value)
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+
+
+def _bounded_error(error: dict[str, Any]) -> dict[str, Any]:
+    """One 422 entry in FastAPI's shape (type, loc naming the field, msg, input), every part of it bounded."""
+    return {
+        "type": str(error.get("type", "value_error")),
+        "loc": [part if isinstance(part, int) else _excerpt(str(part)) for part in error.get("loc", ())],
+        "msg": _excerpt(str(error.get("msg", ""))),
+        "input": _excerpt(error.get("input")),
+    }
+
+
+class BodyTooLarge(HTTPException):
+    """A request body over its limit (an HTTPException, so that FastAPI's body reading passes it on as it is)."""
+
+    def __init__(self, limit: int) -> None:
+        # Connection: close, so that the server does not read the rest of the body to reuse the connection.
+        super().__init__(
+            413, f"the request body is larger than the limit of {limit:,} bytes", headers={"Connection": "close"}
+        )
+        self.limit = limit
+
+
+class BodySizeLimit:
+    """Pure ASGI middleware: 413 for a request whose Content-Length is over its path's limit, before any of the
+    body is read; a body without one (chunked) is counted as it streams and refused when it passes the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int, paths: dict[str, int]) -> None:
+        self.app = app
+        self.limit = limit
+        self.paths = paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.paths.get(scope["path"], self.limit)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _refuse(send, limit)
+            return
+        received = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, watched_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await _refuse(send, limit)
+
+
+async def _refuse(send: Send, limit: int) -> None:
+    refusal = BodyTooLarge(limit)
+    response = JSONResponse({"detail": refusal.detail}, status_code=refusal.status_code, headers=refusal.headers)
+    await response({"type": "http"}, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
 
 
 def _error_dict(error: RowError) -> dict[str, Any]:

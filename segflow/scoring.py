@@ -43,12 +43,17 @@ LOWER_BOUNDS: dict[str, tuple[float, str]] = {
     ),
     "monetary": (0, "monetary must not be negative, got {value:g}"),
 }
+# No feature value is further from 0 than this: beyond it a customer is a typo or an attack, and values near the
+# float limit (1e308) overflow the distance to infinity. 1e15 is a quadrillion in money or days.
+MAX_MAGNITUDE = 1e15
 
 
 def value_problem(name: str, value: float) -> str | None:
     """What is wrong with one feature value (None if nothing): not finite, or below the feature's lower bound."""
     if not math.isfinite(value):
         return f"{name} must be a finite number, got {value}"
+    if abs(value) > MAX_MAGNITUDE:
+        return f"{name} must be between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}, got {value:g}"
     bound = LOWER_BOUNDS.get(name)
     if bound is not None and value < bound[0]:
         return bound[1].format(value=value)
@@ -180,7 +185,9 @@ class Scorer:
             values[name] = parsed
             with np.errstate(invalid="ignore"):
                 below = parsed < LOWER_BOUNDS[name][0] if name in LOWER_BOUNDS else np.zeros(len(raw), dtype=bool)
-            bad = missing | not_number | ~np.isfinite(np.where(missing | not_number, 0.0, parsed)) | below
+            checked = np.where(missing | not_number, 0.0, parsed)
+            with np.errstate(invalid="ignore"):
+                bad = missing | not_number | ~np.isfinite(checked) | (np.abs(checked) > MAX_MAGNITUDE) | below
             for position in np.flatnonzero(bad):
                 if position in problems:
                     continue  # one error per row: the first bad column

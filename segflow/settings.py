@@ -223,6 +223,18 @@ class Settings(BaseSettings):
         default=None,
         description="When set, every `segflow api` endpoint but /health needs the header Authorization: Bearer TOKEN.",
     )
+    api_max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1,
+        description="Largest request body `segflow api` reads (413 beyond it, before reading it); 4 MiB holds a "
+        "/score/batch of 10,000 customers.",
+    )
+    api_max_file_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1,
+        description="Largest upload to /score/file (hundreds of thousands of RFM rows); a larger file: "
+        "`segflow score-file`.",
+    )
     api_database_url: SecretStr | None = Field(
         default=None,
         description="URL `segflow api` connects with: a read-only BI login's (segflow db create-bi-user). Unset: "

@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
-from segflow.cli.output import console, database, err_console, load_settings, parse_date
+from segflow.cli.output import console, database, err_console, is_loopback, load_settings, parse_date
 from segflow.errors import SegflowError
+
+GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
 def score_file(
@@ -126,5 +128,19 @@ def api(
     database(settings)  # migrations applied (by segflow's own login) before the read-only app starts
     host = host or settings.api_host
     port = settings.api_port if port is None else port
+    if settings.api_token is None and not is_loopback(host):
+        err_console.print(
+            f"[bold yellow]warning:[/] the API listens on {host} and has no token (SEGFLOW_API_TOKEN): whoever "
+            "reaches it can score and read every customer's segment",
+            soft_wrap=True,
+        )
     console.print(f"segflow api on http://{host}:{port} (docs: http://{host}:{port}/docs)", highlight=False)
-    uvicorn.run(create_app(settings), host=host, port=port, workers=1, log_level="warning")
+    # On SIGTERM a request still running gets GRACEFUL_SHUTDOWN_SECONDS to finish; then the server stops anyway.
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        workers=1,
+        log_level="warning",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import signal
 import socket
@@ -11,7 +10,7 @@ import sys
 from importlib.util import find_spec
 from pathlib import Path
 
-from segflow.cli.output import console, database, err_console, load_settings
+from segflow.cli.output import console, database, err_console, is_loopback, load_settings
 from segflow.errors import SegflowError
 
 
@@ -52,7 +51,7 @@ def ui_command() -> None:
     # The app reads its settings from the environment: the resolved home travels, so a relative SEGFLOW_HOME
     # or one from .env names the same folder in the app.
     environment = os.environ | {"SEGFLOW_HOME": str(settings.home)}
-    if not _is_loopback(host):
+    if not is_loopback(host):
         err_console.print(
             f"[bold yellow]warning:[/] the app listens on {host} and has no login: whoever reaches it can read "
             "every customer's segment and promote models",
@@ -76,15 +75,6 @@ def ui_command() -> None:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -1,5 +1,7 @@
 """`segflow api` as a user runs it: a real uvicorn process on a loopback port, connected as a read-only BI login."""
 
+import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -20,6 +22,8 @@ LAST_DAY = date(2024, 4, 29)
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CUSTOMER = {"customer_id": "x1", "features": {"recency_days": 3, "frequency": 12, "monetary": 4000}}
+MAX_BODY = 64 * 1024  # the limits the tests' API runs with: small, so that 3 times over is quick to send
+MAX_FILE = 128 * 1024
 
 
 def _free_port() -> int:
@@ -42,13 +46,21 @@ def api(db, settings, bi_login, db_url, tmp_path):
     """A champion (v1), then `segflow api` with a token, as the BI login; yields (base URL, db)."""
     generate_transactions(db, SPEC)
     run_nightly(db, settings, LAST_DAY)
+    with _serving(tmp_path, SEGFLOW_DATABASE_URL=db_url, SEGFLOW_API_DATABASE_URL=bi_login.url) as base:
+        yield base, db
+
+
+@contextlib.contextmanager
+def _serving(tmp_path, **settings):
+    """`segflow api` (token TOKEN, body limits MAX_BODY and MAX_FILE) until the block ends; yields its base URL."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEGFLOW_")}
     env.update(
-        SEGFLOW_DATABASE_URL=db_url,
         SEGFLOW_HOME=str(tmp_path / "home"),
-        SEGFLOW_API_DATABASE_URL=bi_login.url,
         SEGFLOW_API_TOKEN=TOKEN,
+        SEGFLOW_API_MAX_BODY_BYTES=str(MAX_BODY),
+        SEGFLOW_API_MAX_FILE_BYTES=str(MAX_FILE),
+        **settings,
     )
     log = (tmp_path / "api.log").open("w")
     process = subprocess.Popen(
@@ -59,14 +71,14 @@ def api(db, settings, bi_login, db_url, tmp_path):
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{base}/health", timeout=2).status_code in (200, 503):
                     break
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"segflow api did not start: {(tmp_path / 'api.log').read_text()}")
             time.sleep(0.2)
-        yield base, db
+        yield base
     finally:
         process.terminate()
         try:
@@ -152,10 +164,10 @@ def test_the_api_scores_names_bad_fields_guards_with_the_token_and_follows_promo
         }
         assert all(s["action"] for s in segments["segments"])  # rule segments ('inactive', 'lost', ...) too
 
-        docs = client.get("/docs")
+        docs = client.get("/docs", headers=AUTH)
         assert docs.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in docs.text  # no CDN: works offline
-        assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
-        assert "/score/batch" in client.get("/openapi.json").json()["paths"]
+        assert client.get("/docs-assets/swagger-ui-bundle.js", headers=AUTH).status_code == 200
+        assert "/score/batch" in client.get("/openapi.json", headers=AUTH).json()["paths"]
 
         # A promotion is picked up without a restart (the champion is checked at most once a second).
         run_nightly(db, settings, date(2024, 4, 1), retrain="always")
@@ -177,3 +189,126 @@ def test_the_api_login_cannot_write(api, bi_login):
             cur.execute("delete from segflow.model_versions")
     finally:
         conn.close()
+
+
+def _status_and_body(base: str, request: bytes, body_chunks: list[bytes]) -> tuple[int, bytes, int]:
+    """Send a raw request and as much of its body as the server takes; (status, response, body bytes sent)."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        sent = 0
+        for chunk in body_chunks:
+            try:
+                sock.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                break  # the server answered and closed: the rest is not read
+            sent += len(chunk)
+        response = b""
+        with contextlib.suppress(ConnectionResetError):
+            while piece := sock.recv(65536):
+                response += piece
+    status = int(response.split(b" ", 2)[1])
+    return status, response.partition(b"\r\n\r\n")[2], sent
+
+
+def test_hostile_input_gets_a_short_4xx_naming_the_field(api):
+    base, _ = api
+    features = CUSTOMER["features"]
+    with httpx.Client(base_url=base, timeout=10, headers=AUTH) as client:
+
+        def rejected(path: str, body: str, status: int = 422) -> list[dict]:
+            answer = client.post(path, content=body, headers={"Content-Type": "application/json"})
+            assert answer.status_code == status, answer.text
+            assert len(answer.content) < 2_000
+            return answer.json()["detail"]
+
+        # JSON's non-standard NaN/Infinity and a number beyond float: 422, the value shown as text (not a 500).
+        assert rejected("/score", "NaN") == [
+            {
+                "type": "model_attributes_type",
+                "loc": ["body"],
+                "msg": "Input should be a valid dictionary or object to extract fields from",
+                "input": "nan",
+            }
+        ]
+        for literal, shown in (("NaN", "nan"), ("Infinity", "inf"), ("-Infinity", "-inf"), ("1e309", "inf")):
+            body = '{"features": {"recency_days": 3, "frequency": 2, "monetary": ' + literal + "}}"
+            detail = rejected("/score", body)
+            assert [(d["loc"], d["input"]) for d in detail] == [(["body", "features", "monetary"], shown)]
+        # Finite but so large the distance would overflow: the scorer's bound names it.
+        detail = rejected("/score", '{"features": {"recency_days": 3, "frequency": 2, "monetary": 1e308}}')
+        assert detail == [
+            {
+                "type": "value_error",
+                "loc": ["body", "features", "monetary"],
+                "msg": "monetary must be between -1e+15 and 1e+15, got 1e+308",
+                "input": None,
+            }
+        ]
+        # Long text is shown as its first 79 characters and an ellipsis, in the value and in a key alike.
+        detail = rejected("/score", json.dumps({"features": {**features, "monetary": "9" * 50_000}}))
+        assert detail[0]["input"] == "9" * 79 + "…"
+        detail = rejected("/score", json.dumps({"features": {**features, "k" * 5_000: "x"}}))
+        assert detail[0]["loc"] == ["body", "features", "k" * 79 + "…"]
+        detail = rejected("/score", json.dumps({"customer_id": "c" * 201, "features": features}))
+        assert detail[0]["loc"] == ["body", "customer_id"] and detail[0]["type"] == "string_too_long"
+
+        # 10,001 customers: one short entry, not the request sent back.
+        too_many = rejected("/score/batch", json.dumps({"customers": [{}] * 10_001}))
+        assert [d["loc"] for d in too_many] == [["body", "customers"]]
+
+        # Ids with a NUL or other control character, or over 200 characters, never reach PostgreSQL.
+        for bad in ("%00", "a%00b", "%0a", "x" * 201):
+            answer = client.get(f"/customers/{bad}")
+            assert answer.status_code == 422 and len(answer.content) < 2_000
+            assert answer.json()["detail"][0]["loc"] == ["path", "customer_id"]
+        assert client.get("/customers/" + "x" * 200).status_code == 404
+        assert client.get("/customers/..%2F..%2Fetc%2Fpasswd").status_code == 404
+        assert client.get("/docs-assets/..%2F..%2Fswagger_ui_bundle%2F__init__.py").status_code == 404
+        assert client.get("/docs-assets/index.html").status_code == 404
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read_or_the_token_checked(api):
+    base, _ = api
+    over = 3 * MAX_BODY
+    request = f"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {over}\r\n\r\n"
+    # Declared too large: 413 at once, though only the headers were sent (no token either: the size comes first).
+    status, body, _ = _status_and_body(base, request.encode(), [])
+    assert status == 413 and json.loads(body) == {"detail": "the request body is larger than the limit of 65,536 bytes"}
+
+    # Chunked, so undeclared: counted while it streams, refused once past the limit.
+    chunk = b"x" * 16_384
+    chunked = [b"%x\r\n%s\r\n" % (len(chunk), chunk)] * (over // len(chunk)) + [b"0\r\n\r\n"]
+    request = "POST /score/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    request += f"Transfer-Encoding: chunked\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+    status, body, _ = _status_and_body(base, request.encode(), chunked)
+    assert status == 413 and b"65,536 bytes" in body
+
+    # /score/file has its own, larger limit: 100 KB passes there and not on /score.
+    rows = "customer_id,recency_days,frequency,monetary\n" + "x1,3,12,4000\n" * 8_000
+    assert 100_000 < len(rows) < MAX_FILE
+    with httpx.Client(base_url=base, timeout=10, headers=AUTH) as client:
+        answer = client.post("/score/file", files={"file": ("c.csv", rows, "text/csv")})
+        assert answer.status_code == 200 and answer.headers["x-segflow-rows-scored"] == "8000"
+        assert client.post("/score", content=rows).status_code == 413
+
+
+def test_docs_need_the_token_and_health_names_no_server_when_the_database_is_down(api, db_url, tmp_path):
+    base, _ = api
+    with httpx.Client(base_url=base, timeout=10) as client:
+        for path in ("/docs", "/openapi.json", "/docs-assets/swagger-ui.css"):
+            assert client.get(path).status_code == 401, path
+    (tmp_path / "down").mkdir()
+    hidden = tmp_path / "no-server-here"
+    with (
+        _serving(
+            tmp_path / "down",
+            SEGFLOW_DATABASE_URL=db_url,  # segflow's own (migrations); the API's is a socket where nothing listens
+            SEGFLOW_API_DATABASE_URL=f"postgresql://reader@/secretdb?host={hidden}",
+        ) as down,
+        httpx.Client(base_url=down, timeout=10) as client,
+    ):
+        health = client.get("/health")
+        assert health.status_code == 503 and health.json() == {"detail": "database unreachable"}
+        segments = client.get("/segments", headers=AUTH)
+        assert segments.status_code == 503 and segments.json() == {"detail": "database unreachable"}
