@@ -46,6 +46,7 @@ LOWER_BOUNDS: dict[str, tuple[float, str]] = {
 # No feature value is further from 0 than this: beyond it a customer is a typo or an attack, and values near the
 # float limit (1e308) overflow the distance to infinity. 1e15 is a quadrillion in money or days.
 MAX_MAGNITUDE = 1e15
+EXCERPT_CHARS = 80  # of a bad cell quoted in its row's error
 
 
 def value_problem(name: str, value: float) -> str | None:
@@ -194,11 +195,17 @@ class Scorer:
                 if missing[position]:
                     message = f"{name}: missing value"
                 elif not_number[position]:
-                    message = f"{name}: {raw.iloc[position]!r} is not a number"
+                    message = f"{name}: {_excerpt(raw.iloc[position])} is not a number"
                 else:
                     message = f"{name}: {value_problem(name, float(parsed[position]))}"
                 problems[int(position)] = RowError(first_row + int(position), message, name)
         return values, list(problems.values())
+
+
+def _excerpt(value: object) -> str:
+    """A bad cell as a message quotes it: its first EXCERPT_CHARS characters (a cell can be megabytes long)."""
+    text = repr(value)
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
 
 
 FIRST_ERRORS = 5  # rows with an error kept in memory to show; all of them go to the errors file

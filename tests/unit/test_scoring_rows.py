@@ -68,6 +68,22 @@ def test_a_word_where_a_number_belongs_is_named_with_its_value():
     assert _scorer().score(frame).errors == [RowError(1, "monetary: 'abc' is not a number", "monetary")]
 
 
+def test_values_beyond_a_quadrillion_are_refused_and_a_long_cell_is_quoted_short():
+    # 1e308 is finite, but its distance to any centroid overflows to infinity: refused like a negative recency.
+    frame = pd.DataFrame(
+        {"recency_days": ["1", "1", "1e15"], "frequency": ["1", "-1e16", "1"], "monetary": ["1e308", "1", "1"]}
+    )
+    batch = _scorer().score(frame)
+    assert batch.errors == [
+        RowError(1, "monetary: monetary must be between -1e+15 and 1e+15, got 1e+308", "monetary"),
+        RowError(2, "frequency: frequency must be between -1e+15 and 1e+15, got -1e+16", "frequency"),
+    ]
+    # The bound itself is a value: 1e15 from S1's centroid (0, 1, 0) is a finite distance of about 1e15.
+    assert batch.rows["distance"].tolist() == [pytest.approx(1e15)]
+    frame = pd.DataFrame({"recency_days": ["1"], "frequency": ["1"], "monetary": ["x" * 5000]})
+    assert _scorer().score(frame).errors == [RowError(1, "monetary: '" + "x" * 78 + "… is not a number", "monetary")]
+
+
 def test_a_frame_with_no_valid_row_gives_no_rows_and_every_error():
     frame = pd.DataFrame({"recency_days": [np.nan], "frequency": [1.0], "monetary": [1.0]})
     batch = _scorer().score(frame)
