@@ -12,6 +12,7 @@ from datetime import date
 
 import httpx
 import pytest
+from support.cli import segflow_in_process
 
 from segflow import bi, registry
 from segflow.generate import GeneratorSpec, generate_transactions
@@ -46,13 +47,14 @@ def api(db, settings, bi_login, db_url, tmp_path):
     """A champion (v1), then `segflow api` with a token, as the BI login; yields (base URL, db)."""
     generate_transactions(db, SPEC)
     run_nightly(db, settings, LAST_DAY)
-    with _serving(tmp_path, SEGFLOW_DATABASE_URL=db_url, SEGFLOW_API_DATABASE_URL=bi_login.url) as base:
+    with _serving(tmp_path, SEGFLOW_DATABASE_URL=db_url, SEGFLOW_API_DATABASE_URL=bi_login.url) as (base, _):
         yield base, db
 
 
 @contextlib.contextmanager
 def _serving(tmp_path, **settings):
-    """`segflow api` (token TOKEN, body limits MAX_BODY and MAX_FILE) until the block ends; yields its base URL."""
+    """`segflow api` (token TOKEN, body limits MAX_BODY and MAX_FILE) until the block ends; yields its base URL and
+    process."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEGFLOW_")}
     env.update(
@@ -78,7 +80,7 @@ def _serving(tmp_path, **settings):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"segflow api did not start: {(tmp_path / 'api.log').read_text()}")
             time.sleep(0.2)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:
@@ -305,10 +307,47 @@ def test_docs_need_the_token_and_health_names_no_server_when_the_database_is_dow
             tmp_path / "down",
             SEGFLOW_DATABASE_URL=db_url,  # segflow's own (migrations); the API's is a socket where nothing listens
             SEGFLOW_API_DATABASE_URL=f"postgresql://reader@/secretdb?host={hidden}",
-        ) as down,
+        ) as (down, _),
         httpx.Client(base_url=down, timeout=10) as client,
     ):
         health = client.get("/health")
         assert health.status_code == 503 and health.json() == {"detail": "database unreachable"}
         segments = client.get("/segments", headers=AUTH)
         assert segments.status_code == 503 and segments.json() == {"detail": "database unreachable"}
+
+
+def test_segflow_api_stops_within_seconds_on_sigterm_during_a_slow_upload(db_url, tmp_path):
+    with _serving(tmp_path, SEGFLOW_DATABASE_URL=db_url) as (base, process):
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(f"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: {MAX_BODY}\r\n\r\n{{".encode())
+            time.sleep(0.5)  # the request is in the app now, waiting for the rest of its body
+            started = time.monotonic()
+            process.terminate()
+            process.wait(timeout=30)
+            # uvicorn waits for running requests at most GRACEFUL_SHUTDOWN_SECONDS (5): without it, for ever.
+            assert time.monotonic() - started < 8
+
+
+@pytest.mark.parametrize(
+    ("host", "token", "warned"),
+    [("0.0.0.0", None, True), ("0.0.0.0", TOKEN, False), ("127.0.0.1", None, False), ("localhost", None, False)],
+)
+def test_segflow_api_warns_when_it_listens_beyond_loopback_without_a_token(
+    host, token, warned, db_url, tmp_path, monkeypatch
+):
+    import uvicorn
+
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(options))  # nothing listens
+    monkeypatch.delenv("SEGFLOW_API_TOKEN", raising=False)
+    env = {"SEGFLOW_DATABASE_URL": db_url, "SEGFLOW_HOME": str(tmp_path / "home")}
+    result = segflow_in_process("api", "--host", host, env=env | ({"SEGFLOW_API_TOKEN": token} if token else {}))
+    warning = (
+        f"warning: the API listens on {host} and has no token (SEGFLOW_API_TOKEN): whoever reaches it can score "
+        "and read every customer's segment"
+    )
+    assert (warning in result.output) is warned
+    assert served == [
+        {"host": host, "port": 8765, "workers": 1, "log_level": "warning", "timeout_graceful_shutdown": 5}
+    ]
