@@ -7,6 +7,7 @@ model is loaded again only when the version changed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import reprlib
 import secrets
@@ -145,6 +146,7 @@ def create_app(settings: Settings, check_seconds: float = CHAMPION_CHECK_SECONDS
         BodySizeLimit,
         limit=settings.api_max_body_bytes,
         paths={"/score/file": settings.api_max_file_bytes},
+        seconds=settings.api_body_timeout_seconds,
     )
 
     token = settings.api_token.get_secret_value() if settings.api_token is not None else None
@@ -356,25 +358,34 @@ def _bounded_error(error: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class BodyTooLarge(HTTPException):
-    """A request body over its limit (an HTTPException, so that FastAPI's body reading passes it on as it is)."""
+class BodyRefused(HTTPException):
+    """A request body refused while it arrives (an HTTPException, so that FastAPI's body reading passes it on as it
+    is). Connection: close, so that the server does not read the rest of the body to reuse the connection."""
 
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(status, detail, headers={"Connection": "close"})
+
+
+class BodyTooLarge(BodyRefused):
     def __init__(self, limit: int) -> None:
-        # Connection: close, so that the server does not read the rest of the body to reuse the connection.
-        super().__init__(
-            413, f"the request body is larger than the limit of {limit:,} bytes", headers={"Connection": "close"}
-        )
-        self.limit = limit
+        super().__init__(413, f"the request body is larger than the limit of {limit:,} bytes")
+
+
+class BodyTooSlow(BodyRefused):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"the request body did not arrive within {seconds:g} s")
 
 
 class BodySizeLimit:
     """Pure ASGI middleware: 413 for a request whose Content-Length is over its path's limit, before any of the
-    body is read; a body without one (chunked) is counted as it streams and refused when it passes the limit."""
+    body is read; a body without one (chunked) is counted as it streams and refused when it passes the limit. A
+    body that has not all arrived `seconds` after the request began is a 408 (a slow sender holds no worker)."""
 
-    def __init__(self, app: ASGIApp, limit: int, paths: dict[str, int]) -> None:
+    def __init__(self, app: ASGIApp, limit: int, paths: dict[str, int], seconds: float) -> None:
         self.app = app
         self.limit = limit
         self.paths = paths
+        self.seconds = seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -383,16 +394,25 @@ class BodySizeLimit:
         limit = self.paths.get(scope["path"], self.limit)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _refuse(send, limit)
+            await _refuse(send, BodyTooLarge(limit))
             return
+        deadline = time.monotonic() + self.seconds
         received = 0
+        complete = False
         started = False
 
         async def counted_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete:  # after the body, receive only waits for a disconnect: no deadline
+                return await receive()
+            try:
+                async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTooSlow(self.seconds) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > limit:
                     raise BodyTooLarge(limit)
             return message
@@ -404,14 +424,13 @@ class BodySizeLimit:
 
         try:
             await self.app(scope, counted_receive, watched_send)
-        except BodyTooLarge:
+        except BodyRefused as refusal:
             if started:
                 raise
-            await _refuse(send, limit)
+            await _refuse(send, refusal)
 
 
-async def _refuse(send: Send, limit: int) -> None:
-    refusal = BodyTooLarge(limit)
+async def _refuse(send: Send, refusal: BodyRefused) -> None:
     response = JSONResponse({"detail": refusal.detail}, status_code=refusal.status_code, headers=refusal.headers)
     await response({"type": "http"}, _no_body, send)
 

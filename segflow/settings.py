@@ -235,6 +235,11 @@ class Settings(BaseSettings):
         description="Largest upload to /score/file (hundreds of thousands of RFM rows); a larger file: "
         "`segflow score-file`.",
     )
+    api_body_timeout_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="Seconds a request's body may take to arrive at `segflow api` (408 after them).",
+    )
     api_database_url: SecretStr | None = Field(
         default=None,
         description="URL `segflow api` connects with: a read-only BI login's (segflow db create-bi-user). Unset: "

@@ -62,8 +62,9 @@ def _serving(tmp_path, **settings):
         SEGFLOW_API_TOKEN=TOKEN,
         SEGFLOW_API_MAX_BODY_BYTES=str(MAX_BODY),
         SEGFLOW_API_MAX_FILE_BYTES=str(MAX_FILE),
-        **settings,
+        SEGFLOW_API_BODY_TIMEOUT_SECONDS="3",
     )
+    env.update(settings)
     log = (tmp_path / "api.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "segflow", "api", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
@@ -286,6 +287,13 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read_or_the_token_checked
     status, body, _ = _status_and_body(base, request.encode(), chunked)
     assert status == 413 and b"65,536 bytes" in body
 
+    # A body that does not all arrive within SEGFLOW_API_BODY_TIMEOUT_SECONDS (3 here): 408, the connection freed.
+    started = time.monotonic()
+    request = "POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    status, body, _ = _status_and_body(base, request.encode(), [])
+    assert status == 408 and json.loads(body) == {"detail": "the request body did not arrive within 3 s"}
+    assert 3 <= time.monotonic() - started < 6
+
     # /score/file has its own, larger limit: 100 KB passes there and not on /score.
     rows = "customer_id,recency_days,frequency,monetary\n" + "x1,3,12,4000\n" * 8_000
     assert 100_000 < len(rows) < MAX_FILE
@@ -317,7 +325,8 @@ def test_docs_need_the_token_and_health_names_no_server_when_the_database_is_dow
 
 
 def test_segflow_api_stops_within_seconds_on_sigterm_during_a_slow_upload(db_url, tmp_path):
-    with _serving(tmp_path, SEGFLOW_DATABASE_URL=db_url) as (base, process):
+    # A body deadline longer than the test: the request is still running when SIGTERM comes.
+    with _serving(tmp_path, SEGFLOW_DATABASE_URL=db_url, SEGFLOW_API_BODY_TIMEOUT_SECONDS="60") as (base, process):
         host, port = base.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=10) as sock:
             sock.sendall(f"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: {MAX_BODY}\r\n\r\n{{".encode())
