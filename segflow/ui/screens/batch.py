@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from segflow import registry
+from segflow.csv_cells import csv_text
 from segflow.scoring import Scorer
 from segflow.ui import common, data
 
@@ -70,7 +71,7 @@ def render() -> None:
         st.dataframe(batch.rows.head(1_000), hide_index=True)
         st.download_button(
             "Download the scored CSV",
-            batch.rows.to_csv(index=False).encode("utf-8"),
+            csv_text(batch.rows).encode("utf-8"),
             file_name=upload.name.removesuffix(".csv") + "-scored.csv",
             mime="text/csv",
             on_click="ignore",
