@@ -28,7 +28,10 @@ def make_home_private(settings: Settings) -> None:
     """segflow's folders under SEGFLOW_HOME created (or tightened) private; the home itself left to the database."""
     home = settings.home.expanduser().resolve()
     database = settings.pg_dir.expanduser().resolve()
-    for folder in (settings.model_path, settings.report_path, settings.evidently_workspace_path, settings.prefect_dir):
+    # The Prefect folder only when it exists: it is created (private) by the embedded Prefect server's start, and its
+    # absence shows that a run used a Prefect server of its own.
+    prefect = [settings.prefect_dir] if settings.prefect_dir.exists() else []
+    for folder in [settings.model_path, settings.report_path, settings.evidently_workspace_path, *prefect]:
         resolved = folder.expanduser().resolve()
         # Never the home or a folder around the database's: the server's user must get through those.
         if resolved.is_relative_to(home) and resolved != home and not database.is_relative_to(resolved):
