@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from segflow import registry
+from segflow.csv_cells import csv_text
 from segflow.customers import UnknownCustomer, customer_view
 from segflow.db import Database
 from segflow.errors import DatabaseUnreachable, NoChampion, SegflowError
@@ -233,7 +234,7 @@ def create_app(settings: Settings, check_seconds: float = CHAMPION_CHECK_SECONDS
         if format == "json":
             body = {"rows": rows.to_dict(orient="records"), "errors": [_error_dict(e) for e in errors]}
             return JSONResponse(jsonable_encoder(body), headers=headers)
-        return Response(rows.to_csv(index=False), media_type="text/csv", headers=headers)
+        return Response(csv_text(rows), media_type="text/csv", headers=headers)
 
     @app.get("/customers/{customer_id}", dependencies=guarded)
     def customer(

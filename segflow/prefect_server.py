@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 
 from segflow.errors import SegflowError
+from segflow.private_files import private_folder
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def status(prefect_dir: Path) -> ServerStatus:
 
 def ensure_running(prefect_dir: Path, port: int) -> ServerState:
     """The embedded server, started when it is not running (on `port`, or a free one: see choose_port)."""
-    prefect_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(prefect_dir)  # its SQLite database holds every run's parameters and logs
     current = status(prefect_dir).state
     if current is not None and _healthy(current):
         return current  # the common case: no lock, one /proc read, one HTTP round trip

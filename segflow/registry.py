@@ -19,6 +19,7 @@ import pandas as pd
 from segflow.db import Database, copy_in, run_named
 from segflow.errors import NoChampion, SegflowError
 from segflow.model import SELECTION_RULE, SegmentModel, Selection
+from segflow.private_files import PRIVATE_FILE
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def register(
         path = models_dir / f"segflow-model-v{version}.joblib"
         temporary = path.with_suffix(".joblib.tmp")
         joblib.dump(model, temporary)
+        temporary.chmod(PRIVATE_FILE)  # the model, private like its folder
         os.replace(temporary, path)  # a reader never sees half an artifact
         try:
             run_named(

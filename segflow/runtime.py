@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from segflow import migrations
+from segflow import migrations, private_files
 from segflow.db import Database
 from segflow.settings import Settings
 
@@ -12,6 +12,7 @@ from segflow.settings import Settings
 def open_database(settings: Settings | None = None) -> tuple[Settings, Database]:
     """Settings (from SEGFLOW_* and .env) and the database with pending migrations applied."""
     settings = settings or Settings()
+    private_files.make_home_private(settings)
     db = Database(settings)
     migrations.ensure_migrated(db)
     return settings, db

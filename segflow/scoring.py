@@ -23,6 +23,7 @@ import pandas as pd
 from psycopg2 import sql
 
 from segflow import features, ingest, registry
+from segflow.csv_cells import write_csv
 from segflow.db import Database, copy_named, read_sql, run_named
 from segflow.errors import NoChampion, SegflowError
 from segflow.model import SegmentModel
@@ -244,7 +245,8 @@ def score_csv(
     chunk_rows: int = 50_000,
 ) -> FileScoring:
     """Score a CSV of customers' features chunk by chunk into `target` (memory stays flat): each valid row with
-    SCORE_COLUMNS added; invalid rows go to `<target>.errors.csv` (row, column, message)."""
+    SCORE_COLUMNS added; invalid rows go to `<target>.errors.csv` (row, column, message). Both files neutralise
+    formula-starting text (segflow.csv_cells)."""
     renames = {source_column: name for name, source_column in (mapping or {}).items()}
     errors_path = target.with_name(target.name.removesuffix(".csv") + ".errors.csv")
     errors_path.unlink(missing_ok=True)
@@ -257,7 +259,7 @@ def score_csv(
         with target.open("w", newline="", encoding="utf-8") as out:
             for chunk in chunks:
                 batch = scorer.score(chunk.rename(columns=renames), first_row=read + 1)
-                batch.rows.to_csv(out, index=False, header=read == 0)
+                write_csv(batch.rows, out, header=read == 0)
                 read += len(chunk)
                 scored += len(batch.rows)
                 failed += len(batch.errors)
@@ -266,7 +268,7 @@ def score_csv(
                     errors = pd.DataFrame(
                         [(e.row, e.column, e.message) for e in batch.errors], columns=["row", "column", "message"]
                     )
-                    errors.to_csv(errors_path, mode="a", index=False, header=not errors_path.exists())
+                    write_csv(errors, errors_path, header=not errors_path.exists(), append=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise SegflowError(f"{source}: not a readable CSV file ({exc})") from None
     return FileScoring(read, scored, failed, first, errors_path if failed else None)

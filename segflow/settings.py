@@ -277,6 +277,13 @@ class Settings(BaseSettings):
         "data and model promotion to whoever reaches it.",
     )
     ui_port: int = Field(default=8501, ge=1, le=65535, description="Port `segflow ui` listens on.")
+    ui_max_upload_mb: int = Field(
+        default=50,
+        ge=1,
+        le=2_000,
+        description="The largest file the app's batch page takes, in MB: Streamlit holds an upload in memory, so "
+        "this bounds what one upload costs (Streamlit's own default is 200).",
+    )
     mlflow_tracking_uri: str | None = Field(
         default=None,
         description="MLflow tracking server or store each model version is mirrored to (segflow[mlflow] extra), "

@@ -11,7 +11,7 @@ from rich.console import Console, JustifyMethod
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from segflow import migrations
+from segflow import migrations, private_files
 from segflow.db import Database
 from segflow.errors import SegflowError
 from segflow.settings import Settings
@@ -27,7 +27,9 @@ def load_settings() -> Settings:
 
 def database(settings: Settings | None = None) -> Database:
     """The configured database with every pending migration applied."""
-    db = Database(settings or load_settings())
+    settings = settings or load_settings()
+    private_files.make_home_private(settings)
+    db = Database(settings)
     migrations.ensure_migrated(db)
     return db
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from segflow.cli.output import console, database, err_console, is_loopback, load_settings
 from segflow.errors import SegflowError
+from segflow.settings import Settings
 
 
 def ui_command() -> None:
@@ -25,29 +26,7 @@ def ui_command() -> None:
     import segflow.ui
 
     app = Path(segflow.ui.__file__).resolve().parent / "app.py"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(app),
-        "--server.address",
-        host,
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        # The app's code is the installed package's: nothing to watch or reload.
-        "--server.fileWatcherType",
-        "none",
-        "--server.runOnSave",
-        "false",
-        # No "Deploy" button: the app runs where its data is.
-        "--client.toolbarMode",
-        "minimal",
-    ]
+    command = streamlit_command(settings, app)
     # The app reads its settings from the environment: the resolved home travels, so a relative SEGFLOW_HOME
     # or one from .env names the same folder in the app.
     environment = os.environ | {"SEGFLOW_HOME": str(settings.home)}
@@ -71,6 +50,37 @@ def ui_command() -> None:
             signal.signal(signal.SIGTERM, previous)
     if returncode not in (0, -2, -15):
         raise SegflowError(f"the app stopped with exit code {returncode}")
+
+
+def streamlit_command(settings: Settings, app: Path) -> list[str]:
+    """The command that serves the app's script with segflow's settings (address, port, upload limit)."""
+    host, port = settings.ui_host, settings.ui_port
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        # Streamlit refuses a larger upload before it reaches the page (its default, 200 MB, would sit in memory).
+        "--server.maxUploadSize",
+        str(settings.ui_max_upload_mb),
+        # The app's code is the installed package's: nothing to watch or reload.
+        "--server.fileWatcherType",
+        "none",
+        "--server.runOnSave",
+        "false",
+        # No "Deploy" button: the app runs where its data is.
+        "--client.toolbarMode",
+        "minimal",
+    ]
 
 
 def _interrupt(signum: int, frame: object) -> None:

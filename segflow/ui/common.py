@@ -3,6 +3,7 @@ segflow error is shown."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -45,11 +46,23 @@ def customer_map(attempt_id: int, version: int) -> data.CustomerMap | None:
     return data.customer_map(db, settings(), attempt_id, model(version), data.run_segments(db, attempt_id))
 
 
+# Every ASCII punctuation character: CommonMark shows any of them backslash-escaped as itself, so escaped text can
+# form no link, image, autolink (`http\://`), emphasis, heading, HTML, LaTeX or Streamlit `:color[...]`/`:icon:`.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def literal(text: object) -> str:
+    """`text` (a customer id, a file or column name, an error that quotes one) escaped so that Markdown shows it
+    as typed: user-supplied text put in st.error, st.write and the like is never read as Markdown."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text)).replace("\n", " ").replace("\r", " ")
+
+
 def worded(error: SegflowError) -> str:
-    """A library error in the app's words."""
+    """A library error in the app's words, as Markdown: the library's message (which may quote what a user typed or
+    uploaded) escaped, the app's advice not."""
     if isinstance(error, NoChampion):
-        return f"{error}. Run `segflow run` (or `segflow demo`) first, then reload this page."
-    return str(error)
+        return f"{literal(error)}. Run `segflow run` (or `segflow demo`) first, then reload this page."
+    return literal(error)
 
 
 @contextmanager

@@ -141,7 +141,8 @@ def test_customer_page_shows_a_customers_segment_features_and_history(app_env, f
     assert list(history["run_id"]) == [1, 2]
 
     at.text_input(key="customer_id").input("nobody-42").run()
-    assert [e.value for e in at.error] == ["unknown customer 'nobody-42': no published run has segmented them"]
+    # The library's message quotes the id, so the app shows it escaped (Markdown renders it as typed).
+    assert [e.value for e in at.error] == [r"unknown customer \'nobody\-42\'\: no published run has segmented them"]
 
 
 def test_what_if_scores_the_inputs_and_marks_them_on_the_map(app_env):
@@ -342,3 +343,38 @@ def test_an_attribute_run_is_mapped_by_its_two_features_and_its_customers_show_t
         assert shown["gender (gender, not clustered on)"] == gender
     finally:
         next(urls, None)
+
+
+HOSTILE_MARKDOWN = "[click](http://evil.example) ![x](http://evil.example/i.png) **bold** :red[red] $x$"
+
+
+def test_a_customer_id_from_the_url_is_shown_as_typed_not_as_markdown(app_env):
+    at = AppTest.from_string("from segflow.ui.screens.customer import render\nrender()", default_timeout=120)
+    at.query_params["customer"] = HOSTILE_MARKDOWN
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    (shown,) = [e.value for e in at.error]
+    # Every punctuation character escaped: no link, image, emphasis, colour or LaTeX can form.
+    assert shown == (
+        r"unknown customer \'\[click\]\(http\:\/\/evil\.example\) \!\[x\]\(http\:\/\/evil\.example\/i\.png\) "
+        r"\*\*bold\*\* \:red\[red\] \$x\$\'\: no published run has segmented them"
+    )
+
+
+def test_batch_scoring_escapes_file_and_column_names_and_refuses_a_file_over_the_upload_limit(app_env, monkeypatch):
+    at = page("batch")
+    at.file_uploader(key="upload").set_value(("[x](http://e.example).csv", b"**id**,recency_days\na,1\n", "text/csv"))
+    at.run()
+    assert [w.value for w in at.markdown if "rows, columns" in w.value] == [
+        r"\[x\]\(http\:\/\/e\.example\)\.csv: 1 rows, columns \*\*id\*\*\, recency\_days"
+    ]
+
+    monkeypatch.setenv("SEGFLOW_UI_MAX_UPLOAD_MB", "1")
+    st.cache_resource.clear()  # the settings are read once per process
+    at = page("batch")
+    big = b"id,recency_days,frequency,monetary\n" + b"a,1,1,1\n" * 140_000  # 1,120,035 bytes: 1.1 MB
+    at.file_uploader(key="upload").set_value(("big.csv", big, "text/csv")).run()
+    assert [e.value for e in at.error] == [
+        r"big\.csv is 1.1 MB; this page takes at most 1 MB (`SEGFLOW_UI_MAX_UPLOAD_MB`)."
+    ]
+    assert not at.dataframe

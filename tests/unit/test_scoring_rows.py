@@ -141,3 +141,45 @@ def test_the_scorer_gives_a_lapsed_member_a_name_that_fits_it_and_names_returns_
     assert rows["segment_key"].tolist() == ["S1", "cant_lose_them", "returned_all"]
     assert rows["segment_name"].tolist() == ["Loyal", "Can't lose them", "Returned everything"]
     assert rows["distance"].tolist() == [0.0, 9.0, 0.0]
+
+
+HOSTILE = ('=HYPERLINK("http://evil.example","x")', "+cmd", "@SUM(1+1)*cmd|'/C calc'!A0", "-2+3", "\tTAB", "\rCR")
+# A carriage return inside a cell must not end the row: the text after it would start a row (and a formula) itself.
+INSIDE = "x\r=cmd"
+
+
+def _live_formulas(path) -> list[str]:
+    """Cells (column names included) a spreadsheet would run: starting with = + - @ tab or CR and not a number."""
+    import csv
+    import re
+
+    with path.open(newline="", encoding="utf-8") as file:
+        cells = [cell for row in csv.reader(file) for cell in row]
+    number = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+    return [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r") and not number.fullmatch(c)]
+
+
+def test_a_scored_file_and_its_errors_file_carry_no_live_formula(tmp_path):
+    from segflow.scoring import score_csv
+
+    source = tmp_path / "customers.csv"
+    rows = [["id", "=note", "recency_days", "frequency", "monetary", "balance"]]
+    rows += [[hostile, hostile, "0", "1", "0", "-12.5"] for hostile in HOSTILE]
+    rows += [[INSIDE, "ok", "0", "1", "0", "1"]]
+    rows += [["bad", "+x", "0", "1", "=1+1"]]  # monetary not a number: its message quotes the value
+    import csv
+
+    with source.open("w", newline="", encoding="utf-8") as file:
+        csv.writer(file).writerows(rows)
+    target = tmp_path / "scored.csv"
+    result = score_csv(_scorer(), source, target, chunk_rows=2)
+    assert (result.rows_read, result.rows_scored, result.row_errors) == (8, 7, 1)
+    assert _live_formulas(target) == []
+    assert _live_formulas(result.errors_path) == []
+    with target.open(newline="", encoding="utf-8") as file:
+        scored = list(csv.DictReader(file))
+    assert list(scored[0])[:2] == ["id", "'=note"]
+    assert [r["id"] for r in scored] == ["'" + hostile for hostile in HOSTILE] + [INSIDE]
+    assert [r["'=note"] for r in scored] == ["'" + hostile for hostile in HOSTILE] + ["ok"]
+    assert [r["balance"] for r in scored] == ["-12.5"] * 6 + ["1"]  # a negative number stays a number
+    assert result.errors_path.read_text().splitlines()[1] == "8,monetary,monetary: '=1+1' is not a number"

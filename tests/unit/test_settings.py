@@ -207,3 +207,13 @@ def test_a_bad_value_caught_by_segflows_own_check_reads_as_that_check(no_config)
         f"settings file {no_config / 'segflow.yaml'}: bad value for 'pca_components': must be 0 (off), a whole "
         "number of components, or a share below 1; got 2.5"
     )
+
+
+def test_segflow_ui_passes_the_upload_limit_to_streamlit(tmp_path, monkeypatch):
+    from segflow.cli.ui import streamlit_command
+
+    monkeypatch.setenv("SEGFLOW_UI_MAX_UPLOAD_MB", "7")
+    command = streamlit_command(Settings(_env_file=None, home=tmp_path), tmp_path / "app.py")
+    assert command[command.index("--server.maxUploadSize") + 1] == "7"
+    monkeypatch.delenv("SEGFLOW_UI_MAX_UPLOAD_MB")
+    assert Settings(_env_file=None, home=tmp_path).ui_max_upload_mb == 50  # the default

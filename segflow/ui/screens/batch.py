@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 import streamlit as st
 
 from segflow import registry
+from segflow.csv_cells import csv_text
 from segflow.scoring import Scorer
 from segflow.ui import common, data
 
@@ -30,16 +29,26 @@ def render() -> None:
             f"Model v{version} (the champion) scores on {', '.join(scorer.features)}. Upload a CSV with a header; "
             "other columns (an id, say) are kept in the scored file."
         )
-        upload = st.file_uploader("CSV of customers", type=["csv"], key="upload")
+        limit_mb = common.settings().ui_max_upload_mb
+        upload = st.file_uploader("CSV of customers", type=["csv"], key="upload", max_upload_size=limit_mb)
         if upload is None:
             return
-        try:
-            # As text: the scorer checks each value and names the bad ones row by row.
-            raw = pd.read_csv(io.BytesIO(upload.getvalue()), dtype=str, keep_default_na=False)
-        except (ValueError, UnicodeDecodeError) as exc:
-            st.error(f"{upload.name} is not a CSV file this page can read: {exc}")
+        name = common.literal(upload.name)
+        if upload.size > limit_mb << 20:
+            # Streamlit refuses it first when served by `segflow ui`; said here too for any other way in.
+            st.error(
+                f"{name} is {upload.size / (1 << 20):,.1f} MB; this page takes at most {limit_mb} MB "
+                "(`SEGFLOW_UI_MAX_UPLOAD_MB`)."
+            )
             return
-        st.write(f"{upload.name}: {len(raw):,} rows, columns {', '.join(raw.columns)}")
+        try:
+            # As text: the scorer checks each value and names the bad ones row by row. Read from the upload itself,
+            # not a copy of its bytes.
+            raw = pd.read_csv(upload, dtype=str, keep_default_na=False)
+        except (ValueError, UnicodeDecodeError) as exc:
+            st.error(f"{name} is not a CSV file this page can read: {common.literal(exc)}")
+            return
+        st.write(f"{name}: {len(raw):,} rows, columns {common.literal(', '.join(map(str, raw.columns)))}")
         st.subheader("Map the file's columns to the model's features")
         columns = list(raw.columns)
         picks = st.columns(len(scorer.features))
@@ -70,7 +79,7 @@ def render() -> None:
         st.dataframe(batch.rows.head(1_000), hide_index=True)
         st.download_button(
             "Download the scored CSV",
-            batch.rows.to_csv(index=False).encode("utf-8"),
+            csv_text(batch.rows).encode("utf-8"),
             file_name=upload.name.removesuffix(".csv") + "-scored.csv",
             mime="text/csv",
             on_click="ignore",

@@ -47,7 +47,9 @@ def render() -> None:
         view = customer_view(common.database(), customer_id)
         now = view.current
         if now is None:
-            st.warning(f"Customer {customer_id} is not in the current run; they were in earlier ones (below).")
+            st.warning(
+                f"Customer {common.literal(customer_id)} is not in the current run; they were in earlier ones (below)."
+            )
         else:
             st.subheader(f"{now['segment_name']} ({now['segment_key']})")
             st.write(

@@ -6,6 +6,7 @@ import math
 
 import streamlit as st
 
+from segflow.csv_cells import csv_text
 from segflow.ui import common, data
 
 MAX_MEMBERS = 100_000  # rows read into the page at most; the page says when a segment is larger
@@ -40,7 +41,7 @@ def render() -> None:
     st.dataframe(shown, hide_index=True)
     st.download_button(
         "Download these customers as CSV",
-        shown.to_csv(index=False).encode("utf-8"),
+        csv_text(shown).encode("utf-8"),
         file_name=f"segment-{key}-run-{run['run_id']}.csv",
         mime="text/csv",
         on_click="ignore",

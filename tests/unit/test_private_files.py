@@ -1,0 +1,35 @@
+"""segflow's folders under SEGFLOW_HOME are private to its user; the home and folders elsewhere keep their mode."""
+
+import stat
+
+from segflow.private_files import make_home_private
+from segflow.settings import Settings
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_models_reports_drift_and_prefect_folders_are_0700_and_the_home_is_left_to_the_database(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    (home / "reports").mkdir(mode=0o755)  # an existing install: tightened
+    shared = tmp_path / "shared-models"
+    shared.mkdir(mode=0o755)
+    settings = Settings(_env_file=None, home=home, models_dir=shared)
+    make_home_private(settings)
+    assert {name: _mode(home / name) for name in ("reports", "evidently")} == {"reports": 0o700, "evidently": 0o700}
+    assert not (home / "prefect").exists()  # created, private, by the embedded Prefect server when it starts
+    (home / "prefect").mkdir(mode=0o755)
+    make_home_private(settings)
+    assert _mode(home / "prefect") == 0o700
+    assert _mode(home) == 0o755  # the embedded PostgreSQL's user goes through it to home/pg
+    assert _mode(shared) == 0o755  # configured outside the home: a deliberate place, left as it is
+    assert not (home / "pg").exists()
+
+
+def test_a_folder_set_to_the_home_itself_is_not_made_private(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    make_home_private(Settings(_env_file=None, home=home, reports_dir=home))
+    assert _mode(home) == 0o755
