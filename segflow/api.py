@@ -22,23 +22,23 @@ from fastapi import Depends, FastAPI, File, HTTPException, Path, Query, Request,
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from psycopg2.errors import QueryCanceled
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from segflow import registry
-from segflow.csv_cells import csv_text
 from segflow.customers import UnknownCustomer, customer_view
 from segflow.db import Database
 from segflow.errors import DatabaseUnreachable, NoChampion, SegflowError
-from segflow.scoring import RowError, Scorer
+from segflow.scoring import Scorer
 from segflow.segments import RULE_SEGMENTS
 from segflow.settings import Settings
+from segflow.uploads import ScoringTooSlow, UploadLimits, UploadRefused, score_upload
 
 CHAMPION_CHECK_SECONDS = 1.0
 MAX_BATCH = 10_000  # customers per /score/batch request; files go to /score/file
-FILE_CHUNK_ROWS = 50_000
 MAX_ID_LENGTH = 200  # characters of a customer id, in a path or a body
 # An id is printable: a NUL (which PostgreSQL refuses with an error) or another control character is no customer's.
 ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
@@ -126,7 +126,7 @@ def api_database(settings: Settings) -> Database:
     """The API's connection: the BI login's URL when configured, else segflow's own, read-only either way."""
     if settings.api_database_url is not None:
         settings = settings.model_copy(update={"database_url": settings.api_database_url})
-    return Database(settings, read_only=True)
+    return Database(settings, read_only=True, statement_seconds=settings.api_request_timeout_seconds)
 
 
 def create_app(settings: Settings, check_seconds: float = CHAMPION_CHECK_SECONDS) -> FastAPI:
@@ -197,9 +197,18 @@ def create_app(settings: Settings, check_seconds: float = CHAMPION_CHECK_SECONDS
             # Its message names the host, port, database or socket path: for the server's log, not the caller.
             log.warning("%s %s: %s", request.method, request.url.path, exc)
             return JSONResponse({"detail": "database unreachable"}, status_code=503)
-        if isinstance(exc, NoChampion):
+        if isinstance(exc, NoChampion | ScoringTooSlow):
             return JSONResponse({"detail": str(exc)}, status_code=503)
+        if isinstance(exc, UploadRefused):
+            return JSONResponse({"detail": str(exc)}, status_code=413)
         return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(QueryCanceled)
+    def _query_too_slow(request: Request, exc: QueryCanceled) -> JSONResponse:
+        seconds = settings.api_request_timeout_seconds
+        log.warning("%s %s: query cancelled after %g s", request.method, request.url.path, seconds)
+        detail = f"the database took longer than the limit of {seconds:g} s (SEGFLOW_API_REQUEST_TIMEOUT_SECONDS)"
+        return JSONResponse({"detail": detail}, status_code=503)
 
     @app.post("/score", dependencies=guarded)
     def score(customer: CustomerFeatures) -> Score:
@@ -218,23 +227,19 @@ def create_app(settings: Settings, check_seconds: float = CHAMPION_CHECK_SECONDS
     ) -> Response:
         """Score a CSV file: each valid row gets its segment; the others are counted and listed (row, message)."""
         scorer = champion.current()
-        try:
-            chunks = pd.read_csv(file.file, dtype=str, keep_default_na=False, chunksize=FILE_CHUNK_ROWS)
-            scored, errors, first_row = [], [], 1
-            for chunk in chunks:
-                batch = scorer.score(chunk, first_row=first_row)
-                scored.append(batch.rows)
-                errors.extend(batch.errors)
-                first_row += len(chunk)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            name = _excerpt(file.filename or "the file")
-            raise HTTPException(400, f"{name}: not a readable CSV file ({_excerpt(str(exc))})") from None
-        rows = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame()
-        headers = {"X-Segflow-Rows-Scored": str(len(rows)), "X-Segflow-Row-Errors": str(len(errors))}
-        if format == "json":
-            body = {"rows": rows.to_dict(orient="records"), "errors": [_error_dict(e) for e in errors]}
-            return JSONResponse(jsonable_encoder(body), headers=headers)
-        return Response(csv_text(rows), media_type="text/csv", headers=headers)
+        limits = UploadLimits.within(
+            settings.upload_max_columns, settings.upload_max_line_bytes, settings.api_request_timeout_seconds
+        )
+        # Scored into a spooled file and streamed from it: memory stays flat in the file's size, and the counts are
+        # known before the first byte goes out.
+        result = score_upload(scorer, file.file, _excerpt(file.filename or "the file"), limits, format)
+        headers = {
+            "X-Segflow-Rows-Scored": str(result.rows_scored),
+            "X-Segflow-Row-Errors": str(result.row_errors),
+            "Content-Length": str(result.size()),
+        }
+        media = "application/json" if format == "json" else "text/csv"
+        return StreamingResponse(result.blocks(), media_type=media, headers=headers)
 
     @app.get("/customers/{customer_id}", dependencies=guarded)
     def customer(
@@ -438,7 +443,3 @@ async def _refuse(send: Send, refusal: BodyRefused) -> None:
 
 async def _no_body() -> Message:
     return {"type": "http.disconnect"}
-
-
-def _error_dict(error: RowError) -> dict[str, Any]:
-    return {"row": error.row, "column": error.column, "message": error.message}

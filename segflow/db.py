@@ -38,10 +38,12 @@ def describe_url(url: str) -> str:
 class Database:
     """A PostgreSQL target: the configured external server, or the embedded one started on demand."""
 
-    def __init__(self, settings: Settings, read_only: bool = False) -> None:
+    def __init__(self, settings: Settings, read_only: bool = False, statement_seconds: float | None = None) -> None:
         self.settings = settings
         # Read-only sessions: the server refuses every write, whatever the login may do.
         self.read_only = read_only
+        # A statement running longer is cancelled by the server (QueryCanceled): the API's per-request time limit.
+        self.statement_seconds = statement_seconds
         self._url: str | None = None
         self.migrated = False
 
@@ -61,13 +63,15 @@ class Database:
 
     def raw_connection(self) -> psycopg2.extensions.connection:
         """A new psycopg2 connection; the caller closes it."""
+        options = []
+        if self.read_only:
+            options.append("-c default_transaction_read_only=on")
+        if self.statement_seconds is not None:
+            options.append(f"-c statement_timeout={max(1, round(self.statement_seconds * 1000))}")
         try:
-            if self.read_only:
+            if options:
                 return psycopg2.connect(
-                    self.url,
-                    connect_timeout=10,
-                    application_name="segflow",
-                    options="-c default_transaction_read_only=on",
+                    self.url, connect_timeout=10, application_name="segflow", options=" ".join(options)
                 )
             return psycopg2.connect(self.url, connect_timeout=10, application_name="segflow")
         except psycopg2.OperationalError as exc:

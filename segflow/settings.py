@@ -240,6 +240,24 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a request's body may take to arrive at `segflow api` (408 after them).",
     )
+    api_request_timeout_seconds: float = Field(
+        default=120,
+        gt=0,
+        description="Seconds `segflow api` works on one request: scoring an uploaded file stops after them (503), "
+        "and so does any database query (statement_timeout).",
+    )
+    upload_max_columns: int = Field(
+        default=1_000,
+        ge=1,
+        description="Most columns an uploaded CSV (API /score/file, the app's batch page) may have; a wider header "
+        "is refused (413 in the API) before any row is read.",
+    )
+    upload_max_line_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        description="Longest line, in bytes, of an uploaded CSV; a longer one is refused (413 in the API) when it "
+        "is reached, before it is parsed.",
+    )
     api_database_url: SecretStr | None = Field(
         default=None,
         description="URL `segflow api` connects with: a read-only BI login's (segflow db create-bi-user). Unset: "

@@ -9,8 +9,10 @@ import sys
 import time
 import uuid
 from datetime import date
+from pathlib import Path
 
 import httpx
+import psycopg2.errors
 import pytest
 from support.cli import segflow_in_process
 
@@ -25,6 +27,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CUSTOMER = {"customer_id": "x1", "features": {"recency_days": 3, "frequency": 12, "monetary": 4000}}
 MAX_BODY = 64 * 1024  # the limits the tests' API runs with: small, so that 3 times over is quick to send
 MAX_FILE = 128 * 1024
+MAX_LINE = 16 * 1024
 
 
 def _free_port() -> int:
@@ -44,17 +47,17 @@ def bi_login(db):
 
 @pytest.fixture
 def api(db, settings, bi_login, db_url, tmp_path):
-    """A champion (v1), then `segflow api` with a token, as the BI login; yields (base URL, db)."""
+    """A champion (v1), then `segflow api` with a token, as the BI login; yields (base URL, db, server process)."""
     generate_transactions(db, SPEC)
     run_nightly(db, settings, LAST_DAY)
-    with _serving(tmp_path, SEGFLOW_DATABASE_URL=db_url, SEGFLOW_API_DATABASE_URL=bi_login.url) as (base, _):
-        yield base, db
+    with _serving(tmp_path, SEGFLOW_DATABASE_URL=db_url, SEGFLOW_API_DATABASE_URL=bi_login.url) as (base, process):
+        yield base, db, process
 
 
 @contextlib.contextmanager
 def _serving(tmp_path, **settings):
-    """`segflow api` (token TOKEN, body limits MAX_BODY and MAX_FILE) until the block ends; yields its base URL and
-    process."""
+    """`segflow api` (token TOKEN, body limits MAX_BODY and MAX_FILE, line limit MAX_LINE) until the block ends;
+    yields its base URL and process."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEGFLOW_")}
     env.update(
@@ -63,6 +66,7 @@ def _serving(tmp_path, **settings):
         SEGFLOW_API_MAX_BODY_BYTES=str(MAX_BODY),
         SEGFLOW_API_MAX_FILE_BYTES=str(MAX_FILE),
         SEGFLOW_API_BODY_TIMEOUT_SECONDS="3",
+        SEGFLOW_UPLOAD_MAX_LINE_BYTES=str(MAX_LINE),
     )
     env.update(settings)
     log = (tmp_path / "api.log").open("w")
@@ -93,7 +97,7 @@ def _serving(tmp_path, **settings):
 
 
 def test_the_api_scores_names_bad_fields_guards_with_the_token_and_follows_promotions(api, settings, fetch):
-    base, db = api
+    base, db, _ = api
     with httpx.Client(base_url=base, timeout=10) as client:
         health = client.get("/health").json()  # no token needed
         assert health == {"status": "ok", "database": "reachable", "champion_version": 1, "loaded_version": None}
@@ -215,7 +219,7 @@ def _status_and_body(base: str, request: bytes, body_chunks: list[bytes]) -> tup
 
 
 def test_hostile_input_gets_a_short_4xx_naming_the_field(api):
-    base, _ = api
+    base, *_ = api
     features = CUSTOMER["features"]
     with httpx.Client(base_url=base, timeout=10, headers=AUTH) as client:
 
@@ -272,7 +276,7 @@ def test_hostile_input_gets_a_short_4xx_naming_the_field(api):
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read_or_the_token_checked(api):
-    base, _ = api
+    base, *_ = api
     over = 3 * MAX_BODY
     request = f"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {over}\r\n\r\n"
     # Declared too large: 413 at once, though only the headers were sent (no token either: the size comes first).
@@ -301,8 +305,77 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read_or_the_token_checked
         assert client.post("/score", content=rows).status_code == 413
 
 
+def _peak_mb(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_hostile_uploads_get_one_short_sentence_and_the_server_stays_small(api):
+    base, _, process = api
+    with httpx.Client(base_url=base, timeout=30, headers=AUTH) as client:
+
+        def answer(body: bytes, status: int) -> httpx.Response:
+            sent = client.post("/score/file", files={"file": ("h.csv", body, "text/csv")})
+            assert sent.status_code == status, sent.text
+            return sent
+
+        def refused(body: bytes, status: int = 413) -> str:
+            sent = answer(body, status)
+            assert len(sent.content) < 300  # one sentence, not the input
+            return sent.json()["detail"]
+
+        # Warm-up: the model's first load and every code path once, with the largest file the limit lets in (~128 KB,
+        # 8,000 rows); then the peak to compare with.
+        big = b"customer_id,recency_days,frequency,monetary\n" + b"x1,3,12,4000\n" * 8_000
+        assert answer(big, 200).headers["x-segflow-rows-scored"] == "8000"
+        answer(b"," * 2_000 + b"\n1\n", 413)
+        peak_before = _peak_mb(process.pid)
+
+        # The issue's 10 MB header of 5.2 million empty names and 5 MB row of commas, scaled under the 128 KiB limit.
+        assert refused(b"," * 2_000 + b"\n1\n") == (
+            "h.csv: the header has 2,001 columns, more than the limit of 1,000 (SEGFLOW_UPLOAD_MAX_COLUMNS)"
+        )
+        line_limit = "is longer than the limit of 16,384 bytes (SEGFLOW_UPLOAD_MAX_LINE_BYTES)"
+        assert refused(b"," * 100_000 + b"\n") == f"h.csv: line 1 {line_limit}"
+        assert (
+            refused(b"customer_id,recency_days,frequency,monetary\n" + b"," * 100_000) == f"h.csv: line 2 {line_limit}"
+        )
+        assert refused(b"\x00\xff\xfe" * 1_000, 400).startswith("h.csv: not a readable CSV file (not utf-8-sig text")
+        assert refused("customer_id\n".encode("utf-16"), 400).startswith("h.csv: not a readable CSV file")
+        # Rows whose every cell is a formula: scored, and every one goes back as text.
+        rows = (
+            'customer_id,recency_days,frequency,monetary,a,b,c\n"=HYPERLINK(""http://evil.example"",""x"")",3,12,4000,'
+        )
+        rows += "+cmd,@x,-2+3\n"
+        scored = answer(rows.encode(), 200).text.splitlines()[1]
+        assert scored.startswith('"\'=HYPERLINK(""http://evil.example"",""x"")",3.0,12.0,4000.0,\'+cmd,\'@x,\'-2+3,')
+        # The largest file again, three times, each answered in full.
+        for _ in range(3):
+            assert answer(big, 200).headers["x-segflow-rows-scored"] == "8000"
+
+        # At most 10 MB over the server's warm peak (~240 MB): each refusal is decided on a few KB, and a scored file is
+        # written chunk by chunk to a spooled file (benchmarks/bench_upload_memory.py: +67 MB for a 33 MB file, which
+        # before took +13 GB... see the note of issue 22).
+        assert _peak_mb(process.pid) - peak_before < 10
+
+
+def test_the_api_database_cancels_a_query_longer_than_the_request_time_limit(settings):
+    from psycopg2.errors import QueryCanceled
+
+    from segflow.api import api_database
+
+    db = api_database(settings.model_copy(update={"api_request_timeout_seconds": 0.2}))
+    with pytest.raises(QueryCanceled), db.transaction() as cur:
+        cur.execute("select pg_sleep(2)")
+    with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction), db.transaction() as cur:
+        cur.execute("create temporary table t (x int)")
+
+
 def test_docs_need_the_token_and_health_names_no_server_when_the_database_is_down(api, db_url, tmp_path):
-    base, _ = api
+    base, *_ = api
     with httpx.Client(base_url=base, timeout=10) as client:
         for path in ("/docs", "/openapi.json", "/docs-assets/swagger-ui.css"):
             assert client.get(path).status_code == 401, path

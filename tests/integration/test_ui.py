@@ -365,8 +365,8 @@ def test_batch_scoring_escapes_file_and_column_names_and_refuses_a_file_over_the
     at = page("batch")
     at.file_uploader(key="upload").set_value(("[x](http://e.example).csv", b"**id**,recency_days\na,1\n", "text/csv"))
     at.run()
-    assert [w.value for w in at.markdown if "rows, columns" in w.value] == [
-        r"\[x\]\(http\:\/\/e\.example\)\.csv: 1 rows, columns \*\*id\*\*\, recency\_days"
+    assert [w.value for w in at.markdown if "bytes, columns" in w.value] == [
+        r"\[x\]\(http\:\/\/e\.example\)\.csv: 24 bytes, columns \*\*id\*\*\, recency\_days"
     ]
 
     monkeypatch.setenv("SEGFLOW_UI_MAX_UPLOAD_MB", "1")
@@ -378,3 +378,25 @@ def test_batch_scoring_escapes_file_and_column_names_and_refuses_a_file_over_the
         r"big\.csv is 1.1 MB; this page takes at most 1 MB (`SEGFLOW_UI_MAX_UPLOAD_MB`)."
     ]
     assert not at.dataframe
+
+
+def test_batch_scoring_refuses_a_header_too_wide_or_a_line_too_long_in_one_sentence(app_env, monkeypatch):
+    monkeypatch.setenv("SEGFLOW_UPLOAD_MAX_COLUMNS", "3")
+    monkeypatch.setenv("SEGFLOW_UPLOAD_MAX_LINE_BYTES", "40")
+    st.cache_resource.clear()  # the settings are read once per process
+    wide = b"id,recency_days,frequency,monetary\na,1,1,1\n"
+    at = page("batch")
+    at.file_uploader(key="upload").set_value(("wide.csv", wide, "text/csv")).run()
+    assert [e.value for e in at.error] == [
+        r"wide\.csv\: the header has 4 columns\, more than the limit of 3 \(SEGFLOW\_UPLOAD\_MAX\_COLUMNS\)"
+    ]
+    monkeypatch.setenv("SEGFLOW_UPLOAD_MAX_COLUMNS", "10")
+    st.cache_resource.clear()
+    at = page("batch")
+    long_row = b"recency_days,frequency,monetary\n1,1,1\n1,1," + b"9" * 60 + b"\n"
+    at.file_uploader(key="upload").set_value(("long.csv", long_row, "text/csv")).run()
+    at.button(key="score").click().run()
+    assert [e.value for e in at.error] == [
+        r"long\.csv\: line 3 is longer than the limit of 40 bytes \(SEGFLOW\_UPLOAD\_MAX\_LINE\_BYTES\)"
+    ]
+    assert not at.success and not at.dataframe

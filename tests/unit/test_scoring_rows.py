@@ -3,28 +3,14 @@
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from support.scorers import FEATURES, hand_built_scorer
 
-from segflow.model import LogSkewed, SegmentModel, _NearestCentroid
 from segflow.scoring import MissingFeatureValues, RowError, Scorer
-
-FEATURES = ["recency_days", "frequency", "monetary"]
-CENTROIDS = np.array([[0.0, 1.0, 0.0], [10.0, 1.0, 100.0]])
-
-
-def _scorer() -> Scorer:
-    # Scaling fitted on -1 and 1 has mean 0 and standard deviation 1: model space is the features themselves,
-    # so every distance below is plain Euclidean arithmetic.
-    scale = StandardScaler().fit(np.array([[-1.0] * 3, [1.0] * 3]))
-    pipeline = Pipeline([("log", LogSkewed(())), ("scale", scale), ("cluster", _NearestCentroid(CENTROIDS))])
-    model = SegmentModel(FEATURES, [], pipeline, "kmeans", {}, CENTROIDS, segment_keys=["S1", "S2"])
-    return Scorer(7, model, {"S1": ("Loyal", "Thank them"), "S2": ("Big spenders", "Upsell")})
 
 
 def test_valid_rows_get_segment_name_action_distance_and_confidence():
     frame = pd.DataFrame({"customer_id": ["a", "b"], "recency_days": [0, 10], "frequency": [1, 1], "monetary": [0, 50]})
-    batch = _scorer().score(frame)
+    batch = hand_built_scorer().score(frame)
     assert batch.errors == []
     assert batch.rows["customer_id"].tolist() == ["a", "b"]
     assert batch.rows["segment_key"].tolist() == ["S1", "S2"]
@@ -45,7 +31,7 @@ def test_bad_rows_are_reported_by_number_and_column_and_good_rows_still_scored()
             "monetary": ["0", "5", "abc", "50", "1", "-0.5", "2.5"],
         }
     )
-    batch = _scorer().score(frame, first_row=101)
+    batch = hand_built_scorer().score(frame, first_row=101)
     assert batch.errors == [
         RowError(102, "recency_days: missing value", "recency_days"),
         RowError(103, "recency_days: recency must be 0 or more days, got -3", "recency_days"),
@@ -65,7 +51,7 @@ def test_bad_rows_are_reported_by_number_and_column_and_good_rows_still_scored()
 
 def test_a_word_where_a_number_belongs_is_named_with_its_value():
     frame = pd.DataFrame({"recency_days": ["1"], "frequency": ["1"], "monetary": ["abc"]})
-    assert _scorer().score(frame).errors == [RowError(1, "monetary: 'abc' is not a number", "monetary")]
+    assert hand_built_scorer().score(frame).errors == [RowError(1, "monetary: 'abc' is not a number", "monetary")]
 
 
 def test_values_beyond_a_quadrillion_are_refused_and_a_long_cell_is_quoted_short():
@@ -73,7 +59,7 @@ def test_values_beyond_a_quadrillion_are_refused_and_a_long_cell_is_quoted_short
     frame = pd.DataFrame(
         {"recency_days": ["1", "1", "1e15"], "frequency": ["1", "-1e16", "1"], "monetary": ["1e308", "1", "1"]}
     )
-    batch = _scorer().score(frame)
+    batch = hand_built_scorer().score(frame)
     assert batch.errors == [
         RowError(1, "monetary: monetary must be between -1e+15 and 1e+15, got 1e+308", "monetary"),
         RowError(2, "frequency: frequency must be between -1e+15 and 1e+15, got -1e+16", "frequency"),
@@ -81,12 +67,14 @@ def test_values_beyond_a_quadrillion_are_refused_and_a_long_cell_is_quoted_short
     # The bound itself is a value: 1e15 from S1's centroid (0, 1, 0) is a finite distance of about 1e15.
     assert batch.rows["distance"].tolist() == [pytest.approx(1e15)]
     frame = pd.DataFrame({"recency_days": ["1"], "frequency": ["1"], "monetary": ["x" * 5000]})
-    assert _scorer().score(frame).errors == [RowError(1, "monetary: '" + "x" * 78 + "… is not a number", "monetary")]
+    assert hand_built_scorer().score(frame).errors == [
+        RowError(1, "monetary: '" + "x" * 78 + "… is not a number", "monetary")
+    ]
 
 
 def test_a_frame_with_no_valid_row_gives_no_rows_and_every_error():
     frame = pd.DataFrame({"recency_days": [np.nan], "frequency": [1.0], "monetary": [1.0]})
-    batch = _scorer().score(frame)
+    batch = hand_built_scorer().score(frame)
     assert batch.errors == [RowError(1, "recency_days: missing value", "recency_days")]
     assert batch.rows.empty
     assert {"segment_key", "distance", "model_version"} <= set(batch.rows.columns)
@@ -95,7 +83,7 @@ def test_a_frame_with_no_valid_row_gives_no_rows_and_every_error():
 def test_a_missing_feature_column_is_named():
     message = "model v7 clusters on recency_days, frequency, monetary; missing monetary"
     with pytest.raises(MissingFeatureValues, match=message):
-        _scorer().score(pd.DataFrame({"recency_days": [1], "frequency": [1]}))
+        hand_built_scorer().score(pd.DataFrame({"recency_days": [1], "frequency": [1]}))
 
 
 def test_a_features_file_is_scored_in_chunks_with_bad_rows_in_a_side_file(tmp_path):
@@ -105,7 +93,7 @@ def test_a_features_file_is_scored_in_chunks_with_bad_rows_in_a_side_file(tmp_pa
     source.write_text("id,Recency,frequency,monetary\na,0,1,0\nb,10,1,50\nc,x,1,1\nd,1,1,1\ne,2,0,1\n")
     target = tmp_path / "scored.csv"
     # d: sqrt(1 + 1) = 1.414214 from S1, sqrt(81 + 9801) = 99.408249 from S2; 1 - 1.414214 / 99.408249 = 0.985774.
-    result = score_csv(_scorer(), source, target, mapping={"recency_days": "Recency"}, chunk_rows=2)
+    result = score_csv(hand_built_scorer(), source, target, mapping={"recency_days": "Recency"}, chunk_rows=2)
     assert (result.rows_read, result.rows_scored, result.row_errors) == (5, 3, 2)
     assert [e.row for e in result.first_errors] == [3, 5]
     assert target.read_text().splitlines() == [
@@ -126,7 +114,7 @@ def test_a_features_file_is_scored_in_chunks_with_bad_rows_in_a_side_file(tmp_pa
 def test_the_scorer_gives_a_lapsed_member_a_name_that_fits_it_and_names_returns_that_cancel_purchases():
     # recency 0 scores r 5 and 9 scores r 1; frequency 1 and monetary 0 score 5 (every cut point is below them).
     cuts = {"recency": [1, 2, 3, 4], "frequency": [0, 0, 0, 0], "monetary": [-4, -3, -2, -1]}
-    model = _scorer().model
+    model = hand_built_scorer().model
     scorer = Scorer(7, model, {"S1": ("Loyal", "Thank them"), "S2": ("Big spenders", "Upsell")}, cuts)
     frame = pd.DataFrame(
         {"recency_days": [0, 9, 0], "frequency": [1, 1, 1], "monetary": [0, 0, 0], "return_rate": [0.2, 0.0, 1.0]}
@@ -172,7 +160,7 @@ def test_a_scored_file_and_its_errors_file_carry_no_live_formula(tmp_path):
     with source.open("w", newline="", encoding="utf-8") as file:
         csv.writer(file).writerows(rows)
     target = tmp_path / "scored.csv"
-    result = score_csv(_scorer(), source, target, chunk_rows=2)
+    result = score_csv(hand_built_scorer(), source, target, chunk_rows=2)
     assert (result.rows_read, result.rows_scored, result.row_errors) == (8, 7, 1)
     assert _live_formulas(target) == []
     assert _live_formulas(result.errors_path) == []

@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from segflow import registry
-from segflow.csv_cells import csv_text
+from segflow.errors import SegflowError
 from segflow.scoring import Scorer
 from segflow.ui import common, data
+from segflow.uploads import ScoredUpload, UploadLimits, header_columns, score_upload
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -41,16 +42,15 @@ def render() -> None:
                 "(`SEGFLOW_UI_MAX_UPLOAD_MB`)."
             )
             return
+        limits = UploadLimits(common.settings().upload_max_columns, common.settings().upload_max_line_bytes)
         try:
-            # As text: the scorer checks each value and names the bad ones row by row. Read from the upload itself,
-            # not a copy of its bytes.
-            raw = pd.read_csv(upload, dtype=str, keep_default_na=False)
-        except (ValueError, UnicodeDecodeError) as exc:
-            st.error(f"{name} is not a CSV file this page can read: {common.literal(exc)}")
+            # Only the header now: the rows are read chunk by chunk when scored, never as one frame.
+            columns = header_columns(upload, upload.name, limits)
+        except SegflowError as exc:  # too wide, a line too long, or not CSV text
+            st.error(common.literal(exc))
             return
-        st.write(f"{name}: {len(raw):,} rows, columns {common.literal(', '.join(map(str, raw.columns)))}")
+        st.write(f"{name}: {upload.size:,} bytes, columns {common.literal(', '.join(columns))}")
         st.subheader("Map the file's columns to the model's features")
-        columns = list(raw.columns)
         picks = st.columns(len(scorer.features))
         mapping = {
             feature: pick.selectbox(
@@ -68,19 +68,35 @@ def render() -> None:
             return
         if not st.button("Score", key="score", type="primary"):
             return
-        batch = scorer.score(data.map_columns(raw, {f: str(c) for f, c in mapping.items()}))
-        st.success(f"Scored {len(batch.rows):,} of {len(raw):,} rows with model v{version}.")
-        if batch.errors:
-            st.error(f"{len(batch.errors):,} row(s) could not be scored:")
-            st.dataframe(
-                pd.DataFrame([(e.row, e.message) for e in batch.errors], columns=["row", "problem"]),
-                hide_index=True,
+        chosen = {f: str(c) for f, c in mapping.items()}
+        upload.seek(0)
+        try:
+            result = score_upload(
+                scorer, upload, upload.name, limits, prepare=lambda chunk: data.map_columns(chunk, chosen)
             )
-        st.dataframe(batch.rows.head(1_000), hide_index=True)
+        except SegflowError as exc:
+            st.error(common.literal(exc))
+            return
+        _show(result, version, upload.name)
+
+
+def _show(result: ScoredUpload, version: int, file_name: str) -> None:
+    """The counts, the first errors and rows, and the scored file to download (Streamlit keeps the download's bytes
+    in memory: about the upload's size again, on top of it)."""
+    st.success(f"Scored {result.rows_scored:,} of {result.rows_read:,} rows with model v{version}.")
+    if result.row_errors:
+        shown = "" if result.row_errors <= len(result.first_errors) else f" (the first {len(result.first_errors)})"
+        st.error(f"{result.row_errors:,} row(s) could not be scored{shown}:")
+        st.dataframe(
+            pd.DataFrame([(e.row, e.message) for e in result.first_errors], columns=["row", "problem"]),
+            hide_index=True,
+        )
+    st.dataframe(result.first_rows, hide_index=True)
+    with result.body:
         st.download_button(
             "Download the scored CSV",
-            csv_text(batch.rows).encode("utf-8"),
-            file_name=upload.name.removesuffix(".csv") + "-scored.csv",
+            result.body.read(),
+            file_name=file_name.removesuffix(".csv") + "-scored.csv",
             mime="text/csv",
             on_click="ignore",
             key="download_scored",
