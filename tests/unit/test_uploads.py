@@ -33,9 +33,8 @@ def test_an_upload_is_scored_into_csv_with_formulas_neutralised_and_bad_rows_cou
     assert (result.rows_read, result.rows_scored, result.row_errors) == (4, 3, 1)
     text = b"".join(result.blocks()).decode()
     lines = text.split("\r\n")
-    assert (
-        lines[0]
-        == "customer_id,recency_days,frequency,monetary,segment_key,segment_name,action,distance,confidence,model_version"
+    assert lines[0] == (
+        "customer_id,recency_days,frequency,monetary,segment_key,segment_name,action,distance,confidence,model_version"
     )
     assert lines[1:4] == [
         "a,0.0,1.0,0.0,S1,Loyal,Thank them,0.0,1.0,7",
