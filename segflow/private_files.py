@@ -1,4 +1,5 @@
-"""segflow's own folders under SEGFLOW_HOME readable by its user only: models, reports, drift snapshots, Prefect.
+"""segflow's own folders under SEGFLOW_HOME readable by its user only: models, reports, drift snapshots, Prefect, and
+the MLflow mirror's local artifacts (mlruns).
 
 The folders are 0700, so whatever is written inside them (HTML reports, joblib models, the Prefect SQLite database)
 is out of other users' reach whatever its own mode; model files are 0600 besides. SEGFLOW_HOME itself cannot be
@@ -10,6 +11,7 @@ A folder configured outside SEGFLOW_HOME (SEGFLOW_REPORTS_DIR for a share BI rea
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from segflow.settings import Settings
 
@@ -31,8 +33,22 @@ def make_home_private(settings: Settings) -> None:
     # The Prefect folder only when it exists: it is created (private) by the embedded Prefect server's start, and its
     # absence shows that a run used a Prefect server of its own.
     prefect = [settings.prefect_dir] if settings.prefect_dir.exists() else []
-    for folder in [settings.model_path, settings.report_path, settings.evidently_workspace_path, *prefect]:
+    for folder in [
+        settings.model_path,
+        settings.report_path,
+        settings.evidently_workspace_path,
+        *prefect,
+        *_local_mlflow_artifacts(settings),
+    ]:
         resolved = folder.expanduser().resolve()
         # Never the home or a folder around the database's: the server's user must get through those.
         if resolved.is_relative_to(home) and resolved != home and not database.is_relative_to(resolved):
             private_folder(folder)
+
+
+def _local_mlflow_artifacts(settings: Settings) -> list[Path]:
+    """The MLflow mirror's artifact folder (model files) when it is a local one: $SEGFLOW_HOME/mlruns by default."""
+    if not settings.mirrors_to_mlflow:
+        return []
+    root = urlsplit(settings.mlflow_artifact_root or "")
+    return [Path(unquote(root.path))] if root.scheme == "file" else []

@@ -33,3 +33,17 @@ def test_a_folder_set_to_the_home_itself_is_not_made_private(tmp_path):
     home.mkdir(mode=0o755)
     make_home_private(Settings(_env_file=None, home=home, reports_dir=home))
     assert _mode(home) == 0o755
+
+
+def test_the_mlflow_mirrors_local_artifact_folder_is_private_and_a_remote_one_is_not_touched(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    make_home_private(Settings(_env_file=None, home=home))
+    assert not (home / "mlruns").exists()  # no mirror configured
+    make_home_private(Settings(_env_file=None, home=home, mlflow_tracking_uri=f"sqlite:///{home}/mlflow.db"))
+    assert _mode(home / "mlruns") == 0o700
+    elsewhere = tmp_path / "team artifacts"
+    elsewhere.mkdir(mode=0o755)
+    remote = Settings(_env_file=None, home=home, mlflow_tracking_uri="http://127.0.0.1:5000")
+    make_home_private(remote.model_copy(update={"mlflow_artifact_location": elsewhere.as_uri()}))
+    assert _mode(elsewhere) == 0o755  # outside the home: left as it is
