@@ -54,7 +54,11 @@ class Database:
             if self.settings.database_url is not None:
                 self._url = _normalise_scheme(self.settings.database_url.get_secret_value())
             else:
-                self._url = embedded.ensure_running(self.settings.pg_dir)
+                self._url = embedded.ensure_running(
+                    self.settings.pg_dir,
+                    tcp_port=self.settings.embedded_tcp_port,
+                    socket_group=self.settings.embedded_socket_group,
+                )
         return self._url
 
     @property

@@ -97,3 +97,22 @@ class BatchReadDifferently(ImportRejected):
             f"{name}: this content was imported as batch {batch_id} read another way ({changed}); "
             "nothing was loaded: replace that batch to load it this way"
         )
+
+
+class EmbeddedPortTaken(DatabaseUnreachable):
+    """The loopback TCP port chosen for the embedded server is held by another program."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        super().__init__(
+            f"port {port} on 127.0.0.1 is taken by another program, so the embedded PostgreSQL cannot listen on it "
+            "(SEGFLOW_EMBEDDED_TCP_PORT): choose a free port or leave the setting unset"
+        )
+
+
+class SocketGroupUnusable(ConfigError):
+    """The OS group meant to reach the embedded server's socket does not exist or cannot be given the folder."""
+
+    def __init__(self, group: str, reason: str) -> None:
+        self.group, self.reason = group, reason
+        super().__init__(f"socket group {group!r} (SEGFLOW_EMBEDDED_SOCKET_GROUP) cannot be used: {reason}")

@@ -68,6 +68,20 @@ class Settings(BaseSettings):
         default=Path("~/.segflow"),
         description="Folder for the embedded database, model artifacts and reports.",
     )
+    embedded_tcp_port: int | None = Field(
+        default=None,
+        ge=1024,
+        le=65535,
+        description="When set, the embedded PostgreSQL also listens on 127.0.0.1 at this port, for BI tools that "
+        "want a host and port; logins there need their password. Unset: the Unix socket only. Applies when the "
+        "server next starts (`segflow db stop`, then `segflow db start`).",
+    )
+    embedded_socket_group: str | None = Field(
+        default=None,
+        description="OS group whose members may reach the embedded PostgreSQL's Unix socket (a BI tool running as "
+        "another user): the socket then lives in $SEGFLOW_HOME/pg-socket, mode 750, this group. Logins still need "
+        "their password. Unset: only the user running segflow reaches it. Applies when the server next starts.",
+    )
     prefect_port: int = Field(
         default=4200,
         ge=0,
@@ -330,6 +344,12 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         return value.strip()
+
+    @field_validator("embedded_tcp_port", "embedded_socket_group", mode="before")
+    @classmethod
+    def _blank_listener_is_unset(cls, value: object) -> object:
+        # SEGFLOW_EMBEDDED_TCP_PORT= in a .env copied from .env.example means "off", not an error.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("dask_address", mode="after")
     @classmethod

@@ -3,8 +3,10 @@
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -13,6 +15,7 @@ import psycopg2
 import pytest
 from support.cli import segflow
 from support.data import LINE
+from support.devtools import free_port
 
 from segflow import embedded, migrations, prefect_server
 
@@ -55,7 +58,7 @@ def _command_lines(help_text: str) -> list[str]:
                 "batches",
             ],
         ),
-        (("db",), ["url", "upgrade", "status", "create-bi-user", "stop"]),
+        (("db",), ["url", "upgrade", "status", "start", "create-bi-user", "stop"]),
         (("prefect",), ["status", "start", "stop", "setup"]),
         (("models",), ["list", "show", "promote"]),
         (("mlflow",), ["sync"]),
@@ -396,3 +399,40 @@ def test_ui_on_a_taken_port_names_the_setting_and_exits_1(tmp_path):
     assert result.stderr.startswith(f"error: cannot serve the app on 127.0.0.1:{port}: ")
     assert "set SEGFLOW_UI_PORT to a free port" in result.stderr
     assert not (tmp_path / "home" / "pg").exists(), "refused before starting a database"
+
+
+def test_db_start_with_a_tcp_port_and_what_status_and_create_bi_user_then_print():
+    home = Path(tempfile.mkdtemp(prefix="sf-tcp-"))  # short: the socket path has a 107-byte limit
+    port = free_port()
+    env = {"SEGFLOW_HOME": str(home), "SEGFLOW_EMBEDDED_TCP_PORT": str(port), "COLUMNS": "250"}
+    try:
+        started = segflow("db", "start", env=env)
+        assert started.returncode == 0, started.stderr
+        assert started.stdout.splitlines() == [
+            f"listening on 127.0.0.1:{port} too (password logins only)",
+            f"postgresql://postgres@/segflow?host={home / 'pg'}&port={port}",
+        ]
+        status = " ".join(segflow("db", "status", env=env).stdout.split())
+        assert f"tcp │ host 127.0.0.1, port {port}, database segflow (password logins only" in status
+        assert "pending" not in status
+
+        made = segflow("db", "create-bi-user", "analyst", env={**env, "SEGFLOW_BI_PASSWORD": "chosen-pw"})
+        assert made.returncode == 0, made.stderr
+        assert (
+            f"over TCP: host 127.0.0.1, port {port}, database segflow, user analyst: "
+            f"postgresql://analyst:***@127.0.0.1:{port}/segflow"
+        ) in made.stdout
+        conn = psycopg2.connect(embedded.tcp_url(port, "analyst", "chosen-pw"))
+        try:
+            with conn.cursor() as cur:
+                cur.execute("select current_user")
+                assert cur.fetchone() == ("analyst",)
+        finally:
+            conn.close()
+
+        # The running server keeps its listener until it restarts, and status says what waits.
+        without = " ".join(segflow("db", "status", env={"SEGFLOW_HOME": str(home), "COLUMNS": "250"}).stdout.split())
+        assert "SEGFLOW_EMBEDDED_TCP_PORT is unset: applies after `segflow db stop` and `segflow db start`" in without
+    finally:
+        segflow("db", "stop", env=env)
+        shutil.rmtree(home, ignore_errors=True)

@@ -10,7 +10,7 @@ from rich.table import Table
 from segflow import embedded, migrations
 from segflow.cli.output import console, database, err_console, load_settings
 from segflow.db import Database, describe_url
-from segflow.settings import redact_url
+from segflow.settings import Settings, redact_url
 
 db_app = typer.Typer(help="The database: status, URL, migrations, BI logins.", no_args_is_help=True)
 
@@ -50,9 +50,10 @@ def db_status() -> None:
         table.add_row("running", f"yes (pid {state.pid})" if state.running else "no")
         if state.url:
             table.add_row("url", state.url)
+        _add_listener_rows(table, state, settings)
         if not state.running:
             console.print(table)
-            console.print("start it with any segflow command, e.g. [bold]segflow db upgrade[/]")
+            console.print("start it with [bold]segflow db start[/] (or any segflow command)")
             return
     else:
         table.add_row("database", f"external, {describe_url(settings.database_url.get_secret_value())}")
@@ -87,6 +88,47 @@ def db_status() -> None:
     console.print(table)
 
 
+def _add_listener_rows(table: Table, state: embedded.EmbeddedStatus, settings: Settings) -> None:
+    """How BI tools reach the embedded server, and whether the settings wait for a restart."""
+    if state.running and state.socket_dir is not None:
+        table.add_row("socket folder", f"{state.socket_dir} (port {state.port})")
+    if state.running and state.tcp_port is not None:
+        table.add_row(
+            "tcp",
+            f"host {embedded.TCP_HOST}, port {state.tcp_port}, database {embedded.DATABASE_NAME} "
+            "(password logins only, e.g. segflow db create-bi-user)",
+        )
+    elif state.running:
+        table.add_row("tcp", "off (socket only; SEGFLOW_EMBEDDED_TCP_PORT turns it on)")
+    wanted = settings.embedded_tcp_port
+    if state.running and wanted != state.tcp_port:
+        table.add_row(
+            "pending",
+            f"SEGFLOW_EMBEDDED_TCP_PORT is {wanted if wanted is not None else 'unset'}: applies after "
+            "`segflow db stop` and `segflow db start`",
+        )
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded PostgreSQL; print its URL (last line)."""
+    settings = load_settings()
+    if not settings.uses_embedded_database:
+        console.print("SEGFLOW_DATABASE_URL points at an external server; segflow does not start it")
+        return
+    url = Database(settings).url
+    state = embedded.status(settings.pg_dir)
+    if state.tcp_port is not None:
+        console.print(f"listening on {embedded.TCP_HOST}:{state.tcp_port} too (password logins only)", highlight=False)
+    if settings.embedded_tcp_port != state.tcp_port:
+        console.print(
+            "it was already running and keeps how it listens: `segflow db stop`, then `segflow db start` "
+            "applies SEGFLOW_EMBEDDED_TCP_PORT",
+            highlight=False,
+        )
+    console.print(url, highlight=False, soft_wrap=True)
+
+
 @db_app.command("create-bi-user")
 def db_create_bi_user(
     name: Annotated[str, typer.Argument(help="Login name: lower-case letters, digits, underscores.")],
@@ -112,17 +154,32 @@ def db_create_bi_user(
         soft_wrap=True,
     )
     if settings.uses_embedded_database:
-        console.print(
-            "the embedded server listens on its socket only and trusts local logins; "
-            "passwords are checked on an external server",
-            highlight=False,
-            soft_wrap=True,
-        )
+        _print_tcp_url(settings, login.name, login.password, shown=password is None)
     if password is None:
         console.print("the generated password is in the URL below; it is not stored anywhere else")
         console.print(login.url, highlight=False, soft_wrap=True)
     else:  # the caller knows the password they chose: keep it out of terminals and logs
         console.print(redact_url(login.url), highlight=False, soft_wrap=True)
+
+
+def _print_tcp_url(settings: Settings, name: str, password: str, shown: bool) -> None:
+    """The login's host/port form when the embedded server listens on TCP (the password hidden unless shown)."""
+    state = embedded.status(settings.pg_dir)
+    if state.tcp_port is None:
+        console.print(
+            "the embedded server listens on its socket only (SEGFLOW_EMBEDDED_TCP_PORT adds 127.0.0.1); "
+            "the login needs its password there too",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    url = embedded.tcp_url(state.tcp_port, name, password)
+    console.print(
+        f"over TCP: host {embedded.TCP_HOST}, port {state.tcp_port}, database {embedded.DATABASE_NAME}, "
+        f"user {name}: {url if shown else redact_url(url)}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @db_app.command("stop")

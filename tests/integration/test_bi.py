@@ -278,7 +278,7 @@ def test_bad_login_names_are_refused_by_name(db, name, message):
 
 
 @contextmanager
-def throwaway_role(db, prefix: str, options: str = "login") -> Iterator[str]:
+def throwaway_role(db, prefix: str, options: str = "login password 'x'") -> Iterator[str]:
     """A role with a generated name (roles belong to the server), dropped afterwards."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     with db.transaction() as cur:
@@ -435,7 +435,7 @@ def test_migration_005_without_createrole_leaves_the_role_to_create_bi_user(blan
     owner = f"owner_{uuid.uuid4().hex[:8]}"
     database = urlsplit(blank_db.url).path.lstrip("/")
     with blank_db.transaction() as cur:  # generated names
-        cur.execute(f'create role "{owner}" login')
+        cur.execute(f"create role \"{owner}\" login password 'x'")  # every login but segflow's own needs one
         cur.execute(f'alter database "{database}" owner to "{owner}"')
         cur.execute(f'grant create on database "{database}" to "{owner}"')
         existed = fetch(blank_db, "select count(*) from pg_roles where rolname = 'segflow_bi'")[0][0]

@@ -23,6 +23,22 @@ def test_the_prefect_port_is_a_port(monkeypatch):
         Settings(_env_file=None)
 
 
+def test_the_embedded_tcp_listener_and_socket_group_are_off_by_default_and_blank_means_off(monkeypatch):
+    assert (Settings(_env_file=None).embedded_tcp_port, Settings(_env_file=None).embedded_socket_group) == (None, None)
+    monkeypatch.setenv("SEGFLOW_EMBEDDED_TCP_PORT", "")  # as a .env copied from .env.example leaves it
+    monkeypatch.setenv("SEGFLOW_EMBEDDED_SOCKET_GROUP", " ")
+    assert (Settings(_env_file=None).embedded_tcp_port, Settings(_env_file=None).embedded_socket_group) == (None, None)
+    monkeypatch.setenv("SEGFLOW_EMBEDDED_TCP_PORT", "55432")
+    assert Settings(_env_file=None).embedded_tcp_port == 55432
+
+
+@pytest.mark.parametrize("port", ["80", "65536"])
+def test_the_embedded_tcp_port_is_an_unprivileged_port(monkeypatch, port):
+    monkeypatch.setenv("SEGFLOW_EMBEDDED_TCP_PORT", port)
+    with pytest.raises(ValidationError, match=f"embedded_tcp_port\n.*input_value='{port}'"):
+        Settings(_env_file=None)
+
+
 def test_fields_come_from_segflow_prefixed_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("SEGFLOW_HOME", str(tmp_path / "h"))
     monkeypatch.setenv("SEGFLOW_DATABASE_URL", "postgresql://u:pw@db.example:5433/segs")
