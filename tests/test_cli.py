@@ -388,16 +388,18 @@ def test_a_typo_in_the_yaml_settings_file_stops_every_command_naming_the_key_and
     assert result.stderr.strip() == f"error: settings file {tmp_path / 'segflow.yaml'}: unknown key 'max_cluster'"
 
 
-def test_ui_on_a_taken_port_names_the_setting_and_exits_1(tmp_path):
+def test_ui_on_a_taken_port_names_the_option_and_setting_and_exits_1(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = segflow("ui", env={"SEGFLOW_HOME": str(tmp_path / "home"), "SEGFLOW_UI_PORT": str(port)})
+        # --port wins over the setting (which names a port nobody uses).
+        env = {"SEGFLOW_HOME": str(tmp_path / "home"), "SEGFLOW_UI_PORT": "1"}
+        result = segflow("ui", "--port", str(port), env=env)
 
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: cannot serve the app on 127.0.0.1:{port}: ")
-    assert "set SEGFLOW_UI_PORT to a free port" in result.stderr
+    assert "choose a free port with --port or SEGFLOW_UI_PORT" in result.stderr
     assert not (tmp_path / "home" / "pg").exists(), "refused before starting a database"
 
 

@@ -9,17 +9,26 @@ import subprocess
 import sys
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from segflow.cli.output import console, database, err_console, is_loopback, load_settings
 from segflow.errors import SegflowError
 from segflow.settings import Settings
 
 
-def ui_command() -> None:
+def ui_command(
+    host: Annotated[str | None, typer.Option(help="Address (default SEGFLOW_UI_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default SEGFLOW_UI_PORT, 8501).", min=1, max=65535)] = None,
+) -> None:
     """Serve the app: segments, customers, what-if, drift, models."""
     if find_spec("streamlit") is None:
         raise SegflowError("the app needs Streamlit, which is not installed: pip install 'streamlit==1.67.0'")
     settings = load_settings()
+    # As `segflow api`: the options win over the settings, and the app's command line is built from the result.
+    chosen = {"ui_host": host, "ui_port": port}
+    settings = settings.model_copy(update={k: v for k, v in chosen.items() if v is not None})
     host, port = settings.ui_host, settings.ui_port
     _check_port_free(host, port)
     database(settings)  # starts the embedded server and migrates here, so a problem is told in this terminal
@@ -97,6 +106,6 @@ def _check_port_free(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as exc:
             raise SegflowError(
-                f"cannot serve the app on {host}:{port}: {exc.strerror or exc}; set SEGFLOW_UI_PORT to a free port "
-                "(or SEGFLOW_UI_HOST to another address)"
+                f"cannot serve the app on {host}:{port}: {exc.strerror or exc}; choose a free port with --port or "
+                "SEGFLOW_UI_PORT (or another address with --host or SEGFLOW_UI_HOST)"
             ) from None
