@@ -225,32 +225,18 @@ def score_upload(
     are neutralised (segflow.csv_cells); row errors are counted (and listed in the JSON form)."""
     # Not a `with`: the body outlives this call; ScoredUpload.blocks closes it once streamed.
     body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b")  # noqa: SIM115
-    try:
-        result = _score_into(scorer, stream, name, limits, form, prepare, body)
-    except BaseException:
-        body.close()
-        raise
-    body.seek(0)
-    return result
-
-
-def _score_into(
-    scorer: Scorer,
-    stream: BinaryIO,
-    name: str,
-    limits: UploadLimits,
-    form: Literal["csv", "json"],
-    prepare: Callable[[pd.DataFrame], pd.DataFrame] | None,
-    body: IO[bytes],
-) -> ScoredUpload:
     result = ScoredUpload(body)
     text = io.TextIOWrapper(body, encoding="utf-8", newline="", write_through=True)
     try:
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+t", encoding="utf-8") as errors:
             _score_chunks(scorer, stream, name, limits, form, prepare, text, errors, result)
         text.flush()
-    finally:
-        text.detach()  # the body stays open for the caller
+    except BaseException:
+        text.detach()
+        body.close()
+        raise
+    text.detach()  # the body stays open for the caller
+    body.seek(0)
     return result
 
 
