@@ -1,6 +1,6 @@
--- The read-only group role and its grants, as migration 005 makes them, for databases whose migration
--- ran as a user without CREATEROLE. Idempotent; needs CREATEROLE. The relations come
--- from segflow.bi.BI_RELATIONS, the one list of what BI may read.
+-- The read-only group role and its grants, as migrations 005 and 014 make them, for databases whose migration
+-- ran as a user without CREATEROLE. Idempotent; needs CREATEROLE. {relations} are segflow_bi's views
+-- (segflow.bi_catalog, the one list of what BI may read); {deprecated} the old segflow views kept for one release.
 do $$
 begin
     if not exists (select from pg_catalog.pg_roles where rolname = 'segflow_bi') then
@@ -9,6 +9,6 @@ begin
 end
 $$;
 
-grant usage on schema segflow to segflow_bi;
+grant usage on schema segflow_bi, segflow to segflow_bi;
 
-grant select on {relations} to segflow_bi
+grant select on {relations}, {deprecated} to segflow_bi
