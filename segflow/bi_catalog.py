@@ -47,7 +47,7 @@ class Relation:
 # Wording shared by the relations that carry the same column, so one column means one thing everywhere.
 _RUN_ID = Column("run_id", "The run's id: one per as-of date, kept when the date is run again.")
 _AS_OF = Column("as_of", "The run's as-of date: the day the segmentation describes (data up to its end, UTC).")
-_MODEL_VERSION = Column("model_version", "The model version that scored the customers (null for rule segments).")
+_MODEL_VERSION = Column("model_version", "The model version that scored the customers (null: no model scored them).")
 _SEGMENT_KEY = Column(
     "segment_key",
     "Stable segment key: S1, S2, ... for a model's segments (the same key for the same segment across model "
