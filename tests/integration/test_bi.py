@@ -605,3 +605,16 @@ def test_migration_005_without_createrole_leaves_the_role_to_create_bi_user(blan
             cur.execute(f'alter database "{database}" owner to current_user')
             cur.execute(f'drop owned by "{owner}"')
             cur.execute(f'drop role "{owner}"')
+
+
+def test_a_changed_description_reaches_the_database_without_a_view_change(db, fetch, monkeypatch):
+    from dataclasses import replace
+
+    from segflow import migrations
+
+    changed = replace(bi_catalog.RELATIONS[0], answers="Changed.")
+    monkeypatch.setattr(bi_catalog, "RELATIONS", (changed, *bi_catalog.RELATIONS[1:]))
+    migrations.upgrade(db)
+    assert fetch(db, "select obj_description('segflow_bi.segment_summary'::regclass, 'pg_class')") == [
+        ("One row per published run and segment (withdrawn runs left out). Changed.",)
+    ]
