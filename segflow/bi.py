@@ -1,4 +1,5 @@
-"""Read-only logins for BI tools: members of the group role segflow_bi (made by migration 005)."""
+"""Read-only logins for BI tools: members of the group role segflow_bi (made by migration 005), which reads the
+views of schema segflow_bi (migration 014, sql/views/bi_*.sql)."""
 
 from __future__ import annotations
 
@@ -11,21 +12,15 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
+from segflow.bi_catalog import BI_SCHEMA, DEPRECATED_VIEWS, relation_names
+
+__all__ = ["BI_ROLE", "BI_RELATIONS", "BI_SCHEMA", "create_bi_user", "grant_bi_relations", "login_url"]
 from segflow.db import SCHEMA, Database, run_composed_named, run_named
 from segflow.errors import SegflowError
 
 BI_ROLE = "segflow_bi"
-# The relations segflow_bi may read, in the order the README documents them.
-BI_RELATIONS = (
-    "current_segments",
-    "segment_summary",
-    "segment_history",
-    "segment_transitions",
-    "runs",
-    "model_versions",
-    "drift_reports",
-    "model_segments",  # names and actions of segments, for `segflow api` (migration 011)
-)
+# The relations segflow_bi may read (schema segflow_bi), in the order docs/bi.md lists them.
+BI_RELATIONS = relation_names()
 # Lower-case so nobody has to quote the name in a BI tool; PostgreSQL allows 63 bytes.
 LOGIN_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 RESERVED = {"postgres", "public", BI_ROLE}
@@ -55,7 +50,8 @@ def create_bi_user(db: Database, name: str, password: str | None = None) -> BiLo
                 cur,
                 "admin/bi_group_role",
                 {},
-                relations=sql.SQL(", ").join(sql.Identifier(SCHEMA, relation) for relation in BI_RELATIONS),
+                relations=_bi_relations(),
+                deprecated=sql.SQL(", ").join(sql.Identifier(SCHEMA, view) for view in DEPRECATED_VIEWS),
             )
             existing = run_named(cur, "queries/bi/bi_login_role", {"name": name})
             if existing and not existing[0][1]:
@@ -77,6 +73,18 @@ def create_bi_user(db: Database, name: str, password: str | None = None) -> BiLo
     except psycopg2.errors.DuplicateObject:
         raise SegflowError(f"role {name!r} was created by another session meanwhile; run the command again") from None
     return BiLogin(name=name, password=password, url=login_url(db.url, name, password), created=not existing)
+
+
+def grant_bi_relations(cur) -> bool:
+    """Let the BI role read every view of segflow_bi, if the role exists (whether it did)."""
+    if not run_named(cur, "queries/bi/bi_role_exists")[0][0]:
+        return False
+    run_composed_named(cur, "admin/bi_grant_relations", {}, relations=_bi_relations())
+    return True
+
+
+def _bi_relations() -> sql.Composable:
+    return sql.SQL(", ").join(sql.Identifier(BI_SCHEMA, relation) for relation in BI_RELATIONS)
 
 
 def _first_line(exc: Exception) -> str:

@@ -72,7 +72,7 @@ def rescore(db: Database, settings: Settings, attempt_id: int, version: int) -> 
     keys = pd.Series(model.segment_keys).to_numpy(dtype=object)
     names = registry.segment_names(db, version)
     # The model's cut points (else the attempt's own), as the score stage takes them.
-    cuts = registry.details(db, version)["rfm_cut_points"] or run_info(db, attempt_id).rfm_cut_points or {}
+    cuts = registry.rfm_cut_points(db, version) or run_info(db, attempt_id).rfm_cut_points or {}
     written = 0
     # One transaction: a reader finds all of an attempt's comparison rows or none.
     with db.transaction() as cur:

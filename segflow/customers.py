@@ -151,7 +151,7 @@ def _check_values(values: dict[str, float]) -> None:
 
 def _rfm_scores(db: Database, version: int, values: dict[str, float]) -> dict[str, int]:
     """R/F/M scores 1-5 with the model's own cut points, when all three values are given."""
-    cuts = registry.details(db, version)["rfm_cut_points"]
+    cuts = registry.rfm_cut_points(db, version)
     if not cuts or not all(f in values for f in feature_store.SCORED_FEATURES):
         return {}
     frame = pd.DataFrame([{f: float(values[f]) for f in feature_store.SCORED_FEATURES}])

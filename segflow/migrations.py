@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from segflow import bi, bi_catalog
 from segflow.db import Database, run_named, sql_dir
 from segflow.errors import MigrationError
 
@@ -80,7 +81,24 @@ def upgrade(db: Database, target: int | None = None) -> list[Migration]:
 
 
 # Views are applied in this order (a view may read one before it); every file in sql/views must be listed.
-VIEW_ORDER = ("runs", "current_segments", "segment_history", "segment_summary")
+# bi_* are the views of schema segflow_bi, one per relation of segflow/bi_catalog.py.
+VIEW_ORDER = (
+    "runs",
+    "current_segments",
+    "segment_history",
+    "segment_summary",
+    "bi_segment_summary",
+    "bi_current_segments",
+    "bi_segment_history",
+    "bi_segment_transitions",
+    "bi_run_calendar",
+    "bi_runs",
+    "bi_model_versions",
+    "bi_model_segments",
+    "bi_drift_reports",
+)
+# The ledger name under which the BI descriptions' fingerprint is recorded (beside the view files').
+BI_DESCRIPTIONS = "bi_catalog"
 # Functions (and the triggers that call them) are applied before the views; every file in sql/functions listed.
 FUNCTION_ORDER = ("customer_partition", "capture_line_changes")
 
@@ -116,6 +134,13 @@ def _apply_views(cur) -> list[str]:
         cur.execute(path.read_text(encoding="utf-8"))
         run_named(cur, "queries/schema/record_view", {"name": path.stem, "sha256": sha})
         changed.append(path.stem)
+    # A view created anew has no grants and no comments; a changed catalog changes only the comments.
+    fingerprint = bi_catalog.fingerprint()
+    if changed or applied.get(BI_DESCRIPTIONS) != fingerprint:
+        bi_catalog.apply_descriptions(cur)
+        bi.grant_bi_relations(cur)
+        run_named(cur, "queries/schema/record_view", {"name": BI_DESCRIPTIONS, "sha256": fingerprint})
+        changed.append(BI_DESCRIPTIONS)
     return changed
 
 

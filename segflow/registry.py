@@ -214,6 +214,14 @@ def details(db: Database, version: int | None = None) -> dict[str, Any]:
     return rows[0][0]
 
 
+def rfm_cut_points(db: Database, version: int) -> dict[str, Any] | None:
+    """The R/F/M score cut points a version was trained with (None for models trained before they were kept)."""
+    rows = db.run("queries/registry/rfm_cut_points", {"version": version})
+    if not rows:
+        raise UnknownModelVersion(f"model version {version} does not exist")
+    return rows[0][0]
+
+
 def last_training(db: Database, features: list[str], as_of: date) -> date | None:
     """The latest training as-of date on these features at or before `as_of` (any version, winner or not)."""
     return db.run("queries/registry/last_training_date", {"features": list(features), "as_of": as_of})[0][0]

@@ -112,7 +112,7 @@ class Scorer:
             if version is None:
                 raise NoChampion()
         model = registry.load(db, version)  # raises UnknownModelVersion for a version that does not exist
-        cuts = registry.details(db, version)["rfm_cut_points"]
+        cuts = registry.rfm_cut_points(db, version)
         return cls(version, model, registry.segment_names(db, version), cuts)
 
     def input_columns(self, given: list[str] | pd.Index) -> list[str]:

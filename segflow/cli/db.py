@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -34,6 +35,31 @@ def db_upgrade() -> None:
         console.print(f"applied {migration.version:03d}_{migration.name}")
     newest = max((m.version for m in migrations.available_migrations()), default=0)
     console.print(f"schema is at version {newest:03d} ({len(applied)} applied now)")
+
+
+@db_app.command("bi-docs")
+def db_bi_docs(
+    document: Annotated[
+        Path, typer.Argument(help="A Markdown file with the generated section's markers, e.g. docs/bi.md.")
+    ],
+) -> None:
+    """Rewrite the BI relation and column tables of a document from segflow's one description of them."""
+    from segflow import bi_catalog
+
+    try:
+        text = document.read_text(encoding="utf-8")
+        updated = bi_catalog.replace_generated_section(text)
+    except OSError as exc:
+        err_console.print(f"cannot read {document}: {exc.strerror}")
+        raise typer.Exit(1) from None
+    except bi_catalog.MissingGeneratedSection as exc:
+        err_console.print(f"{document} has no line {exc.missing!r}: add the two marker lines where the tables go")
+        raise typer.Exit(1) from None
+    if updated == text:
+        console.print(f"{document} is up to date")
+        return
+    document.write_text(updated, encoding="utf-8")
+    console.print(f"rewrote the BI tables of {document}")
 
 
 @db_app.command("status")
@@ -148,8 +174,8 @@ def db_create_bi_user(
     login = bi.create_bi_user(database(settings), name, password)
     what = "created login" if login.created else "new password for the existing login"
     console.print(
-        f"{what} {login.name} in {bi.BI_ROLE}, which may read segflow."
-        f"{', segflow.'.join(bi.BI_RELATIONS)} and nothing else",
+        f"{what} {login.name} in {bi.BI_ROLE}, which may read the views of schema {bi.BI_SCHEMA} "
+        f"({', '.join(bi.BI_RELATIONS)}) and nothing else",
         highlight=False,
         soft_wrap=True,
     )

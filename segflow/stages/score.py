@@ -46,7 +46,7 @@ def score_partition(db: Database, settings: Settings, attempt_id: int, partition
     names = registry.segment_names(db, info.model_version)
     feature_set = feature_store.FeatureSet(tuple(model.features))
     # The model's cut points (else this run's own), so scores mean the same in every run it scores.
-    cuts = registry.details(db, info.model_version)["rfm_cut_points"] or info.rfm_cut_points or {}
+    cuts = registry.rfm_cut_points(db, info.model_version) or info.rfm_cut_points or {}
     label_keys = np.asarray(model.segment_keys, dtype=object)
     scope = {"attempt_id": attempt_id, **partition.params()}
     scored = 0

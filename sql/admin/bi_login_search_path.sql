@@ -1,2 +1,2 @@
--- A BI login sees segflow's views without a schema prefix.
-alter role {login} set search_path = segflow, public
+-- A BI login sees exactly the BI schema's views, without a schema prefix.
+alter role {login} set search_path = segflow_bi

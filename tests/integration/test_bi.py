@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 from pydantic import SecretStr
 
-from segflow import bi
+from segflow import bi, bi_catalog
 from segflow.db import Database
 from segflow.errors import SegflowError
 from segflow.stages import publish
@@ -208,8 +208,131 @@ def test_segment_history_has_one_row_per_customer_per_published_run(history, fet
 
 def test_a_bi_login_reads_every_bi_relation(history, bi_login):
     for relation in bi.BI_RELATIONS:
-        _query(bi_login.url, f"select count(*) from segflow.{relation}")  # relation names are constants
-    assert _query(bi_login.url, "select count(*) from current_segments") == [(6,)]  # search_path = segflow
+        _query(bi_login.url, f"select count(*) from segflow_bi.{relation}")  # relation names are constants
+    for view in bi_catalog.DEPRECATED_VIEWS:  # kept for one release
+        _query(bi_login.url, f"select count(*) from segflow.{view}")
+    assert _query(bi_login.url, "select count(*) from current_segments") == [(6,)]  # search_path = segflow_bi
+    assert _query(bi_login.url, "show search_path") == [("segflow_bi",)]
+
+
+# What `segflow api` reads as a BI login (SEGFLOW_API_DATABASE_URL): the champion, its artifact, its segments' names.
+API_COLUMNS = [
+    ("model_segments", "action"),
+    ("model_segments", "model_version"),
+    ("model_segments", "name"),
+    ("model_segments", "segment_key"),
+    ("model_versions", "artifact_path"),
+    ("model_versions", "artifact_sha256"),
+    ("model_versions", "rfm_cut_points"),
+    ("model_versions", "status"),
+    ("model_versions", "version"),
+]
+
+
+def test_a_bi_login_sees_only_the_bi_schema_the_deprecated_views_and_the_api_columns(history, bi_login):
+    visible = _query(
+        bi_login.url,
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema not in ('pg_catalog', 'information_schema') order by 1, 2",
+    )
+    assert visible == sorted(
+        [("segflow", view) for view in bi_catalog.DEPRECATED_VIEWS]
+        + [("segflow_bi", relation) for relation in bi.BI_RELATIONS]
+        + [("segflow", "model_segments"), ("segflow", "model_versions")]
+    )
+    columns = _query(
+        bi_login.url,
+        "select table_name, column_name from information_schema.column_privileges "
+        "where table_schema = 'segflow' and table_name in ('model_versions', 'model_segments') "
+        "and privilege_type = 'SELECT' order by 1, 2",
+    )
+    assert columns == API_COLUMNS
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege, match="model_versions"):
+        _query(bi_login.url, "select params from segflow.model_versions")
+
+
+def test_segflow_bi_holds_exactly_the_catalogued_relations_each_column_described(history, fetch):
+    relations = fetch(
+        history,
+        "select c.relname, c.relkind, obj_description(c.oid, 'pg_class') from pg_catalog.pg_class as c "
+        "inner join pg_catalog.pg_namespace as n on n.oid = c.relnamespace where n.nspname = 'segflow_bi' order by 1",
+    )
+    catalog = {r.name: r for r in bi_catalog.RELATIONS}
+    assert [(name, kind) for name, kind, _ in relations] == [(name, "v") for name in sorted(catalog)]
+    assert all(description == catalog[name].description for name, _, description in relations)
+    columns = fetch(
+        history,
+        "select table_name, column_name, col_description(format('segflow_bi.%I', table_name)::regclass, "
+        "ordinal_position) from information_schema.columns where table_schema = 'segflow_bi' "
+        "order by table_name, ordinal_position",
+    )
+    undescribed = [(t, c) for t, c, text in columns if not (text or "").strip()]
+    assert undescribed == []
+    # the database's columns are the catalogue's, in its order
+    for name, relation in catalog.items():
+        assert [c for t, c, _ in columns if t == name] == [c.name for c in relation.columns], name
+    deprecated = fetch(
+        history,
+        "select obj_description('segflow.segment_summary'::regclass, 'pg_class')",
+    )[0][0]
+    assert deprecated.startswith("Deprecated for BI: read segflow_bi.segment_summary instead")
+
+
+def test_segment_summary_of_the_bi_schema_has_action_and_revenue_shares(history, fetch):
+    assert fetch(
+        history,
+        "select as_of, segment_name, action, customers, round(customer_share::numeric, 4), revenue, "
+        "round(revenue_share::numeric, 4) from segflow_bi.segment_summary where is_current order by segment_key",
+    ) == [
+        # Champions 350 + 250, At risk 200 + 100 + 50, Lost 50: of 1,000.
+        (date(2026, 1, 8), "Champions", "act", 2, Decimal("0.3333"), 600, Decimal("0.6000")),
+        (date(2026, 1, 8), "At risk", "act", 3, Decimal("0.5000"), 350, Decimal("0.3500")),
+        (date(2026, 1, 8), "Lost", "act", 1, Decimal("0.1667"), 50, Decimal("0.0500")),
+    ]
+
+
+def test_transitions_answer_who_moved_from_x_to_y_between_two_dates_with_names(history, bi_login):
+    moved = _query(
+        bi_login.url,
+        "select customer_id, from_run_id, from_segment_key, to_run_id, to_segment_key, days_between, consecutive "
+        "from segment_transitions where from_as_of = '2026-01-01' and to_as_of = '2026-01-08' "
+        "and from_segment_name = 'Champions' and to_segment_name = 'At risk'",
+    )
+    assert moved == [("c1", 1, "S1", 2, "S2", 7, True)]
+    # B's six customers against A: c1 moved, c2-c4 stayed, c5 and c6 are new; the failed run 9 January is not there
+    assert _query(
+        bi_login.url,
+        "select customer_id, from_segment_name, to_segment_name, moved from segment_transitions order by 1",
+    ) == [
+        ("c1", "Champions", "At risk", True),
+        ("c2", "Champions", "Champions", False),
+        ("c3", "At risk", "At risk", False),
+        ("c4", "Lost", "Lost", False),
+        ("c5", "new_customer", "Champions", True),
+        ("c6", "new_customer", "At risk", True),
+    ]
+
+
+def test_run_calendar_has_one_row_per_published_run_date(history, bi_login):
+    assert _query(bi_login.url, "select * from run_calendar order by as_of") == [
+        (date(2026, 1, 1), 1, "Thursday", 4, 1, 2026, date(2025, 12, 29), date(2026, 1, 1), 2026, False),
+        (date(2026, 1, 8), 2, "Thursday", 4, 2, 2026, date(2026, 1, 5), date(2026, 1, 1), 2026, True),
+    ]
+
+
+def test_current_segments_has_the_measures_of_segment_history(history, fetch):
+    def columns(view: str) -> list[str]:
+        rows = fetch(
+            history,
+            "select column_name from information_schema.columns where table_schema = 'segflow_bi' "
+            "and table_name = %s order by ordinal_position",
+            (view,),
+        )
+        return [name for (name,) in rows]
+
+    assert columns("current_segments") == columns("segment_history")
+    assert "avg_order_value" in columns("current_segments")
+    assert fetch(history, "select count(*) from segflow_bi.current_segments") == [(6,)]
 
 
 @pytest.mark.parametrize(
@@ -219,6 +342,9 @@ def test_a_bi_login_reads_every_bi_relation(history, bi_login):
         "select count(*) from segflow.segment_assignments",
         "select count(*) from segflow.customer_features",
         "select count(*) from segflow.import_rejects",
+        "select count(*) from segflow.segment_summaries",
+        "select centroid from segflow.model_segments",
+        "select count(*) from segflow.segment_transitions",
     ],
 )
 def test_a_bi_login_cannot_read_raw_tables(history, bi_login, statement):
@@ -306,20 +432,23 @@ def test_a_stronger_member_of_segflow_bi_is_not_taken_over(db):
         bi.create_bi_user(db, name, "pw")
 
 
-def test_segflow_bi_may_select_exactly_the_bi_relations_in_the_schema(history, fetch):
+def test_segflow_bi_may_select_exactly_the_bi_relations_and_the_deprecated_views(history, fetch):
     readable = fetch(
         history,
-        "select c.relname from pg_catalog.pg_class as c "
+        "select n.nspname, c.relname from pg_catalog.pg_class as c "
         "inner join pg_catalog.pg_namespace as n on n.oid = c.relnamespace "
-        "where n.nspname = 'segflow' and c.relkind in ('r', 'v', 'm', 'p') "
-        "and has_table_privilege('segflow_bi', c.oid, 'select') order by 1",
+        "where n.nspname in ('segflow', 'segflow_bi', 'public') and c.relkind in ('r', 'v', 'm', 'p') "
+        "and has_table_privilege('segflow_bi', c.oid, 'select') order by 1, 2",
     )
-    assert [name for (name,) in readable] == sorted(bi.BI_RELATIONS)
+    assert readable == sorted(
+        [("segflow", view) for view in bi_catalog.DEPRECATED_VIEWS]
+        + [("segflow_bi", relation) for relation in bi.BI_RELATIONS]
+    )
     writable = fetch(
         history,
         "select count(*) from pg_catalog.pg_class as c "
         "inner join pg_catalog.pg_namespace as n on n.oid = c.relnamespace "
-        "where n.nspname = 'segflow' and c.relkind in ('r', 'v', 'm', 'p') and "
+        "where n.nspname in ('segflow', 'segflow_bi') and c.relkind in ('r', 'v', 'm', 'p') and "
         "has_table_privilege('segflow_bi', c.oid, 'insert, update, delete, truncate')",
     )
     assert writable == [(0,)]
@@ -361,39 +490,77 @@ def test_login_url_replaces_user_and_password_and_keeps_the_rest():
 
 
 def documented_queries() -> dict[str, str]:
-    """Each '### question' heading of docs/bi.md with the SQL block under it."""
-    text = DOCS.read_text()
+    """Each '### question' heading of docs/bi.md's example questions with the SQL block under it."""
+    text = DOCS.read_text().split("\n## Example questions\n", 1)[1]
     return dict(re.findall(r"^### (.+?)\n.*?```sql\n(.*?)```", text, flags=re.S | re.M))
 
 
-EXPECTED = {
-    "Segment sizes over time": [
-        (date(2026, 1, 1), "At risk", 1, Decimal("0.250")),
-        (date(2026, 1, 1), "Champions", 2, Decimal("0.500")),
-        (date(2026, 1, 1), "Lost", 1, Decimal("0.250")),
-        (date(2026, 1, 8), "At risk", 3, Decimal("0.500")),
-        (date(2026, 1, 8), "Champions", 2, Decimal("0.333")),
-        (date(2026, 1, 8), "Lost", 1, Decimal("0.167")),
+# Two runs a week apart with segment names the demo has (Loyal, Hibernating, ...), as the examples ask for them.
+DEMO_LIKE = {
+    date(2026, 11, 28): [
+        ("d1", "S2", "Loyal", 10, 5, 300),
+        ("d2", "S2", "Loyal", 12, 4, 250),
+        ("d3", "S1", "Champions", 2, 12, 550),
+        ("d4", "S4", "Hibernating", 150, 1, 40),
     ],
-    # c1 was a Champion on Jan 1 and is At risk on Jan 8; c3 was already At risk.
-    "Customers who moved from Champions to At risk this week": [
-        ("c1", date(2026, 1, 1), date(2026, 1, 8), Decimal("200")),
-    ],
-    # Champions 350 + 250, At risk 200 + 100 + 50, Lost 50: of 1,000.
-    "Revenue share by segment": [
-        ("Champions", Decimal("600"), Decimal("0.600")),
-        ("At risk", Decimal("350"), Decimal("0.350")),
-        ("Lost", Decimal("50"), Decimal("0.050")),
+    date(2026, 12, 5): [
+        ("d1", "S4", "Hibernating", 17, 5, 50),
+        ("d2", "S2", "Loyal", 3, 5, 300),
+        ("d3", "S1", "Champions", 1, 13, 600),
+        ("d4", "S2", "Loyal", 6, 3, 200),
+        ("d5", "S3", "Promising", 4, 1, 100),
     ],
 }
 
 
-def test_docs_have_the_three_example_questions():
+@pytest.fixture
+def demo_like(db):
+    for as_of, rows in DEMO_LIKE.items():
+        with db.transaction() as cur:
+            attempt = _attempt(cur, as_of, "running", rows)
+        publish.publish(db, db.settings, attempt)
+    return db
+
+
+EXPECTED = {
+    "Segment shares over time": [
+        (date(2026, 11, 28), "Champions", 1, Decimal("0.250")),
+        (date(2026, 11, 28), "Hibernating", 1, Decimal("0.250")),
+        (date(2026, 11, 28), "Loyal", 2, Decimal("0.500")),
+        (date(2026, 12, 5), "Champions", 1, Decimal("0.200")),
+        (date(2026, 12, 5), "Hibernating", 1, Decimal("0.200")),
+        (date(2026, 12, 5), "Loyal", 2, Decimal("0.400")),
+        (date(2026, 12, 5), "Promising", 1, Decimal("0.200")),
+    ],
+    # 600 + 500 + 100 + 50 = 1,250 on 5 December.
+    "Revenue share by segment today": [
+        ("Champions", Decimal("600"), Decimal("0.480")),
+        ("Loyal", Decimal("500"), Decimal("0.400")),
+        ("Promising", Decimal("100"), Decimal("0.080")),
+        ("Hibernating", Decimal("50"), Decimal("0.040")),
+    ],
+    # d1 was Loyal and is Hibernating; d4 moved the other way.
+    "Who moved from Loyal to Hibernating since the previous run": [("d1", date(2026, 11, 28), date(2026, 12, 5))],
+    # avg_order_value = 600 / 13 invoices.
+    "Today's Champions, most valuable first": [("d3", Decimal("600"), 13, 1, None)],
+    "Segment mix by month": [
+        (date(2026, 11, 1), "Champions", Decimal("0.250")),
+        (date(2026, 11, 1), "Hibernating", Decimal("0.250")),
+        (date(2026, 11, 1), "Loyal", Decimal("0.500")),
+        (date(2026, 12, 1), "Champions", Decimal("0.200")),
+        (date(2026, 12, 1), "Hibernating", Decimal("0.200")),
+        (date(2026, 12, 1), "Loyal", Decimal("0.400")),
+        (date(2026, 12, 1), "Promising", Decimal("0.200")),
+    ],
+}
+
+
+def test_docs_have_the_five_example_questions():
     assert set(documented_queries()) == set(EXPECTED)
 
 
 @pytest.mark.parametrize("question", sorted(EXPECTED))
-def test_each_documented_query_answers_its_question_as_a_bi_login(history, bi_login, question):
+def test_each_documented_query_answers_its_question_as_a_bi_login(demo_like, bi_login, question):
     assert _query(bi_login.url, documented_queries()[question]) == EXPECTED[question]
 
 
@@ -455,9 +622,23 @@ def test_migration_005_without_createrole_leaves_the_role_to_create_bi_user(blan
     login = bi.create_bi_user(blank_db, f"late_{uuid.uuid4().hex[:8]}")
     try:
         assert _query(login.url, "select count(*) from segflow.segment_summary") == [(0,)]
+        assert _query(login.url, "select count(*) from segment_summary") == [(0,)]  # segflow_bi's
     finally:
         with blank_db.transaction() as cur:
             cur.execute(f'drop role "{login.name}"')
             cur.execute(f'alter database "{database}" owner to current_user')
             cur.execute(f'drop owned by "{owner}"')
             cur.execute(f'drop role "{owner}"')
+
+
+def test_a_changed_description_reaches_the_database_without_a_view_change(db, fetch, monkeypatch):
+    from dataclasses import replace
+
+    from segflow import migrations
+
+    changed = replace(bi_catalog.RELATIONS[0], answers="Changed.")
+    monkeypatch.setattr(bi_catalog, "RELATIONS", (changed, *bi_catalog.RELATIONS[1:]))
+    migrations.upgrade(db)
+    assert fetch(db, "select obj_description('segflow_bi.segment_summary'::regclass, 'pg_class')") == [
+        ("One row per published run and segment (withdrawn runs left out). Changed.",)
+    ]

@@ -1,24 +1,18 @@
--- The segments of the run BI reads now: size, share, mean R/F/M, revenue, and each model segment's action
--- (rule segments such as 'inactive' carry theirs on every customer row, not in model_segments).
+-- The segments of the run BI reads now: size, share, mean R/F/M, revenue and action, as the read-only BI login
+-- reads them (schema segflow_bi); the API's field names stay as they were (share, total_monetary).
 with summary as (
     select
-        run_id, as_of, model_version, segment_key, segment_name, customers, share, mean_recency_days,
-        mean_frequency, mean_monetary, total_monetary
-    from segflow.segment_summary
+        run_id, as_of, model_version, segment_key, segment_name, action, customers, customer_share,
+        mean_recency_days, mean_frequency, mean_monetary, revenue
+    from segflow_bi.segment_summary
     where is_current
-),
-
-actions as (
-    select model_version, segment_key, action
-    from segflow.model_segments
 ),
 
 final as (
     select
-        s.run_id, s.as_of, s.model_version, s.segment_key, s.segment_name, a.action, s.customers, s.share,
-        s.mean_recency_days, s.mean_frequency, s.mean_monetary, s.total_monetary
-    from summary as s
-    left join actions as a on a.model_version = s.model_version and a.segment_key = s.segment_key
+        run_id, as_of, model_version, segment_key, segment_name, action, customers, customer_share as share,
+        mean_recency_days, mean_frequency, mean_monetary, revenue as total_monetary
+    from summary
 )
 
 select * from final

@@ -4,7 +4,7 @@ delete from segflow.segment_summaries
 where run_id = (select run_id from segflow.run_attempts where attempt_id = %(attempt_id)s);
 
 with customers as (
-    select t.run_id, t.attempt_id, a.segment_key, a.segment_name, a.model_version, f.recency_days,
+    select t.run_id, t.attempt_id, a.segment_key, a.segment_name, a.action, a.model_version, f.recency_days,
         f.frequency, f.monetary
     from segflow.run_attempts as t
     inner join segflow.segment_assignments as a on a.attempt_id = t.attempt_id
@@ -18,6 +18,8 @@ final as (
         attempt_id,
         segment_key,
         segment_name,
+        -- every member of a segment gets the same action in a run
+        min(action) as action,
         max(model_version) as model_version,
         count(*) as customers,
         count(*)::double precision / sum(count(*)) over () as share,
@@ -33,10 +35,10 @@ final as (
 )
 
 insert into segflow.segment_summaries (
-    run_id, attempt_id, segment_key, segment_name, model_version, customers, share, mean_recency_days,
+    run_id, attempt_id, segment_key, segment_name, action, model_version, customers, share, mean_recency_days,
     median_recency_days, mean_frequency, median_frequency, mean_monetary, median_monetary, total_monetary
 )
 select
-    run_id, attempt_id, segment_key, segment_name, model_version, customers, share, mean_recency_days,
+    run_id, attempt_id, segment_key, segment_name, action, model_version, customers, share, mean_recency_days,
     median_recency_days, mean_frequency, median_frequency, mean_monetary, median_monetary, total_monetary
 from final

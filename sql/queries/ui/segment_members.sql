@@ -2,7 +2,7 @@
 select
     customer_id, segment_key, segment_name, recency_days, frequency, monetary, tenure_days, r_score, f_score,
     m_score, distance, confidence
-from segflow.current_segments
+from segflow_bi.current_segments
 where segment_key = %(segment_key)s
 order by customer_id
 limit %(limit)s
