@@ -58,7 +58,7 @@ def _command_lines(help_text: str) -> list[str]:
                 "batches",
             ],
         ),
-        (("db",), ["url", "upgrade", "status", "start", "create-bi-user", "stop"]),
+        (("db",), ["url", "upgrade", "bi-docs", "status", "start", "create-bi-user", "stop"]),
         (("prefect",), ["status", "start", "stop", "setup"]),
         (("models",), ["list", "show", "promote"]),
         (("mlflow",), ["sync"]),

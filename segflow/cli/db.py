@@ -43,7 +43,7 @@ def db_bi_docs(
         Path, typer.Argument(help="A Markdown file with the generated section's markers, e.g. docs/bi.md.")
     ],
 ) -> None:
-    """Rewrite the BI relation and column tables of a document from segflow's one description of them."""
+    """Regenerate docs/bi.md's tables from the BI descriptions."""
     from segflow import bi_catalog
 
     try:
