@@ -113,7 +113,7 @@ def test_a_bi_login_connects_over_loopback_tcp_with_its_password_and_is_refused_
 
     url = embedded.tcp_url(port, "analyst", "right-pw")
     assert url == f"postgresql://analyst:right-pw@127.0.0.1:{port}/segflow"
-    assert _one(url, "select current_user || ' ' || current_setting('search_path')") == "analyst segflow, public"
+    assert _one(url, "select current_user || ' ' || current_setting('search_path')") == "analyst segflow_bi"
     assert _refusal(embedded.tcp_url(port, "analyst", "wrong-pw")) == (
         'FATAL:  password authentication failed for user "analyst"'
     )
