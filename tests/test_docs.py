@@ -315,3 +315,10 @@ def test_the_pages_write_commands_and_links_at_all():
     assert len(written_commands(text)) >= 100
     assert len(written_options(text)) >= 20
     assert len(written_links(text)) >= 20
+
+
+def test_the_readme_stays_short():
+    # Issue 24: the README is the way in (purpose, quick start, surfaces, where to change what, layout); everything
+    # longer belongs on a docs page by reader.
+    lines = (ROOT / "README.md").read_text().splitlines()
+    assert len(lines) <= 250, f"README.md has {len(lines)} lines; move the detail to a page in docs/"
