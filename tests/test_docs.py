@@ -322,3 +322,13 @@ def test_the_readme_stays_short():
     # longer belongs on a docs page by reader.
     lines = (ROOT / "README.md").read_text().splitlines()
     assert len(lines) <= 250, f"README.md has {len(lines)} lines; move the detail to a page in docs/"
+
+
+def test_every_screenshot_is_shown_on_some_page():
+    shown = {
+        (page.parent / link.text.partition("#")[0]).resolve()
+        for page in PAGES
+        for link in written_links(page.read_text())
+    }
+    unshown = sorted(p.name for p in (ROOT / "docs" / "screenshots").glob("*.png") if p.resolve() not in shown)
+    assert not unshown, f"screenshots no page links: {unshown}"
