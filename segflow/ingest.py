@@ -209,7 +209,7 @@ class ImportResult:
         return sum(self.rejected.values())
 
 
-# Which fields a mapping must name, in words (the README says the same).
+# Which fields a mapping must name, in words (docs/data.md says the same).
 MAPPING_RULE = (
     "invoiced_at and customer_id, and either quantity with unit_price, or amount (the line's total; "
     "with amount, quantity is optional and counts as 1 when not mapped)"

@@ -105,7 +105,7 @@ class Settings(BaseSettings):
     source_table: str = Field(
         default=DEFAULT_SOURCE,
         description="Table or view the nightly run reads transaction lines from (schema.name), with segflow's "
-        "column names; see the README.",
+        "column names; see docs/data.md.",
     )
     source_rescan_days: int = Field(
         default=3,

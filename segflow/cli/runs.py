@@ -221,7 +221,7 @@ def retrain_command(
 ) -> None:
     """Run the flow with training forced (gated challenger).
 
-    The challenger replaces the champion only if it passes the gate (see the README).
+    The challenger replaces the champion only if it passes the gate (see docs/operating.md, "Retraining policy").
     """
     run(as_of=as_of, retrain="always", features=features, allow_stale_source=allow_stale_source)
 
