@@ -162,7 +162,7 @@ def test_a_changed_artifact_byte_is_refused(generated, settings):
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
-    with pytest.raises(ModelIntegrityError, match="has sha256 .* but the registry recorded .*refusing to load"):
+    with pytest.raises(ModelIntegrityError, match=r"has sha256 .* but the registry recorded .*refusing to load"):
         registry.load(generated, 1)
     with pytest.raises(ModelIntegrityError):
         run_nightly(generated, settings, AS_OF, retrain="never")
@@ -297,12 +297,12 @@ def test_an_as_of_date_before_the_data_says_which_dates_have_data(db, settings, 
 
 
 def test_preflight_refuses_what_cannot_succeed_before_a_run_starts(db, settings, fetch):
-    with pytest.raises(SegflowError, match="^retrain must be one of auto, always, never, got 'sometimes'$"):
+    with pytest.raises(SegflowError, match=r"^retrain must be one of auto, always, never, got 'sometimes'$"):
         prepare.preflight(db, settings, "sometimes")
     with pytest.raises(SegflowError, match="unknown feature\\(s\\) loyalty"):
         prepare.preflight(db, settings, "auto", ["recency_days", "loyalty"])
     db.settings = settings.model_copy(update={"source_table": "shop.nope"})
-    with pytest.raises(SegflowError, match="source table shop.nope \\(SEGFLOW_SOURCE_TABLE\\) does not exist"):
+    with pytest.raises(SegflowError, match=r"source table shop\.nope \(SEGFLOW_SOURCE_TABLE\) does not exist"):
         prepare.preflight(db, db.settings)
     assert fetch(db, "select count(*) from segflow.run_attempts") == [(0,)]
 
