@@ -127,7 +127,7 @@ def step_naive(home: Path) -> dict:
     return {"wall_s": time.perf_counter() - started, "rows": len(rfm), "rss_mb": peak_rss_mb()}
 
 
-def same_rules_aggregate(home: Path):  # noqa: ANN201 - a psycopg2 Composed
+def same_rules_aggregate(home: Path):  # returns a psycopg2 Composed
     """segflow's line-based feature query without its INSERT, over the configured source: the same rules over every
     line, as a plain SELECT."""
     from psycopg2 import sql
@@ -148,7 +148,7 @@ def step_plain_copy(home: Path) -> dict:
     return _aggregate_and_copy(home, PLAIN_AGGREGATE, tune=False)
 
 
-def _aggregate_and_copy(home: Path, query, tune: bool) -> dict:  # noqa: ANN001 - str or psycopg2 Composed
+def _aggregate_and_copy(home: Path, query, tune: bool) -> dict:  # query: str or psycopg2 Composed
     from segflow.db import run_named
     from segflow.runtime import open_database
 

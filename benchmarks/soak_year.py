@@ -25,6 +25,7 @@ Exit status 1 when a check fails. `tests/e2e/test_soak_year.py` runs it in CI.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import signal
 import statistics
@@ -255,7 +256,7 @@ def verify(soak: Soak) -> None:
     print("\nthe champion only moves forward")
     dates = [n.champion_as_of for n in soak.nights]
     soak.check(
-        all(b >= a for a, b in zip(dates, dates[1:], strict=False)),
+        all(b >= a for a, b in itertools.pairwise(dates)),
         f"champion training dates in run order never go back: {sorted(set(dates))}",
     )
     backfills = [n for n in soak.nights if n.kind == "backfill"]
@@ -273,14 +274,14 @@ def verify(soak: Soak) -> None:
         f"{len(trainings)} trainings over {span} days of nights (the policy allows at most {allowed})",
     )
     age_trainings = [n.as_of for n in trainings if "days before this run (max" in n.reason]
-    gaps = [(b - a).days for a, b in zip(age_trainings, age_trainings[1:], strict=False)]
+    gaps = [(b - a).days for a, b in itertools.pairwise(age_trainings)]
     soak.check(
         all(g > settings.max_age_days for g in gaps),
         f"age-triggered trainings at least {settings.max_age_days + 1} days apart: gaps {gaps}",
     )
     repeats = [
         b.as_of
-        for a, b in zip(nightly, nightly[1:], strict=False)
+        for a, b in itertools.pairwise(nightly)
         if "which lost" in a.outcome and b.retrained and _trigger(a.reason) == _trigger(b.reason)
     ]
     soak.check(not repeats, f"no losing challenger retrained the next night for the same reason {repeats or ''}")

@@ -33,7 +33,7 @@ def _transient(task: Task, task_run: Any, state: Any) -> bool:
     """Retry condition: only errors known to be transient (a lost connection), never data, settings or bugs."""
     try:
         state.result()
-    except BaseException as exc:  # noqa: BLE001 - the state's own exception, classified below
+    except BaseException as exc:  # the state's own exception, classified below
         return is_transient(exc)
     return False
 

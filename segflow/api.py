@@ -223,7 +223,7 @@ def create_app(settings: Settings, check_seconds: float = CHAMPION_CHECK_SECONDS
     @app.post("/score/file", dependencies=guarded, response_model=None)
     def score_file(
         file: Annotated[UploadFile, File(description="CSV with a header: the model's features, any other columns.")],
-        format: Annotated[Literal["csv", "json"], Query(description="csv: the file back, scored.")] = "csv",  # noqa: A002
+        format: Annotated[Literal["csv", "json"], Query(description="csv: the file back, scored.")] = "csv",
     ) -> Response:
         """Score a CSV file: each valid row gets its segment; the others are counted and listed (row, message)."""
         scorer = champion.current()

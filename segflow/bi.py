@@ -14,7 +14,7 @@ from psycopg2 import sql
 
 from segflow.bi_catalog import BI_SCHEMA, DEPRECATED_VIEWS, relation_names
 
-__all__ = ["BI_ROLE", "BI_RELATIONS", "BI_SCHEMA", "create_bi_user", "grant_bi_relations", "login_url"]
+__all__ = ["BI_RELATIONS", "BI_ROLE", "BI_SCHEMA", "create_bi_user", "grant_bi_relations", "login_url"]
 from segflow.db import SCHEMA, Database, run_composed_named, run_named
 from segflow.errors import SegflowError
 
@@ -75,7 +75,7 @@ def create_bi_user(db: Database, name: str, password: str | None = None) -> BiLo
     return BiLogin(name=name, password=password, url=login_url(db.url, name, password), created=not existing)
 
 
-def grant_bi_relations(cur) -> bool:
+def grant_bi_relations(cur: psycopg2.extensions.cursor) -> bool:
     """Let the BI role read every view of segflow_bi, if the role exists (whether it did)."""
     if not run_named(cur, "queries/bi/bi_role_exists")[0][0]:
         return False

@@ -7,6 +7,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
+import psycopg2.extensions
 from psycopg2 import sql
 
 from segflow.db import run_composed_named
@@ -346,7 +347,7 @@ def fingerprint() -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def apply_descriptions(cur) -> None:
+def apply_descriptions(cur: psycopg2.extensions.cursor) -> None:
     """COMMENT ON every segflow_bi view and column, and mark the old segflow views deprecated."""
     for relation in RELATIONS:
         run_composed_named(

@@ -9,7 +9,7 @@ import logging
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import IO, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 import psycopg2
@@ -20,6 +20,9 @@ from segflow import embedded
 from segflow.errors import DatabaseUnreachable
 from segflow.settings import Settings, redact_url
 from segflow.sqlfiles import read_sql, sql_dir  # noqa: F401 - re-exported for callers
+
+if TYPE_CHECKING:  # sqlalchemy is imported lazily to keep the CLI quick
+    from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +122,7 @@ class Database:
         with self.transaction() as cur:
             return run_composed_named(cur, name, params, **parts)
 
-    def engine(self):  # noqa: ANN201 - sqlalchemy is imported lazily to keep the CLI quick
+    def engine(self) -> Engine:
         """A SQLAlchemy engine on the same database (psycopg2 driver)."""
         from sqlalchemy import create_engine
 

@@ -248,9 +248,9 @@ def import_evidently_in_background() -> threading.Thread:
 
     def load() -> None:
         try:
-            import evidently.metrics  # noqa: F401
+            import evidently.metrics
             import evidently.presets  # noqa: F401
-        except Exception:  # noqa: BLE001 - reported by the drift stage's own import
+        except Exception:  # reported by the drift stage's own import
             log.debug("importing Evidently in the background failed", exc_info=True)
 
     thread = threading.Thread(target=load, name="segflow-import-evidently", daemon=True)

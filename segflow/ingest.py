@@ -28,7 +28,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import psycopg2.extensions
+
+if TYPE_CHECKING:  # csv.reader() returns this type; only the type checker names it
+    import _csv
 
 from segflow import aggregates
 from segflow.db import Database, copy_in, copy_text_value, run_named
@@ -526,7 +531,12 @@ class _Reading:
 
 
 def _import(
-    cur, reading: _Reading, chunk_rows: int, progress: ProgressCallback | None, replace: bool, max_reject_share: float
+    cur: psycopg2.extensions.cursor,
+    reading: _Reading,
+    chunk_rows: int,
+    progress: ProgressCallback | None,
+    replace: bool,
+    max_reject_share: float,
 ) -> ImportResult:
     path = reading.path
     existing = run_named(cur, "queries/ingest/import_batch_by_sha", {"sha256": reading.digest})
@@ -640,7 +650,7 @@ def remove_batch(db: Database, batch_id: int) -> int:
             raise ImportRejected(f"batch {batch_id} does not exist")
         if rows[0][0] != "imported":
             raise ImportRejected(f"batch {batch_id} ({rows[0][1]}) is {rows[0][0]}, not imported: nothing to remove")
-        marked, deleted = run_named(cur, "queries/ingest/remove_batch", {"batch_id": batch_id})[0]
+        _marked, deleted = run_named(cur, "queries/ingest/remove_batch", {"batch_id": batch_id})[0]
         aggregates.fold_imported_lines(cur)
     log.info("removed batch %d: %d lines deleted", batch_id, deleted)
     return deleted
@@ -681,8 +691,8 @@ def _check_delimiter(path: Path, header: list[str], delimiter: str) -> None:
 
 
 def _stream_lines(
-    cur,
-    reader,
+    cur: psycopg2.extensions.cursor,
+    reader: _csv.Reader,
     parser: _LineParser,
     batch_id: int,
     result: ImportResult,
@@ -744,7 +754,7 @@ def _first_undecodable_line(path: Path, encoding: str) -> int:
     return 0
 
 
-def _flush(cur, rows: io.StringIO, rejects: io.StringIO) -> None:
+def _flush(cur: psycopg2.extensions.cursor, rows: io.StringIO, rejects: io.StringIO) -> None:
     for table, columns, buffer in (
         ("transactions", TRANSACTION_COLUMNS, rows),
         ("import_rejects", REJECT_COLUMNS, rejects),

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg2.extensions
+
 from segflow import bi, bi_catalog
 from segflow.db import Database, run_named, sql_dir
 from segflow.errors import MigrationError
@@ -121,7 +123,7 @@ def _listed_files(folder_name: str, order: tuple[str, ...]) -> list[Path]:
     return [folder / f"{name}.sql" for name in order]
 
 
-def _apply_views(cur) -> list[str]:
+def _apply_views(cur: psycopg2.extensions.cursor) -> list[str]:
     """(Re)create every function and view whose file changed since it was last applied; their names. Views
     that did not change are left alone: replacing a view locks it against BI readers for a moment."""
     applied = dict(run_named(cur, "queries/schema/applied_views"))

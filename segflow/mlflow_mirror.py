@@ -78,7 +78,7 @@ def after_training(db: Database, settings: Settings, version: int) -> MirroredVe
     try:
         mirrored = mirror_version(db, settings, version)
         follow_statuses(db, settings)
-    except Exception as exc:  # noqa: BLE001 - MLflow is a copy; its failure must not fail the night
+    except Exception as exc:  # MLflow is a copy; its failure must not fail the night
         _warn(settings, f"model v{version} was not mirrored", exc)
         return None
     return mirrored
@@ -91,7 +91,7 @@ def after_promotion(db: Database, settings: Settings) -> dict[str, str | None] |
         return None
     try:
         return follow_statuses(db, settings)
-    except Exception as exc:  # noqa: BLE001 - the promotion is done in segflow's registry, the source of truth
+    except Exception as exc:  # the promotion is done in segflow's registry, the source of truth
         _warn(settings, "the MLflow aliases were not moved", exc)
         return None
 

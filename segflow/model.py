@@ -70,17 +70,17 @@ class LogSkewed(BaseEstimator, TransformerMixin):
     def __init__(self, columns: tuple[int, ...] = ()) -> None:
         self.columns = columns
 
-    def fit(self, X: np.ndarray, y: Any = None) -> LogSkewed:  # noqa: N803 - sklearn's naming
+    def fit(self, X: np.ndarray, y: Any = None) -> LogSkewed:  # X: sklearn's naming
         return self
 
-    def transform(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+    def transform(self, X: np.ndarray) -> np.ndarray:
         out = np.array(X, dtype=float, copy=True)
         if self.columns:
             idx = list(self.columns)
             out[:, idx] = np.log1p(np.clip(out[:, idx], 0, None))
         return out
 
-    def inverse_transform(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+    def inverse_transform(self, X: np.ndarray) -> np.ndarray:
         out = np.array(X, dtype=float, copy=True)
         if self.columns:
             idx = list(self.columns)
@@ -490,10 +490,10 @@ class _NearestCentroid(BaseEstimator):
     def __init__(self, centroids: np.ndarray | None = None) -> None:
         self.centroids = centroids
 
-    def fit(self, X: np.ndarray, y: Any = None) -> _NearestCentroid:  # noqa: N803
+    def fit(self, X: np.ndarray, y: Any = None) -> _NearestCentroid:
         return self
 
-    def predict(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+    def predict(self, X: np.ndarray) -> np.ndarray:
         if self.centroids is None:  # None only as sklearn's default for clone(); select_model always sets it
             raise ValueError("_NearestCentroid has no centroids to assign customers to")
         return _nearest(X, self.centroids)

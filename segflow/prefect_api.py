@@ -59,7 +59,7 @@ def _drain_to_api() -> None:
     for worker in (APILogWorker, EventsWorker):
         try:
             worker.drain_all(timeout=5)
-        except Exception as exc:  # noqa: BLE001 - losing a log line must not fail the command
+        except Exception as exc:  # losing a log line must not fail the command
             log.debug("could not drain %s: %r", worker.__name__, exc)
 
 

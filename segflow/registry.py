@@ -15,6 +15,7 @@ from typing import Any
 
 import joblib
 import pandas as pd
+import psycopg2.extensions
 
 from segflow.db import Database, copy_in, run_named
 from segflow.errors import NoChampion, SegflowError
@@ -52,7 +53,7 @@ def library_versions() -> dict[str, str]:
     for name in TRACKED_LIBRARIES:
         try:
             found[name] = package_version(name)
-        except Exception:  # noqa: BLE001 - a missing distribution is simply not recorded
+        except Exception:  # a missing distribution is simply not recorded
             continue
     return found
 
@@ -152,7 +153,7 @@ def register(
     return version
 
 
-def _copy_snapshot(cur, version: int, snapshot: pd.DataFrame) -> None:
+def _copy_snapshot(cur: psycopg2.extensions.cursor, version: int, snapshot: pd.DataFrame) -> None:
     """The training customers (a sample) and their segments; their features are filled in by SQL."""
     frame = snapshot.reindex(columns=list(SNAPSHOT_COLUMNS[1:])).copy()
     frame.insert(0, "model_version", version)

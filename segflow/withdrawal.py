@@ -168,6 +168,6 @@ def _rebuild_next_transitions(db: Database, settings: Settings, next_attempt: in
 
     try:
         return monitor.record_transitions(db, settings, next_attempt)
-    except Exception as exc:  # noqa: BLE001 - the withdrawal is committed; a missing rebuild only warns
+    except Exception as exc:  # the withdrawal is committed; a missing rebuild only warns
         log.warning("the transitions of attempt %s were not rebuilt: %s", next_attempt, exc)
         return None

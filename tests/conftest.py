@@ -47,7 +47,14 @@ LONGEST_FIRST = (
 )
 
 
+# Starting a Prefect server takes 10-20 s: a test that needs one is slow by definition, marked or not.
+PREFECT_FIXTURES = {"shared_prefect_server", "prefect_api_url"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if PREFECT_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
     rank = {path: n for n, path in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: a file's order is kept
 
@@ -131,8 +138,14 @@ def blank_db_url(server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return settings_for(db_url, tmp_path / "home")
+def home(tmp_path: Path) -> Path:
+    """SEGFLOW_HOME of the test's `settings` (not created: the first file written makes it)."""
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def settings(db_url: str, home: Path) -> Settings:
+    return settings_for(db_url, home)
 
 
 @pytest.fixture

@@ -164,7 +164,7 @@ def secret_is_checked_at_run_time(compose: dict, where: str, name: str) -> bool:
 
 def problems_with_the_image(compose: dict) -> list[str]:
     problems = []
-    for name in SEGFLOW_SERVICES + ("bi-user",):
+    for name in (*SEGFLOW_SERVICES, "bi-user"):
         build = compose["services"][name].get("build")
         if isinstance(build, str):
             build = {"context": build}

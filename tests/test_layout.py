@@ -16,7 +16,7 @@ def layout_entries() -> list[str]:
             continue
         depth = (len(line) - len(line.lstrip(" "))) // 2
         name = line.split()[0]
-        parents = parents[:depth] + [name]
+        parents = [*parents[:depth], name]
         entries.append("".join(parents))
     return entries
 

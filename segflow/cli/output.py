@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import sys
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -148,7 +149,7 @@ def parse_date(text: str, option: str) -> date:
         raise SegflowError(f"{option} {text!r} is not a date of the form YYYY-MM-DD") from None
 
 
-class byte_progress:  # noqa: N801 - used as a context manager, reads like a function
+class byte_progress:  # lowercase: used as a context manager, reads like a function
     """A byte-count progress bar on a terminal; silent otherwise."""
 
     def __init__(self, label: str) -> None:
@@ -163,7 +164,7 @@ class byte_progress:  # noqa: N801 - used as a context manager, reads like a fun
         )
         self.task = self.progress.add_task(label, total=None)
 
-    def __enter__(self):
+    def __enter__(self) -> Callable[[int, int], None]:
         self.progress.start()
         return lambda done, total: self.progress.update(self.task, completed=done, total=total)
 
@@ -171,7 +172,7 @@ class byte_progress:  # noqa: N801 - used as a context manager, reads like a fun
         self.progress.stop()
 
 
-class chunk_progress(byte_progress):  # noqa: N801
+class chunk_progress(byte_progress):
     def __init__(self, label: str) -> None:
         self.progress = Progress(
             TextColumn("{task.description}"),

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pandas as pd
 import streamlit as st
 
 from segflow import registry
@@ -83,8 +84,8 @@ def current_run_or_stop() -> dict:
     return run
 
 
-def segment_options(table) -> dict[str, str]:  # noqa: ANN001 - a run_segments frame
-    """segment key -> 'S1 Champions' for select boxes, in the table's order."""
+def segment_options(table: pd.DataFrame) -> dict[str, str]:
+    """segment key -> 'S1 Champions' for select boxes, in a run_segments frame's order."""
     from segflow.report import segment_label
 
     return {k: segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}

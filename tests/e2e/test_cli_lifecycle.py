@@ -100,7 +100,7 @@ def test_a_killed_run_leaves_only_the_prefect_server_which_the_next_command_reus
         # The server is a service in a session of its own, like the embedded PostgreSQL (here an external
         # server): it alone outlives the command; nothing else the command started may.
         others = [child for child in children if _session(child) != server.pid]
-        gone, alive = psutil.wait_procs(others, timeout=20)
+        _gone, alive = psutil.wait_procs(others, timeout=20)
         assert not alive, f"processes outlived the killed command: {[p.cmdline() for p in alive]}"
         assert prefect_server.status(home / "prefect").state == server
     finally:

@@ -48,7 +48,7 @@ def _free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for(check, timeout: float, what: str):  # noqa: ANN001, ANN202
+def _wait_for(check, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = check()
@@ -170,7 +170,8 @@ def test_the_nightly_on_a_dask_scheduler_and_two_workers_equals_one_process_even
                 run.kill()
                 run.wait()
         survivor = next(w for w in workers if w.pid != victim)
-        assert survivor.poll() is None and not psutil.pid_exists(victim) or psutil.Process(victim).status() == "zombie"
+        assert survivor.poll() is None
+        assert not psutil.pid_exists(victim) or psutil.Process(victim).status() == "zombie"
     output = (logs / "run.log").read_text()
 
     # The same published segments as one process computed, byte for byte, with no partition written twice.

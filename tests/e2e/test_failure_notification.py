@@ -30,7 +30,7 @@ def webhook():
     received: queue.Queue = queue.Queue()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
+        def do_POST(self):  # http.server's naming
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             received.put(json.loads(body))
             self.send_response(204)

@@ -155,7 +155,7 @@ def test_imports_fold_in_their_own_transaction_and_replace_and_remove_stay_exact
     exact_everywhere(db, folded)
 
     corrected = write_csv(
-        rows[:2] + [["R3", "S1", "D", "1", "2024-02-10 10:00:00", "6.00", "F", "UK"]], name="march.csv"
+        [*rows[:2], ["R3", "S1", "D", "1", "2024-02-10 10:00:00", "6.00", "F", "UK"]], name="march.csv"
     )
     replaced = import_transactions(db, corrected, replace=True)
     assert replaced.replaced == [batch]

@@ -15,6 +15,7 @@ import httpx
 import psycopg2.errors
 import pytest
 from support.cli import segflow_in_process
+from support.databases import database_for_test, filled_template
 
 from segflow import bi, registry
 from segflow.generate import GeneratorSpec, generate_transactions
@@ -45,11 +46,27 @@ def bi_login(db):
         cur.execute(f'drop role "{name}"')  # test cleanup; the name is generated above
 
 
+@pytest.fixture(scope="module")
+def champion_template(server_url, template_database, tmp_path_factory):
+    """SPEC's lines and a published run of LAST_DAY with its champion (v1), run once for the module."""
+
+    def generate_and_run(db, settings):
+        generate_transactions(db, SPEC)
+        run_nightly(db, settings, LAST_DAY)
+
+    home = tmp_path_factory.mktemp("champion") / "home"
+    yield from filled_template(server_url, template_database, home, generate_and_run)
+
+
 @pytest.fixture
-def champion(db, settings):
-    """The database with a champion (v1) and a published run of LAST_DAY."""
-    generate_transactions(db, SPEC)
-    run_nightly(db, settings, LAST_DAY)
+def db_url(request, server_url, template_database, home):
+    """A test that asks for `champion` gets a clone of `champion_template`; the others an empty migrated one."""
+    yield from database_for_test(request, server_url, template_database, home, {"champion": "champion_template"})
+
+
+@pytest.fixture
+def champion(db):
+    """The database with a champion (v1) and a published run of LAST_DAY (a clone of `champion_template`)."""
     return db
 
 

@@ -87,7 +87,7 @@ def test_duplicate_customer_ids_are_refused_naming_the_lines(db, fetch, tmp_path
 def test_missing_id_column_asks_for_id_option(db, tmp_path):
     path = tmp_path / "noid.csv"
     path.write_text("name,score\na,1\n")
-    with pytest.raises(ImportRejected, match="no customer id column .*; name the id column"):
+    with pytest.raises(ImportRejected, match=r"no customer id column .*; name the id column"):
         load_customer_attributes(db, path)
     assert load_customer_attributes(db, path, id_column="name").customers == 1
 

@@ -201,7 +201,7 @@ def test_batches_list_options_and_old_batches_without_options_count_as_the_same_
 
 
 def test_a_mapping_with_both_a_unit_price_and_an_amount_is_refused():
-    with pytest.raises(ImportRejected, match="^the mapping names both unit_price and amount; map one"):
+    with pytest.raises(ImportRejected, match=r"^the mapping names both unit_price and amount; map one"):
         ingest.parse_mapping("invoiced_at=Date,customer_id=Client,unit_price=Total,amount=Total")
 
 

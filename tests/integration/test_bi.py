@@ -464,8 +464,8 @@ def test_a_user_without_createrole_gets_a_one_line_reason(db, settings):
         plain = Database(settings.model_copy(update={"database_url": SecretStr(bi.login_url(db.url, name, "x"))}))
         with pytest.raises(
             SegflowError,
-            match="^no permission to add the role 'someone' .*: the user in "
-            "SEGFLOW_DATABASE_URL needs CREATEROLE and, on PostgreSQL 16",
+            match=r"^no permission to add the role 'someone' .*: the user in "
+            r"SEGFLOW_DATABASE_URL needs CREATEROLE and, on PostgreSQL 16",
         ):
             bi.create_bi_user(plain, "someone")
 

@@ -149,7 +149,7 @@ def test_the_cli_and_the_app_name_inactive_and_new_customers(db, three_groups, f
     run_nightly(db, settings, D1)
     run_nightly(db, settings, D2, retrain="never")
     run_nightly(db, settings, D3, retrain="never")
-    sa, sb = (_key_of(fetch, db, 1, c) for c in ("a00", "b00"))
+    sa, _sb = (_key_of(fetch, db, 1, c) for c in ("a00", "b00"))
     assert _key_of(fetch, db, 3, "n00") == sa
 
     found = _reports(fetch, db, 3)

@@ -4,6 +4,7 @@ panels draw PSI, drifted-feature share and segment shares over nights (computed 
 from datetime import date, timedelta
 
 import pytest
+from support.databases import database_for_test, filled_template
 
 from segflow import drift_workspace
 from segflow.generate import GeneratorSpec, generate_transactions
@@ -16,11 +17,30 @@ START = date(2024, 1, 1)
 NIGHTS = [START + timedelta(days=149 + 7 * week) for week in range(3)]
 
 
+@pytest.fixture(scope="module")
+def three_nights_template(server_url, template_database, tmp_path_factory):
+    """Generated lines and the three published NIGHTS with their snapshots in the workspace, run once for the module."""
+
+    def generate_and_run(db, settings):
+        generate_transactions(db, GeneratorSpec(customers=1_500, days=180, seed=5, start=START))
+        for night in NIGHTS:
+            run_nightly(db, settings, night)
+
+    home = tmp_path_factory.mktemp("three-nights") / "home"
+    yield from filled_template(server_url, template_database, home, generate_and_run)
+
+
 @pytest.fixture
-def three_nights(db, settings):
-    generate_transactions(db, GeneratorSpec(customers=1_500, days=180, seed=5, start=START))
-    for night in NIGHTS:
-        run_nightly(db, settings, night)
+def db_url(request, server_url, template_database, home):
+    """A test that asks for `three_nights` gets a clone of its template (database and home folder)."""
+    yield from database_for_test(
+        request, server_url, template_database, home, {"three_nights": "three_nights_template"}
+    )
+
+
+@pytest.fixture
+def three_nights(db):
+    """The test's database after the three NIGHTS (a clone of `three_nights_template`)."""
     return db
 
 

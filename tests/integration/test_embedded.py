@@ -203,5 +203,5 @@ def test_a_socket_group_lets_another_os_user_in_its_group_reach_the_socket(pg_di
 
 
 def test_an_unknown_socket_group_is_named(pg_dir):
-    with pytest.raises(SocketGroupUnusable, match="^socket group 'no_such_group_x' .*: no such group on this machine"):
+    with pytest.raises(SocketGroupUnusable, match=r"^socket group 'no_such_group_x' .*: no such group on this machine"):
         embedded.ensure_running(pg_dir, socket_group="no_such_group_x")

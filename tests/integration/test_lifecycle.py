@@ -11,6 +11,7 @@ import time
 from datetime import date, timedelta
 
 import pytest
+from support.databases import database_for_test, filled_template
 
 from segflow import attempts, registry, report, retention
 from segflow.generate import GeneratorSpec, generate_transactions
@@ -22,9 +23,22 @@ LAST_DAY = date(2024, 7, 18)  # the last generated day
 RULE_KEYS = {*RULE_SEGMENTS, "new_customer"}  # rule segments, and customers new to the later run
 
 
+@pytest.fixture(scope="module")
+def generated_template(server_url, template_database, tmp_path_factory):
+    """A migrated database holding SPEC's lines, generated once for the module."""
+    home = tmp_path_factory.mktemp("generated") / "home"
+    yield from filled_template(server_url, template_database, home, lambda db, _: generate_transactions(db, SPEC))
+
+
+@pytest.fixture
+def db_url(request, server_url, template_database, home):
+    """A test that asks for `generated` gets a clone of `generated_template`; the others an empty migrated one."""
+    yield from database_for_test(request, server_url, template_database, home, {"generated": "generated_template"})
+
+
 @pytest.fixture
 def generated(db):
-    generate_transactions(db, SPEC)
+    """The test's database with SPEC's lines (a clone of `generated_template`)."""
     return db
 
 

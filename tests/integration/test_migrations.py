@@ -52,7 +52,7 @@ def test_upgrade_keeps_data_loaded_before_it(blank_db, fetch):
             " values ('1', 2, 3.5, '2010-01-01T10:00:00Z', 'a'), ('2', 1, 1, '2010-01-02T10:00:00Z', null)"
         )
     applied = migrations.upgrade(blank_db)
-    assert [m.version for m in applied][0] == 2
+    assert next(m.version for m in applied) == 2
     rows = fetch(
         blank_db,
         "select invoice_id, quantity, customer_id, loaded_at is not null from segflow.transactions order by invoice_id",
@@ -79,7 +79,7 @@ def test_an_edited_migration_is_refused(blank_db, tmp_path, monkeypatch):
     first = copy / "migrations" / "001_transactions.sql"
     first.write_text(first.read_text() + "\n-- edited\n")
     monkeypatch.setattr(migrations, "sql_dir", lambda: copy)
-    with pytest.raises(MigrationError, match="001_transactions.sql was edited after it was applied"):
+    with pytest.raises(MigrationError, match=r"001_transactions\.sql was edited after it was applied"):
         migrations.upgrade(blank_db)
 
 

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from support.databases import database_for_test, filled_template
 
 from segflow import registry
 from segflow.errors import SegflowError
@@ -34,9 +35,43 @@ CONTRACT = [
 ]
 
 
+@pytest.fixture(scope="module")
+def generated_template(server_url, template_database, tmp_path_factory):
+    """A migrated database holding SPEC's lines, generated once for the module."""
+    home = tmp_path_factory.mktemp("generated") / "home"
+    yield from filled_template(server_url, template_database, home, lambda db, _: generate_transactions(db, SPEC))
+
+
+@pytest.fixture(scope="module")
+def first_night_template(server_url, template_database, tmp_path_factory):
+    """SPEC's lines and the published night of AS_OF (model v1, its reports), run once for the module."""
+
+    def generate_and_run(db, settings):
+        generate_transactions(db, SPEC)
+        run_nightly(db, settings, AS_OF)
+
+    yield from filled_template(
+        server_url, template_database, tmp_path_factory.mktemp("night") / "home", generate_and_run
+    )
+
+
+@pytest.fixture
+def db_url(request, server_url, template_database, home):
+    """A test gets a clone of the template of the fixture it asks for (`generated`, `first_night`), else an empty
+    migrated database."""
+    templates = {"generated": "generated_template", "first_night": "first_night_template"}
+    yield from database_for_test(request, server_url, template_database, home, templates)
+
+
+@pytest.fixture
+def first_night(db):
+    """The test's database after the night of AS_OF (attempt 1, model v1): a clone of `first_night_template`."""
+    return db
+
+
 @pytest.fixture
 def generated(db):
-    generate_transactions(db, SPEC)
+    """The test's database with SPEC's lines (a clone of `generated_template`)."""
     return db
 
 
@@ -44,9 +79,9 @@ def current_segments(fetch, db):
     return fetch(db, "select * from segflow.current_segments order by customer_id")
 
 
-def test_a_run_publishes_named_segments_for_every_known_customer(generated, settings, fetch):
-    db = generated
-    attempt = run_nightly(db, settings, AS_OF)
+def test_a_run_publishes_named_segments_for_every_known_customer(first_night, fetch):
+    db = first_night
+    [(attempt,)] = fetch(db, "select attempt_id from segflow.run_attempts")
     rows = current_segments(fetch, db)
     known = fetch(
         db,
@@ -74,10 +109,9 @@ def test_a_run_publishes_named_segments_for_every_known_customer(generated, sett
     assert len(names) == len({n[0] for n in names}) >= 3
 
 
-def test_champions_have_the_best_recency_frequency_and_monetary(generated, settings, fetch):
-    run_nightly(generated, settings, AS_OF)
+def test_champions_have_the_best_recency_frequency_and_monetary(first_night, fetch):
     segments = fetch(
-        generated,
+        first_night,
         "select name, mean_r_score, mean_f_score, mean_m_score from segflow.model_segments where model_version = 1",
     )
     champions = [s for s in segments if s[0] == "Champions"]
@@ -156,16 +190,15 @@ def test_a_failure_during_publish_leaves_the_previous_run_visible(generated, set
     )
 
 
-def test_a_changed_artifact_byte_is_refused(generated, settings):
-    run_nightly(generated, settings, AS_OF)
-    path = Path(registry.details(generated, 1)["artifact_path"])
+def test_a_changed_artifact_byte_is_refused(first_night, settings):
+    path = Path(registry.details(first_night, 1)["artifact_path"])
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
-    with pytest.raises(ModelIntegrityError, match="has sha256 .* but the registry recorded .*refusing to load"):
-        registry.load(generated, 1)
+    with pytest.raises(ModelIntegrityError, match=r"has sha256 .* but the registry recorded .*refusing to load"):
+        registry.load(first_night, 1)
     with pytest.raises(ModelIntegrityError):
-        run_nightly(generated, settings, AS_OF, retrain="never")
+        run_nightly(first_night, settings, AS_OF, retrain="never")
 
 
 def test_never_without_a_champion_is_refused_before_anything_runs(generated, settings, fetch):
@@ -179,51 +212,50 @@ def test_an_unknown_feature_is_refused_naming_it(generated, settings):
         run_nightly(generated, settings, AS_OF, features=["recency_days", "loyalty_points"])
 
 
-def test_promote_switches_the_champion(generated, settings, fetch):
-    run_nightly(generated, settings, AS_OF)
-    run_nightly(generated, settings, AS_OF, retrain="always")
-    assert registry.champion(generated) == 2
-    registry.promote(generated, 1)
-    assert fetch(generated, "select version, status from segflow.model_versions order by version") == [
+def test_promote_switches_the_champion(first_night, settings, fetch):
+    run_nightly(first_night, settings, AS_OF, retrain="always")
+    assert registry.champion(first_night) == 2
+    registry.promote(first_night, 1)
+    assert fetch(first_night, "select version, status from segflow.model_versions order by version") == [
         (1, "champion"),
         (2, "retired"),
     ]
     with pytest.raises(registry.UnknownModelVersion, match="model version 7 does not exist"):
-        registry.promote(generated, 7)
+        registry.promote(first_night, 7)
 
 
-def test_retraining_on_identical_data_keeps_every_customers_key(generated, settings, fetch):
+def test_retraining_on_identical_data_keeps_every_customers_key(first_night, settings, fetch):
     keys = "select customer_id, segment_key, segment_name from segflow.current_segments order by customer_id"
-    run_nightly(generated, settings, AS_OF)
-    before = fetch(generated, keys)
-    second = run_nightly(generated, settings, AS_OF, retrain="always")
-    assert fetch(generated, keys) == before
-    assert fetch(generated, "select model_version from segflow.run_attempts where attempt_id = %s", (second,)) == [(2,)]
+    before = fetch(first_night, keys)
+    second = run_nightly(first_night, settings, AS_OF, retrain="always")
+    assert fetch(first_night, keys) == before
+    assert fetch(first_night, "select model_version from segflow.run_attempts where attempt_id = %s", (second,)) == [
+        (2,)
+    ]
     versions = fetch(
-        generated,
+        first_night,
         "select model_version, segment_key, name from segflow.model_segments order by segment_key, model_version",
     )
     assert [(k, n) for v, k, n in versions if v == 1] == [(k, n) for v, k, n in versions if v == 2]
-    assert {s for (s,) in fetch(generated, "select distinct status from segflow.segment_keys")} == {"active"}
+    assert {s for (s,) in fetch(first_night, "select distinct status from segflow.segment_keys")} == {"active"}
 
 
-def test_a_new_model_with_other_segments_gets_new_keys_and_retires_vanished_ones(generated, settings, fetch):
-    run_nightly(generated, settings, AS_OF)
-    old_keys = {k for (k,) in fetch(generated, "select segment_key from segflow.model_segments")}
+def test_a_new_model_with_other_segments_gets_new_keys_and_retires_vanished_ones(first_night, settings, fetch):
+    old_keys = {k for (k,) in fetch(first_night, "select segment_key from segflow.model_segments")}
     # Another clustering of the same customers: fewer segments is forced through the k range, and the
     # challenger gate is opened wide (any silhouette, any re-segmentation) so that the new model becomes
     # champion whatever it scores.
     other = settings.model_copy(
         update={"min_clusters": 2, "max_clusters": 2, "challenger_margin": 10.0, "challenger_min_ari": -1.0}
     )
-    run_nightly(generated, other, AS_OF, retrain="always")
+    run_nightly(first_night, other, AS_OF, retrain="always")
     new_keys = {
-        k for (k,) in fetch(generated, "select segment_key from segflow.model_segments where model_version = 2")
+        k for (k,) in fetch(first_night, "select segment_key from segflow.model_segments where model_version = 2")
     }
     assert len(new_keys) == 2
     numbers = [int(k[1:]) for k in new_keys - old_keys]
     assert all(n > max(int(k[1:]) for k in old_keys) for n in numbers)  # keys are never reused
-    statuses = dict(fetch(generated, "select segment_key, status from segflow.segment_keys"))
+    statuses = dict(fetch(first_night, "select segment_key, status from segflow.segment_keys"))
     assert {k for k, s in statuses.items() if s == "active"} == new_keys
     assert {k for k, s in statuses.items() if s == "retired"} == old_keys - new_keys
 
@@ -262,16 +294,17 @@ def test_transitions_link_consecutive_published_runs(generated, settings, fetch)
     assert pairs == {(1, 3), (3, 2)}
 
 
-def test_a_worse_challenger_is_not_promoted_and_the_run_says_why(generated, settings, fetch):
-    run_nightly(generated, settings, AS_OF)
+def test_a_worse_challenger_is_not_promoted_and_the_run_says_why(first_night, settings, fetch):
     worse = settings.model_copy(update={"min_clusters": 2, "max_clusters": 2, "challenger_margin": 0.0})
-    attempt = run_nightly(generated, worse, AS_OF, retrain="always")
+    attempt = run_nightly(first_night, worse, AS_OF, retrain="always")
     retrained, reason, version = fetch(
-        generated, "select retrained, retrain_reason, model_version from segflow.runs where attempt_id = %s", (attempt,)
+        first_night,
+        "select retrained, retrain_reason, model_version from segflow.runs where attempt_id = %s",
+        (attempt,),
     )[0]
     assert retrained is True and version == 1
     assert "retraining was requested" in reason and "challenger v2 not promoted: silhouette" in reason
-    assert registry.champion(generated) == 1
+    assert registry.champion(first_night) == 1
 
 
 def test_an_old_champion_is_retrained(generated, settings, fetch):
@@ -297,12 +330,12 @@ def test_an_as_of_date_before_the_data_says_which_dates_have_data(db, settings, 
 
 
 def test_preflight_refuses_what_cannot_succeed_before_a_run_starts(db, settings, fetch):
-    with pytest.raises(SegflowError, match="^retrain must be one of auto, always, never, got 'sometimes'$"):
+    with pytest.raises(SegflowError, match=r"^retrain must be one of auto, always, never, got 'sometimes'$"):
         prepare.preflight(db, settings, "sometimes")
     with pytest.raises(SegflowError, match="unknown feature\\(s\\) loyalty"):
         prepare.preflight(db, settings, "auto", ["recency_days", "loyalty"])
     db.settings = settings.model_copy(update={"source_table": "shop.nope"})
-    with pytest.raises(SegflowError, match="source table shop.nope \\(SEGFLOW_SOURCE_TABLE\\) does not exist"):
+    with pytest.raises(SegflowError, match=r"source table shop\.nope \(SEGFLOW_SOURCE_TABLE\) does not exist"):
         prepare.preflight(db, db.settings)
     assert fetch(db, "select count(*) from segflow.run_attempts") == [(0,)]
 

@@ -4,6 +4,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from support.databases import database_for_test, filled_template
 
 from segflow import registry
 from segflow.customers import what_if
@@ -16,10 +17,27 @@ SPEC = GeneratorSpec(customers=400, days=120, seed=5, start=date(2024, 1, 1))
 LAST_DAY = date(2024, 4, 29)
 
 
+@pytest.fixture(scope="module")
+def champion_template(server_url, template_database, tmp_path_factory):
+    """SPEC's lines and a published run of LAST_DAY with its champion (v1), run once for the module."""
+
+    def generate_and_run(db, settings):
+        generate_transactions(db, SPEC)
+        run_nightly(db, settings, LAST_DAY)
+
+    home = tmp_path_factory.mktemp("champion") / "home"
+    yield from filled_template(server_url, template_database, home, generate_and_run)
+
+
 @pytest.fixture
-def champion(db, settings):
-    generate_transactions(db, SPEC)
-    run_nightly(db, settings, LAST_DAY)
+def db_url(request, server_url, template_database, home):
+    """A test that asks for `champion` gets a clone of `champion_template`; the others an empty migrated one."""
+    yield from database_for_test(request, server_url, template_database, home, {"champion": "champion_template"})
+
+
+@pytest.fixture
+def champion(db):
+    """The database with a champion (v1) and a published run of LAST_DAY (a clone of `champion_template`)."""
     return db
 
 

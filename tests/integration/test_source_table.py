@@ -76,9 +76,9 @@ def test_a_source_without_segflows_columns_names_the_missing_ones(db, shop):
     attempt = prepare.begin(db, db.settings, AS_OF)
     with pytest.raises(
         SegflowError,
-        match="source table shop.order_lines lacks column\\(s\\) customer_id, "
-        "invoice_id, invoiced_at, stock_code, quantity, unit_price, "
-        "description, country",
+        match=r"source table shop\.order_lines lacks column\(s\) customer_id, "
+        r"invoice_id, invoiced_at, stock_code, quantity, unit_price, "
+        r"description, country",
     ):
         prepare.check_source(db, db.settings, attempt)
 
@@ -89,7 +89,7 @@ def test_a_source_name_that_is_not_a_relation_name_is_refused(settings, name):
 
     from segflow.settings import Settings
 
-    with pytest.raises(ValidationError, match="must be a table or view name like schema.name"):
+    with pytest.raises(ValidationError, match=r"must be a table or view name like schema\.name"):
         Settings(_env_file=None, source_table=name)
 
 

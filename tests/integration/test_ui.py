@@ -86,7 +86,7 @@ def test_the_entry_page_lists_every_page_and_opens_the_overview(app_env):
 
 
 def test_overview_shows_the_run_its_segments_with_revenue_share_and_actions_and_the_map(app_env, fetch):
-    settings, db = app_env
+    _settings, db = app_env
     at = page("overview")
 
     metrics = {m.label: m.value for m in at.metric}
@@ -103,13 +103,13 @@ def test_overview_shows_the_run_its_segments_with_revenue_share_and_actions_and_
 
 
 def test_segment_members_filter_by_feature_ranges(app_env, fetch):
-    settings, db = app_env
+    _settings, db = app_env
     at = page("members")
     key = at.selectbox(key="segment").value
     expected = fetch(db, "select count(*) from segflow.current_segments where segment_key = %s", (key,))[0][0]
     assert len(at.dataframe[0].value) == expected
 
-    low, high = at.slider(key="range_frequency").value
+    low, _high = at.slider(key="range_frequency").value
     at.slider(key="range_frequency").set_value((low, low)).run()
 
     kept = fetch(
@@ -125,14 +125,14 @@ def test_segment_members_filter_by_feature_ranges(app_env, fetch):
 
 
 def test_customer_page_shows_a_customers_segment_features_and_history(app_env, fetch):
-    settings, db = app_env
+    _settings, db = app_env
     customer, name, key, frequency = fetch(
         db, "select customer_id, segment_name, segment_key, frequency from segflow.current_segments limit 1"
     )[0]
     at = page("customer")
     at.text_input(key="customer_id").input(customer).run()
 
-    assert [s.value for s in at.subheader][0] == f"{name} ({key})"
+    assert next(s.value for s in at.subheader) == f"{name} ({key})"
     features = at.dataframe[0].value
     assert (
         features.set_index("feature").loc["frequency (invoices in the look-back window)", "value"] == f"{frequency:,}"
@@ -146,7 +146,7 @@ def test_customer_page_shows_a_customers_segment_features_and_history(app_env, f
 
 
 def test_what_if_scores_the_inputs_and_marks_them_on_the_map(app_env):
-    settings, db = app_env
+    _settings, db = app_env
     at = page("what_if")
     values = {"recency_days": 3.0, "frequency": 12.0, "monetary": 2500.0}
     for feature, value in values.items():
@@ -178,7 +178,7 @@ def test_a_customer_on_a_centroid_is_drawn_on_that_centroids_diamond(app_env):
 
 
 def test_batch_scoring_maps_columns_scores_and_names_each_bad_row(app_env):
-    settings, db = app_env
+    _settings, db = app_env
     csv = b"id,days_since,orders,spend\na,3,12,2500\nb,200,1,40\nc,10,abc,100\nd,30,2,300\n"
     at = page("batch")
     at.file_uploader(key="upload").set_value(("customers.csv", csv, "text/csv")).run()
@@ -200,7 +200,7 @@ def test_batch_scoring_maps_columns_scores_and_names_each_bad_row(app_env):
 
 
 def test_drift_page_shows_shares_verdicts_reports_and_moves(app_env, fetch):
-    settings, db = app_env
+    _settings, db = app_env
     at = page("drift")
 
     verdicts = at.dataframe[0].value
@@ -263,7 +263,7 @@ def test_models_page_shows_curves_and_promotes_only_after_confirmation(app_env, 
     # Last in the module: it trains another version and changes the champion of the shared database.
     settings, db = app_env
     run_nightly(db, settings, AS_OF + timedelta(days=7), retrain="always")  # a second version
-    challenger = [v["version"] for v in registry.list_versions(db) if v["status"] != "champion"][0]
+    challenger = next(v["version"] for v in registry.list_versions(db) if v["status"] != "champion")
     champion = registry.champion(db)
     at = page("models")
     assert "within-cluster sum of squares (elbow)" in at.get("plotly_chart")[0].proto.spec

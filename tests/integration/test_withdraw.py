@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from support.cli import segflow_in_process
+from support.databases import database_for_test, filled_template
 
 from segflow import withdrawal
 from segflow.generate import GeneratorSpec, generate_transactions
@@ -15,9 +16,22 @@ SPEC = GeneratorSpec(customers=400, days=120, seed=5, start=date(2024, 1, 1))
 D1, D2, D3 = date(2024, 4, 15), date(2024, 4, 22), date(2024, 4, 29)  # D3: the last generated day
 
 
+@pytest.fixture(scope="module")
+def generated_template(server_url, template_database, tmp_path_factory):
+    """A migrated database holding SPEC's lines, generated once for the module."""
+    home = tmp_path_factory.mktemp("generated") / "home"
+    yield from filled_template(server_url, template_database, home, lambda db, _: generate_transactions(db, SPEC))
+
+
+@pytest.fixture
+def db_url(request, server_url, template_database, home):
+    """A test that asks for `generated` gets a clone of `generated_template`; the others an empty migrated one."""
+    yield from database_for_test(request, server_url, template_database, home, {"generated": "generated_template"})
+
+
 @pytest.fixture
 def generated(db):
-    generate_transactions(db, SPEC)
+    """The test's database with SPEC's lines (a clone of `generated_template`)."""
     return db
 
 

@@ -15,7 +15,7 @@ from segflow.stages import score
 _score_partition = getattr(score.score_partition, "__wrapped__", score.score_partition)
 
 
-def _written_then_wait(db, settings, attempt_id, partition):  # noqa: ANN001, ANN202 - the stage's own signature
+def _written_then_wait(db, settings, attempt_id, partition):  # the stage's own signature
     result = _score_partition(db, settings, attempt_id, partition)
     (Path(os.environ["SEGFLOW_TEST_MARKERS"]) / f"written-{partition.index}-{os.getpid()}").touch()
     time.sleep(float(os.environ.get("SEGFLOW_TEST_REPORT_DELAY", "4")))

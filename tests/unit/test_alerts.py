@@ -39,7 +39,7 @@ def test_the_file_names_the_webhook_block_segflow_saves():
 
 
 def test_a_missing_automations_file_is_named(tmp_path):
-    with pytest.raises(AutomationsFileError, match="nope.yaml: cannot be read"):
+    with pytest.raises(AutomationsFileError, match=r"nope\.yaml: cannot be read"):
         automations_from_file(tmp_path / "nope.yaml", uuid.uuid4())
 
 

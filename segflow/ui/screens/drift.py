@@ -3,6 +3,8 @@ reports and the moves between segments."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -10,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from segflow import report
 from segflow.drift import InactiveShift, percent
+from segflow.settings import Settings
 from segflow.ui import common, data
 
 REFERENCES = {"previous": "against the previous run", "training": "against the model's training data"}
@@ -121,7 +124,7 @@ def _drift_figure(reports: pd.DataFrame, psi_threshold: float, share_threshold: 
     return figure
 
 
-def _verdicts(runs: pd.DataFrame, settings) -> pd.DataFrame:  # noqa: ANN001 - Settings
+def _verdicts(runs: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     rows = []
     for row in runs.itertuples(index=False):
         if row.reference is None or pd.isna(row.reference):
@@ -161,7 +164,7 @@ def _verdicts(runs: pd.DataFrame, settings) -> pd.DataFrame:  # noqa: ANN001 - S
     return pd.DataFrame(rows)
 
 
-def _verdict(row) -> str:  # noqa: ANN001 - a row of data.drift_by_run
+def _verdict(row: Any) -> str:  # a row of data.drift_by_run (an itertuples namedtuple)
     """'drifted: inactive 0.3 % → 59.6 %' when the inactive rise is a verdict (named first), else the verdict."""
     if not row.dataset_drift:
         return "no drift"
@@ -170,19 +173,19 @@ def _verdict(row) -> str:  # noqa: ANN001 - a row of data.drift_by_run
     return "drifted"
 
 
-def _inactive(row) -> str:  # noqa: ANN001 - a row of data.drift_by_run
+def _inactive(row: Any) -> str:  # a row of data.drift_by_run (an itertuples namedtuple)
     if pd.isna(row.inactive_then) or pd.isna(row.inactive_now):
         return ""
     return InactiveShift(float(row.inactive_then), float(row.inactive_now), 0.0).text()
 
 
-def _new(row) -> str:  # noqa: ANN001 - a row of data.drift_by_run
+def _new(row: Any) -> str:  # a row of data.drift_by_run (an itertuples namedtuple)
     if pd.isna(row.new_since_reference) or pd.isna(row.customers_now) or not row.customers_now:
         return ""
     return f"{int(row.new_since_reference):,} ({percent(row.new_since_reference / row.customers_now)} of now)"
 
 
-def _report_viewer(verdicts: pd.DataFrame, settings) -> None:  # noqa: ANN001 - Settings
+def _report_viewer(verdicts: pd.DataFrame, settings: Settings) -> None:
     """Browsers do not open file:// links from a web page: the chosen report is offered as a download and shown here."""
     available = verdicts.dropna(subset=["report"]) if "report" in verdicts else verdicts.iloc[0:0]
     if available.empty:
