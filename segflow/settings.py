@@ -398,6 +398,11 @@ class Settings(BaseSettings):
         return self.home / "prefect"
 
     @property
+    def run_log_path(self) -> Path:
+        """Prefect's log of the flow runs commands start here (they go to the Prefect API too)."""
+        return self.home / "logs" / "runs.log"
+
+    @property
     def uses_embedded_database(self) -> bool:
         return self.database_url is None
 

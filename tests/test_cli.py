@@ -232,6 +232,14 @@ def test_run_publishes_and_a_rerun_leaves_current_segments_identical(db_url, db,
     first = segflow("run", "--as-of", "2025-04-30", env=env)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "segments of run 1, as of 2025-04-30 (model v1)" in first.stdout
+    # Quiet: one line per stage with its seconds, then the table; Prefect's lines only in the run log (and the API).
+    run_log = tmp_path / "home" / "logs" / "runs.log"
+    assert first.stdout.splitlines()[0] == f"Prefect's log: {run_log} (-v shows it here)"
+    assert re.search(r"^  prepare\.begin +\d+\.\d s$", first.stdout, re.MULTILINE)
+    assert re.search(r"^  train\.train +\d+\.\d s$", first.stdout, re.MULTILINE)
+    assert re.search(r"^  publish\.publish +\d+\.\d s$", first.stdout, re.MULTILINE)
+    assert "| INFO " not in first.stdout + first.stderr
+    assert "Beginning flow run '2025-04-30-auto'" in run_log.read_text()
     before = fetch(db, "select * from segflow.current_segments order by customer_id")
     assert len(before) == 1_500
     # With PREFECT_API_URL the run is a flow run of that server, and segflow starts no server of its own.
@@ -240,8 +248,13 @@ def test_run_publishes_and_a_rerun_leaves_current_segments_identical(db_url, db,
     assert _flow_run(prefect_api_url, flow_run_id)["name"] == "2025-04-30-auto"
     assert not (tmp_path / "home" / "prefect").exists()
 
-    again = segflow("run", "--as-of", "2025-04-30", env=env)
+    again = segflow("run", "--as-of", "2025-04-30", "-v", env=env)
     assert again.returncode == 0, again.stderr[-2000:]
+    # Verbose: Prefect's own lines on the terminal (stderr, as Prefect prints them), no stage lines of segflow's.
+    assert "| INFO    | Flow run '2025-04-30-auto' - Beginning flow run '2025-04-30-auto'" in again.stderr
+    assert "| INFO    | Task run 'publish.publish-" in again.stderr
+    assert not re.search(r"^  publish\.publish ", again.stdout, re.MULTILINE)
+    assert run_log.read_text().count("Beginning flow run '2025-04-30-auto'") == 2
     assert fetch(db, "select * from segflow.current_segments order by customer_id") == before
 
     shown = segflow("models", "show", "--json", env=env)
