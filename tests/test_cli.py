@@ -6,6 +6,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -68,6 +69,69 @@ def test_help_lists_every_command_on_one_line_each(args, commands):
     rows = _command_lines(segflow(*args, "--help", env={"COLUMNS": "80"}).stdout)
     assert [row.split()[0] for row in rows] == commands  # a wrapped description would add a row
     assert all(len(row.split(None, 1)) == 2 for row in rows), rows
+
+
+# Every module an install extra brings (pyproject.toml's [project.optional-dependencies]); hidden as if not installed.
+EXTRA_MODULES = ["streamlit", "python_multipart", "swagger_ui_bundle", "prefect_dask", "dask", "distributed", "mlflow"]
+
+
+def _without(modules: list[str], code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh Python where `modules` cannot be imported (None in sys.modules: import and find_spec
+    both see nothing), as on an install without their extra."""
+    hide = f"import sys\nfor name in {modules!r}:\n    sys.modules[name] = None\n"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SEGFLOW_")} | (env or {})
+    return subprocess.run(
+        [sys.executable, "-c", hide + code], capture_output=True, text=True, env=full_env, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "hidden", "line"),
+    [
+        (["ui"], {}, "streamlit", "segflow ui needs segflow's ui extra (streamlit is not installed)"),
+        (
+            ["api"],
+            {},
+            "swagger_ui_bundle",
+            "segflow api needs segflow's api extra (swagger_ui_bundle is not installed)",
+        ),
+        (
+            ["mlflow", "sync"],
+            {},
+            "mlflow",
+            "segflow mlflow sync needs segflow's mlflow extra (mlflow is not installed)",
+        ),
+        (
+            ["run"],
+            {"SEGFLOW_DASK_ADDRESS": "local:2"},
+            "prefect_dask",
+            "SEGFLOW_DASK_ADDRESS needs segflow's dask extra (prefect_dask is not installed)",
+        ),
+    ],
+)
+def test_a_command_whose_extra_is_missing_exits_2_in_one_line_naming_the_extra(tmp_path, args, env, hidden, line):
+    extra = line.split("segflow's ")[1].split()[0]
+    code = f"from segflow.cli import main\nsys.argv = ['segflow', *{args!r}]\nmain()\n"
+    result = _without([hidden], code, env | {"SEGFLOW_HOME": str(tmp_path / "home")})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == f"error: {line}: pip install 'segflow[{extra}]'"
+    assert not (tmp_path / "home").exists()  # refused before any settings were acted on: no database started
+
+
+def test_the_base_install_imports_segflow_its_cli_and_flows_without_any_extra():
+    # Only the surfaces that need an extra (segflow.api, segflow.ui) may import one, and only when they start.
+    code = (
+        "import importlib, pkgutil, segflow, segflow.cli, flows.nightly\n"
+        "names = [m.name for m in pkgutil.walk_packages(segflow.__path__, 'segflow.')]\n"
+        "skipped = ('segflow.api', 'segflow.ui', 'segflow.__main__')\n"
+        "for name in names:\n"
+        "    if not name.startswith(skipped):\n"
+        "        importlib.import_module(name)\n"
+        "print(len(names))\n"
+    )
+    result = _without(EXTRA_MODULES, code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert int(result.stdout) > 40
 
 
 def test_with_prefect_api_url_prefect_status_names_it_and_nothing_is_started(tmp_path):

@@ -20,6 +20,7 @@ from segflow.cli.output import (
     load_settings,
     parse_date,
     print_run,
+    require_extra,
 )
 from segflow.db import Database
 from segflow.errors import SegflowError
@@ -39,6 +40,7 @@ def demo(verbose: VerboseOption = False) -> None:
     from segflow.ingest import transactions_exist
 
     settings = load_settings()
+    _require_integrations(settings)
     db = database(settings)
     has_data = transactions_exist(db)
     if not has_data:
@@ -203,6 +205,15 @@ def _preflight(
         raise SegflowError(f"--retrain must be one of auto, always, never, got {exc.mode!r}") from None
 
 
+def _require_integrations(settings: Settings) -> None:
+    """Settings that send part of a run to an integration need its extra: said before any work, not from inside
+    the flow."""
+    if settings.dask_address:
+        require_extra("dask", "SEGFLOW_DASK_ADDRESS")
+    if settings.mirrors_to_mlflow:
+        require_extra("mlflow", "SEGFLOW_MLFLOW_TRACKING_URI")
+
+
 def _features(option: str | None) -> list[str] | None:
     return [f.strip() for f in option.split(",") if f.strip()] if option else None
 
@@ -219,6 +230,7 @@ def run(
 
     day = as_of_for(None, parse_date(as_of, "--as-of") if as_of else None)
     settings = load_settings()
+    _require_integrations(settings)
     db = database(settings)
     # Mistakes are caught here in one line, before a Prefect server starts (or a flow run is recorded) for a run
     # that must fail.
@@ -267,6 +279,7 @@ def backfill(
     first, last = parse_date(from_, "--from"), parse_date(to, "--to")
     days = backfill_dates(first, last, every)
     settings = load_settings()
+    _require_integrations(settings)
     db = database(settings)
     _preflight(db, settings, retrain, None, days, allow_stale_source)
     table = Table(title=f"backfill {first} .. {last}, every {every}")
