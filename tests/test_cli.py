@@ -14,7 +14,7 @@ import httpx
 import psutil
 import psycopg2
 import pytest
-from support.cli import segflow
+from support.cli import segflow, segflow_in_process
 from support.data import LINE
 from support.devtools import free_port
 
@@ -132,6 +132,53 @@ def test_the_base_install_imports_segflow_its_cli_and_flows_without_any_extra():
     result = _without(EXTRA_MODULES, code)
     assert result.returncode == 0, result.stderr[-2000:]
     assert int(result.stdout) > 40
+
+
+def _stub_prefect_server(monkeypatch, running: prefect_server.ServerState | None) -> list[tuple]:
+    """`prefect_server` without a server: `running` is what status finds; ensure_running records its arguments and
+    returns `running`, or a server started where it was asked."""
+    calls: list[tuple] = []
+
+    def ensure_running(prefect_dir, port, host=prefect_server.HOST):
+        calls.append((port, host))
+        return running or prefect_server.ServerState(pid=4242, port=port, process_start=None, host=host)
+
+    monkeypatch.setattr(prefect_server, "status", lambda folder: prefect_server.ServerStatus(folder, running))
+    monkeypatch.setattr(prefect_server, "ensure_running", ensure_running)
+    return calls
+
+
+def test_prefect_start_options_win_over_the_settings_and_another_address_is_warned_of(tmp_path, monkeypatch):
+    calls = _stub_prefect_server(monkeypatch, running=None)
+    env = {"SEGFLOW_HOME": str(tmp_path / "home"), "SEGFLOW_PREFECT_HOST": "127.0.0.3", "SEGFLOW_PREFECT_PORT": "4300"}
+    both = segflow_in_process("prefect", "start", "--host", "127.0.0.2", "--port", "4301", env=env)
+    assert both.stdout.splitlines()[-1] == "http://127.0.0.2:4301"
+    assert segflow_in_process("prefect", "start", "--port", "4302", env=env).stdout.splitlines()[-1] == (
+        "http://127.0.0.3:4302"
+    )
+    segflow_in_process("prefect", "start", env=env)
+    exposed = segflow_in_process("prefect", "start", "--host", "0.0.0.0", "--port", "4303", env=env)
+    assert exposed.stdout.splitlines()[-1] == "http://127.0.0.1:4303"
+    assert " ".join(exposed.stderr.split()) == (
+        "warning: the Prefect server listens on 0.0.0.0 and has no login: whoever reaches it can read every run's "
+        "parameters and logs, and start or cancel runs"
+    )
+    assert calls == [(4301, "127.0.0.2"), (4302, "127.0.0.3"), (4300, "127.0.0.3"), (4303, "0.0.0.0")]
+
+
+def test_prefect_start_on_another_address_than_the_running_servers_keeps_it_and_says_so(tmp_path, monkeypatch):
+    running = prefect_server.ServerState(pid=4242, port=4200, process_start=None)
+    _stub_prefect_server(monkeypatch, running=running)
+    env = {"SEGFLOW_HOME": str(tmp_path / "home")}
+    moved = segflow_in_process("prefect", "start", "--port", "4301", env=env)
+    assert moved.stdout.splitlines() == [
+        "it was already running and keeps its address (127.0.0.1:4200); to listen on 127.0.0.1:4301, run "
+        "`segflow prefect stop` first",
+        "the embedded Prefect server runs (pid 4242); API http://127.0.0.1:4200/api",
+        "http://127.0.0.1:4200",
+    ]
+    # Port 0 means any port, so the running server's is as good as any.
+    assert len(segflow_in_process("prefect", "start", "--port", "0", env=env).stdout.splitlines()) == 2
 
 
 def test_with_prefect_api_url_prefect_status_names_it_and_nothing_is_started(tmp_path):
@@ -512,6 +559,19 @@ def test_db_start_with_a_tcp_port_and_what_status_and_create_bi_user_then_print(
         # The running server keeps its listener until it restarts, and status says what waits.
         without = " ".join(segflow("db", "status", env={"SEGFLOW_HOME": str(home), "COLUMNS": "250"}).stdout.split())
         assert "SEGFLOW_EMBEDDED_TCP_PORT is unset: applies after `segflow db stop` and `segflow db start`" in without
+
+        # --port wins over the setting, and a running server keeps its listener, saying how to move it.
+        assert segflow("db", "stop", env=env).returncode == 0
+        other = free_port()
+        moved = segflow("db", "start", "--port", str(other), env=env)
+        assert moved.returncode == 0, moved.stderr
+        assert moved.stdout.splitlines()[0] == f"listening on 127.0.0.1:{other} too (password logins only)"
+        kept = segflow("db", "start", "--port", str(port), env=env)
+        assert kept.stdout.splitlines()[:2] == [
+            f"listening on 127.0.0.1:{other} too (password logins only)",
+            "it was already running and keeps how it listens: `segflow db stop`, then "
+            f"`segflow db start --port {port}`",
+        ]
     finally:
         segflow("db", "stop", env=env)
         shutil.rmtree(home, ignore_errors=True)

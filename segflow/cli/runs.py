@@ -153,7 +153,8 @@ def _flow_session(settings: Settings, verbose: bool) -> Iterator[FlowSession]:
 
     api_url, embedded = None, prefect_api.configured_api_url() is None
     if embedded:
-        api_url = prefect_server.ensure_running(settings.prefect_dir, settings.prefect_port).api_url
+        server = prefect_server.ensure_running(settings.prefect_dir, settings.prefect_port, settings.prefect_host)
+        api_url = server.api_url
     console.print(
         f"Prefect's log: {settings.run_log_path}" + ("" if verbose else " (-v shows it here)"),
         highlight=False,
