@@ -17,6 +17,8 @@ RUN useradd --create-home --uid 10001 segflow \
 # records this folder and the worker loads flows/nightly.py:nightly_segmentation from it.
 WORKDIR /opt/segflow
 COPY . .
+# Its services run the nightly (base install), Dask's scheduler and workers, and the MLflow mirror; none serves
+# `segflow ui` or `segflow api`, so the [ui] and [api] extras stay out of the image.
 RUN pip install ".[dask,mlflow]" \
     && rm -rf build segflow.egg-info
 

@@ -1,4 +1,4 @@
-"""The embedded Prefect server: API, UI and scheduler on loopback, its data under $SEGFLOW_HOME/prefect.
+"""The embedded Prefect server: API, UI and scheduler (on loopback by default), its data under $SEGFLOW_HOME/prefect.
 
 Used when no Prefect API is configured. Like the embedded PostgreSQL it is a service, not a child of the
 command: the first command that runs a flow starts it in a session of its own, later commands find it healthy
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import ipaddress
 import json
 import logging
 import os
@@ -31,7 +32,7 @@ from segflow.private_files import private_folder
 
 log = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"
+HOST = "127.0.0.1"  # the default address; SEGFLOW_PREFECT_HOST may name another
 STATE_FILE = "server.json"
 LOG_FILE = "server.log"
 LOCK_FILE = "server.lock"
@@ -55,14 +56,26 @@ class ServerState:
     pid: int
     port: int
     process_start: str | None  # the process's start time as the kernel reports it; None where unknown
+    host: str = HOST  # the address it listens on (state files written before it was recorded: loopback)
 
     @property
     def api_url(self) -> str:
-        return f"http://{HOST}:{self.port}/api"
+        return f"{self.ui_url}/api"
 
     @property
     def ui_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return server_url(self.host, self.port)
+
+
+def server_url(host: str, port: int) -> str:
+    """Where commands on this machine reach a server listening on host:port (any address: through loopback)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"http://{host}:{port}"  # a name
+    if address.is_unspecified:
+        address = ipaddress.ip_address("::1" if address.version == 6 else HOST)
+    return f"http://[{address}]:{port}" if address.version == 6 else f"http://{address}:{port}"
 
 
 @dataclass(frozen=True)
@@ -88,8 +101,9 @@ def status(prefect_dir: Path) -> ServerStatus:
     return ServerStatus(prefect_dir, state if running else None)
 
 
-def ensure_running(prefect_dir: Path, port: int) -> ServerState:
-    """The embedded server, started when it is not running (on `port`, or a free one: see choose_port)."""
+def ensure_running(prefect_dir: Path, port: int, host: str = HOST) -> ServerState:
+    """The embedded server, started when it is not running (on host:port, or a free port: see choose_port); a
+    running server keeps the address it has."""
     private_folder(prefect_dir)  # its SQLite database holds every run's parameters and logs
     current = status(prefect_dir).state
     if current is not None and _healthy(current):
@@ -98,7 +112,7 @@ def ensure_running(prefect_dir: Path, port: int) -> ServerState:
     with _lock(prefect_dir):
         current = _running_state(prefect_dir)
         if current is None:
-            current = _start(prefect_dir, choose_port(port))
+            current = _start(prefect_dir, choose_port(port, host), host)
         _wait_until_healthy(prefect_dir, current)
         return current
 
@@ -114,8 +128,8 @@ def stop(prefect_dir: Path) -> bool:
         return True
 
 
-def choose_port(preferred: int) -> int:
-    """`preferred` when it is free on loopback; otherwise (or for 0) a free port the system picks.
+def choose_port(preferred: int, host: str = HOST) -> int:
+    """`preferred` when it is free on `host`; otherwise (or for 0) a free port the system picks.
 
     A stable address is what a bookmark wants, but a shared machine may run another program (or another
     user's server) on it; then this server takes a free port rather than failing, says so in a warning, and
@@ -123,28 +137,32 @@ def choose_port(preferred: int) -> int:
     """
     if not 0 <= preferred <= 65535:
         raise ValueError(f"a port is 0..65535, got {preferred}")
-    if preferred and _port_is_free(preferred):
+    if preferred and _port_is_free(preferred, host):
         return preferred
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
         port: int = sock.getsockname()[1]
     if preferred:
         log.warning(
             "port %s (SEGFLOW_PREFECT_PORT) is in use by another program; the embedded Prefect server listens "
             "on %s:%s instead",
             preferred,
-            HOST,
+            host,
             port,
         )
     return port
 
 
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _port_is_free(port: int, host: str) -> bool:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
         # As the server will bind it: a port whose last connection is still in TIME_WAIT counts as free.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((HOST, port))
+            sock.bind((host, port))
         except OSError:
             return False
     return True
@@ -166,7 +184,12 @@ def _running_state(prefect_dir: Path) -> ServerState | None:
 def _read_state(prefect_dir: Path) -> ServerState | None:
     try:
         raw = json.loads((prefect_dir / STATE_FILE).read_text())
-        return ServerState(pid=int(raw["pid"]), port=int(raw["port"]), process_start=raw.get("process_start"))
+        return ServerState(
+            pid=int(raw["pid"]),
+            port=int(raw["port"]),
+            process_start=raw.get("process_start"),
+            host=str(raw.get("host", HOST)),
+        )
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError):  # a truncated or hand-edited file: nothing can be trusted
@@ -178,6 +201,7 @@ def _write_state(prefect_dir: Path, state: ServerState) -> None:
     record = {
         "pid": state.pid,
         "port": state.port,
+        "host": state.host,
         "process_start": state.process_start,
         "api_url": state.api_url,
         "ui_url": state.ui_url,
@@ -232,11 +256,11 @@ def _lock(prefect_dir: Path) -> Iterator[None]:
         yield
 
 
-def _start(prefect_dir: Path, port: int) -> ServerState:
+def _start(prefect_dir: Path, port: int, host: str) -> ServerState:
     log_path = prefect_dir / LOG_FILE
     if log_path.exists():
         log_path.replace(prefect_dir / f"{LOG_FILE}.1")  # one previous log is kept; logs never grow unbounded
-    url = f"http://{HOST}:{port}"
+    url = server_url(host, port)
     # The command's own environment, minus what would point the server at another Prefect (profiles, API).
     env = {k: v for k, v in os.environ.items() if k not in {"PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE"}}
     env.update(
@@ -245,7 +269,7 @@ def _start(prefect_dir: Path, port: int) -> ServerState:
         PREFECT_SERVER_ANALYTICS_ENABLED="false",  # many machines running segflow have no internet
         # The UI's JavaScript calls the API at this address; Prefect derives it from these settings, not
         # from --host/--port, so without them a UI on another port than 4200 would call the wrong server.
-        PREFECT_SERVER_API_HOST=HOST,
+        PREFECT_SERVER_API_HOST=host,
         PREFECT_SERVER_API_PORT=str(port),
         PREFECT_UI_API_URL=f"{url}/api",
         PREFECT_API_URL=f"{url}/api",
@@ -253,7 +277,7 @@ def _start(prefect_dir: Path, port: int) -> ServerState:
         # need not be writable.
         PREFECT_UI_STATIC_DIRECTORY=str(prefect_dir / "ui"),
     )
-    command = [sys.executable, "-m", "prefect", "server", "start", "--host", HOST, "--port", str(port)]
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]
     command += ["--ui", "--scheduler", "--analytics-off"]
     with open(log_path, "ab") as log_file:
         server = subprocess.Popen(
@@ -267,7 +291,7 @@ def _start(prefect_dir: Path, port: int) -> ServerState:
             # it running, and stop() can signal it and whatever it started as one process group.
             start_new_session=True,
         )
-    state = ServerState(pid=server.pid, port=port, process_start=_process_start(server.pid))
+    state = ServerState(pid=server.pid, port=port, process_start=_process_start(server.pid), host=host)
     # Recorded before it is healthy: a command killed while waiting leaves a server the next one finds.
     _write_state(prefect_dir, state)
     log.info("started the embedded Prefect server (pid %s) at %s, log %s", server.pid, url, log_path)

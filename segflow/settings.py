@@ -86,9 +86,14 @@ class Settings(BaseSettings):
         default=4200,
         ge=0,
         le=65535,
-        description="Loopback port of the embedded Prefect server (API and UI), used when no PREFECT_API_URL is "
+        description="Port of the embedded Prefect server (API and UI), used when no PREFECT_API_URL is "
         "configured. When another program has it, the server takes a free port and says so; 0 always takes a "
         "free one.",
+    )
+    prefect_host: str = Field(
+        default="127.0.0.1",
+        description="Address the embedded Prefect server listens on. Its API and UI have no login: anything but "
+        "loopback lets whoever reaches it read every run's parameters and logs, and start or cancel runs.",
     )
     flow_timeout_seconds: int = Field(
         default=4 * 3600,
@@ -396,6 +401,11 @@ class Settings(BaseSettings):
     def prefect_dir(self) -> Path:
         """Folder of the embedded Prefect server: its SQLite database, log and state file."""
         return self.home / "prefect"
+
+    @property
+    def run_log_path(self) -> Path:
+        """Prefect's log of the flow runs commands start here (they go to the Prefect API too)."""
+        return self.home / "logs" / "runs.log"
 
     @property
     def uses_embedded_database(self) -> bool:

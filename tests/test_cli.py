@@ -6,6 +6,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import httpx
 import psutil
 import psycopg2
 import pytest
-from support.cli import segflow
+from support.cli import segflow, segflow_in_process
 from support.data import LINE
 from support.devtools import free_port
 
@@ -68,6 +69,116 @@ def test_help_lists_every_command_on_one_line_each(args, commands):
     rows = _command_lines(segflow(*args, "--help", env={"COLUMNS": "80"}).stdout)
     assert [row.split()[0] for row in rows] == commands  # a wrapped description would add a row
     assert all(len(row.split(None, 1)) == 2 for row in rows), rows
+
+
+# Every module an install extra brings (pyproject.toml's [project.optional-dependencies]); hidden as if not installed.
+EXTRA_MODULES = ["streamlit", "python_multipart", "swagger_ui_bundle", "prefect_dask", "dask", "distributed", "mlflow"]
+
+
+def _without(modules: list[str], code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh Python where `modules` cannot be imported (None in sys.modules: import and find_spec
+    both see nothing), as on an install without their extra."""
+    hide = f"import sys\nfor name in {modules!r}:\n    sys.modules[name] = None\n"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SEGFLOW_")} | (env or {})
+    return subprocess.run(
+        [sys.executable, "-c", hide + code], capture_output=True, text=True, env=full_env, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "hidden", "line"),
+    [
+        (["ui"], {}, "streamlit", "segflow ui needs segflow's ui extra (streamlit is not installed)"),
+        (
+            ["api"],
+            {},
+            "swagger_ui_bundle",
+            "segflow api needs segflow's api extra (swagger_ui_bundle is not installed)",
+        ),
+        (
+            ["mlflow", "sync"],
+            {},
+            "mlflow",
+            "segflow mlflow sync needs segflow's mlflow extra (mlflow is not installed)",
+        ),
+        (
+            ["run"],
+            {"SEGFLOW_DASK_ADDRESS": "local:2"},
+            "prefect_dask",
+            "SEGFLOW_DASK_ADDRESS needs segflow's dask extra (prefect_dask is not installed)",
+        ),
+    ],
+)
+def test_a_command_whose_extra_is_missing_exits_2_in_one_line_naming_the_extra(tmp_path, args, env, hidden, line):
+    extra = line.split("segflow's ")[1].split()[0]
+    code = f"from segflow.cli import main\nsys.argv = ['segflow', *{args!r}]\nmain()\n"
+    result = _without([hidden], code, env | {"SEGFLOW_HOME": str(tmp_path / "home")})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == f"error: {line}: pip install 'segflow[{extra}]'"
+    assert not (tmp_path / "home").exists()  # refused before any settings were acted on: no database started
+
+
+def test_the_base_install_imports_segflow_its_cli_and_flows_without_any_extra():
+    # Only the surfaces that need an extra (segflow.api, segflow.ui) may import one, and only when they start.
+    code = (
+        "import importlib, pkgutil, segflow, segflow.cli, flows.nightly\n"
+        "names = [m.name for m in pkgutil.walk_packages(segflow.__path__, 'segflow.')]\n"
+        "skipped = ('segflow.api', 'segflow.ui', 'segflow.__main__')\n"
+        "for name in names:\n"
+        "    if not name.startswith(skipped):\n"
+        "        importlib.import_module(name)\n"
+        "print(len(names))\n"
+    )
+    result = _without(EXTRA_MODULES, code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert int(result.stdout) > 40
+
+
+def _stub_prefect_server(monkeypatch, running: prefect_server.ServerState | None) -> list[tuple]:
+    """`prefect_server` without a server: `running` is what status finds; ensure_running records its arguments and
+    returns `running`, or a server started where it was asked."""
+    calls: list[tuple] = []
+
+    def ensure_running(prefect_dir, port, host=prefect_server.HOST):
+        calls.append((port, host))
+        return running or prefect_server.ServerState(pid=4242, port=port, process_start=None, host=host)
+
+    monkeypatch.setattr(prefect_server, "status", lambda folder: prefect_server.ServerStatus(folder, running))
+    monkeypatch.setattr(prefect_server, "ensure_running", ensure_running)
+    return calls
+
+
+def test_prefect_start_options_win_over_the_settings_and_another_address_is_warned_of(tmp_path, monkeypatch):
+    calls = _stub_prefect_server(monkeypatch, running=None)
+    env = {"SEGFLOW_HOME": str(tmp_path / "home"), "SEGFLOW_PREFECT_HOST": "127.0.0.3", "SEGFLOW_PREFECT_PORT": "4300"}
+    both = segflow_in_process("prefect", "start", "--host", "127.0.0.2", "--port", "4301", env=env)
+    assert both.stdout.splitlines()[-1] == "http://127.0.0.2:4301"
+    assert segflow_in_process("prefect", "start", "--port", "4302", env=env).stdout.splitlines()[-1] == (
+        "http://127.0.0.3:4302"
+    )
+    segflow_in_process("prefect", "start", env=env)
+    exposed = segflow_in_process("prefect", "start", "--host", "0.0.0.0", "--port", "4303", env=env)
+    assert exposed.stdout.splitlines()[-1] == "http://127.0.0.1:4303"
+    assert " ".join(exposed.stderr.split()) == (
+        "warning: the Prefect server listens on 0.0.0.0 and has no login: whoever reaches it can read every run's "
+        "parameters and logs, and start or cancel runs"
+    )
+    assert calls == [(4301, "127.0.0.2"), (4302, "127.0.0.3"), (4300, "127.0.0.3"), (4303, "0.0.0.0")]
+
+
+def test_prefect_start_on_another_address_than_the_running_servers_keeps_it_and_says_so(tmp_path, monkeypatch):
+    running = prefect_server.ServerState(pid=4242, port=4200, process_start=None)
+    _stub_prefect_server(monkeypatch, running=running)
+    env = {"SEGFLOW_HOME": str(tmp_path / "home")}
+    moved = segflow_in_process("prefect", "start", "--port", "4301", env=env)
+    assert moved.stdout.splitlines() == [
+        "it was already running and keeps its address (127.0.0.1:4200); to listen on 127.0.0.1:4301, run "
+        "`segflow prefect stop` first",
+        "the embedded Prefect server runs (pid 4242); API http://127.0.0.1:4200/api",
+        "http://127.0.0.1:4200",
+    ]
+    # Port 0 means any port, so the running server's is as good as any.
+    assert len(segflow_in_process("prefect", "start", "--port", "0", env=env).stdout.splitlines()) == 2
 
 
 def test_with_prefect_api_url_prefect_status_names_it_and_nothing_is_started(tmp_path):
@@ -232,6 +343,14 @@ def test_run_publishes_and_a_rerun_leaves_current_segments_identical(db_url, db,
     first = segflow("run", "--as-of", "2025-04-30", env=env)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "segments of run 1, as of 2025-04-30 (model v1)" in first.stdout
+    # Quiet: one line per stage with its seconds, then the table; Prefect's lines only in the run log (and the API).
+    run_log = tmp_path / "home" / "logs" / "runs.log"
+    assert first.stdout.splitlines()[0] == f"Prefect's log: {run_log} (-v shows it here)"
+    assert re.search(r"^  prepare\.begin +\d+\.\d s$", first.stdout, re.MULTILINE)
+    assert re.search(r"^  train\.train +\d+\.\d s$", first.stdout, re.MULTILINE)
+    assert re.search(r"^  publish\.publish +\d+\.\d s$", first.stdout, re.MULTILINE)
+    assert "| INFO " not in first.stdout + first.stderr
+    assert "Beginning flow run '2025-04-30-auto'" in run_log.read_text()
     before = fetch(db, "select * from segflow.current_segments order by customer_id")
     assert len(before) == 1_500
     # With PREFECT_API_URL the run is a flow run of that server, and segflow starts no server of its own.
@@ -240,8 +359,13 @@ def test_run_publishes_and_a_rerun_leaves_current_segments_identical(db_url, db,
     assert _flow_run(prefect_api_url, flow_run_id)["name"] == "2025-04-30-auto"
     assert not (tmp_path / "home" / "prefect").exists()
 
-    again = segflow("run", "--as-of", "2025-04-30", env=env)
+    again = segflow("run", "--as-of", "2025-04-30", "-v", env=env)
     assert again.returncode == 0, again.stderr[-2000:]
+    # Verbose: Prefect's own lines on the terminal (stderr, as Prefect prints them), no stage lines of segflow's.
+    assert "| INFO    | Flow run '2025-04-30-auto' - Beginning flow run '2025-04-30-auto'" in again.stderr
+    assert "| INFO    | Task run 'publish.publish-" in again.stderr
+    assert not re.search(r"^  publish\.publish ", again.stdout, re.MULTILINE)
+    assert run_log.read_text().count("Beginning flow run '2025-04-30-auto'") == 2
     assert fetch(db, "select * from segflow.current_segments order by customer_id") == before
 
     shown = segflow("models", "show", "--json", env=env)
@@ -435,6 +559,19 @@ def test_db_start_with_a_tcp_port_and_what_status_and_create_bi_user_then_print(
         # The running server keeps its listener until it restarts, and status says what waits.
         without = " ".join(segflow("db", "status", env={"SEGFLOW_HOME": str(home), "COLUMNS": "250"}).stdout.split())
         assert "SEGFLOW_EMBEDDED_TCP_PORT is unset: applies after `segflow db stop` and `segflow db start`" in without
+
+        # --port wins over the setting, and a running server keeps its listener, saying how to move it.
+        assert segflow("db", "stop", env=env).returncode == 0
+        other = free_port()
+        moved = segflow("db", "start", "--port", str(other), env=env)
+        assert moved.returncode == 0, moved.stderr
+        assert moved.stdout.splitlines()[0] == f"listening on 127.0.0.1:{other} too (password logins only)"
+        kept = segflow("db", "start", "--port", str(port), env=env)
+        assert kept.stdout.splitlines()[:2] == [
+            f"listening on 127.0.0.1:{other} too (password logins only)",
+            "it was already running and keeps how it listens: `segflow db stop`, then "
+            f"`segflow db start --port {port}`",
+        ]
     finally:
         segflow("db", "stop", env=env)
         shutil.rmtree(home, ignore_errors=True)

@@ -136,9 +136,22 @@ def _add_listener_rows(table: Table, state: embedded.EmbeddedStatus, settings: S
 
 
 @db_app.command("start")
-def db_start() -> None:
-    """Start the embedded PostgreSQL; print its URL (last line)."""
+def db_start(
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port of its TCP listener on 127.0.0.1 (default SEGFLOW_EMBEDDED_TCP_PORT; unset: socket only).",
+            min=1024,
+            max=65535,
+        ),
+    ] = None,
+) -> None:
+    """Start the embedded PostgreSQL; print its URL (last line).
+
+    Its TCP listener, when asked for, binds 127.0.0.1 only (BI tools on this machine), so there is no --host."""
     settings = load_settings()
+    if port is not None:  # as --port elsewhere: the option wins over the setting
+        settings = settings.model_copy(update={"embedded_tcp_port": port})
     if not settings.uses_embedded_database:
         console.print("SEGFLOW_DATABASE_URL points at an external server; segflow does not start it")
         return
@@ -147,9 +160,13 @@ def db_start() -> None:
     if state.tcp_port is not None:
         console.print(f"listening on {embedded.TCP_HOST}:{state.tcp_port} too (password logins only)", highlight=False)
     if settings.embedded_tcp_port != state.tcp_port:
+        applies = (
+            f"`segflow db start --port {port}`"
+            if port is not None
+            else "`segflow db start` applies SEGFLOW_EMBEDDED_TCP_PORT"
+        )
         console.print(
-            "it was already running and keeps how it listens: `segflow db stop`, then `segflow db start` "
-            "applies SEGFLOW_EMBEDDED_TCP_PORT",
+            f"it was already running and keeps how it listens: `segflow db stop`, then {applies}",
             highlight=False,
         )
     console.print(url, highlight=False, soft_wrap=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from segflow.cli.output import console, database
+from segflow.cli.output import console, database, require_extra
 from segflow.settings import redact_url
 
 mlflow_app = typer.Typer(help="The MLflow mirror of the model registry: sync.", no_args_is_help=True)
@@ -16,6 +16,7 @@ def mlflow_sync() -> None:
     """Mirror every model version to MLflow and move its aliases."""
     from segflow import mlflow_mirror, registry
 
+    require_extra("mlflow", "segflow mlflow sync")
     db = database()
     settings = db.settings
     mirrored = mlflow_mirror.mirror_all(db, settings)

@@ -7,8 +7,11 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from importlib.util import find_spec
 
+import typer
 from rich.console import Console, JustifyMethod
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -140,6 +143,29 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+# What each install extra brings that segflow imports (pyproject.toml's [project.optional-dependencies]).
+EXTRA_MODULES = {
+    "ui": ("streamlit",),
+    "api": ("uvicorn", "python_multipart", "swagger_ui_bundle"),
+    "dask": ("prefect_dask", "dask", "distributed"),
+    "mlflow": ("mlflow",),
+}
+
+
+def require_extra(extra: str, needed_by: str) -> None:
+    """Exit 2 with one line naming the install extra when a module of it is missing (found without importing)."""
+    missing = [module for module in EXTRA_MODULES[extra] if find_spec(module) is None]
+    if missing:
+        err_console.print(
+            f"[bold red]error:[/] {needed_by} needs segflow's {extra} extra ({', '.join(missing)} is not installed): "
+            # Escaped: rich would read [ui] as a style.
+            + escape(f"pip install 'segflow[{extra}]'"),
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
 
 
 def parse_date(text: str, option: str) -> date:

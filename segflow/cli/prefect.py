@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from segflow import prefect_server
-from segflow.cli.output import console, load_settings
+from segflow.cli.output import console, err_console, is_loopback, load_settings
 from segflow.settings import redact_url
 
 prefect_app = typer.Typer(help="Prefect: status, start, stop, setup (run slot, alerts).", no_args_is_help=True)
@@ -46,13 +46,36 @@ def prefect_status() -> None:
 
 
 @prefect_app.command("start")
-def prefect_start() -> None:
+def prefect_start(
+    host: Annotated[str | None, typer.Option(help="Address (default SEGFLOW_PREFECT_HOST, 127.0.0.1).")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default SEGFLOW_PREFECT_PORT, 4200; 0: a free one).", min=0, max=65535)
+    ] = None,
+) -> None:
     """Start the embedded Prefect server; print its UI address (last line)."""
     from segflow import prefect_api
 
     settings = load_settings()
+    # As `segflow api` and `segflow ui`: the options win over the settings.
+    chosen = {"prefect_host": host, "prefect_port": port}
+    settings = settings.model_copy(update={k: v for k, v in chosen.items() if v is not None})
+    host, port = settings.prefect_host, settings.prefect_port
+    before = prefect_server.status(settings.prefect_dir).state
     # Asked for by name, so started even when PREFECT_API_URL is set (e.g. exported to name this very server).
-    state = prefect_server.ensure_running(settings.prefect_dir, settings.prefect_port)
+    state = prefect_server.ensure_running(settings.prefect_dir, port, host)
+    if before is not None and (before.host != host or port not in (0, before.port)):
+        console.print(
+            f"it was already running and keeps its address ({before.host}:{before.port}); to listen on {host}:{port}, "
+            "run `segflow prefect stop` first",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if not is_loopback(state.host):
+        err_console.print(
+            f"[bold yellow]warning:[/] the Prefect server listens on {state.host} and has no login: whoever reaches "
+            "it can read every run's parameters and logs, and start or cancel runs",
+            soft_wrap=True,
+        )
     configured = prefect_api.configured_api_url()
     if configured is not None and configured.rstrip("/") != state.api_url:
         console.print(
@@ -92,7 +115,8 @@ def prefect_setup(
     slot = run_guard.slot_name(Database(settings).url)
     api_url = None
     if prefect_api.configured_api_url() is None:
-        api_url = prefect_server.ensure_running(settings.prefect_dir, settings.prefect_port).api_url
+        server = prefect_server.ensure_running(settings.prefect_dir, settings.prefect_port, settings.prefect_host)
+        api_url = server.api_url
     with prefect_api.reporting_to(api_url):
         created = run_guard.ensure_slot(slot)
         console.print(

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import typer
@@ -20,22 +20,27 @@ from segflow.cli.output import (
     load_settings,
     parse_date,
     print_run,
+    require_extra,
 )
 from segflow.db import Database
 from segflow.errors import SegflowError
 from segflow.settings import Settings, redact_url
+
+if TYPE_CHECKING:
+    from segflow.prefect_api import StageDone
 
 DEMO_CUSTOMERS = 5_000
 DEMO_DAYS = 365
 DEMO_SEED = 42
 
 
-def demo() -> None:
+def demo(verbose: VerboseOption = False) -> None:
     """Run the main job on demo data (generated if empty)."""
     from segflow.generate import GeneratorSpec, generate_transactions
     from segflow.ingest import transactions_exist
 
     settings = load_settings()
+    _require_integrations(settings)
     db = database(settings)
     has_data = transactions_exist(db)
     if not has_data:
@@ -59,7 +64,7 @@ def demo() -> None:
     console.print(table)
     last_day = summary["last_line_at"].astimezone(UTC).date()
     console.print(f"running the nightly segmentation flow as of {last_day} …")
-    with _flow_session(settings) as session:
+    with _flow_session(settings, verbose) as session:
         flow_run = _run_flow(last_day, "auto", None)
         run_page = session.flow_run_url(flow_run.flow_run_id)
     print_run(db, flow_run.attempt_id)
@@ -113,6 +118,9 @@ AllowStaleOption = Annotated[
 FeaturesOption = Annotated[
     str | None, typer.Option("--features", help="Comma-separated features, e.g. recency_days,frequency,monetary.")
 ]
+VerboseOption = Annotated[
+    bool, typer.Option("-v", "--verbose", help="Show Prefect's log lines here too (they always go to the log file).")
+]
 
 
 @dataclass(frozen=True)
@@ -136,17 +144,34 @@ class FlowRun:
 
 
 @contextlib.contextmanager
-def _flow_session(settings: Settings) -> Iterator[FlowSession]:
+def _flow_session(settings: Settings, verbose: bool) -> Iterator[FlowSession]:
     """Flow runs in the block report to the configured Prefect API, else to the embedded Prefect server
-    (started if it is not running, and left running for the next command). Prefect's own printing of a failed
-    run is left out: main() words the error."""
+    (started if it is not running, and left running for the next command). Prefect's log lines go to the API and
+    the run log; the terminal shows one line per stage unless `verbose` (then Prefect's lines). Prefect's own
+    printing of a failed run is left out: main() words the error."""
     from segflow import prefect_api, prefect_server
 
     api_url, embedded = None, prefect_api.configured_api_url() is None
     if embedded:
-        api_url = prefect_server.ensure_running(settings.prefect_dir, settings.prefect_port).api_url
-    with prefect_api.reporting_to(api_url), prefect_api.quiet_run_errors():
+        server = prefect_server.ensure_running(settings.prefect_dir, settings.prefect_port, settings.prefect_host)
+        api_url = server.api_url
+    console.print(
+        f"Prefect's log: {settings.run_log_path}" + ("" if verbose else " (-v shows it here)"),
+        highlight=False,
+        soft_wrap=True,
+    )
+    on_stage = None if verbose else _print_stage
+    with (
+        prefect_api.reporting_to(api_url),
+        prefect_api.quiet_run_errors(),
+        prefect_api.run_logs(settings.run_log_path, on_stage),
+    ):
         yield FlowSession(prefect_api.ui_url(), embedded)
+
+
+def _print_stage(stage: StageDone) -> None:
+    outcome = "" if stage.completed else "  failed"
+    console.print(f"  {stage.name:<34} {stage.seconds:6.1f} s{outcome}", highlight=False, soft_wrap=True)
 
 
 def _run_flow(as_of: date, retrain: str, features: list[str] | None, allow_stale_source: bool = False) -> FlowRun:
@@ -181,6 +206,15 @@ def _preflight(
         raise SegflowError(f"--retrain must be one of auto, always, never, got {exc.mode!r}") from None
 
 
+def _require_integrations(settings: Settings) -> None:
+    """Settings that send part of a run to an integration need its extra: said before any work, not from inside
+    the flow."""
+    if settings.dask_address:
+        require_extra("dask", "SEGFLOW_DASK_ADDRESS")
+    if settings.mirrors_to_mlflow:
+        require_extra("mlflow", "SEGFLOW_MLFLOW_TRACKING_URI")
+
+
 def _features(option: str | None) -> list[str] | None:
     return [f.strip() for f in option.split(",") if f.strip()] if option else None
 
@@ -190,17 +224,19 @@ def run(
     retrain: RetrainOption = "auto",
     features: FeaturesOption = None,
     allow_stale_source: AllowStaleOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Run the nightly flow once and publish its segments."""
     from segflow.runtime import as_of_for
 
     day = as_of_for(None, parse_date(as_of, "--as-of") if as_of else None)
     settings = load_settings()
+    _require_integrations(settings)
     db = database(settings)
     # Mistakes are caught here in one line, before a Prefect server starts (or a flow run is recorded) for a run
     # that must fail.
     _preflight(db, settings, retrain, _features(features), [day], allow_stale_source)
-    with _flow_session(settings) as session:
+    with _flow_session(settings, verbose) as session:
         flow_run = _run_flow(day, retrain, _features(features), allow_stale_source)
         run_page = session.flow_run_url(flow_run.flow_run_id)
     print_run(db, flow_run.attempt_id)
@@ -218,12 +254,13 @@ def retrain_command(
     as_of: Annotated[str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: today, UTC).")] = None,
     features: FeaturesOption = None,
     allow_stale_source: AllowStaleOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Run the flow with training forced (gated challenger).
 
     The challenger replaces the champion only if it passes the gate (see docs/operating.md, "Retraining policy").
     """
-    run(as_of=as_of, retrain="always", features=features, allow_stale_source=allow_stale_source)
+    run(as_of=as_of, retrain="always", features=features, allow_stale_source=allow_stale_source, verbose=verbose)
 
 
 def backfill(
@@ -232,6 +269,7 @@ def backfill(
     every: Annotated[str, typer.Option("--every", help="day or week.")] = "week",
     retrain: RetrainOption = "auto",
     allow_stale_source: AllowStaleOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Run the flow for a range of as-of dates, oldest first.
 
@@ -242,13 +280,16 @@ def backfill(
     first, last = parse_date(from_, "--from"), parse_date(to, "--to")
     days = backfill_dates(first, last, every)
     settings = load_settings()
+    _require_integrations(settings)
     db = database(settings)
     _preflight(db, settings, retrain, None, days, allow_stale_source)
     table = Table(title=f"backfill {first} .. {last}, every {every}")
     for column in ("as of", "run", "model", "customers", "outcome"):
         table.add_column(column, overflow="fold")
-    with _flow_session(settings) as session:
+    with _flow_session(settings, verbose) as session:
         for day in days:
+            if len(days) > 1:
+                console.print(f"as of {day}:", highlight=False)
             info = run_summary(db, _run_flow(day, retrain, None, allow_stale_source).attempt_id)
             table.add_row(
                 str(day),

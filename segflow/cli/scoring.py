@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from segflow.cli.output import console, database, err_console, is_loopback, load_settings, parse_date
+from segflow.cli.output import (
+    console,
+    database,
+    err_console,
+    is_loopback,
+    load_settings,
+    parse_date,
+    require_extra,
+)
 from segflow.errors import SegflowError
 
 GRACEFUL_SHUTDOWN_SECONDS = 5
@@ -120,6 +128,7 @@ def api(
     read-only (SEGFLOW_API_DATABASE_URL: a BI login) and, with SEGFLOW_API_TOKEN set, needs Authorization: Bearer
     TOKEN on every endpoint but /health.
     """
+    require_extra("api", "segflow api")
     import uvicorn
 
     from segflow.api import create_app

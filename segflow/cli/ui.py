@@ -7,13 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from segflow.cli.output import console, database, err_console, is_loopback, load_settings
+from segflow.cli.output import console, database, err_console, is_loopback, load_settings, require_extra
 from segflow.errors import SegflowError
 from segflow.settings import Settings
 
@@ -23,8 +22,7 @@ def ui_command(
     port: Annotated[int | None, typer.Option(help="Port (default SEGFLOW_UI_PORT, 8501).", min=1, max=65535)] = None,
 ) -> None:
     """Serve the app: segments, customers, what-if, drift, models."""
-    if find_spec("streamlit") is None:
-        raise SegflowError("the app needs Streamlit, which is not installed: pip install 'streamlit==1.67.0'")
+    require_extra("ui", "segflow ui")
     settings = load_settings()
     # As `segflow api`: the options win over the settings, and the app's command line is built from the result.
     chosen = {"ui_host": host, "ui_port": port}

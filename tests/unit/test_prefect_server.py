@@ -51,6 +51,23 @@ def test_port_zero_takes_a_free_port_without_a_warning(caplog):
     assert caplog.text == ""
 
 
+def test_commands_reach_a_server_on_any_address_through_loopback_and_others_as_given():
+    assert prefect_server.server_url("0.0.0.0", 4200) == "http://127.0.0.1:4200"
+    assert prefect_server.server_url("::", 4200) == "http://[::1]:4200"
+    assert prefect_server.server_url("::1", 4201) == "http://[::1]:4201"
+    assert prefect_server.server_url("192.168.1.20", 4200) == "http://192.168.1.20:4200"
+    assert prefect_server.server_url("prefect.lan", 4200) == "http://prefect.lan:4200"
+    state = prefect_server.ServerState(pid=1, port=4300, process_start=None, host="127.0.0.2")
+    assert (state.ui_url, state.api_url) == ("http://127.0.0.2:4300", "http://127.0.0.2:4300/api")
+
+
+def test_a_state_file_of_a_server_started_before_hosts_were_recorded_is_read_as_loopback(tmp_path):
+    _record(tmp_path / "prefect", os.getpid(), 4200, "12")
+    assert prefect_server._read_state(tmp_path / "prefect") == prefect_server.ServerState(
+        os.getpid(), 4200, "12", "127.0.0.1"
+    )
+
+
 def test_no_state_file_means_not_running(tmp_path):
     current = prefect_server.status(tmp_path / "prefect")
     assert not current.running and current.state is None
