@@ -22,7 +22,6 @@ from segflow.cli.output import (
     print_run,
 )
 from segflow.db import Database
-from segflow.errors import SegflowError
 from segflow.settings import Settings, redact_url
 
 DEMO_CUSTOMERS = 5_000
@@ -172,13 +171,10 @@ def _preflight(
     days: list[date],
     allow_stale_source: bool = False,
 ) -> None:
-    """Refuse a run that cannot succeed, in the words of this command's options."""
-    from segflow.stages.prepare import UnknownRetrainMode, preflight
+    """Refuse a run that cannot succeed (segflow/cli/wording.py words the errors with this command's options)."""
+    from segflow.stages.prepare import preflight
 
-    try:
-        preflight(db, settings, retrain, features, days, allow_stale_source)
-    except UnknownRetrainMode as exc:
-        raise SegflowError(f"--retrain must be one of auto, always, never, got {exc.mode!r}") from None
+    preflight(db, settings, retrain, features, days, allow_stale_source)  # UnknownRetrainMode: worded as --retrain
 
 
 def _features(option: str | None) -> list[str] | None:

@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
+from segflow.cli.errors import AppNotInstalled, AppPortTaken, AppStopped
 from segflow.cli.output import console, database, err_console, is_loopback, load_settings
-from segflow.errors import SegflowError
 from segflow.settings import Settings
 
 
@@ -24,7 +24,7 @@ def ui_command(
 ) -> None:
     """Serve the app: segments, customers, what-if, drift, models."""
     if find_spec("streamlit") is None:
-        raise SegflowError("the app needs Streamlit, which is not installed: pip install 'streamlit==1.67.0'")
+        raise AppNotInstalled("1.67.0")
     settings = load_settings()
     # As `segflow api`: the options win over the settings, and the app's command line is built from the result.
     chosen = {"ui_host": host, "ui_port": port}
@@ -58,7 +58,7 @@ def ui_command(
         finally:
             signal.signal(signal.SIGTERM, previous)
     if returncode not in (0, -2, -15):
-        raise SegflowError(f"the app stopped with exit code {returncode}")
+        raise AppStopped(returncode)
 
 
 def streamlit_command(settings: Settings, app: Path) -> list[str]:
@@ -105,7 +105,4 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise SegflowError(
-                f"cannot serve the app on {host}:{port}: {exc.strerror or exc}; choose a free port with --port or "
-                "SEGFLOW_UI_PORT (or another address with --host or SEGFLOW_UI_HOST)"
-            ) from None
+            raise AppPortTaken(host, port, str(exc.strerror or exc)) from None
