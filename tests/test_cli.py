@@ -356,6 +356,28 @@ def test_the_cli_words_library_errors_with_its_own_commands_and_options():
     assert worded(SegflowError("anything else")) == "anything else"
 
 
+def test_the_cli_prints_a_library_error_as_its_wording_table_says(db_url, tmp_path):
+    env = {"SEGFLOW_DATABASE_URL": db_url}
+    # The library's field (customers) becomes this command's option.
+    spec = segflow("generate", "--customers", "0", env=env)
+    assert (spec.returncode, spec.stderr.strip()) == (1, "error: --customers must be at least 1, got 0")
+    # The library names the bad mapping entry; the CLI says which option held it.
+    mapping = segflow("load", str(tmp_path / "any.csv"), "--map", "invoiced_at", env=env)
+    assert (mapping.returncode, mapping.stderr.strip()) == (
+        1,
+        "error: --map: mapping entry 'invoiced_at' is not of the form target=source",
+    )
+    # The library finds the delimiter; the CLI adds the option that reads the file with it.
+    semicolons = tmp_path / "semicolons.csv"
+    semicolons.write_text("Invoice;StockCode;Quantity\n1;A;2\n")
+    delimiter = segflow("load", str(semicolons), env=env)
+    assert (delimiter.returncode, delimiter.stderr.strip()) == (
+        1,
+        "error: semicolons.csv: the header has one column; the file seems to use ';' as delimiter, not ',' "
+        "(pass --delimiter ';')",
+    )
+
+
 def test_rebuild_check_finds_lines_not_folded_and_rebuild_mends_them(db_url, db, tmp_path):
     from support.data import insert_lines, make_rfm_lines
 
