@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from segflow import aggregates
 from segflow.db import Database, copy_in, copy_text_value, run_named
@@ -328,7 +328,7 @@ class RequiredColumnsAbsent(HeaderRejected):
 class MappingInvalid(ImportRejected):
     """A column mapping target=source,... that cannot be used; `problem` says which rule it breaks."""
 
-    problem: str  # entry, target, empty, both_prices or incomplete
+    problem: Literal["entry", "target", "empty", "both_prices", "incomplete"]
     entry: str = ""
     fields: list[str] = dataclasses.field(default_factory=list)
 
