@@ -7,6 +7,7 @@ the block is saved on the server, so it is put in here.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any, cast
@@ -22,8 +23,17 @@ WEBHOOK_BLOCK = "segflow-alert-webhook"
 AUTOMATIONS_FILE = Path("deployments") / "automations.yaml"
 
 
+@dataclasses.dataclass(eq=False)
 class AutomationsFileError(ConfigError):
-    """The automations file is missing or not what Prefect accepts; the message names the file."""
+    """The automations file is missing or not what Prefect accepts; `problem` says what, `automation` which one."""
+
+    path: str
+    problem: str
+    automation: str | None = None
+
+    def __str__(self) -> str:
+        which = f"automation {self.automation!r} is invalid: " if self.automation is not None else ""
+        return f"automations file {self.path}: {which}{self.problem}"
 
 
 def save_webhook_block(url: str) -> UUID:
@@ -58,10 +68,10 @@ def automations_from_file(path: Path, webhook_block_id: UUID) -> list[Any]:
     try:
         data = yaml.safe_load(path.read_text())
     except OSError as exc:
-        raise AutomationsFileError(f"automations file {path}: cannot be read ({exc.strerror})") from exc
+        raise AutomationsFileError(str(path), f"cannot be read ({exc.strerror})") from exc
     entries = data.get("automations") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
-        raise AutomationsFileError(f"automations file {path}: needs a list under `automations:`")
+        raise AutomationsFileError(str(path), "needs a list under `automations:`")
     automations = []
     for entry in entries:
         for action in entry.get("actions", []):
@@ -71,7 +81,7 @@ def automations_from_file(path: Path, webhook_block_id: UUID) -> list[Any]:
             automations.append(AutomationCore.model_validate(entry))
         except ValidationError as exc:
             name = entry.get("name", "?")
-            raise AutomationsFileError(f"automations file {path}: automation {name!r} is invalid: {exc}") from exc
+            raise AutomationsFileError(str(path), str(exc), name) from exc
     return automations
 
 

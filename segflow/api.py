@@ -191,17 +191,19 @@ def create_app(settings: Settings, check_seconds: float = CHAMPION_CHECK_SECONDS
 
     @app.exception_handler(SegflowError)
     def _segflow_error(request: Request, exc: SegflowError) -> JSONResponse:
-        if isinstance(exc, UnknownCustomer):
-            return JSONResponse({"detail": str(exc)}, status_code=404)
         if isinstance(exc, DatabaseUnreachable):
-            # Its message names the host, port, database or socket path: for the server's log, not the caller.
+            # Its fields name the host, port, database or socket path: for the server's log, not the caller.
             log.warning("%s %s: %s", request.method, request.url.path, exc)
             return JSONResponse({"detail": "database unreachable"}, status_code=503)
-        if isinstance(exc, NoChampion | ScoringTooSlow):
-            return JSONResponse({"detail": str(exc)}, status_code=503)
-        if isinstance(exc, UploadRefused):
-            return JSONResponse({"detail": str(exc)}, status_code=413)
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+        if isinstance(exc, UnknownCustomer):
+            status = 404
+        elif isinstance(exc, NoChampion | ScoringTooSlow):
+            status = 503
+        elif isinstance(exc, UploadRefused):
+            status = 413
+        else:
+            status = 400
+        return JSONResponse(error_body(exc), status_code=status)
 
     @app.exception_handler(QueryCanceled)
     def _query_too_slow(request: Request, exc: QueryCanceled) -> JSONResponse:
@@ -352,6 +354,18 @@ def _excerpt(value: Any) -> Any:
         return value
     text = value if isinstance(value, str) else _short.repr(value)
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+
+
+def error_body(error: SegflowError) -> dict[str, Any]:
+    """A segflow error as JSON: `detail`, the library's sentence (it names no CLI flag), and `error`, its type and
+    fields, for a caller that acts on the values rather than the words."""
+    fields: dict[str, Any] = {}
+    for name, value in error.facts().items():
+        try:
+            fields[name] = jsonable_encoder(value)
+        except (TypeError, ValueError):  # a value JSON cannot hold: its text
+            fields[name] = str(value)
+    return {"detail": str(error), "error": {"type": type(error).__name__, **fields}}
 
 
 def _bounded_error(error: dict[str, Any]) -> dict[str, Any]:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from segflow.db import Database, copy_named, copy_text_value, run_named
-from segflow.errors import ImportRejected
+from segflow.errors import FileProblem, ImportRejected, joined
 from segflow.ingest import _open_binary, check_file
 
 log = logging.getLogger(__name__)
@@ -42,11 +44,11 @@ def load_customer_attributes(
         reader = csv.reader(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""), delimiter=delimiter)
         header = next(reader, None)
         if not header:
-            raise ImportRejected(f"{path.name}: the file is empty")
+            raise FileProblem(path.name, "the file is empty")
         names = [snake_case(h) for h in header]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
-            raise ImportRejected(f"{path.name}: columns collide after snake_case: {', '.join(duplicated)}")
+            raise ColumnsCollide(path.name, duplicated)
         id_index = _id_index(path, header, names, id_column)
         buffer = io.StringIO()
         seen: dict[str, int] = {}
@@ -54,23 +56,19 @@ def load_customer_attributes(
             if not record or (len(record) == 1 and not record[0].strip()):
                 continue
             if len(record) != len(header):
-                raise ImportRejected(
-                    f"{path.name}: line {reader.line_num} has {len(record)} fields, the header {len(header)}"
-                )
+                raise CustomerLineInvalid(path.name, reader.line_num, fields=len(record), header_fields=len(header))
             customer = record[id_index].strip()
             if not customer:
-                raise ImportRejected(f"{path.name}: line {reader.line_num} has no customer id")
+                raise CustomerLineInvalid(path.name, reader.line_num)
             if customer in seen:
-                raise ImportRejected(
-                    f"{path.name}: customer id {customer!r} appears on lines {seen[customer]} and {reader.line_num}"
-                )
+                raise CustomerRepeated(path.name, customer, seen[customer], reader.line_num)
             seen[customer] = reader.line_num
             values = {
                 n: _value(v) for i, (n, v) in enumerate(zip(names, record, strict=True)) if i != id_index and v.strip()
             }
             buffer.write(f"{copy_text_value(customer)}\t{copy_text_value(json.dumps(values))}\n")
     if not seen:
-        raise ImportRejected(f"{path.name}: has a header but no data lines")
+        raise FileProblem(path.name, "has a header but no data lines")
     buffer.seek(0)
     with db.transaction() as cur:
         run_named(cur, "queries/attributes/create_attribute_staging")
@@ -81,8 +79,62 @@ def load_customer_attributes(
     return AttributeLoad(customers=len(seen), columns=columns)
 
 
+@dataclasses.dataclass(eq=False)
 class MissingIdColumn(ImportRejected):
-    """A customer file has none of the usual id column names and none was named."""
+    """A customer file has none of the usual id column names and none was named (`given` is None), or has no
+    column of the name given."""
+
+    file: str
+    candidates: list[str]
+    header: list[str]
+    given: str | None = None
+
+    def where(self) -> str:
+        """The sentence without advice."""
+        if self.given is not None:
+            return f"{self.file}: no column {self.given!r} (columns: {joined(self.header)})"
+        return f"{self.file}: no customer id column ({joined(self.candidates)})"
+
+    def __str__(self) -> str:
+        return self.where() if self.given is not None else f"{self.where()}; name the id column"
+
+
+@dataclasses.dataclass(eq=False)
+class ColumnsCollide(ImportRejected):
+    """Header names that become the same attribute name in snake_case."""
+
+    template = "{file}: columns collide after snake_case: {names_text}"
+    file: str
+    names: list[str]
+
+    def facts(self) -> dict[str, Any]:
+        return {**super().facts(), "names_text": joined(self.names)}
+
+
+@dataclasses.dataclass(eq=False)
+class CustomerLineInvalid(ImportRejected):
+    """A customer file's line with a field count other than the header's (fields set), or without a customer id."""
+
+    file: str
+    line: int
+    fields: int | None = None
+    header_fields: int | None = None
+
+    def __str__(self) -> str:
+        if self.fields is not None:
+            return f"{self.file}: line {self.line} has {self.fields} fields, the header {self.header_fields}"
+        return f"{self.file}: line {self.line} has no customer id"
+
+
+@dataclasses.dataclass(eq=False)
+class CustomerRepeated(ImportRejected):
+    """A customer id on two lines of one customer file."""
+
+    template = "{file}: customer id {customer_id!r} appears on lines {first_line} and {line}"
+    file: str
+    customer_id: str
+    first_line: int
+    line: int
 
 
 def _id_index(path: Path, header: list[str], names: list[str], id_column: str | None) -> int:
@@ -90,11 +142,11 @@ def _id_index(path: Path, header: list[str], names: list[str], id_column: str | 
         for i, (raw, name) in enumerate(zip(header, names, strict=True)):
             if id_column in (raw, name) or snake_case(id_column) == name:
                 return i
-        raise ImportRejected(f"{path.name}: no column {id_column!r} (columns: {', '.join(header)})")
+        raise MissingIdColumn(path.name, list(ID_CANDIDATES), list(header), id_column)
     for candidate in ID_CANDIDATES:
         if candidate in names:
             return names.index(candidate)
-    raise MissingIdColumn(f"{path.name}: no customer id column ({', '.join(ID_CANDIDATES)}); name the id column")
+    raise MissingIdColumn(path.name, list(ID_CANDIDATES), list(header))
 
 
 def _value(text: str) -> float | str:

@@ -18,6 +18,66 @@ __all__ = ["BI_RELATIONS", "BI_ROLE", "BI_SCHEMA", "create_bi_user", "grant_bi_r
 from segflow.db import SCHEMA, Database, run_composed_named, run_named
 from segflow.errors import SegflowError
 
+
+class BiLoginRefused(SegflowError):
+    """A BI login that cannot be created or given a new password."""
+
+
+@dataclass(eq=False)
+class EmptyPassword(BiLoginRefused):
+    """An empty password was given."""
+
+    template = "the password must not be empty (leave it out to have one generated)"
+
+
+@dataclass(eq=False)
+class LoginNameInvalid(BiLoginRefused):
+    """A login name PostgreSQL would need quoted, or one reserved for segflow's and PostgreSQL's own roles."""
+
+    name: str
+    reserved: bool = False
+
+    def __str__(self) -> str:
+        if self.reserved:
+            return f"login name {self.name!r} is reserved; choose another name"
+        return (
+            f"login name {self.name!r} must be 1-63 lower-case letters, digits or underscores, not starting with a "
+            "digit"
+        )
+
+
+@dataclass(eq=False)
+class RoleTaken(BiLoginRefused):
+    """A role of that name exists and is not a plain BI login."""
+
+    template = "role {name!r} already exists and is not a plain {bi_role} login; choose another name"
+    name: str
+    bi_role: str
+
+
+@dataclass(eq=False)
+class NoRolePermission(BiLoginRefused):
+    """The database user may not create roles or grant the BI role."""
+
+    template = (
+        "no permission to add the role {name!r} ({reason}): the user in {setting} needs "
+        "CREATEROLE and, on PostgreSQL 16 or later, ADMIN OPTION on {bi_role} (GRANT {bi_role} TO it WITH "
+        "ADMIN OPTION), or run this as the database's owner"
+    )
+    name: str
+    reason: str
+    bi_role: str
+    setting: str = "SEGFLOW_DATABASE_URL"
+
+
+@dataclass(eq=False)
+class RoleRace(BiLoginRefused):
+    """Another session created the role between the check and the creation."""
+
+    template = "role {name!r} was created by another session meanwhile; run the command again"
+    name: str
+
+
 BI_ROLE = "segflow_bi"
 # The relations segflow_bi may read (schema segflow_bi), in the order docs/bi.md lists them.
 BI_RELATIONS = relation_names()
@@ -40,7 +100,7 @@ def create_bi_user(db: Database, name: str, password: str | None = None) -> BiLo
     """Create a login in segflow_bi (or give an existing BI login a new password) and its URL."""
     _check_login_name(name)
     if password is not None and not password:
-        raise SegflowError("the password must not be empty (leave it out to have one generated)")
+        raise EmptyPassword()
     password = password or secrets.token_urlsafe(18)
     identifier = sql.Identifier(name)
     try:
@@ -55,9 +115,7 @@ def create_bi_user(db: Database, name: str, password: str | None = None) -> BiLo
             )
             existing = run_named(cur, "queries/bi/bi_login_role", {"name": name})
             if existing and not existing[0][1]:
-                raise SegflowError(
-                    f"role {name!r} already exists and is not a plain {BI_ROLE} login; choose another name"
-                )
+                raise RoleTaken(name, BI_ROLE)
             # Hashed here (SCRAM, as the server is set to): the plain password never reaches the server's logs.
             verifier = psycopg2.extensions.encrypt_password(password, name, cur.connection)
             statement = "admin/reset_bi_login_password" if existing else "admin/create_bi_login"
@@ -65,13 +123,9 @@ def create_bi_user(db: Database, name: str, password: str | None = None) -> BiLo
             for setting in ("admin/bi_login_read_only", "admin/bi_login_search_path"):
                 run_composed_named(cur, setting, {}, login=identifier)
     except psycopg2.errors.InsufficientPrivilege as exc:
-        raise SegflowError(
-            f"no permission to add the role {name!r} ({_first_line(exc)}): the user in SEGFLOW_DATABASE_URL needs "
-            f"CREATEROLE and, on PostgreSQL 16 or later, ADMIN OPTION on {BI_ROLE} (GRANT {BI_ROLE} TO it WITH "
-            "ADMIN OPTION), or run this as the database's owner"
-        ) from None
+        raise NoRolePermission(name, _first_line(exc), BI_ROLE) from None
     except psycopg2.errors.DuplicateObject:
-        raise SegflowError(f"role {name!r} was created by another session meanwhile; run the command again") from None
+        raise RoleRace(name) from None
     return BiLogin(name=name, password=password, url=login_url(db.url, name, password), created=not existing)
 
 
@@ -115,8 +169,6 @@ def login_url(url: str, user: str, password: str) -> str:
 
 def _check_login_name(name: str) -> None:
     if not LOGIN_NAME.fullmatch(name):
-        raise SegflowError(
-            f"login name {name!r} must be 1-63 lower-case letters, digits or underscores, not starting with a digit"
-        )
+        raise LoginNameInvalid(name)
     if name in RESERVED or name.startswith("pg_"):
-        raise SegflowError(f"login name {name!r} is reserved; choose another name")
+        raise LoginNameInvalid(name, reserved=True)

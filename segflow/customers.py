@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,8 +89,22 @@ class Prediction:
         }
 
 
+@dataclasses.dataclass(eq=False)
 class UnknownCustomer(SegflowError):
     """No published run has segmented this customer."""
+
+    template = "unknown customer {customer_id!r}: no published run has segmented them"
+    customer_id: str
+
+
+@dataclasses.dataclass(eq=False)
+class FeatureValueInvalid(SegflowError):
+    """A what-if feature value that cannot be scored (not finite, too large, below the feature's bound)."""
+
+    template = "{problem}"
+    feature: str
+    value: float
+    problem: str  # the scoring rule's sentence, naming the feature and the value
 
 
 def customer_view(db: Database, customer_id: str, model_features: bool = True) -> CustomerView:
@@ -106,7 +121,7 @@ def customer_view(db: Database, customer_id: str, model_features: bool = True) -
             else []
         )
     if not current and not history:
-        raise UnknownCustomer(f"unknown customer {customer_id!r}: no published run has segmented them")
+        raise UnknownCustomer(customer_id)
     used: dict[str, Any] = {}
     other_attributes: dict[str, Any] = {}
     if features:
@@ -146,7 +161,7 @@ def _check_values(values: dict[str, float]) -> None:
     for name, value in values.items():
         problem = value_problem(name, value)
         if problem is not None:
-            raise SegflowError(problem)
+            raise FeatureValueInvalid(name, value, problem)
 
 
 def _rfm_scores(db: Database, version: int, values: dict[str, float]) -> dict[str, int]:

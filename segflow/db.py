@@ -17,7 +17,7 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from segflow import embedded
-from segflow.errors import DatabaseUnreachable
+from segflow.errors import CannotConnect, DatabaseUnreachable
 from segflow.settings import Settings, redact_url
 from segflow.sqlfiles import read_sql, sql_dir  # noqa: F401 - re-exported for callers
 
@@ -83,7 +83,7 @@ class Database:
             return psycopg2.connect(self.url, connect_timeout=10, application_name="segflow")
         except psycopg2.OperationalError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DatabaseUnreachable(f"cannot reach PostgreSQL at {describe_url(self.url)}: {reason}") from exc
+            raise CannotConnect(describe_url(self.url), reason) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg2.extensions.cursor]:

@@ -48,6 +48,29 @@ from segflow.errors import SegflowError
 from segflow.segments import INACTIVE, RULE_SEGMENTS, segment_key_order
 from segflow.settings import Settings
 
+
+@dataclass(eq=False)
+class DriftInputInvalid(SegflowError):
+    """A drift computation given a value outside its rule (a caller's mistake, named with the value)."""
+
+    rule: str
+    name: str  # the argument's name when the sentence shows name=value, else ""
+    value: object
+    quoted: bool = False
+
+    def __str__(self) -> str:
+        shown = f"{self.name}={self.value}" if self.name else (repr(self.value) if self.quoted else str(self.value))
+        return f"{self.rule}, got {shown}"
+
+
+@dataclass(eq=False)
+class SegmentSharesInvalid(SegflowError):
+    """A model's segment shares that do not add to a positive total."""
+
+    template = "the model's segment shares add to {total}, not a distribution"
+    total: float
+
+
 log = logging.getLogger(__name__)
 
 FEATURES = ("recency_days", "frequency", "monetary", "tenure_days", "avg_order_value")
@@ -130,12 +153,12 @@ def scaled_training_shares(model_shares: dict[str, float], known: int, inactive:
     """A training run's shares of ALL its customers from the model's shares of its clustered ones: inactive is
     inactive / known, the model's segments share the rest in their own proportions."""
     if known <= 0:
-        raise SegflowError(f"a training run needs customers to scale shares to, got customers_known={known}")
+        raise DriftInputInvalid("a training run needs customers to scale shares to", "customers_known", known)
     if not 0 <= inactive <= known:
-        raise SegflowError(f"customers_inactive must be between 0 and customers_known={known}, got {inactive}")
+        raise DriftInputInvalid(f"customers_inactive must be between 0 and customers_known={known}", "", inactive)
     total = sum(model_shares.values())
     if total <= 0:
-        raise SegflowError(f"the model's segment shares add to {total}, not a distribution")
+        raise SegmentSharesInvalid(total)
     active = (known - inactive) / known
     shares = {key: share / total * active for key, share in model_shares.items()}
     if inactive:
@@ -435,7 +458,7 @@ def with_inactive_rows(sample: pd.DataFrame, inactive_share: float) -> pd.DataFr
     """A training snapshot (clustered customers only) with inactive rows added so that they make `inactive_share`
     of the frame: they carry the segment only, as inactive customers of any run's drift sample do."""
     if not 0 <= inactive_share < 1:
-        raise SegflowError(f"an inactive share must be in [0, 1) to pad a sample, got {inactive_share}")
+        raise DriftInputInvalid("an inactive share must be in [0, 1) to pad a sample", "", inactive_share)
     count = round(len(sample) * inactive_share / (1 - inactive_share))
     if count == 0:
         return sample
@@ -535,7 +558,7 @@ def build_report(
             return None
         ref = _training_reference(db, settings, reference_version)
     else:
-        raise SegflowError(f"reference must be 'previous' or 'training', got {reference!r}")
+        raise DriftInputInvalid("reference must be 'previous' or 'training'", "", reference, quoted=True)
     all_now, customers_now = _counted(db, attempt_id)
     now = attempt_sample(db, attempt_id, settings.drift_sample, settings.seed)
     now_shares = all_now

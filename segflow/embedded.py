@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import psycopg2
 from psycopg2 import sql
 
-from segflow.errors import DatabaseUnreachable, EmbeddedPortTaken, SocketGroupUnusable
+from segflow.errors import EmbeddedNoSocket, EmbeddedNotStarted, EmbeddedPortTaken, SocketGroupUnusable
 from segflow.sqlfiles import read_sql
 
 if TYPE_CHECKING:
@@ -146,14 +146,12 @@ def ensure_running(pg_dir: Path, tcp_port: int | None = None, socket_group: str 
                 rules_changed = False
         server.start()
     except (subprocess.SubprocessError, OSError, RuntimeError) as exc:
-        raise DatabaseUnreachable(
-            f"could not start the embedded PostgreSQL in {pg_dir}: {exc} (log: {pg_dir / 'log'})"
-        ) from exc
+        raise EmbeddedNotStarted(str(pg_dir), str(exc), str(pg_dir / "log")) from exc
     # We never rely on pgserver's per-process handle list (it goes stale when a process is killed).
     (pg_dir / ".handle_pids.json").unlink(missing_ok=True)
     info = server.get_postmaster_info()
     if info.socket_dir is None:
-        raise DatabaseUnreachable(f"the embedded PostgreSQL in {pg_dir} reports no socket folder")
+        raise EmbeddedNoSocket(str(pg_dir))
     port = info.port or DEFAULT_PORT
     admin_url = socket_url(info.socket_dir, database="postgres", port=port)
     if rules_changed:  # a server started before these rules (or by an older segflow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Iterator
@@ -14,9 +15,58 @@ import pandas as pd
 from psycopg2 import sql
 
 from segflow.db import Database, read_sql, run_composed_named, run_named
-from segflow.errors import NonNumericFeature, SegflowError, UnknownFeature
+from segflow.errors import NonNumericFeature, SegflowError, UnknownFeature, joined
 from segflow.partitions import WHOLE, Partition
 from segflow.settings import DEFAULT_SOURCE, Settings
+
+
+@dataclasses.dataclass(eq=False)
+class TooFewFeatures(SegflowError):
+    """A feature list with fewer than two features."""
+
+    template = "a model needs at least two features, got {given}"
+    given: list[str]
+
+
+@dataclasses.dataclass(eq=False)
+class SourceTableMissing(SegflowError):
+    """The source table named by the settings does not exist (or the login cannot see it)."""
+
+    template = "source table {table} ({setting}) does not exist or is not visible"
+    table: str
+    setting: str = "SEGFLOW_SOURCE_TABLE"
+
+
+@dataclasses.dataclass(eq=False)
+class SourceColumnsMissing(SegflowError):
+    """The source table lacks columns segflow reads."""
+
+    template = (
+        "source table {table} lacks column(s) {missing_text}; segflow reads {needed_text} (rename them in a view)"
+    )
+    table: str
+    missing: list[str]
+    needed: list[str]
+
+    def facts(self) -> dict[str, Any]:
+        return {**super().facts(), "missing_text": joined(self.missing), "needed_text": joined(self.needed)}
+
+
+@dataclasses.dataclass(eq=False)
+class RecomputeNotPartitioned(SegflowError):
+    """The full recompute from every line was asked for one partition: it only runs whole."""
+
+    template = "the recompute from every line is not split into partitions"
+    partition: int
+
+
+@dataclasses.dataclass(eq=False)
+class NobodyActive(SegflowError):
+    """A run whose lookback window holds no customer with a purchase."""
+
+    template = "no customer has a purchase in the lookback window; nothing to segment"
+    attempt_id: int
+
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +100,7 @@ def resolve_features(db: Database, names: list[str] | tuple[str, ...]) -> Featur
     """Check that every name is an RFM feature or a loaded attribute; the error lists what exists."""
     cleaned = tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
     if len(cleaned) < 2:
-        raise SegflowError(f"a model needs at least two features, got {list(cleaned)}")
+        raise TooFewFeatures(list(cleaned))
     unknown = [n for n in cleaned if n not in RFM_FEATURES]
     if unknown:
         keys = {
@@ -60,15 +110,7 @@ def resolve_features(db: Database, names: list[str] | tuple[str, ...]) -> Featur
         loaded = set(keys)
         missing = [n for n in unknown if n not in loaded or not _ATTRIBUTE_NAME.match(n)]
         if missing:
-            raise UnknownFeature(
-                f"unknown feature(s) {', '.join(missing)}; RFM features are {', '.join(RFM_FEATURES)}"
-                + (
-                    f"; loaded attributes are {', '.join(sorted(loaded))}"
-                    if loaded
-                    else "; no customer attributes are loaded"
-                ),
-                attributes_loaded=bool(loaded),
-            )
+            raise UnknownFeature(missing, list(RFM_FEATURES), sorted(loaded))
         for name in unknown:
             customers, text, example = keys[name]
             if text:  # would fail deep inside the run as a cast error on the first text value
@@ -130,13 +172,10 @@ def check_source_table(db: Database) -> None:
         quoted = sql.Identifier(*db.settings.source_relation).as_string(cur)
         rows = run_named(cur, "queries/features/source_columns", {"source": quoted})
     if not rows[0][0]:
-        raise SegflowError(f"source table {name} (SEGFLOW_SOURCE_TABLE) does not exist or is not visible")
+        raise SourceTableMissing(name)
     missing = [c for c in SOURCE_COLUMNS if c not in {column for _, column in rows}]
     if missing:
-        raise SegflowError(
-            f"source table {name} lacks column(s) {', '.join(missing)}; segflow reads "
-            f"{', '.join(SOURCE_COLUMNS)} (rename them in a view)"
-        )
+        raise SourceColumnsMissing(name, missing, list(SOURCE_COLUMNS))
 
 
 def source_date_range(db: Database) -> tuple[date | None, date | None]:
@@ -216,7 +255,7 @@ def insert_rfm_features(
     partition's customers), or recomputed from every line of the source (`from_lines`, the reference the
     aggregates must equal)."""
     if from_lines and partition != WHOLE:
-        raise SegflowError("the recompute from every line is not split into partitions")
+        raise RecomputeNotPartitioned(partition.index)
     params = {"attempt_id": attempt_id, "as_of": as_of, "lookback_days": lookback_days, **partition.params()}
     if from_lines:
         run_named(cur, "queries/features/tune_feature_aggregation")
@@ -247,7 +286,7 @@ def cut_points(db: Database, attempt_id: int) -> dict[str, list[float]]:
     """Quintile cut points of recency, frequency and monetary over a run's active customers."""
     recency, frequency, monetary = db.run("queries/features/rfm_cut_points", {"attempt_id": attempt_id})[0]
     if recency is None:
-        raise SegflowError("no customer has a purchase in the lookback window; nothing to segment")
+        raise NobodyActive(attempt_id)
     return {"recency": list(recency), "frequency": list(frequency), "monetary": list(monetary)}
 
 

@@ -8,6 +8,7 @@ same seed always gives the same lines.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -16,13 +17,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from segflow import aggregates
 from segflow.db import Database, copy_in, run_named
-from segflow.errors import SegflowError
+from segflow.errors import SegflowError, joined
 
 log = logging.getLogger(__name__)
 
@@ -129,12 +131,26 @@ _NOUNS = [
 ]
 
 
+@dataclasses.dataclass(eq=False)
 class InvalidSpec(SegflowError):
     """A generator parameter out of range; `field` names it."""
 
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(f"{field} {message}")
+    template = "{field} {rule}, got {value}"
+    field: str
+    rule: str
+    value: int
+
+
+@dataclasses.dataclass(eq=False)
+class UnknownArchetypes(SegflowError):
+    """Archetype names the generator does not know."""
+
+    template = "unknown archetype(s) {unknown_text}; choose from {known_text}"
+    unknown: list[str]
+    known: list[str]
+
+    def facts(self) -> dict[str, Any]:
+        return {**super().facts(), "unknown_text": joined(self.unknown), "known_text": joined(self.known)}
 
 
 @dataclass(frozen=True)
@@ -153,13 +169,13 @@ class GeneratorSpec:
         known = {a.name for a in ARCHETYPES}
         unknown = [a for a in self.archetypes if a not in known]
         if unknown:
-            raise SegflowError(f"unknown archetype(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
+            raise UnknownArchetypes(unknown, sorted(known))
         if self.customers < 1:
-            raise InvalidSpec("customers", f"must be at least 1, got {self.customers}")
+            raise InvalidSpec("customers", "must be at least 1", self.customers)
         if self.days < 7:
-            raise InvalidSpec("days", f"must be at least 7, got {self.days}")
+            raise InvalidSpec("days", "must be at least 7", self.days)
         if self.seed < 0:
-            raise InvalidSpec("seed", f"must not be negative, got {self.seed}")
+            raise InvalidSpec("seed", "must not be negative", self.seed)
 
     @property
     def content_key(self) -> str:

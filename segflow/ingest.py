@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import csv
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import psycopg2.extensions
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:  # csv.reader() returns this type; only the type checker names
 
 from segflow import aggregates
 from segflow.db import Database, copy_in, copy_text_value, run_named
-from segflow.errors import BatchReadDifferently, ImportFailed, ImportRejected
+from segflow.errors import BatchReadDifferently, FileMissing, FileProblem, ImportFailed, ImportRejected, joined
 
 log = logging.getLogger(__name__)
 
@@ -123,30 +124,41 @@ FALLBACK_DATE_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%m/
 _SLASH_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/\d{2,4}\b")
 
 
+@dataclasses.dataclass(eq=False)
 class DatesReadBothWays(ImportRejected):
     """A file's slash dates (without a date format given) do not say whether they are month-first or day-first: every
     one has day and month of 12 or less, or the file holds both kinds. Nothing is loaded."""
 
-    def __init__(self, name: str, example: str, day_first: str | None, month_first: str | None) -> None:
-        self.name, self.example, self.day_first, self.month_first = name, example, day_first, month_first
-        self.formats = _slash_formats(example)
-        if day_first and month_first:
-            why = (
-                f"it holds day-first dates (e.g. {day_first!r}) and month-first dates (e.g. {month_first!r}), "
-                f"so {example!r} cannot be read either way"
+    name: str
+    example: str
+    day_first: str | None
+    month_first: str | None
+
+    @property
+    def formats(self) -> dict[str, str]:
+        """strptime formats that read the example day-first and month-first."""
+        return _slash_formats(self.example)
+
+    def why(self) -> str:
+        """Why the dates cannot be read without a format."""
+        if self.day_first and self.month_first:
+            return (
+                f"it holds day-first dates (e.g. {self.day_first!r}) and month-first dates "
+                f"(e.g. {self.month_first!r}), so {self.example!r} cannot be read either way"
             )
-        elif day_first:
-            why = (
-                f"its dates are day-first ({day_first!r} has a day above 12), and dates without a format are "
+        if self.day_first:
+            return (
+                f"its dates are day-first ({self.day_first!r} has a day above 12), and dates without a format are "
                 "read month-first"
             )
-        else:
-            first, second = (int(part) for part in example.strip().split("/", 2)[:2])
-            why = (
-                f"no date in it has a day above 12, so {example!r} could be {first} {calendar.month_name[second]} "
-                f"or {second} {calendar.month_name[first]}"
-            )
-        super().__init__(f"{name}: the dates read both ways: {why}; nothing was loaded: name the date format")
+        first, second = (int(part) for part in self.example.strip().split("/", 2)[:2])
+        return (
+            f"no date in it has a day above 12, so {self.example!r} could be {first} {calendar.month_name[second]} "
+            f"or {second} {calendar.month_name[first]}"
+        )
+
+    def __str__(self) -> str:
+        return f"{self.name}: the dates read both ways: {self.why()}; nothing was loaded: name the date format"
 
 
 def _slash_formats(example: str) -> dict[str, str]:
@@ -221,20 +233,147 @@ MAPPING_RULE = (
 )
 
 
+@dataclasses.dataclass(eq=False)
 class OtherDelimiter(ImportRejected):
     """The file's one header column holds another delimiter; `found` is it, as shown to people."""
 
-    def __init__(self, message: str, found: str) -> None:
-        self.found = found
-        super().__init__(message)
+    template = "{file}: the header has one column; the file seems to use {found!r} as delimiter, not {delimiter!r}"
+    file: str
+    found: str
+    delimiter: str
 
 
+@dataclasses.dataclass(eq=False)
 class NotInEncoding(ImportRejected):
     """The file is not valid text in the encoding it was read with."""
 
+    file: str
+    encoding: str
+    line: int | None = None  # None when the reader cannot tell
 
-class UnrecognisedHeader(ImportRejected):
+    def where(self) -> str:
+        """'{file}: not valid {encoding} text at line {line}', the line left out when unknown."""
+        at = f" at line {self.line}" if self.line is not None else ""
+        return f"{self.file}: not valid {self.encoding} text{at}"
+
+    def __str__(self) -> str:
+        return f"{self.where()}; read it with its own encoding (e.g. latin-1)"
+
+
+@dataclasses.dataclass(eq=False)
+class MalformedCsv(ImportRejected):
+    """The CSV reader gave up on a line (an unclosed quote, a field over its size limit, ...)."""
+
+    template = "{file}: malformed CSV at line {line}: {reason}"
+    file: str
+    line: int
+    reason: str
+
+
+class HeaderRejected(ImportRejected):
+    """A header that no layout or mapping can read; `file` is set once the file is known."""
+
+    file: str | None
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.sentence()}" if self.file else self.sentence()
+
+    def sentence(self) -> str:
+        """The problem, without the file's name."""
+        return self.template.format(**self.facts())
+
+
+@dataclasses.dataclass(eq=False)
+class UnrecognisedHeader(HeaderRejected):
     """A header that is neither known layout: the file needs a mapping."""
+
+    template = (
+        "unrecognised header ({shown}); expected the Online Retail or Online Retail II layout, "
+        "or a mapping target=source,... (e.g. {example})"
+    )
+    header: list[str]
+    example: str = "invoiced_at=Date,customer_id=Client,..."
+    file: str | None = None
+
+    @property
+    def shown(self) -> str:
+        return ", ".join(self.header[:10])
+
+    def facts(self) -> dict[str, Any]:
+        return {**super().facts(), "shown": self.shown}
+
+
+@dataclasses.dataclass(eq=False)
+class MappingColumnsAbsent(HeaderRejected):
+    """A mapping names source columns the file's header lacks."""
+
+    template = "the mapping names column(s) the file does not have: {missing_text} (header: {header_text})"
+    missing: list[str]
+    header: list[str]
+    file: str | None = None
+
+    def facts(self) -> dict[str, Any]:
+        return {**super().facts(), "missing_text": joined(self.missing), "header_text": joined(self.header)}
+
+
+@dataclasses.dataclass(eq=False)
+class RequiredColumnsAbsent(HeaderRejected):
+    """A known layout's header lacks columns the layout requires."""
+
+    template = "missing required column(s): {missing_text} ({layout} layout)"
+    missing: list[str]
+    layout: str
+    file: str | None = None
+
+    def facts(self) -> dict[str, Any]:
+        return {**super().facts(), "missing_text": joined(self.missing)}
+
+
+@dataclasses.dataclass(eq=False)
+class MappingInvalid(ImportRejected):
+    """A column mapping target=source,... that cannot be used; `problem` says which rule it breaks."""
+
+    problem: Literal["entry", "target", "empty", "both_prices", "incomplete"]
+    entry: str = ""
+    fields: list[str] = dataclasses.field(default_factory=list)
+
+    def __str__(self) -> str:
+        if self.problem == "entry":
+            return f"mapping entry {self.entry!r} is not of the form target=source"
+        if self.problem == "target":
+            return f"mapping target {self.entry!r} is not a transaction field; use one of {joined(self.fields)}"
+        if self.problem == "empty":
+            return "the mapping is empty; give target=source pairs such as invoiced_at=Date"
+        if self.problem == "both_prices":
+            return (
+                "the mapping names both unit_price and amount; map one: unit_price (the price of one "
+                "item) or amount (the line's total)"
+            )
+        return f"the mapping lacks required field(s) {joined(self.fields)}: a mapping needs {MAPPING_RULE}"
+
+
+@dataclasses.dataclass(eq=False)
+class ImportOptionInvalid(ImportRejected):
+    """An import option out of its range: the delimiter or the largest share of rejected lines."""
+
+    template = "{option} must be {rule}, got {value!r}"
+    option: str
+    rule: str
+    value: object
+
+
+@dataclasses.dataclass(eq=False)
+class BatchNotRemovable(ImportRejected):
+    """A batch that does not exist or is not imported (failed, removed) cannot be removed."""
+
+    batch_id: int
+    name: str | None = None
+    status: str | None = None
+
+    def __str__(self) -> str:
+        if self.status is None:
+            return f"batch {self.batch_id} does not exist"
+        return f"batch {self.batch_id} ({self.name}) is {self.status}, not imported: nothing to remove"
 
 
 def parse_mapping(spec: str) -> dict[str, str]:
@@ -244,26 +383,19 @@ def parse_mapping(spec: str) -> dict[str, str]:
         target, sep, source = part.partition("=")
         target, source = target.strip(), source.strip()
         if not sep or not target or not source:
-            raise ImportRejected(f"mapping entry {part!r} is not of the form target=source")
+            raise MappingInvalid("entry", part)
         if target not in TARGET_FIELDS:
-            raise ImportRejected(
-                f"mapping target {target!r} is not a transaction field; use one of {', '.join(TARGET_FIELDS)}"
-            )
+            raise MappingInvalid("target", target, list(TARGET_FIELDS))
         mapping[target] = source
     if not mapping:
-        raise ImportRejected("the mapping is empty; give target=source pairs such as invoiced_at=Date")
+        raise MappingInvalid("empty")
     if "amount" in mapping and "unit_price" in mapping:
-        raise ImportRejected(
-            "the mapping names both unit_price and amount; map one: unit_price (the price of one "
-            "item) or amount (the line's total)"
-        )
+        raise MappingInvalid("both_prices")
     missing = [t for t in ("invoiced_at", "customer_id") if t not in mapping]
     if "amount" not in mapping:
         missing += [t for t in ("quantity", "unit_price") if t not in mapping]
     if missing:
-        raise ImportRejected(
-            f"the mapping lacks required field(s) {', '.join(missing)}: a mapping needs {MAPPING_RULE}"
-        )
+        raise MappingInvalid("incomplete", fields=missing)
     return mapping
 
 
@@ -277,10 +409,7 @@ def resolve_layout(header: list[str], mapping: dict[str, str] | None) -> tuple[L
     if mapping is not None:
         missing = [source for source in mapping.values() if _normalise_header(source) not in positions]
         if missing:
-            raise ImportRejected(
-                f"the mapping names column(s) the file does not have: {', '.join(missing)} "
-                f"(header: {', '.join(header)})"
-            )
+            raise MappingColumnsAbsent(missing, list(header))
         required = tuple(t for t in _VALUE_REQUIRED if t in mapping)
         layout = Layout("custom", mapping, required=required)
         return layout, {t: positions[_normalise_header(s)] for t, s in mapping.items()}
@@ -290,13 +419,10 @@ def resolve_layout(header: list[str], mapping: dict[str, str] | None) -> tuple[L
 
     best = max(KNOWN_LAYOUTS, key=matches)
     if matches(best) < 4:
-        raise UnrecognisedHeader(
-            f"unrecognised header ({', '.join(header[:10])}); expected the Online Retail or Online Retail II "
-            "layout, or a mapping target=source,... (e.g. invoiced_at=Date,customer_id=Client,...)"
-        )
+        raise UnrecognisedHeader(list(header))
     missing = [best.columns[t] for t in best.required if _normalise_header(best.columns[t]) not in positions]
     if missing:
-        raise ImportRejected(f"missing required column(s): {', '.join(missing)} ({best.name} layout)")
+        raise RequiredColumnsAbsent(missing, best.name)
     indexes = {
         target: positions[_normalise_header(col)]
         for target, col in best.columns.items()
@@ -317,27 +443,27 @@ def content_sha256(path: Path) -> str:
 def check_file(path: Path) -> None:
     """Refuse, with a one-line reason, anything that is not a readable CSV text file."""
     if not path.exists():
-        raise ImportRejected(f"file not found: {path}")
+        raise FileMissing(str(path), "file not found")
     if not path.is_file():
-        raise ImportRejected(f"not a file: {path}")
+        raise FileMissing(str(path), "not a file")
     name = path.name.lower()
     if not (name.endswith(".csv") or name.endswith(".csv.gz")):
-        raise ImportRejected(f"{path.name}: expected a .csv or .csv.gz file")
+        raise FileProblem(path.name, "expected a .csv or .csv.gz file")
     with path.open("rb") as raw:
         magic = raw.read(4)
     if name.endswith(".gz") and magic[:2] != b"\x1f\x8b":
-        raise ImportRejected(f"{path.name}: named .gz but is not gzip-compressed")
+        raise FileProblem(path.name, "named .gz but is not gzip-compressed")
     try:
         with _open_binary(path) as (stream, _raw):
             head = stream.read(64 * 1024)
     except (OSError, EOFError) as exc:
-        raise ImportRejected(f"{path.name}: cannot be read: {exc}") from exc
+        raise FileProblem(path.name, f"cannot be read: {exc}") from exc
     if not head.strip():
-        raise ImportRejected(f"{path.name}: the file is empty")
+        raise FileProblem(path.name, "the file is empty")
     if head.startswith(b"PK\x03\x04"):
-        raise ImportRejected(f"{path.name}: is a zip/Excel file, not CSV; export the sheet as CSV first")
+        raise FileProblem(path.name, "is a zip/Excel file, not CSV; export the sheet as CSV first")
     if b"\x00" in head:
-        raise ImportRejected(f"{path.name}: is not a CSV text file (it contains binary data)")
+        raise FileProblem(path.name, "is not a CSV text file (it contains binary data)")
 
 
 def auto_invoice_id(customer: str, invoiced_at: str) -> str:
@@ -490,9 +616,9 @@ def import_transactions(
     path = Path(path)
     check_file(path)
     if len(delimiter) != 1:
-        raise ImportRejected(f"the delimiter must be one character, got {delimiter!r}")
+        raise ImportOptionInvalid("the delimiter", "one character", delimiter)
     if not 0 <= max_reject_share <= 1:
-        raise ImportRejected(f"max_reject_share must be between 0 and 1, got {max_reject_share!r}")
+        raise ImportOptionInvalid("max_reject_share", "between 0 and 1", max_reject_share)
     reading = _Reading(path, content_sha256(path), mapping, delimiter, encoding, date_format)
     try:
         with db.transaction() as cur:
@@ -561,12 +687,13 @@ def _import(
         try:
             header = next(reader)
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise ImportRejected(f"{path.name}: cannot read the header: {exc}") from exc
+            raise FileProblem(path.name, f"cannot read the header: {exc}") from exc
         _check_delimiter(path, header, reading.delimiter)
         try:
             layout, indexes = resolve_layout(header, reading.mapping)
-        except ImportRejected as exc:
-            raise ImportRejected(f"{path.name}: {exc}") from None
+        except HeaderRejected as exc:
+            exc.file = path.name
+            raise
         batch_id = run_named(
             cur,
             "queries/ingest/insert_import_batch",
@@ -592,7 +719,7 @@ def _import(
             lambda: progress(raw.tell(), total_bytes) if progress else None,
         )
     if result.lines_read == 0:
-        raise ImportRejected(f"{path.name}: has a header but no data lines")
+        raise FileProblem(path.name, "has a header but no data lines")
     parser.slash_dates.check(path.name)  # before counting rejects: day-first dates are rejected as month-first
     if result.lines_loaded == 0 or result.lines_rejected > max_reject_share * result.lines_read:
         raise ImportFailed(
@@ -647,9 +774,9 @@ def remove_batch(db: Database, batch_id: int) -> int:
     with db.transaction() as cur:
         rows = run_named(cur, "queries/ingest/batch_status", {"batch_id": batch_id})
         if not rows:
-            raise ImportRejected(f"batch {batch_id} does not exist")
+            raise BatchNotRemovable(batch_id)
         if rows[0][0] != "imported":
-            raise ImportRejected(f"batch {batch_id} ({rows[0][1]}) is {rows[0][0]}, not imported: nothing to remove")
+            raise BatchNotRemovable(batch_id, rows[0][1], rows[0][0])
         _marked, deleted = run_named(cur, "queries/ingest/remove_batch", {"batch_id": batch_id})[0]
         aggregates.fold_imported_lines(cur)
     log.info("removed batch %d: %d lines deleted", batch_id, deleted)
@@ -683,11 +810,7 @@ def _check_delimiter(path: Path, header: list[str], delimiter: str) -> None:
     for candidate in (";", "\t", "|", ","):
         if candidate != delimiter and candidate in header[0]:
             shown = "\\t" if candidate == "\t" else candidate
-            raise OtherDelimiter(
-                f"{path.name}: the header has one column; the file seems to use {shown!r} as delimiter, "
-                f"not {delimiter!r}",
-                shown,
-            )
+            raise OtherDelimiter(path.name, shown, delimiter)
 
 
 def _stream_lines(
@@ -732,12 +855,9 @@ def _stream_lines(
                 rows, rejects, pending = io.StringIO(), io.StringIO(), 0
                 report_progress()
     except UnicodeDecodeError as exc:
-        raise NotInEncoding(
-            f"{path.name}: not valid {encoding} text at line {_first_undecodable_line(path, encoding)}; "
-            "read it with its own encoding (e.g. latin-1)"
-        ) from exc
+        raise NotInEncoding(path.name, encoding, _first_undecodable_line(path, encoding)) from exc
     except csv.Error as exc:
-        raise ImportRejected(f"{path.name}: malformed CSV at line {line_number + 1}: {exc}") from exc
+        raise MalformedCsv(path.name, line_number + 1, str(exc)) from exc
     _flush(cur, rows, rejects)
     report_progress()
     result.lines_read, result.lines_loaded = read, loaded

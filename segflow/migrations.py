@@ -14,6 +14,55 @@ from segflow import bi, bi_catalog
 from segflow.db import Database, run_named, sql_dir
 from segflow.errors import MigrationError
 
+
+@dataclass(eq=False)
+class MigrationFileMisnamed(MigrationError):
+    """A file in sql/migrations whose name is not NNN_name.sql."""
+
+    template = "migration file name {name!r} does not match NNN_name.sql"
+    name: str
+
+
+@dataclass(eq=False)
+class MigrationVersionsRepeated(MigrationError):
+    """Two migration files with one version number."""
+
+    template = "two migration files share a version number: {versions}"
+    versions: list[int]
+
+
+@dataclass(eq=False)
+class SqlFolderMismatch(MigrationError):
+    """A folder of re-creatable SQL (views, functions) holds other files than segflow lists."""
+
+    template = "sql/{folder} holds {found}, but segflow lists {listed}"
+    folder: str
+    found: list[str]
+    listed: list[str]
+
+
+@dataclass(eq=False)
+class DatabaseNewer(MigrationError):
+    """The database has a migration applied that this segflow does not have."""
+
+    template = (
+        "the database has migration {version:03d} applied, but this segflow only knows up to {newest:03d}: "
+        "upgrade segflow"
+    )
+    version: int
+    newest: int
+
+
+@dataclass(eq=False)
+class MigrationEdited(MigrationError):
+    """A landed migration's file differs from what was applied."""
+
+    template = (
+        "migration {file} was edited after it was applied; landed migrations must not change (add a new one instead)"
+    )
+    file: str
+
+
 log = logging.getLogger(__name__)
 
 _FILE_PATTERN = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
@@ -38,11 +87,11 @@ def available_migrations() -> list[Migration]:
     for path in sorted((sql_dir() / "migrations").glob("*.sql")):
         match = _FILE_PATTERN.match(path.name)
         if match is None:
-            raise MigrationError(f"migration file name {path.name!r} does not match NNN_name.sql")
+            raise MigrationFileMisnamed(path.name)
         found.append(Migration(int(match.group(1)), match.group(2), path))
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
-        raise MigrationError(f"two migration files share a version number: {versions}")
+        raise MigrationVersionsRepeated(versions)
     return found
 
 
@@ -119,7 +168,7 @@ def _listed_files(folder_name: str, order: tuple[str, ...]) -> list[Path]:
     folder = sql_dir() / folder_name
     found = {p.stem for p in folder.glob("*.sql")}
     if found != set(order):
-        raise MigrationError(f"sql/{folder_name} holds {sorted(found)}, but segflow lists {sorted(order)}")
+        raise SqlFolderMismatch(folder_name, sorted(found), sorted(order))
     return [folder / f"{name}.sql" for name in order]
 
 
@@ -158,15 +207,9 @@ def _check_ledger(ledger: dict[int, str], files: list[Migration]) -> None:
     for version, sha in sorted(ledger.items()):
         migration = by_version.get(version)
         if migration is None:
-            raise MigrationError(
-                f"the database has migration {version:03d} applied, but this segflow only knows up to "
-                f"{newest_file:03d}: upgrade segflow"
-            )
+            raise DatabaseNewer(version, newest_file)
         if migration.sha256 != sha:
-            raise MigrationError(
-                f"migration {migration.path.name} was edited after it was applied; "
-                "landed migrations must not change (add a new one instead)"
-            )
+            raise MigrationEdited(migration.path.name)
 
 
 def applied_versions(db: Database) -> list[int]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from segflow import registry
 from segflow.db import Database
-from segflow.errors import ConfigError, SegflowError
+from segflow.errors import ConfigError, SegflowError, SettingMissing
 from segflow.settings import Settings, redact_url
 
 if TYPE_CHECKING:
@@ -222,7 +222,7 @@ def data_window(details: Mapping[str, Any]) -> dict[str, Any]:
 def _require_uri(settings: Settings) -> str:
     """The tracking URI, once it is known to be set and mlflow installed (before any database work)."""
     if settings.mlflow_tracking_uri is None:
-        raise ConfigError("no MLflow tracking URI: set SEGFLOW_MLFLOW_TRACKING_URI to mirror model versions")
+        raise SettingMissing("MLflow tracking URI", "SEGFLOW_MLFLOW_TRACKING_URI", "mirror model versions")
     if importlib.util.find_spec("mlflow") is None:  # finds it without importing it
         raise MlflowNotInstalled()
     return settings.mlflow_tracking_uri

@@ -44,7 +44,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from segflow.algorithms import ALGORITHMS, DEFAULT_ALGORITHMS, SPECTRAL_SAMPLE
-from segflow.errors import ConfigError, SegflowError
+from segflow.errors import ConfigError, SegflowError, joined
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,87 @@ SELECTION_RULE = (
     "gates: k in range and smallest segment share >= min_segment_share; "
     "then highest silhouette, near-ties (<= 0.01) by lower Davies-Bouldin, then fewer segments"
 )
+
+
+class TrainingRefused(SegflowError):
+    """A model cannot be trained or used on the data or options given."""
+
+
+@dataclass(eq=False)
+class NoCentroids(TrainingRefused):
+    """A rejected candidate has no centroids to assign customers to."""
+
+    template = "candidate {algorithm} k={k} has no centroids ({rejected_because})"
+    algorithm: str
+    k: int
+    rejected_because: str | None
+
+
+@dataclass(eq=False)
+class FeaturesLacking(TrainingRefused):
+    """The data given to a model, or its training sample, lacks features the model uses."""
+
+    missing: list[str]
+    training: bool = False
+
+    def __str__(self) -> str:
+        if self.training:
+            return f"the training sample lacks feature(s) {joined(self.missing)}"
+        return f"the model needs feature(s) {joined(self.missing)}, which the data lacks"
+
+
+@dataclass(eq=False)
+class NoCandidatePassed(TrainingRefused):
+    """Every candidate failed a quality gate; `reasons` holds the first six as (algorithm, k, why)."""
+
+    reasons: list[tuple[str, int, str | None]]
+
+    def __str__(self) -> str:
+        listed = "; ".join(f"{algorithm} k={k}: {why}" for algorithm, k, why in self.reasons)
+        return f"no candidate model passed the quality gates ({listed})"
+
+
+@dataclass(eq=False)
+class UnknownAlgorithms(ConfigError):
+    """Algorithms asked for that segflow does not know, or none at all."""
+
+    given: list[str]
+    unknown: list[str]
+    known: list[str]
+
+    def __str__(self) -> str:
+        what = "unknown " + joined(self.unknown) if self.unknown else "none chosen"
+        return f"algorithms {self.given}: {what}; choose among {joined(self.known)}"
+
+
+@dataclass(eq=False)
+class PcaComponentsInvalid(ConfigError):
+    """pca_components is neither a whole number up to the feature count nor a share of variance below 1."""
+
+    template = (
+        "pca_components {value:g} must be a whole number of components at most the number of "
+        "features ({features}), or a share of variance below 1"
+    )
+    value: float
+    features: int
+
+
+@dataclass(eq=False)
+class TooFewCustomers(TrainingRefused):
+    """The training sample is smaller than the model needs."""
+
+    template = "only {customers} customers to train on; at least {needed} needed"
+    customers: int
+    needed: int
+
+
+@dataclass(eq=False)
+class ClusterRangeInvalid(ConfigError):
+    """min_clusters above max_clusters."""
+
+    template = "min_clusters {min_clusters} is above max_clusters {max_clusters}"
+    min_clusters: int
+    max_clusters: int
 
 
 class LogSkewed(BaseEstimator, TransformerMixin):
@@ -114,7 +195,7 @@ class Candidate:
     def fitted_centroids(self) -> np.ndarray:
         """The centroids in model space, which every candidate fitted without an early rejection has."""
         if self.centroids is None:
-            raise SegflowError(f"candidate {self.algorithm} k={self.k} has no centroids ({self.rejected_because})")
+            raise NoCentroids(self.algorithm, self.k, self.rejected_because)
         return self.centroids
 
 
@@ -160,7 +241,7 @@ class SegmentModel:
         """Features of customers in model space (log1p where chosen, then standardised, then any PCA)."""
         missing = [f for f in self.features if f not in frame.columns]
         if missing:
-            raise SegflowError(f"the model needs feature(s) {', '.join(missing)}, which the data lacks")
+            raise FeaturesLacking(missing)
         return self.pipeline[:-1].transform(frame[self.features].to_numpy(dtype=float))
 
     def assign(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -400,8 +481,7 @@ def select(candidates: list[Candidate]) -> Candidate:
     finalists = [c for c in passed if c.metrics.get("finalist")]
     passed = finalists or passed
     if not passed:
-        reasons = "; ".join(f"{c.algorithm} k={c.k}: {c.rejected_because}" for c in candidates[:6])
-        raise SegflowError(f"no candidate model passed the quality gates ({reasons})")
+        raise NoCandidatePassed([(c.algorithm, c.k, c.rejected_because) for c in candidates[:6]])
     best = max(c.metrics["silhouette"] for c in passed)
     near = [c for c in passed if c.metrics["silhouette"] >= best - SILHOUETTE_TIE]
     return min(near, key=lambda c: (c.metrics["davies_bouldin"], c.k))
@@ -436,22 +516,16 @@ def select_model(
     """
     missing = [f for f in features if f not in sample.columns]
     if missing:
-        raise SegflowError(f"the training sample lacks feature(s) {', '.join(missing)}")
+        raise FeaturesLacking(missing, training=True)
     unknown = [a for a in algorithms if a not in ALGORITHMS]
     if unknown or not algorithms:
-        raise ConfigError(
-            f"algorithms {list(algorithms)}: {'unknown ' + ', '.join(unknown) if unknown else 'none chosen'}; "
-            f"choose among {', '.join(ALGORITHMS)}"
-        )
+        raise UnknownAlgorithms(list(algorithms), unknown, list(ALGORITHMS))
     if pca_components >= 1 and (pca_components != int(pca_components) or pca_components > len(features)):
-        raise ConfigError(
-            f"pca_components {pca_components:g} must be a whole number of components at most the number of "
-            f"features ({len(features)}), or a share of variance below 1"
-        )
+        raise PcaComponentsInvalid(pca_components, len(features))
     if len(sample) < max(20, min_clusters * 5):
-        raise SegflowError(f"only {len(sample)} customers to train on; at least {max(20, min_clusters * 5)} needed")
+        raise TooFewCustomers(len(sample), max(20, min_clusters * 5))
     if min_clusters > max_clusters:
-        raise SegflowError(f"min_clusters {min_clusters} is above max_clusters {max_clusters}")
+        raise ClusterRangeInvalid(min_clusters, max_clusters)
     log_features = choose_log_features(sample, features)
     pre = _preprocessor(features, log_features, pca_components, seed)
     z = pre.fit_transform(sample[features].to_numpy(dtype=float))

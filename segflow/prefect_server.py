@@ -10,6 +10,7 @@ dead server or a pid the system has since given to another process is never mist
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import ipaddress
 import json
@@ -41,12 +42,23 @@ STARTUP_SECONDS = 120.0
 STOP_SECONDS = 20.0
 
 
+@dataclasses.dataclass(eq=False)
 class PrefectServerUnavailable(SegflowError):
-    """The embedded Prefect server did not start or does not answer; the message names its log."""
+    """The embedded Prefect server exited during its start (pid None) or does not answer; names its log."""
 
-    def __init__(self, message: str, still_running: bool) -> None:
-        self.still_running = still_running  # a server that runs but does not answer must be stopped first
-        super().__init__(message)
+    log: str
+    still_running: bool  # a server that runs but does not answer must be stopped first
+    pid: int | None = None
+    api_url: str = ""
+    seconds: float = STARTUP_SECONDS
+
+    def __str__(self) -> str:
+        if not self.still_running:
+            return f"the embedded Prefect server exited during its start; see {self.log}"
+        return (
+            f"the embedded Prefect server (pid {self.pid}) did not answer at {self.api_url} within "
+            f"{self.seconds:.0f} s; see {self.log}"
+        )
 
 
 @dataclass(frozen=True)
@@ -305,16 +317,9 @@ def _wait_until_healthy(prefect_dir: Path, state: ServerState) -> None:
             return
         if not _is_the_recorded_process(state):
             (prefect_dir / STATE_FILE).unlink(missing_ok=True)
-            raise PrefectServerUnavailable(
-                f"the embedded Prefect server exited during its start; see {prefect_dir / LOG_FILE}",
-                still_running=False,
-            )
+            raise PrefectServerUnavailable(str(prefect_dir / LOG_FILE), still_running=False)
         time.sleep(0.1)
-    raise PrefectServerUnavailable(
-        f"the embedded Prefect server (pid {state.pid}) did not answer at {state.api_url} within "
-        f"{STARTUP_SECONDS:.0f} s; see {prefect_dir / LOG_FILE}",
-        still_running=True,
-    )
+    raise PrefectServerUnavailable(str(prefect_dir / LOG_FILE), True, state.pid, state.api_url, STARTUP_SECONDS)
 
 
 def _terminate(state: ServerState) -> None:

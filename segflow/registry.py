@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -27,12 +28,30 @@ log = logging.getLogger(__name__)
 TRACKED_LIBRARIES = ("segflow", "scikit-learn", "numpy", "pandas", "scipy", "joblib")
 
 
+@dataclasses.dataclass(eq=False)
 class ModelIntegrityError(SegflowError):
-    """A model artifact's bytes differ from what the registry recorded."""
+    """A model artifact is missing, or its bytes differ from what the registry recorded (sha256 prefixes)."""
+
+    version: int
+    path: str
+    actual: str | None = None  # None: the file is missing
+    expected: str = ""
+
+    def __str__(self) -> str:
+        if self.actual is None:
+            return f"artifact of model version {self.version} is missing: {self.path}"
+        return (
+            f"artifact of model version {self.version} ({self.path}) has sha256 {self.actual[:12]}…, but the registry "
+            f"recorded {self.expected[:12]}…; refusing to load a changed model"
+        )
 
 
+@dataclasses.dataclass(eq=False)
 class UnknownModelVersion(SegflowError):
     """No model version with that number exists."""
+
+    template = "model version {version} does not exist"
+    version: int
 
 
 @dataclass(frozen=True)
@@ -171,16 +190,13 @@ def load(db: Database, version: int) -> SegmentModel:
     """The model of a version, after checking its artifact's sha256 against the registry."""
     rows = db.run("queries/registry/model_artifact", {"version": version})
     if not rows:
-        raise UnknownModelVersion(f"model version {version} does not exist")
+        raise UnknownModelVersion(version)
     path, expected = Path(rows[0][0]), rows[0][1]
     if not path.exists():
-        raise ModelIntegrityError(f"artifact of model version {version} is missing: {path}")
+        raise ModelIntegrityError(version, str(path))
     actual = file_sha256(path)
     if actual != expected:
-        raise ModelIntegrityError(
-            f"artifact of model version {version} ({path}) has sha256 {actual[:12]}…, but the registry "
-            f"recorded {expected[:12]}…; refusing to load a changed model"
-        )
+        raise ModelIntegrityError(version, str(path), actual, expected)
     return joblib.load(path)
 
 
@@ -194,7 +210,7 @@ def promote(db: Database, version: int) -> None:
     with db.transaction() as cur:
         run_named(cur, "queries/registry/retire_champion", {"version": version})
         if not run_named(cur, "queries/registry/promote_model", {"version": version}):
-            raise UnknownModelVersion(f"model version {version} does not exist")
+            raise UnknownModelVersion(version)
         run_named(cur, "queries/registry/sync_segment_keys", {"version": version})
 
 
@@ -211,7 +227,7 @@ def details(db: Database, version: int | None = None) -> dict[str, Any]:
             raise NoChampion()
     rows = db.run("queries/registry/model_details", {"version": version})
     if not rows:
-        raise UnknownModelVersion(f"model version {version} does not exist")
+        raise UnknownModelVersion(version)
     return rows[0][0]
 
 
@@ -219,7 +235,7 @@ def rfm_cut_points(db: Database, version: int) -> dict[str, Any] | None:
     """The R/F/M score cut points a version was trained with (None for models trained before they were kept)."""
     rows = db.run("queries/registry/rfm_cut_points", {"version": version})
     if not rows:
-        raise UnknownModelVersion(f"model version {version} does not exist")
+        raise UnknownModelVersion(version)
     return rows[0][0]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +31,76 @@ class UnknownRun(SegflowError):
     """No run (or attempt) with that id, or not in the state asked for."""
 
 
+@dataclasses.dataclass(eq=False)
+class UnknownAttempt(UnknownRun):
+    """No run attempt with that id, or (published=False) one that is not published."""
+
+    attempt_id: int
+    exists: bool = False
+
+    def __str__(self) -> str:
+        state = "is not published" if self.exists else "does not exist"
+        return f"run attempt {self.attempt_id} {state}"
+
+
+@dataclasses.dataclass(eq=False)
+class NoPublishedRun(UnknownRun):
+    """Nothing is published yet."""
+
+    template = "no run is published yet"
+
+
+@dataclasses.dataclass(eq=False)
+class RunNotFound(UnknownRun):
+    """A run id that is not in segflow.runs."""
+
+    template = "run {run_id} does not exist (see segflow.runs)"
+    run_id: int
+
+
+@dataclasses.dataclass(eq=False)
+class RunUnpublished(UnknownRun):
+    """A run that exists but is not published (failed, running, withdrawn...)."""
+
+    template = "run {run_id} (as of {as_of}) is {status}, not published"
+    run_id: int
+    as_of: date
+    status: str
+
+
+@dataclasses.dataclass(eq=False)
+class NoModelVersion(SegflowError):
+    """A run attempt reached scoring without a model version."""
+
+    template = "run attempt {attempt_id} has no model version; train first"
+    attempt_id: int
+
+
+@dataclasses.dataclass(eq=False)
+class AttemptNotRunning(SegflowError):
+    """Publishing an attempt that is already published or failed."""
+
+    template = "run attempt {attempt_id} is not running (already published or failed)"
+    attempt_id: int
+
+
+@dataclasses.dataclass(eq=False)
+class BackfillRangeInvalid(SegflowError):
+    """A backfill step other than day or week, or a last date before the first."""
+
+    every: str
+    first: date
+    last: date
+
+    def __str__(self) -> str:
+        if self.every not in BACKFILL_STEPS:
+            return f"the backfill step must be day or week, got {self.every!r}"
+        return f"the last date {self.last} is before the first {self.first}"
+
+
+BACKFILL_STEPS = ("day", "week")
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """What an attempt was asked to do, and the model it uses once decided."""
@@ -49,7 +120,7 @@ def run_info(db: Database, attempt_id: int) -> RunInfo:
     """The facts of an attempt."""
     rows = db.run("queries/runs/run_details", {"attempt_id": attempt_id})
     if not rows:
-        raise UnknownRun(f"run attempt {attempt_id} does not exist")
+        raise UnknownAttempt(attempt_id)
     return RunInfo(*rows[0])
 
 
@@ -88,7 +159,7 @@ def neighbours(db: Database, attempt_id: int) -> Neighbours:
     """The published runs around a published attempt."""
     rows = db.run("queries/runs/published_neighbours", {"attempt_id": attempt_id})
     if not rows:
-        raise UnknownRun(f"run attempt {attempt_id} is not published")
+        raise UnknownAttempt(attempt_id, exists=True)
     return Neighbours(*rows[0])
 
 
@@ -117,11 +188,11 @@ def published_run(db: Database, run_id: int | None = None) -> dict[str, Any]:
         columns = ("run_id", "as_of", "attempt_id", "model_version", "customers_known", "published_at")
         return dict(zip(columns, rows[0], strict=True))
     if run_id is None:
-        raise UnknownRun("no run is published yet")
+        raise NoPublishedRun()
     known = db.run("queries/runs/run_status", {"run_id": run_id})
     if not known:
-        raise UnknownRun(f"run {run_id} does not exist (see segflow.runs)")
-    raise UnknownRun(f"run {run_id} (as of {known[0][0]}) is {known[0][1]}, not published")
+        raise RunNotFound(run_id)
+    raise RunUnpublished(run_id, known[0][0], known[0][1])
 
 
 def names_line(info: dict[str, Any]) -> str | None:
@@ -184,9 +255,7 @@ def record_stage_seconds(db: Database, attempt_id: int, stage: str, seconds: flo
 
 def backfill_dates(first: date, last: date, every: str) -> list[date]:
     """As-of dates from first to last (inclusive when it falls on the step), oldest first."""
-    if every not in ("day", "week"):
-        raise SegflowError(f"the backfill step must be day or week, got {every!r}")
-    if last < first:
-        raise SegflowError(f"the last date {last} is before the first {first}")
+    if every not in BACKFILL_STEPS or last < first:
+        raise BackfillRangeInvalid(every, first, last)
     step = timedelta(days=1 if every == "day" else 7)
     return [first + i * step for i in range((last - first) // step + 1)]

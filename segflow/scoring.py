@@ -7,6 +7,7 @@ Every surface that scores (what-if, `score-file`, the API) goes through `Scorer`
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import tempfile
@@ -25,7 +26,7 @@ from psycopg2 import sql
 from segflow import features, ingest, registry
 from segflow.csv_cells import write_csv
 from segflow.db import Database, copy_named, read_sql, run_named
-from segflow.errors import NoChampion, SegflowError
+from segflow.errors import FileProblem, NoChampion, SegflowError, joined
 from segflow.model import SegmentModel
 from segflow.segments import name_members
 
@@ -79,12 +80,21 @@ class ScoredBatch:
     errors: list[RowError]
 
 
+@dataclasses.dataclass(eq=False)
 class MissingFeatureValues(SegflowError):
     """Values of features the model clusters on are missing altogether; `features` names them."""
 
-    def __init__(self, message: str, features: list[str]) -> None:
-        self.features = features
-        super().__init__(message)
+    version: int
+    model_features: list[str]
+    features: list[str]
+    file: str | None = None  # the file scored, when it is one
+
+    def sentence(self) -> str:
+        """What the model needs and what is missing, without the file."""
+        return f"model v{self.version} clusters on {joined(self.model_features)}; missing {joined(self.features)}"
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.sentence()}" if self.file else self.sentence()
 
 
 class Scorer:
@@ -124,9 +134,7 @@ class Scorer:
         """Raise MissingFeatureValues when the model's features are not all among the columns."""
         missing = [f for f in self.features if f not in columns]
         if missing:
-            raise MissingFeatureValues(
-                f"model v{self.version} clusters on {', '.join(self.features)}; missing {', '.join(missing)}", missing
-            )
+            raise MissingFeatureValues(self.version, list(self.features), missing)
 
     def score(self, frame: pd.DataFrame, first_row: int = 1) -> ScoredBatch:
         """Score every row whose feature values are valid; the others become RowErrors numbered from first_row."""
@@ -229,7 +237,7 @@ def feature_mapping(spec: str) -> dict[str, str]:
     for part in filter(None, (p.strip() for p in spec.split(","))):
         target, sep, source = (s.strip() for s in part.partition("="))
         if not sep or not target or not source:
-            raise SegflowError(f"mapping entry {part!r} is not of the form target=source")
+            raise ingest.MappingInvalid("entry", part)
         mapping[target] = source
     return mapping
 
@@ -269,8 +277,11 @@ def score_csv(
                         [(e.row, e.column, e.message) for e in batch.errors], columns=["row", "column", "message"]
                     )
                     write_csv(errors, errors_path, header=not errors_path.exists(), append=True)
+    except MissingFeatureValues as exc:
+        exc.file = source.name if isinstance(source, Path) else None
+        raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise SegflowError(f"{source}: not a readable CSV file ({exc})") from None
+        raise FileProblem(str(source), f"not a readable CSV file ({exc})") from None
     return FileScoring(read, scored, failed, first, errors_path if failed else None)
 
 
@@ -319,7 +330,7 @@ def transactions_to_features(
             try:
                 header = next(reader)
             except (UnicodeDecodeError, csv.Error, StopIteration) as exc:
-                raise ingest.ImportRejected(f"{path.name}: cannot read the header: {exc}") from exc
+                raise FileProblem(path.name, f"cannot read the header: {exc}") from exc
             ingest._check_delimiter(path, header, delimiter)
             layout, indexes = ingest.resolve_layout(header, mapping)
             parser = ingest._LineParser(layout, indexes, len(header), date_format)
@@ -341,9 +352,7 @@ def transactions_to_features(
                         copy_named(cur, "queries/score_file/copy_file_lines", rows)
                         rows = io.StringIO()
             except UnicodeDecodeError as exc:
-                raise ingest.NotInEncoding(
-                    f"{path.name}: not valid {encoding} text; read it with its own encoding (e.g. latin-1)"
-                ) from exc
+                raise ingest.NotInEncoding(path.name, encoding) from exc
             rows.seek(0)
             copy_named(cur, "queries/score_file/copy_file_lines", rows)
             parser.slash_dates.check(path.name)

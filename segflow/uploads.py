@@ -37,36 +37,43 @@ class UploadRefused(SegflowError):
     """An uploaded file is beyond a limit; the message names the file, the limit and its setting."""
 
 
+@dataclass(eq=False)
 class TooManyColumns(UploadRefused):
-    def __init__(self, name: str, columns: int, limit: int) -> None:
-        self.columns, self.limit = columns, limit
-        super().__init__(
-            f"{name}: the header has {columns:,} columns, more than the limit of {limit:,} (SEGFLOW_UPLOAD_MAX_COLUMNS)"
-        )
+    template = "{name}: the header has {columns:,} columns, more than the limit of {limit:,} ({setting})"
+    name: str
+    columns: int
+    limit: int
+    setting: str = "SEGFLOW_UPLOAD_MAX_COLUMNS"
 
 
+@dataclass(eq=False)
 class LineTooLong(UploadRefused):
-    def __init__(self, name: str, line: int, limit: int) -> None:
-        self.line, self.limit = line, limit
-        super().__init__(
-            f"{name}: line {line:,} is longer than the limit of {limit:,} bytes (SEGFLOW_UPLOAD_MAX_LINE_BYTES)"
-        )
+    template = "{name}: line {line:,} is longer than the limit of {limit:,} bytes ({setting})"
+    name: str
+    line: int
+    limit: int
+    setting: str = "SEGFLOW_UPLOAD_MAX_LINE_BYTES"
 
 
+@dataclass(eq=False)
 class ScoringTooSlow(UploadRefused):
-    def __init__(self, name: str, seconds: float, rows: int) -> None:
-        self.seconds, self.rows = seconds, rows
-        super().__init__(
-            f"{name}: scoring took longer than the limit of {seconds:g} s after {rows:,} rows "
-            "(SEGFLOW_API_REQUEST_TIMEOUT_SECONDS); send smaller files, or use `segflow score-file`"
-        )
+    template = (
+        "{name}: scoring took longer than the limit of {seconds:g} s after {rows:,} rows "
+        "({setting}); send smaller files, or use `segflow score-file`"
+    )
+    name: str
+    seconds: float
+    rows: int
+    setting: str = "SEGFLOW_API_REQUEST_TIMEOUT_SECONDS"
 
 
+@dataclass(eq=False)
 class UnreadableCsv(SegflowError):
     """The upload is not CSV text (binary, another encoding, broken quoting)."""
 
-    def __init__(self, name: str, problem: str) -> None:
-        super().__init__(f"{name}: not a readable CSV file ({problem})")
+    template = "{name}: not a readable CSV file ({problem})"
+    name: str
+    problem: str
 
 
 @dataclass(frozen=True)

@@ -442,37 +442,64 @@ def test_a_load_that_loads_nothing_fails_in_one_line_and_a_corrected_reading_rep
 
 def test_the_cli_words_library_errors_with_its_own_commands_and_options():
     from segflow.attributes import MissingIdColumn
-    from segflow.cli import worded
+    from segflow.cli.wording import worded
     from segflow.errors import NoChampion, SegflowError, UnknownFeature
-    from segflow.ingest import DatesReadBothWays, UnrecognisedHeader
+    from segflow.ingest import DatesReadBothWays, NotInEncoding, UnrecognisedHeader
     from segflow.prefect_server import PrefectServerUnavailable
     from segflow.registry import UnknownModelVersion
 
     assert worded(NoChampion()) == "there is no champion model yet; run `segflow run` (or `segflow demo`) first"
-    assert worded(UnknownModelVersion("model version 7 does not exist")) == (
-        "model version 7 does not exist (see: segflow models list)"
+    assert worded(UnknownModelVersion(7)) == "model version 7 does not exist (see: segflow models list)"
+    assert worded(UnknownFeature(["x"], ["recency_days"], [])) == (
+        "unknown feature(s) x; RFM features are recency_days; no customer attributes are loaded "
+        "(segflow load-customers)"
     )
-    assert worded(UnknownFeature("unknown feature(s) x", attributes_loaded=False)) == (
-        "unknown feature(s) x (segflow load-customers)"
+    assert worded(UnknownFeature(["x"], ["recency_days"], ["tenure"])) == (
+        "unknown feature(s) x; RFM features are recency_days; loaded attributes are tenure"
     )
-    assert worded(UnknownFeature("unknown feature(s) x", attributes_loaded=True)) == "unknown feature(s) x"
-    assert worded(MissingIdColumn("f.csv: no customer id column (id); name the id column")) == (
-        "f.csv: no customer id column (id); pass --id COLUMN"
+    assert worded(MissingIdColumn("f.csv", ["id"], ["name"])) == "f.csv: no customer id column (id); pass --id COLUMN"
+    assert worded(MissingIdColumn("f.csv", ["id"], ["name"], given="key")) == "f.csv: no column 'key' (columns: name)"
+    assert worded(UnrecognisedHeader(["a"], file="f.csv")) == (
+        "f.csv: unrecognised header (a); expected the Online Retail or Online Retail II layout, "
+        "or pass --map target=source,... (e.g. --map invoiced_at=Date,customer_id=Client,...)"
     )
-    assert worded(
-        UnrecognisedHeader(
-            "unrecognised header (a); expected a layout, or a mapping target=source,... (e.g. invoiced_at=Date)"
-        )
-    ).endswith("or pass --map target=source,... (e.g. --map invoiced_at=Date)")
-    assert worded(PrefectServerUnavailable("the server did not answer", still_running=True)) == (
-        "the server did not answer (stop it with segflow prefect stop, then try again)"
+    assert worded(NotInEncoding("f.csv", "utf-8", 3)) == (
+        "f.csv: not valid utf-8 text at line 3; pass --encoding latin-1 (or the file's encoding)"
     )
-    assert worded(PrefectServerUnavailable("it exited", still_running=False)) == "it exited"
+    assert worded(PrefectServerUnavailable("/p/log", True, 12, "http://127.0.0.1:4200/api", 120)) == (
+        "the embedded Prefect server (pid 12) did not answer at http://127.0.0.1:4200/api within 120 s; see "
+        "/p/log (stop it with segflow prefect stop, then try again)"
+    )
+    assert worded(PrefectServerUnavailable("/p/log", False)) == (
+        "the embedded Prefect server exited during its start; see /p/log"
+    )
     assert worded(DatesReadBothWays("uk.csv", "01/12/2010 08:26", None, None)).endswith(
         "(pass --date-format '%d/%m/%Y %H:%M' for day-first dates, or '%m/%d/%Y %H:%M' for month-first)"
     )
     assert worded(DatesReadBothWays("uk.csv", "01/12/10", "13/12/10", None)).endswith("(pass --date-format '%d/%m/%y')")
     assert worded(SegflowError("anything else")) == "anything else"
+
+
+def test_the_cli_prints_a_library_error_as_its_wording_table_says(db_url, tmp_path):
+    env = {"SEGFLOW_DATABASE_URL": db_url}
+    # The library's field (customers) becomes this command's option.
+    spec = segflow("generate", "--customers", "0", env=env)
+    assert (spec.returncode, spec.stderr.strip()) == (1, "error: --customers must be at least 1, got 0")
+    # The library names the bad mapping entry; the CLI says which option held it.
+    mapping = segflow("load", str(tmp_path / "any.csv"), "--map", "invoiced_at", env=env)
+    assert (mapping.returncode, mapping.stderr.strip()) == (
+        1,
+        "error: --map: mapping entry 'invoiced_at' is not of the form target=source",
+    )
+    # The library finds the delimiter; the CLI adds the option that reads the file with it.
+    semicolons = tmp_path / "semicolons.csv"
+    semicolons.write_text("Invoice;StockCode;Quantity\n1;A;2\n")
+    delimiter = segflow("load", str(semicolons), env=env)
+    assert (delimiter.returncode, delimiter.stderr.strip()) == (
+        1,
+        "error: semicolons.csv: the header has one column; the file seems to use ';' as delimiter, not ',' "
+        "(pass --delimiter ';')",
+    )
 
 
 def test_rebuild_check_finds_lines_not_folded_and_rebuild_mends_them(db_url, db, tmp_path):

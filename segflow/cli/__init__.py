@@ -64,6 +64,8 @@ def main() -> None:
     try:
         app()
     except SegflowError as exc:
+        from segflow.cli.wording import worded  # imports every module that defines an error: only on an error
+
         err_console.print(f"[bold red]error:[/] {worded(exc)}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except ValidationError as exc:
@@ -71,50 +73,3 @@ def main() -> None:
         field = "_".join(str(p) for p in first["loc"]).upper()
         err_console.print(f"[bold red]error:[/] invalid setting SEGFLOW_{field}: {first['msg']}", soft_wrap=True)
         sys.exit(2)
-
-
-def worded(error: SegflowError) -> str:
-    """A library error in this command line's words: the library names values and settings, the CLI adds
-    which command or option to use."""
-    from segflow.attributes import MissingIdColumn
-    from segflow.customers import MissingFeatureValues
-    from segflow.errors import NoChampion, UnknownFeature
-    from segflow.ingest import DatesReadBothWays, NotInEncoding, OtherDelimiter, UnrecognisedHeader
-    from segflow.prefect_server import PrefectServerUnavailable
-    from segflow.registry import UnknownModelVersion
-    from segflow.stages.prepare import StaleSource
-
-    message = str(error)
-    if isinstance(error, NoChampion):
-        return f"{message}; run `segflow run` (or `segflow demo`) first"
-    if isinstance(error, UnknownModelVersion):
-        return f"{message} (see: segflow models list)"
-    if isinstance(error, UnknownFeature) and not error.attributes_loaded:
-        return f"{message} (segflow load-customers)"
-    if isinstance(error, MissingFeatureValues):
-        options = {"recency_days": "--recency", "frequency": "--frequency", "monetary": "--monetary"}
-        hints = [options.get(f, f"--feature {f}=VALUE") for f in error.features]
-        return f"{message} (give {', '.join(hints)})"
-    if isinstance(error, DatesReadBothWays):
-        day_first, month_first = error.formats["day-first"], error.formats["month-first"]
-        if error.day_first and not error.month_first:
-            return f"{message} (pass --date-format '{day_first}')"
-        return f"{message} (pass --date-format '{day_first}' for day-first dates, or '{month_first}' for month-first)"
-    if isinstance(error, OtherDelimiter):
-        return f"{message} (pass --delimiter '{error.found}')"
-    if isinstance(error, NotInEncoding):
-        return message.replace(
-            "read it with its own encoding (e.g. latin-1)", "pass --encoding latin-1 (or the file's encoding)"
-        )
-    if isinstance(error, UnrecognisedHeader):
-        return message.replace("or a mapping target=source,... (e.g. ", "or pass --map target=source,... (e.g. --map ")
-    if isinstance(error, MissingIdColumn):
-        return message.replace("name the id column", "pass --id COLUMN")
-    if isinstance(error, StaleSource):
-        return (
-            f"{message}; load the missing days first, or pass --allow-stale-source to run this date anyway "
-            "(a deliberate what-if)"
-        )
-    if isinstance(error, PrefectServerUnavailable) and error.still_running:
-        return f"{message} (stop it with segflow prefect stop, then try again)"
-    return message

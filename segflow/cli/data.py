@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from segflow.cli.errors import AggregatesDiffer
 from segflow.cli.output import (
     byte_progress,
     chunk_progress,
@@ -18,7 +19,6 @@ from segflow.cli.output import (
     load_settings,
     parse_date,
 )
-from segflow.errors import SegflowError
 
 batches_app = typer.Typer(help="Imports: list them, take one back.", invoke_without_command=True)
 
@@ -51,44 +51,24 @@ def load(
     Online Retail and Online Retail II layouts are recognised by their header; others need --map.
     """
     from segflow import ingest
-    from segflow.errors import BatchReadDifferently, ImportFailed, ImportRejected
 
-    try:
-        mapping = ingest.parse_mapping(map_) if map_ is not None else None
-    except ImportRejected as exc:
-        raise SegflowError(f"--map: {exc}") from None
+    mapping = ingest.parse_mapping(map_) if map_ is not None else None
     settings = load_settings()
     db = database(settings)
     share = settings.max_reject_share if max_reject_share is None else max_reject_share
-    try:
-        with byte_progress(f"loading {file.name}") as report:
-            result = ingest.import_transactions(
-                db,
-                file,
-                mapping=mapping,
-                delimiter=delimiter,
-                encoding=encoding,
-                date_format=date_format,
-                chunk_rows=settings.import_chunk_rows,
-                progress=report,
-                replace=replace,
-                max_reject_share=share,
-            )
-    except BatchReadDifferently as exc:
-        raise SegflowError(
-            f"{exc}; to load it this way instead, add --replace to this command "
-            "(the earlier batch's lines are removed in the same transaction)"
-        ) from None
-    except ImportFailed as exc:
-        hint = ""
-        if "unparseable_date" in exc.rejected:
-            hint = (
-                "; if the dates are in another layout, pass --date-format with strptime codes for values like "
-                "the first rejected one (e.g. '%d-%b-%y %H:%M' reads '14-Jan-15 08:26')"
-            )
-        raise SegflowError(
-            f"{exc}{hint}; see segflow batches, and segflow.import_rejects for its first rejected lines"
-        ) from None
+    with byte_progress(f"loading {file.name}") as report:
+        result = ingest.import_transactions(
+            db,
+            file,
+            mapping=mapping,
+            delimiter=delimiter,
+            encoding=encoding,
+            date_format=date_format,
+            chunk_rows=settings.import_chunk_rows,
+            progress=report,
+            replace=replace,
+            max_reject_share=share,
+        )
     for batch_id in result.replaced:
         console.print(f"replaced batch {batch_id}: its lines were removed in the same transaction")
     if result.duplicate_lines and not result.identifies_products:
@@ -201,15 +181,12 @@ def generate(
     ] = None,
 ) -> None:
     """Write realistic synthetic transactions."""
-    from segflow.generate import GeneratorSpec, InvalidSpec, generate_transactions
+    from segflow.generate import GeneratorSpec, generate_transactions
 
     first_day = parse_date(start, "--start") if start else date.today() - timedelta(days=days)
     chosen = tuple(a.strip() for a in archetypes.split(",") if a.strip()) if archetypes else ()
     spec = GeneratorSpec(customers=customers, days=days, seed=seed, start=first_day, archetypes=chosen)
-    try:
-        spec.validate()
-    except InvalidSpec as exc:
-        raise SegflowError(f"--{exc}") from None  # the spec's fields are this command's options
+    spec.validate()  # InvalidSpec names a field, which segflow/cli/wording.py words as this command's option
     db = database()
     with chunk_progress("generating") as report:
         result = generate_transactions(db, spec, progress=report)
@@ -270,16 +247,13 @@ def rebuild(
                 highlight=False,
             )
             return
-        differing = [
-            f"{name} {result.counts_from_aggregates[name]:,} vs {value:,}"
+        counts = {
+            name: (result.counts_from_aggregates[name], value)
             for name, value in result.counts_from_lines.items()
             if result.counts_from_aggregates.get(name) != value
-        ]
-        raise SegflowError(
-            f"the aggregates differ from a full recompute as of {day}: {result.differing_customers:,} of "
-            f"{result.customers:,} customers (e.g. {', '.join(result.example_customers) or 'none'})"
-            + (f"; counts (aggregates vs lines): {'; '.join(differing)}" if differing else "")
-            + "; run `segflow rebuild`"
+        }
+        raise AggregatesDiffer(
+            day, result.differing_customers, result.customers, list(result.example_customers), counts
         )
     started = time.perf_counter()
     done = aggregates.bring_current(db, settings, rebuild=True)

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from segflow.cli.errors import NoDriftReport, OptionInvalid
 from segflow.cli.output import console, database, load_settings, print_segment_table, value_text
-from segflow.errors import SegflowError
 
 if TYPE_CHECKING:
     from segflow.customers import CustomerView
@@ -56,8 +56,7 @@ def drift_command(
 
     rows = reports_for_run(database(), run_id)
     if not rows:
-        target = f"run {run_id}" if run_id is not None else "the current run"
-        raise SegflowError(f"no drift report for {target} (reports are made when a run is published)")
+        raise NoDriftReport(run_id)
     table = Table(title=f"drift of run {rows[0][0]} (as of {rows[0][1]}), shares of all customers")
     for column in (
         "reference",
@@ -241,7 +240,7 @@ def score_command(
                 raise ValueError
             values[name.strip()] = float(text)
         except ValueError:
-            raise SegflowError(f"--feature {item!r} is not of the form NAME=NUMBER") from None
+            raise OptionInvalid("--feature", item, "of the form NAME=NUMBER") from None
     prediction = what_if(database(), values, model)
     if as_json:
         sys.stdout.write(json.dumps(prediction.as_dict()) + "\n")

@@ -16,8 +16,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from segflow import migrations, private_files
+from segflow.cli.errors import OptionInvalid
 from segflow.db import Database
-from segflow.errors import SegflowError
 from segflow.settings import Settings
 
 # Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns; wide output stays readable.
@@ -172,7 +172,7 @@ def parse_date(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise SegflowError(f"{option} {text!r} is not a date of the form YYYY-MM-DD") from None
+        raise OptionInvalid(option, text, "a date of the form YYYY-MM-DD") from None
 
 
 class byte_progress:  # lowercase: used as a context manager, reads like a function

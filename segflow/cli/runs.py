@@ -23,7 +23,6 @@ from segflow.cli.output import (
     require_extra,
 )
 from segflow.db import Database
-from segflow.errors import SegflowError
 from segflow.settings import Settings, redact_url
 
 if TYPE_CHECKING:
@@ -197,13 +196,10 @@ def _preflight(
     days: list[date],
     allow_stale_source: bool = False,
 ) -> None:
-    """Refuse a run that cannot succeed, in the words of this command's options."""
-    from segflow.stages.prepare import UnknownRetrainMode, preflight
+    """Refuse a run that cannot succeed (segflow/cli/wording.py words the errors with this command's options)."""
+    from segflow.stages.prepare import preflight
 
-    try:
-        preflight(db, settings, retrain, features, days, allow_stale_source)
-    except UnknownRetrainMode as exc:
-        raise SegflowError(f"--retrain must be one of auto, always, never, got {exc.mode!r}") from None
+    preflight(db, settings, retrain, features, days, allow_stale_source)  # UnknownRetrainMode: worded as --retrain
 
 
 def _require_integrations(settings: Settings) -> None:

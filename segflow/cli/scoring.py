@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from segflow.cli.errors import RfmOnlyFromTransactions, ScoreFileMissing
 from segflow.cli.output import (
     console,
     database,
@@ -16,7 +17,6 @@ from segflow.cli.output import (
     parse_date,
     require_extra,
 )
-from segflow.errors import SegflowError
 
 GRACEFUL_SHUTDOWN_SECONDS = 5
 
@@ -57,23 +57,16 @@ def score_file(
     from segflow.scoring import MissingFeatureValues, Scorer, feature_mapping, score_csv, transactions_to_features
 
     if not file.is_file():
-        raise SegflowError(f"{file}: no such file")
-    try:
-        if transactions:
-            mapping = ingest.parse_mapping(map_) if map_ is not None else None
-        else:
-            mapping = feature_mapping(map_) if map_ is not None else None
-    except SegflowError as exc:
-        raise SegflowError(f"--map: {exc}") from None
+        raise ScoreFileMissing(str(file))
+    if transactions:
+        mapping = ingest.parse_mapping(map_) if map_ is not None else None
+    else:
+        mapping = feature_mapping(map_) if map_ is not None else None
     settings = load_settings()
     db = database(settings)
     scorer = Scorer.load(db, model)
     if not transactions:
-        try:
-            result = score_csv(scorer, file, output, mapping=mapping, delimiter=delimiter, encoding=encoding)
-        except MissingFeatureValues as exc:
-            hints = ",".join(f"{name}=COLUMN" for name in exc.features)
-            raise SegflowError(f"{file.name} lacks column(s) the model needs: {exc} (pass --map {hints})") from None
+        result = score_csv(scorer, file, output, mapping=mapping, delimiter=delimiter, encoding=encoding)
     else:
         day = parse_date(as_of, "--as-of") if as_of else None
         with transactions_to_features(
@@ -99,9 +92,7 @@ def score_file(
             try:
                 result = score_csv(scorer, found.features_csv, output)
             except MissingFeatureValues as exc:
-                raise SegflowError(
-                    f"{exc}: a transactions file gives RFM features only; score a file of the customers' features"
-                ) from None
+                raise RfmOnlyFromTransactions(exc) from None
     for error in result.first_errors:
         err_console.print(f"row {error.row}: {error.message}", highlight=False, soft_wrap=True)
     if result.row_errors > len(result.first_errors):

@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
+from segflow.cli.errors import AppPortTaken, AppStopped
 from segflow.cli.output import console, database, err_console, is_loopback, load_settings, require_extra
-from segflow.errors import SegflowError
 from segflow.settings import Settings
 
 
@@ -56,7 +56,7 @@ def ui_command(
         finally:
             signal.signal(signal.SIGTERM, previous)
     if returncode not in (0, -2, -15):
-        raise SegflowError(f"the app stopped with exit code {returncode}")
+        raise AppStopped(returncode)
 
 
 def streamlit_command(settings: Settings, app: Path) -> list[str]:
@@ -103,7 +103,4 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise SegflowError(
-                f"cannot serve the app on {host}:{port}: {exc.strerror or exc}; choose a free port with --port or "
-                "SEGFLOW_UI_PORT (or another address with --host or SEGFLOW_UI_HOST)"
-            ) from None
+            raise AppPortTaken(host, port, str(exc.strerror or exc)) from None

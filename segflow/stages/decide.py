@@ -11,9 +11,9 @@ from datetime import date
 from segflow import policy, registry
 from segflow.db import Database
 from segflow.drift import DriftResult
-from segflow.errors import SegflowError
 from segflow.runs import run_info
 from segflow.settings import Settings
+from segflow.stages.prepare import NoChampionToKeep
 
 
 def record(
@@ -38,7 +38,7 @@ def before_drift(db: Database, settings: Settings, attempt_id: int) -> policy.Tr
     info = run_info(db, attempt_id)
     current = registry.champion(db)
     if current is None and info.retrain_mode == "never":
-        raise SegflowError("retrain='never' but there is no champion model")
+        raise NoChampionToKeep()
     champion = None
     if current is not None:
         facts = registry.details(db, current)

@@ -3,8 +3,10 @@ mark an attempt that did not finish as failed."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from segflow import attempts, registry
 from segflow import features as feature_store
@@ -18,25 +20,89 @@ class RunRefused(SegflowError):
     """A run request that cannot succeed (retrain mode, features, dates outside the data)."""
 
 
+@dataclasses.dataclass(eq=False)
 class UnknownRetrainMode(RunRefused):
     """The retrain mode is not one of RETRAIN_MODES."""
 
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-        super().__init__(f"retrain must be one of {', '.join(RETRAIN_MODES)}, got {mode!r}")
+    template = "retrain must be one of {modes}, got {mode!r}"
+    mode: str
+    modes: str = ", ".join(RETRAIN_MODES)
 
 
+@dataclasses.dataclass(eq=False)
+class NoChampionToKeep(RunRefused):
+    """retrain='never' asks to score with the champion, and there is none."""
+
+    template = "retrain='never' but there is no champion model yet; run with retrain='auto' first"
+
+
+@dataclasses.dataclass(eq=False)
+class OutsideSourceWindow(RunRefused):
+    """An as-of date whose lookback window holds none of the source's lines."""
+
+    template = (
+        "no purchase lines in the {lookback_days} days up to {as_of} ({setting}) in "
+        "{source_table}: its lines run from {first} to {last}; pick an as-of date in between"
+    )
+    as_of: date
+    lookback_days: int
+    source_table: str
+    first: date
+    last: date
+    setting: str = "SEGFLOW_LOOKBACK_DAYS"
+
+
+@dataclasses.dataclass(eq=False)
+class FutureAsOf(RunRefused):
+    """An as-of date after today (UTC)."""
+
+    template = "as-of date {as_of} is after today ({today}, UTC)"
+    as_of: date
+    today: date
+
+
+@dataclasses.dataclass(eq=False)
+class NoPurchaseLines(RunRefused):
+    """A run's as-of date finds no purchase line in the source; first/last are the source's dates if it has any."""
+
+    as_of: date
+    source_table: str
+    lines_total: int
+    first: date | None
+    last: date | None
+    default_source: bool
+
+    def hint(self) -> str:
+        """What to do, for the library's own sentence."""
+        if self.first is not None and self.last is not None:
+            return f"its lines run from {self.first} to {self.last}: pick an as-of date in between"
+        if self.default_source:
+            return "load data first (import a file or generate data)"
+        return "check SEGFLOW_SOURCE_TABLE"
+
+    def __str__(self) -> str:
+        return f"no purchase lines up to {self.as_of} in {self.source_table} ({self.lines_total:,} lines in all); " + (
+            self.hint()
+        )
+
+
+@dataclasses.dataclass(eq=False)
 class StaleSource(RunRefused):
     """The as-of date is more than SEGFLOW_MAX_SOURCE_LAG_DAYS after the newest line in the source: every
     customer's recency would jump by the gap, and the night would publish (and train on) a stale picture."""
 
-    def __init__(self, source_table: str, newest_day: date, as_of: date, max_lag_days: int) -> None:
-        self.source_table, self.newest_day = source_table, newest_day
-        self.as_of, self.max_lag_days = as_of, max_lag_days
-        super().__init__(
-            f"the source {source_table} is stale: its newest line is {newest_day}, {self.lag_days} days before the "
-            f"as-of date {as_of} (SEGFLOW_MAX_SOURCE_LAG_DAYS is {max_lag_days})"
-        )
+    template = (
+        "the source {source_table} is stale: its newest line is {newest_day}, {lag_days} days before the "
+        "as-of date {as_of} ({setting} is {max_lag_days})"
+    )
+    source_table: str
+    newest_day: date
+    as_of: date
+    max_lag_days: int
+    setting: str = "SEGFLOW_MAX_SOURCE_LAG_DAYS"
+
+    def facts(self) -> dict[str, Any]:
+        return {**super().facts(), "lag_days": self.lag_days}
 
     @property
     def lag_days(self) -> int:
@@ -75,11 +141,7 @@ def preflight(
     for day in as_of_dates:
         window_start = day - timedelta(days=settings.lookback_days - 1)
         if day < first or window_start > last:
-            raise RunRefused(
-                f"no purchase lines in the {settings.lookback_days} days up to {day} (SEGFLOW_LOOKBACK_DAYS) in "
-                f"{settings.source_table}: its lines run from {first} to {last}; pick an as-of date in "
-                "between"
-            )
+            raise OutsideSourceWindow(day, settings.lookback_days, settings.source_table, first, last)
         if not allow_stale_source:
             refuse_stale_source(settings, day, last)
 
@@ -89,7 +151,7 @@ def refuse_future(as_of: date) -> None:
     later night from training: it is a mistake (a mistyped year), refused."""
     today = datetime.now(UTC).date()
     if as_of > today:
-        raise RunRefused(f"as-of date {as_of} is after today ({today}, UTC)")
+        raise FutureAsOf(as_of, today)
 
 
 def requested_features(
@@ -109,7 +171,7 @@ def begin(
     feature_set = requested_features(db, settings, retrain, features)
     refuse_future(as_of)
     if retrain == "never" and registry.champion(db) is None:
-        raise RunRefused("retrain='never' but there is no champion model yet; run with retrain='auto' first")
+        raise NoChampionToKeep()
     attempts.reap_abandoned(db)
     attempt_id, _ = attempts.start_attempt(
         db,
@@ -165,15 +227,13 @@ def check_source(db: Database, settings: Settings, attempt_id: int) -> dict[str,
             )
         if counts["purchase_lines"] == 0:
             first, last = feature_store.source_date_range(db)
-            if first is not None and last is not None:
-                hint = f"its lines run from {first} to {last}: pick an as-of date in between"
-            elif settings.source_table == DEFAULT_SOURCE:
-                hint = "load data first (import a file or generate data)"
-            else:
-                hint = "check SEGFLOW_SOURCE_TABLE"
-            raise SegflowError(
-                f"no purchase lines up to {info.as_of} in {settings.source_table} "
-                f"({counts['lines_total']:,} lines in all); {hint}"
+            raise NoPurchaseLines(
+                info.as_of,
+                settings.source_table,
+                counts["lines_total"],
+                first,
+                last,
+                settings.source_table == DEFAULT_SOURCE,
             )
     return counts
 

@@ -7,7 +7,7 @@ import time
 
 from segflow import attempts
 from segflow.db import Database, run_named
-from segflow.errors import SegflowError
+from segflow.runs import AttemptNotRunning
 from segflow.settings import Settings
 
 PUBLISH_LOCK_KEY = 0x5E6F11  # any constant, the same in every segflow process
@@ -27,7 +27,7 @@ def publish(db: Database, settings: Settings, attempt_id: int) -> None:
         for step in PUBLISH_STEPS:
             rows = run_named(cur, step, {"attempt_id": attempt_id})
             if step == "queries/publish/2_mark_run" and not rows:
-                raise SegflowError(f"run attempt {attempt_id} is not running (already published or failed)")
+                raise AttemptNotRunning(attempt_id)
         run_named(
             cur,
             "queries/runs/record_stage_seconds",

@@ -12,9 +12,8 @@ import pandas as pd
 from segflow import features as feature_store
 from segflow import registry
 from segflow.db import Database, copy_in, run_composed_named, run_named
-from segflow.errors import SegflowError
 from segflow.partitions import Partition, partitions_of
-from segflow.runs import record_stage_seconds, run_info
+from segflow.runs import NoModelVersion, record_stage_seconds, run_info
 from segflow.segments import INACTIVE, MEMBER_TOLERANCE, NAMES, RETURNED_ALL, UNSCORED, name_members
 from segflow.settings import Settings
 
@@ -40,7 +39,7 @@ def score_partition(db: Database, settings: Settings, attempt_id: int, partition
     again (a retry, a worker lost mid-write, a newly trained model) replaces its rows, never adds to them."""
     info = run_info(db, attempt_id)
     if info.model_version is None:
-        raise SegflowError(f"run attempt {attempt_id} has no model version; train first")
+        raise NoModelVersion(attempt_id)
     started = time.perf_counter()
     model = registry.load(db, info.model_version)
     names = registry.segment_names(db, info.model_version)
@@ -127,7 +126,7 @@ def finish(db: Database, settings: Settings, attempt_id: int, partitions_seconds
     started = time.perf_counter()
     info = run_info(db, attempt_id)
     if info.model_version is None:
-        raise SegflowError(f"run attempt {attempt_id} has no model version; train first")
+        raise NoModelVersion(attempt_id)
     db.run("queries/score/analyze_run_rows")
     scored = db.run("queries/score/model_scored", {"attempt_id": attempt_id})[0][0]
     record_member_names(db, attempt_id)

@@ -58,12 +58,18 @@ def literal(text: object) -> str:
     return _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text)).replace("\n", " ").replace("\r", " ")
 
 
+# What the app adds to a library error's sentence, by type (the CLI's own table is segflow/cli/wording.py: its hints
+# name options, which a page does not have). A type not listed shows its sentence alone.
+APP_ADVICE: dict[type[SegflowError], str] = {
+    NoChampion: "Run `segflow run` (or `segflow demo`) first, then reload this page.",
+}
+
+
 def worded(error: SegflowError) -> str:
-    """A library error in the app's words, as Markdown: the library's message (which may quote what a user typed or
+    """A library error in the app's words, as Markdown: the library's sentence (which may quote what a user typed or
     uploaded) escaped, the app's advice not."""
-    if isinstance(error, NoChampion):
-        return f"{literal(error)}. Run `segflow run` (or `segflow demo`) first, then reload this page."
-    return literal(error)
+    advice = APP_ADVICE.get(type(error))
+    return f"{literal(error)}. {advice}" if advice else literal(error)
 
 
 @contextmanager

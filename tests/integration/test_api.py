@@ -182,7 +182,12 @@ def test_the_api_scores_names_bad_fields_guards_with_the_token_and_follows_promo
         someone = fetch(db, "select customer_id, segment_key from segflow.current_segments limit 1")[0]
         customer = client.get(f"/customers/{someone[0]}", headers=AUTH).json()
         assert customer["current"]["segment_key"] == someone[1] and len(customer["history"]) == 1
-        assert client.get("/customers/nobody", headers=AUTH).status_code == 404
+        nobody = client.get("/customers/nobody", headers=AUTH)
+        # The sentence, and the error's fields beside it for a caller that acts on values.
+        assert nobody.status_code == 404 and nobody.json() == {
+            "detail": "unknown customer 'nobody': no published run has segmented them",
+            "error": {"type": "UnknownCustomer", "customer_id": "nobody"},
+        }
 
         segments = client.get("/segments", headers=AUTH).json()
         assert segments["as_of"] == "2024-04-29"

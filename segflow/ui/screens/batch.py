@@ -47,7 +47,7 @@ def render() -> None:
             # Only the header now: the rows are read chunk by chunk when scored, never as one frame.
             columns = header_columns(upload, upload.name, limits)
         except SegflowError as exc:  # too wide, a line too long, or not CSV text
-            st.error(common.literal(exc))
+            st.error(common.worded(exc))
             return
         st.write(f"{name}: {upload.size:,} bytes, columns {common.literal(', '.join(columns))}")
         st.subheader("Map the file's columns to the model's features")
@@ -75,7 +75,7 @@ def render() -> None:
                 scorer, upload, upload.name, limits, prepare=lambda chunk: data.map_columns(chunk, chosen)
             )
         except SegflowError as exc:
-            st.error(common.literal(exc))
+            st.error(common.worded(exc))
             return
         _show(result, version, upload.name)
 
