@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pandas as pd
+from api_server import running_api
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,12 +58,6 @@ def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, subproces
     return elapsed, usage.ru_maxrss / 1024, done
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def customers(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame(
@@ -77,25 +71,7 @@ def customers(n: int, seed: int) -> pd.DataFrame:
 
 
 def bench_api(env: dict[str, str], requests: int) -> tuple[float, float, float]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "segflow", "api", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("segflow api did not start")
-            time.sleep(0.2)
+    with running_api(env, wait_seconds=60) as (_server, base):
         bodies = [
             {
                 "customer_id": r.customer_id,
@@ -127,9 +103,6 @@ def bench_api(env: dict[str, str], requests: int) -> tuple[float, float, float]:
             thread.join()
         rate = len(bodies) / (time.perf_counter() - started)
         return p50, p95, rate
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 NAIVE_FILE = textwrap.dedent(

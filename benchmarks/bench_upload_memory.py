@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,14 +26,9 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from api_server import running_api
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def write_customers(path: Path, megabytes: float) -> int:
@@ -62,41 +56,18 @@ def peak_mb(pid: int) -> float:
 
 def measure(env: dict[str, str], checkout: Path, csv: Path) -> tuple[int, float, int, float, float]:
     """(status, seconds, answer bytes, peak MB before the upload, peak MB after) on a fresh server."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "segflow", "api", "--port", str(port)],
-        cwd=checkout,  # `python -m` puts the working folder first on sys.path, before PYTHONPATH
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("segflow api did not start")
-            time.sleep(0.2)
-        with httpx.Client(base_url=base, timeout=None) as client:
-            warm = "customer_id,recency_days,frequency,monetary\n" + "w,3,2,100\n" * 100
-            client.post("/score/file", files={"file": ("warm.csv", warm, "text/csv")}).raise_for_status()
-            before = peak_mb(server.pid)
-            started = time.perf_counter()
-            with csv.open("rb") as upload:
-                request = client.build_request("POST", "/score/file", files={"file": ("big.csv", upload, "text/csv")})
-                answer = client.send(request, stream=True)
-                size = sum(len(block) for block in answer.iter_raw(1 << 16))
-                answer.close()
-            seconds = time.perf_counter() - started
-            return answer.status_code, seconds, size, before, peak_mb(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
+    with running_api(env, checkout) as (server, base), httpx.Client(base_url=base, timeout=None) as client:
+        warm = "customer_id,recency_days,frequency,monetary\n" + "w,3,2,100\n" * 100
+        client.post("/score/file", files={"file": ("warm.csv", warm, "text/csv")}).raise_for_status()
+        before = peak_mb(server.pid)
+        started = time.perf_counter()
+        with csv.open("rb") as upload:
+            request = client.build_request("POST", "/score/file", files={"file": ("big.csv", upload, "text/csv")})
+            answer = client.send(request, stream=True)
+            size = sum(len(block) for block in answer.iter_raw(1 << 16))
+            answer.close()
+        seconds = time.perf_counter() - started
+        return answer.status_code, seconds, size, before, peak_mb(server.pid)
 
 
 def main() -> None:
