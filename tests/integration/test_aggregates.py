@@ -11,8 +11,9 @@ import pytest
 from support.data import TRANSACTION_COLUMNS, insert_lines, make_rfm_lines
 
 from segflow import aggregates
+from segflow.data.ingest.batches import remove_batch
+from segflow.data.ingest.load import import_transactions
 from segflow.generate import GeneratorSpec, generate_transactions
-from segflow.ingest import import_transactions, remove_batch
 
 AS_OF = date(2024, 3, 31)
 DATES = (date(2024, 2, 15), AS_OF, date(2024, 4, 30))

@@ -3,7 +3,7 @@
 import pytest
 from support.data import ONLINE_RETAIL_II
 
-from segflow.ingest import import_transactions
+from segflow.data.ingest.load import import_transactions
 
 pytestmark = [
     pytest.mark.slow,
