@@ -235,13 +235,14 @@ def rebuild(
     import time
 
     from segflow import aggregates
+    from segflow.data.aggregates_check import check_against_lines
     from segflow.runtime import as_of_for
 
     settings = load_settings()
     db = database(settings)
     if check:
         day = as_of_for(None, parse_date(as_of, "--as-of") if as_of else None)
-        result = aggregates.check_against_lines(db, settings, day)
+        result = check_against_lines(db, settings, day)
         if result.exact:
             console.print(
                 f"the aggregates of {settings.source_table} equal a full recompute from its lines as of {day}: "
