@@ -80,6 +80,7 @@ def open_binary(path: Path) -> Iterator[tuple[gzip.GzipFile | io.BufferedReader,
 
 
 def first_undecodable_line(path: Path, encoding: str) -> int:
+    """The number of the first line that is not valid text in `encoding` (0 when every line is)."""
     # The text layer decodes whole blocks, so the csv reader's position is not where the bad byte is.
     with open_binary(path) as (stream, _raw):
         for number, raw_line in enumerate(stream, start=1):

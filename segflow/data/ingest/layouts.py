@@ -220,6 +220,7 @@ def resolve_layout(header: list[str], mapping: dict[str, str] | None) -> tuple[L
 
 
 def check_delimiter(path: Path, header: list[str], delimiter: str) -> None:
+    """Refuse a header read as one column that holds another delimiter (a ';' export read with ',')."""
     if len(header) > 1:
         return
     for candidate in (";", "\t", "|", ","):

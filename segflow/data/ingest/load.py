@@ -1,4 +1,4 @@
-"""Import of transaction CSV files (.csv or .csv.gz) into segflow.transactions.
+"""Loading a transaction CSV file (.csv or .csv.gz) into segflow.transactions: the one-transaction COPY.
 
 The file streams through the csv module into COPY in chunks, all inside one transaction: memory stays
 flat whatever the file size, and a failure part-way loads nothing. Lines that cannot be used are kept
