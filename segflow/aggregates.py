@@ -31,6 +31,7 @@ from typing import Any
 
 from psycopg2 import sql
 
+from segflow.data.staging import staged_lines
 from segflow.db import Database, run_composed_named, run_named
 from segflow.settings import DEFAULT_SOURCE, Settings
 from segflow.sqlfiles import read_sql
@@ -155,8 +156,6 @@ def _lines_from_day(source: str, from_day: date | None) -> sql.Composable:
 
 
 def _insert_totals(cur: Any, lines_source: sql.Composable, params: dict[str, Any], *, record_keys: bool) -> None:
-    from segflow.features import staged_lines
-
     run_composed_named(
         cur, "queries/aggregates/insert_totals", {**params, "record_keys": record_keys}, **staged_lines(lines_source)
     )
@@ -172,39 +171,6 @@ def is_current_for(db: Database, settings: Settings) -> bool:
     """True when the aggregates follow the configured source and need no rebuild (pending keys aside)."""
     state = summary(db)
     return state["source_table"] == settings.source_table and not state["needs_rebuild"]
-
-
-@dataclass(frozen=True)
-class Check:
-    """The aggregates against a full recompute from the lines, as of a date."""
-
-    as_of: date
-    customers: int
-    differing_customers: int
-    example_customers: list[str]
-    counts_from_aggregates: dict[str, int]
-    counts_from_lines: dict[str, int]
-
-    @property
-    def exact(self) -> bool:
-        return self.differing_customers == 0 and self.counts_from_aggregates == self.counts_from_lines
-
-
-def check_against_lines(db: Database, settings: Settings, as_of: date) -> Check:
-    """Compare every customer's features and the data-quality counts from the aggregates (as they are now, not
-    folded first) with a full recompute from every line of the source; changes nothing."""
-    from segflow import features
-
-    counts = features.data_quality_counts(db, as_of)
-    from_lines = features.data_quality_counts_from_lines(db, settings, as_of)
-    with db.transaction() as cur:
-        run_named(cur, "queries/aggregates/create_feature_comparison")
-        for table, recompute in (("features_from_aggregates", False), ("features_from_lines", True)):
-            features.insert_rfm_features(
-                cur, settings, sql.Identifier(table), 0, as_of, settings.lookback_days, from_lines=recompute
-            )
-        customers, differing, examples = run_named(cur, "queries/aggregates/feature_differences")[0]
-    return Check(as_of, customers, differing, list(examples or []), counts, from_lines)
 
 
 def summary(db: Database) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from segflow.data.ingest.files import check_file, open_binary
 from segflow.db import Database, copy_named, copy_text_value, run_named
 from segflow.errors import FileProblem, ImportRejected, joined
-from segflow.ingest import _open_binary, check_file
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def load_customer_attributes(
     """Load a one-row-per-customer CSV; reloading replaces those customers' attributes."""
     path = Path(path)
     check_file(path)
-    with _open_binary(path) as (stream, _raw):
+    with open_binary(path) as (stream, _raw):
         reader = csv.reader(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""), delimiter=delimiter)
         header = next(reader, None)
         if not header:

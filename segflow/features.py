@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from psycopg2 import sql
 
+from segflow import aggregates
+from segflow.data.staging import staged_lines
 from segflow.db import Database, read_sql, run_composed_named, run_named
 from segflow.errors import NonNumericFeature, SegflowError, UnknownFeature, joined
 from segflow.partitions import WHOLE, Partition
@@ -155,16 +157,6 @@ def transactions_summary(db: Database) -> dict[str, Any]:
     return dict(zip(columns, row, strict=True))
 
 
-def staged_lines(source: sql.Composable) -> dict[str, sql.Composable]:
-    """{source}, {lines} and {distinct_lines} for a query over the lines of `source`."""
-    lines = sql.SQL(read_sql("staging/lines")).format(source=source)
-    return {
-        "source": source,
-        "lines": lines,
-        "distinct_lines": sql.SQL(read_sql("staging/distinct_lines")).format(lines=lines),
-    }
-
-
 def check_source_table(db: Database) -> None:
     """Refuse a source table that does not exist or lacks one of the columns segflow reads."""
     name = db.settings.source_table
@@ -181,8 +173,6 @@ def check_source_table(db: Database) -> None:
 def source_date_range(db: Database) -> tuple[date | None, date | None]:
     """The first and last UTC day with lines in the source table (None, None when it is empty): from the
     aggregates and the changes not folded yet when they follow the source, else from the lines."""
-    from segflow import aggregates
-
     if db.settings.source_table == DEFAULT_SOURCE and aggregates.is_current_for(db, db.settings):
         first_day, last_day = db.run("queries/features/source_date_range")[0]
         return first_day, last_day

@@ -23,8 +23,11 @@ import numpy as np
 import pandas as pd
 from psycopg2 import sql
 
-from segflow import features, ingest, registry
+from segflow import features, registry
 from segflow.csv_cells import write_csv
+from segflow.data.ingest.files import NotInEncoding, check_file, open_binary
+from segflow.data.ingest.layouts import MappingInvalid, check_delimiter, resolve_layout
+from segflow.data.ingest.parse import LineParser
 from segflow.db import Database, copy_named, read_sql, run_named
 from segflow.errors import FileProblem, NoChampion, SegflowError, joined
 from segflow.model import SegmentModel
@@ -237,7 +240,7 @@ def feature_mapping(spec: str) -> dict[str, str]:
     for part in filter(None, (p.strip() for p in spec.split(","))):
         target, sep, source = (s.strip() for s in part.partition("="))
         if not sep or not target or not source:
-            raise ingest.MappingInvalid("entry", part)
+            raise MappingInvalid("entry", part)
         mapping[target] = source
     return mapping
 
@@ -319,21 +322,21 @@ def transactions_to_features(
     (queries/features/compute_rfm_features_from_lines over sql/staging): the same lines give the same features
     as a run on that date. Nothing is written to segflow's tables.
     """
-    ingest.check_file(path)
+    check_file(path)
     rejected: Counter[str] = Counter()
     first: list[tuple[int, str, str]] = []
     read = 0
     with db.transaction() as cur, tempfile.SpooledTemporaryFile(max_size=64 << 20, mode="w+b") as spool:
         run_named(cur, "queries/score_file/create_file_lines")
-        with ingest._open_binary(path) as (stream, _raw):
+        with open_binary(path) as (stream, _raw):
             reader = csv.reader(io.TextIOWrapper(stream, encoding=encoding, newline=""), delimiter=delimiter)
             try:
                 header = next(reader)
             except (UnicodeDecodeError, csv.Error, StopIteration) as exc:
                 raise FileProblem(path.name, f"cannot read the header: {exc}") from exc
-            ingest._check_delimiter(path, header, delimiter)
-            layout, indexes = ingest.resolve_layout(header, mapping)
-            parser = ingest._LineParser(layout, indexes, len(header), date_format)
+            check_delimiter(path, header, delimiter)
+            layout, indexes = resolve_layout(header, mapping)
+            parser = LineParser(layout, indexes, len(header), date_format)
             rows = io.StringIO()
             try:
                 for record in reader:
@@ -352,7 +355,7 @@ def transactions_to_features(
                         copy_named(cur, "queries/score_file/copy_file_lines", rows)
                         rows = io.StringIO()
             except UnicodeDecodeError as exc:
-                raise ingest.NotInEncoding(path.name, encoding) from exc
+                raise NotInEncoding(path.name, encoding) from exc
             rows.seek(0)
             copy_named(cur, "queries/score_file/copy_file_lines", rows)
             parser.slash_dates.check(path.name)

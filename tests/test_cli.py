@@ -443,8 +443,10 @@ def test_a_load_that_loads_nothing_fails_in_one_line_and_a_corrected_reading_rep
 def test_the_cli_words_library_errors_with_its_own_commands_and_options():
     from segflow.attributes import MissingIdColumn
     from segflow.cli.wording import worded
+    from segflow.data.ingest.files import NotInEncoding
+    from segflow.data.ingest.layouts import UnrecognisedHeader
+    from segflow.data.ingest.parse import DatesReadBothWays
     from segflow.errors import NoChampion, SegflowError, UnknownFeature
-    from segflow.ingest import DatesReadBothWays, NotInEncoding, UnrecognisedHeader
     from segflow.prefect_server import PrefectServerUnavailable
     from segflow.registry import UnknownModelVersion
 

@@ -50,14 +50,16 @@ def load(
 
     Online Retail and Online Retail II layouts are recognised by their header; others need --map.
     """
-    from segflow import ingest
+    from segflow.data.ingest.batches import has_generated_data
+    from segflow.data.ingest.layouts import parse_mapping
+    from segflow.data.ingest.load import import_transactions
 
-    mapping = ingest.parse_mapping(map_) if map_ is not None else None
+    mapping = parse_mapping(map_) if map_ is not None else None
     settings = load_settings()
     db = database(settings)
     share = settings.max_reject_share if max_reject_share is None else max_reject_share
     with byte_progress(f"loading {file.name}") as report:
-        result = ingest.import_transactions(
+        result = import_transactions(
             db,
             file,
             mapping=mapping,
@@ -101,7 +103,7 @@ def load(
             f"rejected lines are in segflow.import_rejects (batch_id = {result.batch_id}) "
             "with their line number and reason"
         )
-    if ingest.has_generated_data(db):
+    if has_generated_data(db):
         err_console.print(
             "note: this database also holds generated (demo) data, and segments will mix both; for your "
             "own data alone use a fresh SEGFLOW_HOME (or another database)",
@@ -115,9 +117,9 @@ def batches_list(ctx: typer.Context) -> None:
     """List imports, newest first (file, options, lines read/loaded/rejected, when, status)."""
     if ctx.invoked_subcommand is not None:
         return
-    from segflow import ingest
+    from segflow.data.ingest.batches import list_batches
 
-    batches = ingest.list_batches(database())
+    batches = list_batches(database())
     if not batches:
         console.print("no imports yet; load a file with segflow load (or segflow generate)")
         return
@@ -165,9 +167,9 @@ def _describe_options(options: dict | None, kind: str) -> str:
 @batches_app.command("remove")
 def batches_remove(batch_id: Annotated[int, typer.Argument(help="The batch to take back.")]) -> None:
     """Remove an imported batch and its lines (one transaction)."""
-    from segflow import ingest
+    from segflow.data.ingest.batches import remove_batch
 
-    deleted = ingest.remove_batch(database(), batch_id)
+    deleted = remove_batch(database(), batch_id)
     console.print(f"removed batch {batch_id}: {deleted:,} lines deleted; the next run no longer counts them")
 
 
@@ -233,13 +235,14 @@ def rebuild(
     import time
 
     from segflow import aggregates
+    from segflow.data.aggregates_check import check_against_lines
     from segflow.runtime import as_of_for
 
     settings = load_settings()
     db = database(settings)
     if check:
         day = as_of_for(None, parse_date(as_of, "--as-of") if as_of else None)
-        result = aggregates.check_against_lines(db, settings, day)
+        result = check_against_lines(db, settings, day)
         if result.exact:
             console.print(
                 f"the aggregates of {settings.source_table} equal a full recompute from its lines as of {day}: "

@@ -35,8 +35,8 @@ DEMO_SEED = 42
 
 def demo(verbose: VerboseOption = False) -> None:
     """Run the main job on demo data (generated if empty)."""
+    from segflow.data.ingest.batches import transactions_exist
     from segflow.generate import GeneratorSpec, generate_transactions
-    from segflow.ingest import transactions_exist
 
     settings = load_settings()
     _require_integrations(settings)

@@ -53,13 +53,13 @@ def score_file(
     memory stays flat. Rows that cannot be scored go to OUT.errors.csv; the exit code is non-zero only when no
     row could be scored.
     """
-    from segflow import ingest
+    from segflow.data.ingest.layouts import parse_mapping
     from segflow.scoring import MissingFeatureValues, Scorer, feature_mapping, score_csv, transactions_to_features
 
     if not file.is_file():
         raise ScoreFileMissing(str(file))
     if transactions:
-        mapping = ingest.parse_mapping(map_) if map_ is not None else None
+        mapping = parse_mapping(map_) if map_ is not None else None
     else:
         mapping = feature_mapping(map_) if map_ is not None else None
     settings = load_settings()

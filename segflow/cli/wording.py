@@ -25,6 +25,18 @@ from segflow.cli.errors import (
     ScoreFileMissing,
 )
 from segflow.customers import FeatureValueInvalid, UnknownCustomer
+from segflow.data.ingest.batches import BatchNotRemovable
+from segflow.data.ingest.files import NotInEncoding
+from segflow.data.ingest.layouts import (
+    HeaderRejected,
+    MappingColumnsAbsent,
+    MappingInvalid,
+    OtherDelimiter,
+    RequiredColumnsAbsent,
+    UnrecognisedHeader,
+)
+from segflow.data.ingest.load import ImportOptionInvalid, MalformedCsv
+from segflow.data.ingest.parse import DatesReadBothWays
 from segflow.drift import DriftInputInvalid, SegmentSharesInvalid
 from segflow.errors import (
     BatchReadDifferently,
@@ -54,19 +66,6 @@ from segflow.features import (
     TooFewFeatures,
 )
 from segflow.generate import InvalidSpec, UnknownArchetypes
-from segflow.ingest import (
-    BatchNotRemovable,
-    DatesReadBothWays,
-    HeaderRejected,
-    ImportOptionInvalid,
-    MalformedCsv,
-    MappingColumnsAbsent,
-    MappingInvalid,
-    NotInEncoding,
-    OtherDelimiter,
-    RequiredColumnsAbsent,
-    UnrecognisedHeader,
-)
 from segflow.migrations import (
     DatabaseNewer,
     MigrationEdited,

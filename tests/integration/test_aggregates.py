@@ -11,15 +11,17 @@ import pytest
 from support.data import TRANSACTION_COLUMNS, insert_lines, make_rfm_lines
 
 from segflow import aggregates
+from segflow.data.aggregates_check import Check, check_against_lines
+from segflow.data.ingest.batches import remove_batch
+from segflow.data.ingest.load import import_transactions
 from segflow.generate import GeneratorSpec, generate_transactions
-from segflow.ingest import import_transactions, remove_batch
 
 AS_OF = date(2024, 3, 31)
 DATES = (date(2024, 2, 15), AS_OF, date(2024, 4, 30))
 
 
-def exact_everywhere(db, settings, dates=DATES) -> list[aggregates.Check]:
-    checks = [aggregates.check_against_lines(db, settings, day) for day in dates]
+def exact_everywhere(db, settings, dates=DATES) -> list[Check]:
+    checks = [check_against_lines(db, settings, day) for day in dates]
     assert [c.exact for c in checks] == [True] * len(dates), [
         (c.as_of, c.differing_customers, c.example_customers, c.counts_from_aggregates, c.counts_from_lines)
         for c in checks
@@ -77,7 +79,7 @@ def test_lines_inserted_by_plain_sql_wait_as_keys_and_a_fold_takes_them(db, fold
     insert_lines(db, late)
     assert fetch(db, "select count(*) from segflow.changed_line_keys") == [(4,)]
     # Before the fold the aggregates are behind, and the check says so (it can fail).
-    stale = aggregates.check_against_lines(db, folded, AS_OF)
+    stale = check_against_lines(db, folded, AS_OF)
     assert not stale.exact
     assert stale.differing_customers == 2  # B's window purchases, and E who is not known yet
     assert stale.counts_from_lines["lines_total"] - stale.counts_from_aggregates["lines_total"] == 4
@@ -210,7 +212,7 @@ def test_another_source_is_rebuilt_then_rescanned_from_its_watermark(db, shop, f
     assert (fold.action, fold.from_day) == ("rescanned", date(2024, 3, 29))
     assert totals_of(fetch, db, "W1") != []
     assert totals_of(fetch, db, "OLD") == []  # older than the re-scan window: waits for a rebuild
-    stale = aggregates.check_against_lines(db, shop, AS_OF)
+    stale = check_against_lines(db, shop, AS_OF)
     assert (stale.exact, stale.differing_customers) == (False, 1)
     assert aggregates.bring_current(db, shop, rebuild=True).action == "rebuilt"
     exact_everywhere(db, shop)

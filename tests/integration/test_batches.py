@@ -6,7 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from segflow import ingest, runs
+from segflow import runs
+from segflow.data.ingest.batches import list_batches, remove_batch
+from segflow.data.ingest.layouts import parse_mapping
+from segflow.data.ingest.load import import_transactions
 from segflow.errors import BatchReadDifferently, ImportFailed, ImportRejected
 from segflow.stages import features as stage_features
 from segflow.stages import prepare, run_nightly
@@ -25,7 +28,7 @@ def test_a_file_whose_dates_cannot_be_read_fails_loads_nothing_and_reloads_with_
     path = write_csv([[f"{d}-Jan-15", f"c{d}", "10"] for d in range(10, 30)], header=["Date", "Client", "Total"])
 
     with pytest.raises(ImportFailed) as failure:
-        ingest.import_transactions(db, path, mapping=MAP_AMOUNT)
+        import_transactions(db, path, mapping=MAP_AMOUNT)
 
     failed = failure.value.batch_id
     assert str(failure.value) == (
@@ -40,7 +43,7 @@ def test_a_file_whose_dates_cannot_be_read_fails_loads_nothing_and_reloads_with_
     ) == [(failed, "failed", 20, 0, 20, {"unparseable_date": 20})]
     assert _count(fetch, db, f"select count(*) from segflow.import_rejects where batch_id = {failed}") == 20
 
-    result = ingest.import_transactions(db, path, mapping=MAP_AMOUNT, date_format="%d-%b-%y")
+    result = import_transactions(db, path, mapping=MAP_AMOUNT, date_format="%d-%b-%y")
 
     assert (result.already_imported, result.lines_loaded) == (False, 20)
     assert fetch(
@@ -56,23 +59,23 @@ def test_more_rejects_than_the_allowed_share_fail_and_within_it_load(db, fetch, 
     path = write_csv(rows, header=EXPORT_HEADER)  # 3 of 20 rejected: 15 %
 
     with pytest.raises(ImportFailed, match=r"3 of 20 lines were rejected \(15.0%, more than max_reject_share 10%\)"):
-        ingest.import_transactions(db, path, mapping=MAP_RIGHT)
+        import_transactions(db, path, mapping=MAP_RIGHT)
     assert _count(fetch, db) == 0
 
-    result = ingest.import_transactions(db, path, mapping=MAP_RIGHT, max_reject_share=0.15)
+    result = import_transactions(db, path, mapping=MAP_RIGHT, max_reject_share=0.15)
     assert (result.lines_loaded, result.lines_rejected) == (17, 3)
     assert fetch(db, "select status from segflow.import_batches order by batch_id") == [("failed",), ("imported",)]
 
 
 def test_the_same_content_read_another_way_is_refused_and_the_earlier_batch_stays(db, fetch, write_csv):
     path = write_csv([["2024-03-01", "c1", "2", "10"]], header=EXPORT_HEADER)
-    ingest.import_transactions(db, path, mapping=MAP_WRONG)
+    import_transactions(db, path, mapping=MAP_WRONG)
 
-    again = ingest.import_transactions(db, path, mapping=dict(reversed(MAP_WRONG.items())))  # same mapping
+    again = import_transactions(db, path, mapping=dict(reversed(MAP_WRONG.items())))  # same mapping
     assert again.already_imported and again.batch_id == 1
 
     with pytest.raises(BatchReadDifferently) as refused:
-        ingest.import_transactions(db, path, mapping=MAP_RIGHT)
+        import_transactions(db, path, mapping=MAP_RIGHT)
     assert refused.value.batch_id == 1
     assert str(refused.value).startswith("lines.csv: this content was imported as batch 1 read another way (mapping {")
     assert "replace that batch to load it this way" in str(refused.value)
@@ -90,10 +93,10 @@ def test_a_wrong_mapping_is_replaced_and_the_next_run_computes_rfm_from_the_corr
         ["2024-03-25 12:00", "c2", "2", "10.00"],
     ]
     path = write_csv(rows, header=EXPORT_HEADER, name="export.csv")
-    ingest.import_transactions(db, path, mapping=MAP_WRONG)  # Total read as a unit price: monetary x quantity
+    import_transactions(db, path, mapping=MAP_WRONG)  # Total read as a unit price: monetary x quantity
     assert fetch(db, "select sum(quantity * unit_price) from segflow.transactions") == [(Decimal("64.00"),)]
 
-    result = ingest.import_transactions(db, path, mapping=MAP_RIGHT, replace=True)
+    result = import_transactions(db, path, mapping=MAP_RIGHT, replace=True)
 
     assert result.replaced == [1] and result.batch_id == 2
     assert fetch(db, "select batch_id, status from segflow.import_batches order by 1") == [
@@ -122,11 +125,11 @@ def _features(db, settings, fetch) -> dict:
 
 def test_a_replacement_that_fails_leaves_the_earlier_batch_in_place(db, fetch, write_csv):
     good = write_csv([["2024-03-01", "c1", "1", "5"]], header=EXPORT_HEADER, name="export.csv")
-    ingest.import_transactions(db, good, mapping=MAP_RIGHT)
+    import_transactions(db, good, mapping=MAP_RIGHT)
     bad = write_csv([["01.03.2024", "c1", "1", "5"]], header=EXPORT_HEADER, name="export.csv")
 
     with pytest.raises(ImportFailed):
-        ingest.import_transactions(db, bad, mapping=MAP_RIGHT, replace=True)
+        import_transactions(db, bad, mapping=MAP_RIGHT, replace=True)
 
     assert fetch(db, "select status from segflow.import_batches order by batch_id") == [("imported",), ("failed",)]
     assert _count(fetch, db) == 1
@@ -141,15 +144,15 @@ def test_a_removed_batch_is_no_longer_counted_and_the_next_run_says_what_changed
         header=EXPORT_HEADER,
         name="b.csv",
     )
-    ingest.import_transactions(db, first, mapping=MAP_RIGHT)
-    ingest.import_transactions(db, second, mapping=MAP_RIGHT)
+    import_transactions(db, first, mapping=MAP_RIGHT)
+    import_transactions(db, second, mapping=MAP_RIGHT)
     one = run_nightly(db, settings, date(2024, 3, 31))
     assert runs.run_summary(db, one)["batch_changes"] == [
         {"batch_id": 1, "name": "a.csv", "lines": 30, "change": "imported"},
         {"batch_id": 2, "name": "b.csv", "lines": 20, "change": "imported"},
     ]
 
-    assert ingest.remove_batch(db, 2) == 20
+    assert remove_batch(db, 2) == 20
     two = run_nightly(db, settings, date(2024, 3, 31))
 
     assert _count(fetch, db) == 30
@@ -158,9 +161,9 @@ def test_a_removed_batch_is_no_longer_counted_and_the_next_run_says_what_changed
     assert summary["batch_changes"] == [{"batch_id": 2, "name": "b.csv", "lines": 20, "change": "removed"}]
     assert fetch(db, "select count(*) from segflow.current_segments where customer_id like 'b%%'") == [(0,)]
     with pytest.raises(ImportRejected, match=r"^batch 2 \(b.csv\) is removed, not imported: nothing to remove$"):
-        ingest.remove_batch(db, 2)
+        remove_batch(db, 2)
     with pytest.raises(ImportRejected, match=r"^batch 9 does not exist$"):
-        ingest.remove_batch(db, 9)
+        remove_batch(db, 9)
 
 
 def test_without_invoice_ids_identical_lines_count_once_and_a_moment_is_one_order(db, fetch, settings, write_csv):
@@ -170,7 +173,7 @@ def test_without_invoice_ids_identical_lines_count_once_and_a_moment_is_one_orde
         ["2024-03-01 10:00", "c1", "2", "6.00"],  # same order, another line
         ["2024-03-05 10:00", "c1", "1", "4.00"],
     ] + [[f"2024-03-{2 + i:02d}", f"x{i}", "1", str(1 + i)] for i in range(20)]
-    loaded = ingest.import_transactions(db, write_csv(rows, header=EXPORT_HEADER), mapping=MAP_RIGHT)
+    loaded = import_transactions(db, write_csv(rows, header=EXPORT_HEADER), mapping=MAP_RIGHT)
     # The file names no products: the load says how many lines repeat another, so a user can tell.
     assert (loaded.duplicate_lines, loaded.identifies_products) == (1, False)
 
@@ -184,8 +187,8 @@ def test_without_invoice_ids_identical_lines_count_once_and_a_moment_is_one_orde
 
 def test_batches_list_options_and_old_batches_without_options_count_as_the_same_reading(db, fetch, write_csv):
     path = write_csv([["2024-03-01", "c1", "2", "10"]], header=EXPORT_HEADER)
-    ingest.import_transactions(db, path, mapping=MAP_RIGHT, date_format="%Y-%m-%d")
-    listed = ingest.list_batches(db)
+    import_transactions(db, path, mapping=MAP_RIGHT, date_format="%Y-%m-%d")
+    listed = list_batches(db)
     assert [(b["batch_id"], b["status"], b["name"], b["lines_loaded"]) for b in listed] == [
         (1, "imported", "lines.csv", 1)
     ]
@@ -197,12 +200,12 @@ def test_batches_list_options_and_old_batches_without_options_count_as_the_same_
     }
     with db.transaction() as cur:  # a batch imported before options were recorded
         cur.execute("update segflow.import_batches set options = null")
-    assert ingest.import_transactions(db, path, mapping=MAP_AMOUNT | {"quantity": "Qty"}).already_imported
+    assert import_transactions(db, path, mapping=MAP_AMOUNT | {"quantity": "Qty"}).already_imported
 
 
 def test_a_mapping_with_both_a_unit_price_and_an_amount_is_refused():
     with pytest.raises(ImportRejected, match=r"^the mapping names both unit_price and amount; map one"):
-        ingest.parse_mapping("invoiced_at=Date,customer_id=Client,unit_price=Total,amount=Total")
+        parse_mapping("invoiced_at=Date,customer_id=Client,unit_price=Total,amount=Total")
 
 
 def test_with_a_product_column_identical_lines_are_still_counted_but_products_are_told_apart(db, write_csv):
@@ -212,7 +215,7 @@ def test_with_a_product_column_identical_lines_are_still_counted_but_products_ar
         ["2024-03-01 10:00", "c1", "B", "1", "5"],
     ]
     mapping = MAP_RIGHT | {"stock_code": "Product"}
-    loaded = ingest.import_transactions(
+    loaded = import_transactions(
         db, write_csv(rows, header=["Date", "Client", "Product", "Qty", "Total"]), mapping=mapping
     )
     assert (loaded.duplicate_lines, loaded.identifies_products) == (1, True)

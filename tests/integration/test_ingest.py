@@ -5,8 +5,9 @@ import gzip
 import pytest
 from support.data import LINE, ONLINE_RETAIL_HEADER
 
+from segflow.data.ingest.load import import_transactions
+from segflow.data.ingest.parse import DatesReadBothWays
 from segflow.errors import ImportRejected
-from segflow.ingest import DatesReadBothWays, import_transactions
 
 GOOD = [
     ["489434", "85048", "GLASS BALL", "12", "2009-12-01 07:45:00", "6.95", "13085", "United Kingdom"],

@@ -3,7 +3,7 @@
 import pytest
 from support.data import ONLINE_RETAIL_II
 
-from segflow.ingest import import_transactions
+from segflow.data.ingest.load import import_transactions
 
 pytestmark = [
     pytest.mark.slow,
@@ -34,7 +34,7 @@ def test_full_file_loads_once_with_exact_counts(db, fetch):
 def test_the_aggregates_of_the_real_file_equal_a_full_recompute_at_every_quarter(db, settings):
     from datetime import date
 
-    from segflow.aggregates import check_against_lines
+    from segflow.data.aggregates_check import check_against_lines
 
     import_transactions(db, ONLINE_RETAIL_II)  # folded in the import's transaction
     for as_of in (date(2010, 3, 1), date(2010, 6, 1), date(2010, 9, 1), date(2010, 12, 9)):

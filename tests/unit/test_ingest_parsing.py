@@ -2,18 +2,16 @@
 
 import pytest
 
-from segflow.errors import ImportRejected
-from segflow.ingest import (
+from segflow.data.ingest.layouts import UnrecognisedHeader, parse_mapping, resolve_layout
+from segflow.data.ingest.parse import (
     BAD_DATE,
     BAD_NUMBER,
     FIELD_COUNT,
     MISSING_FIELD,
     UNDEFINED_PRICE,
-    UnrecognisedHeader,
-    _LineParser,
-    parse_mapping,
-    resolve_layout,
+    LineParser,
 )
+from segflow.errors import ImportRejected
 
 II_HEADER = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]
 I_HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
@@ -76,7 +74,7 @@ def test_map_naming_absent_columns_is_refused():
 
 def _parser(header=II_HEADER, mapping=None):
     layout, indexes = resolve_layout(header, mapping)
-    return _LineParser(layout, indexes, len(header), None)
+    return LineParser(layout, indexes, len(header), None)
 
 
 def _fields(copy_line: str) -> list[str]:

@@ -67,6 +67,33 @@ def test_non_postgres_url_is_refused_naming_the_scheme(monkeypatch):
         Settings(_env_file=None)
 
 
+def test_the_apis_database_url_is_checked_like_the_database_url(monkeypatch):
+    monkeypatch.setenv("SEGFLOW_API_DATABASE_URL", " ")
+    assert Settings(_env_file=None).api_database_url is None
+    monkeypatch.setenv("SEGFLOW_API_DATABASE_URL", "mysql://u:pw@h/db")
+    with pytest.raises(ValidationError, match=r"(?s)api_database_url.*'mysql'"):
+        Settings(_env_file=None)
+
+
+def test_every_validator_of_the_setting_groups_reaches_settings():
+    # Settings inherits its fields from one class per group; pydantic keeps one validator per method name, so
+    # two groups' validators of the same name would leave one group's fields unchecked without a word.
+    from segflow.settings import data, integrations, modelling, monitoring, storage, surfaces
+
+    groups = (
+        storage.StorageSettings,
+        data.DataSettings,
+        modelling.ModellingSettings,
+        monitoring.MonitoringSettings,
+        surfaces.SurfaceSettings,
+        integrations.IntegrationSettings,
+    )
+    names = [name for group in groups for name in group.__pydantic_decorators__.field_validators]
+    assert len(names) == len(set(names)) == 10
+    assert set(names) == set(Settings.__pydantic_decorators__.field_validators)
+    assert sum(len(group.model_fields) for group in groups) == len(Settings.model_fields) == 56
+
+
 def test_password_never_appears_in_repr_or_redacted_url(monkeypatch):
     monkeypatch.setenv("SEGFLOW_DATABASE_URL", "postgresql://analyst:hunter2@db.example:5433/segs")
     settings = Settings(_env_file=None)

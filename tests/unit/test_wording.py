@@ -45,7 +45,8 @@ def test_no_library_sentence_template_names_a_cli_flag():
 
 
 def test_an_error_carries_its_facts_and_its_sentence_is_built_from_them():
-    from segflow.ingest import NotInEncoding, OtherDelimiter
+    from segflow.data.ingest.files import NotInEncoding
+    from segflow.data.ingest.layouts import OtherDelimiter
     from segflow.stages.prepare import StaleSource
 
     stale = StaleSource("shop.lines", date(2025, 1, 1), date(2025, 1, 9), 3)

@@ -1,0 +1,1 @@
+"""The scoring API: the application and its routes, authentication, and the request and response models."""

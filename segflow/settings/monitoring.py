@@ -1,0 +1,30 @@
+"""When a run counts as drifted, and how many runs' report files are kept."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class MonitoringSettings(BaseModel):
+    """Drift thresholds and report retention."""
+
+    drift_psi_threshold: float = Field(
+        default=0.2, gt=0, description="Segment-share PSI at or above which a run counts as drifted."
+    )
+    drift_share_threshold: float = Field(
+        default=0.5, gt=0, le=1, description="Share of drifted features at or above which a run counts as drifted."
+    )
+    drift_inactive_rise: float = Field(
+        default=5.0,
+        gt=0,
+        le=100,
+        description="Rise of the inactive share of all customers, in share points (5: from 2 % to 7 %), at or "
+        "above which a run counts as drifted, a verdict of its own ('inactive 2.0 % → 7.0 %').",
+    )
+    drift_sample: int = Field(default=20_000, ge=100, description="Customers per dataset in a drift report.")
+    report_retention_runs: int = Field(
+        default=30,
+        ge=0,
+        description="Keep the report files (segment pages, drift reports) of this many newest published runs; "
+        "0 keeps all. Database rows are always kept.",
+    )
