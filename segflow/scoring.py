@@ -27,7 +27,7 @@ from segflow import features, ingest, registry
 from segflow.csv_cells import write_csv
 from segflow.db import Database, copy_named, read_sql, run_named
 from segflow.errors import FileProblem, NoChampion, SegflowError, joined
-from segflow.model import SegmentModel
+from segflow.modelling.segment_model import SegmentModel
 from segflow.segments import name_members
 
 SCORE_COLUMNS = ("segment_key", "segment_name", "action", "distance", "confidence", "model_version")
