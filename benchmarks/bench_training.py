@@ -26,7 +26,7 @@ def main() -> None:
 
     from segflow import features as feature_store
     from segflow.algorithms import DEFAULT_ALGORITHMS
-    from segflow.model import select_model
+    from segflow.modelling.selection import select_model
     from segflow.runs import current_run
     from segflow.runtime import open_database
     from segflow.settings import Settings

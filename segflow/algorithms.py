@@ -1,6 +1,7 @@
 """The clustering algorithms model selection can fit, by the names the registry records.
 
-Apart from segflow.model so that settings can check SEGFLOW_ALGORITHMS without importing scikit-learn."""
+Apart from segflow.modelling.candidates so that settings can check SEGFLOW_ALGORITHMS without importing
+scikit-learn."""
 
 ALGORITHMS = ("kmeans", "minibatch_kmeans", "gaussian_mixture", "agglomerative_ward", "dbscan", "spectral")
 # Spectral is left out by default: see docs/modelling.md ("Modelling options") for what it costs.

@@ -306,8 +306,8 @@ def _save_sklearn_model(model: Any, details: Mapping[str, Any], path: Path) -> N
         outputs=Schema([ColSpec("long")]),
     )
     # cloudpickle, as segflow's joblib artifact is a pickle too: skops would need every segflow class declared
-    # trusted. Loading needs segflow installed (the pipeline's steps are segflow.model classes), so segflow is
-    # not among the requirements: a package of that name on a public index would not be this one.
+    # trusted. Loading needs segflow installed (the pipeline's steps are segflow.modelling.segment_model classes),
+    # so segflow is not among the requirements: a package of that name on a public index would not be this one.
     requirements = [f"{name}=={v}" for name, v in sorted(details["library_versions"].items()) if name != "segflow"]
     # MLflow warns about pickles on every save; the choice is made above, so a night's log need not repeat it.
     with _quieter("mlflow.sklearn"):

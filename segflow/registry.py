@@ -20,7 +20,8 @@ import psycopg2.extensions
 
 from segflow.db import Database, copy_in, run_named
 from segflow.errors import NoChampion, SegflowError
-from segflow.model import SELECTION_RULE, SegmentModel, Selection
+from segflow.modelling.segment_model import SegmentModel, load_artifact
+from segflow.modelling.selection import SELECTION_RULE, Selection
 from segflow.private_files import PRIVATE_FILE
 
 log = logging.getLogger(__name__)
@@ -197,7 +198,7 @@ def load(db: Database, version: int) -> SegmentModel:
     actual = file_sha256(path)
     if actual != expected:
         raise ModelIntegrityError(version, str(path), actual, expected)
-    return joblib.load(path)
+    return load_artifact(path)
 
 
 def champion(db: Database) -> int | None:

@@ -28,7 +28,7 @@ from segflow.attribute_names import feature_label, feature_title
 from segflow.db import Database, run_composed_named
 from segflow.drift_page import segment_label
 from segflow.features import RFM_FEATURES, feature_value
-from segflow.model import SegmentModel
+from segflow.modelling.segment_model import SegmentModel
 from segflow.segments import INACTIVE, RULE_SEGMENTS, UNSCORED, segment_key_order
 from segflow.settings import Settings
 

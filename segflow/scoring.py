@@ -30,7 +30,7 @@ from segflow.data.ingest.layouts import MappingInvalid, check_delimiter, resolve
 from segflow.data.ingest.parse import LineParser
 from segflow.db import Database, copy_named, read_sql, run_named
 from segflow.errors import FileProblem, NoChampion, SegflowError, joined
-from segflow.model import SegmentModel
+from segflow.modelling.segment_model import SegmentModel
 from segflow.segments import name_members
 
 SCORE_COLUMNS = ("segment_key", "segment_name", "action", "distance", "confidence", "model_version")

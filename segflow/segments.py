@@ -33,7 +33,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from segflow.attribute_names import name_attribute_segments
-from segflow.model import SegmentModel
+from segflow.modelling.segment_model import SegmentModel
 
 # Where each name sits in (mean R score, mean F score, mean M score), scores 1-5, and what to do.
 NAMES: dict[str, tuple[tuple[float, float, float], str]] = {

@@ -122,7 +122,7 @@ def api(
     require_extra("api", "segflow api")
     import uvicorn
 
-    from segflow.api import create_app
+    from segflow.serving.api.app import create_app
 
     settings = load_settings()
     database(settings)  # migrations applied (by segflow's own login) before the read-only app starts

@@ -74,14 +74,13 @@ from segflow.migrations import (
     SqlFolderMismatch,
 )
 from segflow.mlflow_mirror import MlflowNotInstalled, MlflowUnavailable
-from segflow.model import (
+from segflow.modelling.candidates import NoCentroids
+from segflow.modelling.segment_model import FeaturesLacking, TrainingRefused
+from segflow.modelling.selection import (
     ClusterRangeInvalid,
-    FeaturesLacking,
     NoCandidatePassed,
-    NoCentroids,
     PcaComponentsInvalid,
     TooFewCustomers,
-    TrainingRefused,
     UnknownAlgorithms,
 )
 from segflow.prefect_server import PrefectServerUnavailable

@@ -8,7 +8,8 @@ import pandas as pd
 from segflow import features as feature_store
 from segflow import mlflow_mirror, policy, registry
 from segflow.db import Database
-from segflow.model import SegmentModel, bounded_silhouette, select_model
+from segflow.modelling.segment_model import SegmentModel
+from segflow.modelling.selection import bounded_silhouette, select_model
 from segflow.runs import run_info, timed
 from segflow.segments import PreviousSegments, describe_segments, name_members
 from segflow.settings import Settings

@@ -13,7 +13,7 @@ import streamlit as st
 from segflow import registry
 from segflow.db import Database
 from segflow.errors import NoChampion, SegflowError
-from segflow.model import SegmentModel
+from segflow.modelling.segment_model import SegmentModel
 from segflow.runtime import open_database
 from segflow.settings import Settings
 from segflow.ui import data

@@ -14,7 +14,7 @@ from sklearn.decomposition import PCA
 
 from segflow import drift, report, runs
 from segflow.db import Database
-from segflow.model import SegmentModel
+from segflow.modelling.segment_model import SegmentModel
 from segflow.segments import RULE_SEGMENTS
 from segflow.settings import Settings
 

@@ -393,7 +393,7 @@ def test_hostile_uploads_get_one_short_sentence_and_the_server_stays_small(api):
 def test_the_api_database_cancels_a_query_longer_than_the_request_time_limit(settings):
     from psycopg2.errors import QueryCanceled
 
-    from segflow.api import api_database
+    from segflow.serving.api.app import api_database
 
     db = api_database(settings.model_copy(update={"api_request_timeout_seconds": 0.2}))
     with pytest.raises(QueryCanceled), db.transaction() as cur:

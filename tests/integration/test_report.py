@@ -13,7 +13,7 @@ from segflow import report
 from segflow.attributes import load_customer_attributes
 from segflow.errors import SegflowError
 from segflow.generate import GeneratorSpec, generate_transactions
-from segflow.model import select_model
+from segflow.modelling.selection import select_model
 from segflow.stages import run_nightly
 
 START = date(2024, 1, 1)

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from segflow.model import LogSkewed, SegmentModel, _NearestCentroid
+from segflow.modelling.segment_model import LogSkewed, SegmentModel, _NearestCentroid
 from segflow.scoring import Scorer
 
 FEATURES = ["recency_days", "frequency", "monetary"]

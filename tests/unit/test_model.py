@@ -10,18 +10,9 @@ from support.data import make_mall_customers, make_rfm_with_whales
 
 from segflow.algorithms import DEFAULT_ALGORITHMS
 from segflow.errors import SegflowError
-from segflow.model import (
-    SILHOUETTE_TIE,
-    Candidate,
-    LogSkewed,
-    _NearestCentroid,
-    choose_log_features,
-    evaluate,
-    fit_candidates,
-    labels_of,
-    select,
-    select_model,
-)
+from segflow.modelling.candidates import Candidate, fit_candidates, labels_of
+from segflow.modelling.segment_model import LogSkewed, _NearestCentroid, choose_log_features
+from segflow.modelling.selection import SILHOUETTE_TIE, evaluate, select, select_model
 
 
 def test_mall_like_customers_give_five_segments():

@@ -6,7 +6,7 @@ from support.data import make_mall_customers
 
 from segflow.attribute_names import INCOME_SPENDING_ACTIONS
 from segflow.features import rfm_scores
-from segflow.model import select_model
+from segflow.modelling.selection import select_model
 from segflow.segments import (
     NAMES,
     RETURNED_ALL,
