@@ -111,13 +111,13 @@ def report_command(
 
     One self-contained page that works offline; the path is the last line.
     """
-    from segflow import report
+    from segflow.monitoring.report import page
 
     settings = load_settings()
     db = database(settings)
     # Always rebuilt, never reused: a rerun of the run's date or a drift report written later changes what the page
     # shows, and building it takes seconds, so an existing page could only be stale.
-    path = report.build_segment_report(db, settings, run_id)
+    path = page.build_segment_report(db, settings, run_id)
     console.print(str(path), highlight=False, soft_wrap=True)
 
 

@@ -15,9 +15,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from segflow import comparison, drift, report, retention
+from segflow import comparison, drift, retention
 from segflow import drift_workspace as segflow_drift_workspace
 from segflow.db import Database, run_named
+from segflow.monitoring.report.page import build_attempt_report
 from segflow.runs import is_current, neighbours, previous_published, run_info, run_summary, timed
 from segflow.settings import Settings
 
@@ -254,7 +255,7 @@ def drift_event_of_run(
 def segment_report(db: Database, settings: Settings, attempt_id: int) -> Path:
     """The run's segment page (after its drift reports: it links them); the next run's page is rebuilt too."""
     with timed(db, attempt_id, "report"):
-        return report.build_attempt_report(db, settings, attempt_id)
+        return build_attempt_report(db, settings, attempt_id)
 
 
 def prune_reports(db: Database, settings: Settings) -> int:

@@ -12,9 +12,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from sklearn.decomposition import PCA
 
-from segflow import drift, report, runs
+from segflow import drift, runs
 from segflow.db import Database
+from segflow.drift_page import segment_label
 from segflow.model import SegmentModel
+from segflow.monitoring.report import figures, reads
 from segflow.segments import RULE_SEGMENTS
 from segflow.settings import Settings
 
@@ -130,17 +132,17 @@ def customer_map(
     """The report's map of a sample of a published attempt's customers with the centroids (None when it cannot be
     drawn: too few customers). A model on customer attributes is drawn as the report draws it: on its two features
     in their own units, or on principal components when it has more."""
-    labels = {k: report.segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}
-    colours = report.segment_colours(list(table["segment_key"]))
-    if report.uses_attributes(model):
-        sample = report.feature_sample(db, attempt_id, model.features, report.MAP_POINTS, settings.seed)
-        figure = report.attribute_map(model, sample, labels, colours)
+    labels = {k: segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}
+    colours = figures.segment_colours(list(table["segment_key"]))
+    if figures.uses_attributes(model):
+        sample = reads.feature_sample(db, attempt_id, model.features, reads.MAP_POINTS, settings.seed)
+        figure = figures.attribute_map(model, sample, labels, colours)
         if figure is not None and len(model.features) == 2:
             x_feature, y_feature = model.features
             return CustomerMap(figure=figure, place=lambda values: (float(values[x_feature]), float(values[y_feature])))
     else:
-        sample = drift.attempt_sample(db, attempt_id, report.MAP_POINTS, settings.seed, everyone=False)
-        figure = report.customer_map(model, sample, labels, colours)
+        sample = drift.attempt_sample(db, attempt_id, reads.MAP_POINTS, settings.seed, everyone=False)
+        figure = figures.customer_map(model, sample, labels, colours)
     if figure is None:
         return None
     # The same fit as the report's map (full SVD on the same sample is deterministic), kept to place what-if points.

@@ -10,8 +10,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from segflow import report
 from segflow.drift import InactiveShift, percent
+from segflow.drift_page import segment_label
+from segflow.monitoring.report import figures
 from segflow.settings import Settings
 from segflow.ui import common, data
 
@@ -71,7 +72,7 @@ def render() -> None:
     if moves.empty:
         st.write(f"Run {run_id} has no earlier published run: nothing to compare with.")
     else:
-        st.plotly_chart(report.transitions_figure(list(moves.itertuples(index=False, name=None))))
+        st.plotly_chart(figures.transitions_figure(list(moves.itertuples(index=False, name=None))))
         moved = moves.loc[moves["from_key"] != moves["to_key"], "customers"].sum()
         st.write(
             f"{moved:,} of {moves['customers'].sum():,} customers changed segment since run "
@@ -80,8 +81,8 @@ def render() -> None:
 
 
 def _shares_figure(shares: pd.DataFrame) -> go.Figure:
-    labels = {k: report.segment_label(k, n) for k, n in zip(shares["segment_key"], shares["segment_name"], strict=True)}
-    colours = report.segment_colours(list(dict.fromkeys(shares["segment_key"])))
+    labels = {k: segment_label(k, n) for k, n in zip(shares["segment_key"], shares["segment_name"], strict=True)}
+    colours = figures.segment_colours(list(dict.fromkeys(shares["segment_key"])))
     shares = shares.assign(run=[f"run {r} ({a})" for r, a in zip(shares["run_id"], shares["as_of"], strict=True)])
     figure = go.Figure(
         [
