@@ -25,7 +25,6 @@ from segflow.cli.errors import (
     ScoreFileMissing,
 )
 from segflow.customers import FeatureValueInvalid, UnknownCustomer
-from segflow.drift import DriftInputInvalid, SegmentSharesInvalid
 from segflow.errors import (
     BatchReadDifferently,
     CannotConnect,
@@ -85,6 +84,7 @@ from segflow.model import (
     TrainingRefused,
     UnknownAlgorithms,
 )
+from segflow.monitoring.drift_shares import DriftInputInvalid, SegmentSharesInvalid
 from segflow.prefect_server import PrefectServerUnavailable
 from segflow.registry import ModelIntegrityError, UnknownModelVersion
 from segflow.run_guard import RunTimedOut

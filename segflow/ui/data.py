@@ -12,10 +12,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from sklearn.decomposition import PCA
 
-from segflow import drift, runs
+from segflow import runs
 from segflow.db import Database
 from segflow.drift_page import segment_label
 from segflow.model import SegmentModel
+from segflow.monitoring.drift_report import report_path
 from segflow.monitoring.report import figures, reads
 from segflow.segments import RULE_SEGMENTS
 from segflow.settings import Settings
@@ -114,7 +115,7 @@ def transitions_into(db: Database, run_id: int) -> pd.DataFrame:
 
 def report_file(settings: Settings, run_id: int, reference: str) -> Path | None:
     """The drift report HTML of a run against a reference, if it is on disk (old ones are pruned)."""
-    path = drift.report_path(settings, run_id, reference).resolve()
+    path = report_path(settings, run_id, reference).resolve()
     return path if path.exists() else None
 
 
@@ -141,7 +142,7 @@ def customer_map(
             x_feature, y_feature = model.features
             return CustomerMap(figure=figure, place=lambda values: (float(values[x_feature]), float(values[y_feature])))
     else:
-        sample = drift.attempt_sample(db, attempt_id, reads.MAP_POINTS, settings.seed, everyone=False)
+        sample = reads.map_sample(db, attempt_id, settings.seed)
         figure = figures.customer_map(model, sample, labels, colours)
     if figure is None:
         return None

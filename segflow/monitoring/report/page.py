@@ -13,15 +13,19 @@ import os
 import tempfile
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 import plotly.graph_objects as go
 
-from segflow import drift, registry, runs
+from segflow import registry, runs
 from segflow.db import Database
 from segflow.drift_page import segment_label
 from segflow.features import RFM_FEATURES
+from segflow.monitoring.drift_report import report_path
 from segflow.monitoring.report import figures, reads, sections
 from segflow.monitoring.report.sections import Section
+from segflow.monitoring.transitions import transitions_path
+from segflow.monitoring.verdict import figures_text, stored_verdict_text, verdict_word
 from segflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,7 +43,7 @@ def drift_links(db: Database, settings: Settings, run_id: int, page: Path) -> li
     verdicts = reads.drift_reports_by_reference(db, run_id)
     items = []
     for reference in ("previous", "training"):
-        target = drift.report_path(settings, run_id, reference).resolve()
+        target = report_path(settings, run_id, reference).resolve()
         if not target.exists():
             continue
         row = verdicts.get(reference)
@@ -48,19 +52,20 @@ def drift_links(db: Database, settings: Settings, run_id: int, page: Path) -> li
             if row and reference == "previous"
             else (f"the training data of model v{row[4]}" if row else f"the {reference} reference")
         )
-        # The stored verdict names a risen inactive share first; reports stored before it counted have none.
-        figures = (row[10] or {}).get("verdict") if row else None
-        verdict = (
-            f": {'<strong>drifted</strong>' if row[5] else 'no drift'}, "
-            + html.escape(figures or f"segment PSI {row[7]:.3f}, {row[6]:.0%} of features drifted")
-            if row
-            else ""
-        )
+        verdict = _verdict_html(row) if row else ""
         items.append(f'<li><a href="{_href(target, page)}">drift against {against}</a>{verdict}</li>')
-    transitions = drift.transitions_path(settings, run_id).resolve()
+    transitions = transitions_path(settings, run_id).resolve()
     if transitions.exists():
         items.append(f'<li><a href="{_href(transitions, page)}">segment transitions as a table</a></li>')
     return items
+
+
+def _verdict_html(row: tuple[Any, ...]) -> str:
+    """': <strong>drifted</strong>, inactive 0.0 % → 33.3 %, segment PSI ...': the verdict segflow.monitoring.verdict
+    stored (it names a risen inactive share first); reports stored before it was kept get the figures alone."""
+    word = verdict_word(row[5])
+    shown = f"<strong>{word}</strong>" if row[5] else word
+    return f": {shown}, " + html.escape(stored_verdict_text(row[10] or {}) or figures_text(row[7], row[6]))
 
 
 def _href(target: Path, page: Path) -> str:

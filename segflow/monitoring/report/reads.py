@@ -8,9 +8,10 @@ from typing import Any
 import pandas as pd
 from psycopg2 import sql
 
-from segflow import drift, registry
+from segflow import registry
 from segflow.db import Database, run_composed_named
 from segflow.features import feature_value
+from segflow.monitoring.drift_references import attempt_sample, reports_for_run
 from segflow.segments import RULE_SEGMENTS
 
 MAP_POINTS = 5_000  # customers on the map: enough to see the shapes, few enough for an SVG plot
@@ -32,7 +33,7 @@ def feature_sample(db: Database, attempt_id: int, features: list[str], size: int
 
 def map_sample(db: Database, attempt_id: int, seed: int) -> pd.DataFrame:
     """A deterministic sample of an attempt's clustered customers with their RFM features, for the map."""
-    return drift.attempt_sample(db, attempt_id, MAP_POINTS, seed, everyone=False)
+    return attempt_sample(db, attempt_id, MAP_POINTS, seed, everyone=False)
 
 
 def segment_scores(db: Database, attempt_id: int) -> pd.DataFrame:
@@ -63,5 +64,5 @@ def transitions_into(db: Database, run_id: int) -> list[tuple[Any, ...]]:
 
 
 def drift_reports_by_reference(db: Database, run_id: int) -> dict[str, tuple[Any, ...]]:
-    """The run's stored drift reports by reference ('previous', 'training'), rows as drift.reports_for_run."""
-    return {row[2]: row for row in drift.reports_for_run(db, run_id)}
+    """The run's stored drift reports by reference ('previous', 'training'): rows as reports_for_run gives them."""
+    return {row[2]: row for row in reports_for_run(db, run_id)}
