@@ -248,7 +248,8 @@ def simulate(soak: Soak) -> None:
 def verify(soak: Soak) -> None:
     import psutil
 
-    from segflow import drift, retention
+    from segflow import retention
+    from segflow.monitoring.transitions import transitions_path
 
     settings, db = _open()
     nightly = [n for n in soak.nights if n.kind != "backfill"]
@@ -314,7 +315,7 @@ def verify(soak: Soak) -> None:
     print("\nreports and transitions against the real previous run")
     wrong = _query(db, WRONG_NEIGHBOURS)
     for run_id, prev_run in _query(db, PUBLISHED_WITH_PREVIOUS):
-        page = drift.transitions_path(settings, run_id)
+        page = transitions_path(settings, run_id)
         if prev_run is not None and page.exists() and f"in run {prev_run} (rows)" not in page.read_text():
             wrong.append((run_id, prev_run, "transitions page"))
     soak.check(

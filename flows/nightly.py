@@ -17,7 +17,8 @@ from prefect.runtime import flow_run
 
 from segflow import artifacts, partitions, runs, stages
 from segflow.db import is_transient
-from segflow.drift import DriftResult, transitions_path
+from segflow.monitoring.drift_report import DriftResult
+from segflow.monitoring.transitions import transitions_path
 from segflow.partitions import Partition
 from segflow.run_guard import one_run_per_database
 from segflow.runs import RetrainMode

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from segflow.drift import DriftResult
+from segflow.monitoring.drift_report import DriftResult
 
 
 def segment_markdown(table: pd.DataFrame, as_of: date, model_version: int | None) -> str:

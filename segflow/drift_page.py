@@ -3,7 +3,7 @@ the verdict and the segments by name, and Evidently's columns named for a reader
 
 Evidently draws what it is given: machine names ('S2__recency_days') and segment keys ('S2') reach the page as
 they are. So the frames it gets have readable column names ('S2 Loyal: recency (days)') and segment labels, and
-the database keeps the machine names (segflow.drift maps them back).
+the database keeps the machine names (segflow.monitoring.drift_evidently maps them back).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from segflow.monitoring.verdict import DriftVerdict
 from segflow.segments import RULE_SEGMENTS
 
 FEATURE_LABELS = {
@@ -65,10 +66,6 @@ class InactiveVerdict:
     rise_points: float
     threshold_points: float
 
-    @property
-    def risen(self) -> bool:
-        return self.rise_points >= self.threshold_points
-
 
 @dataclass(frozen=True)
 class SegmentMeans:
@@ -90,7 +87,7 @@ class DriftHeader:
     model_version: int | None
     reference: str  # 'previous' or 'training'
     reference_text: str  # e.g. 'run 3, as of 2026-11-21' or 'the training snapshot of model v1 (as of 2026-11-01)'
-    drifted: bool
+    verdict: DriftVerdict  # segflow.monitoring.verdict: whether it drifted, and by which rules
     psi: float
     psi_threshold: float
     drifted_features: list[str]
@@ -159,9 +156,10 @@ STYLE = f"""<style>
 def header_html(header: DriftHeader) -> str:
     """The header block: its own scoped stylesheet, so Evidently's styles and ours do not meet."""
     e = html.escape
-    verdict = '<span class="drifted">DRIFTED</span>' if header.drifted else '<span class="quiet">no drift</span>'
-    psi_hit = header.psi >= header.psi_threshold
-    share_hit = header.drift_share >= header.share_threshold
+    verdict = (
+        '<span class="drifted">DRIFTED</span>' if header.verdict.drifted else '<span class="quiet">no drift</span>'
+    )
+    psi_hit, share_hit = header.verdict.psi_reached, header.verdict.features_reached
     drifted_names = ", ".join(feature_label(f) for f in header.drifted_features) or "none"
     why = _inactive_why(header) + (
         f"segment-share PSI <b>{header.psi:.3f}</b> "
@@ -225,9 +223,10 @@ def _inactive_why(header: DriftHeader) -> str:
     inactive = header.inactive
     if inactive is None:
         return ""
-    hit = "at or above" if inactive.risen else "below"
+    risen = header.verdict.inactive_risen
+    hit = "at or above" if risen else "below"
     text = html.escape(inactive.text)
-    shown = f'<b class="drifted">{text}</b>' if inactive.risen else f"<b>{text}</b>"
+    shown = f'<b class="drifted">{text}</b>' if risen else f"<b>{text}</b>"
     return (
         f"{shown} ({_pp(inactive.rise_points / 100)}, {hit} the threshold {inactive.threshold_points:g} pp, "
         "SEGFLOW_DRIFT_INACTIVE_RISE); "

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from evidently.sdk.models import DashboardPanelPlot
     from evidently.ui.workspace import Project, Workspace
 
-    from segflow.drift import DriftResult
+    from segflow.monitoring.drift_report import DriftResult
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,8 @@ from rich.table import Table
 
 from segflow.cli.errors import NoDriftReport, OptionInvalid
 from segflow.cli.output import console, database, load_settings, print_segment_table, value_text
+from segflow.monitoring.drift_shares import new_customers_cell
+from segflow.monitoring.verdict import stored_verdict_text, verdict_word
 
 if TYPE_CHECKING:
     from segflow.customers import CustomerView
@@ -20,10 +22,10 @@ if TYPE_CHECKING:
 
 def _verdict_line(label: str, drifted: bool, details: dict[str, Any]) -> str:
     """'training (model v1): drifted: inactive 0.0 % → 28.6 %, segment PSI 5.007, 100% of features drifted'."""
-    verdict = details.get("verdict")  # reports stored before inactive counted have none
+    verdict = stored_verdict_text(details)  # reports stored before inactive counted have none
     if verdict is None:
-        return f"{label}: {'drifted' if drifted else 'no drift'}"
-    return f"{label}: {'drifted' if drifted else 'no drift'}: {verdict}"
+        return f"{label}: {verdict_word(drifted)}"
+    return f"{label}: {verdict_word(drifted)}: {verdict}"
 
 
 def _inactive_cell(details: dict[str, Any]) -> str:
@@ -37,12 +39,7 @@ def _inactive_cell(details: dict[str, Any]) -> str:
 
 
 def _new_cell(details: dict[str, Any]) -> str:
-    from segflow.drift import percent
-
-    new, now = details.get("new_since_reference"), details.get("customers_now")
-    if new is None or not now:
-        return ""
-    return f"{new:,} ({percent(new / now)} of now)"
+    return new_customers_cell(details.get("new_since_reference"), details.get("customers_now"))
 
 
 def drift_command(
@@ -52,7 +49,7 @@ def drift_command(
 
     Against the previous published run and against the model's training data.
     """
-    from segflow.drift import reports_for_run
+    from segflow.monitoring.drift_references import reports_for_run
 
     rows = reports_for_run(database(), run_id)
     if not rows:
@@ -99,7 +96,7 @@ def drift_command(
     for row in rows:
         gone = "" if Path(row[9]).exists() else " (file deleted by report retention, SEGFLOW_REPORT_RETENTION_RUNS)"
         console.print(f"report ({row[2]}): {row[9]}{gone}", highlight=False, soft_wrap=True)
-    from segflow.drift import transitions_path
+    from segflow.monitoring.transitions import transitions_path
 
     console.print(f"transitions: {transitions_path(settings, rows[0][0])}", highlight=False, soft_wrap=True)
 
@@ -111,13 +108,13 @@ def report_command(
 
     One self-contained page that works offline; the path is the last line.
     """
-    from segflow import report
+    from segflow.monitoring.report import page
 
     settings = load_settings()
     db = database(settings)
     # Always rebuilt, never reused: a rerun of the run's date or a drift report written later changes what the page
     # shows, and building it takes seconds, so an existing page could only be stale.
-    path = report.build_segment_report(db, settings, run_id)
+    path = page.build_segment_report(db, settings, run_id)
     console.print(str(path), highlight=False, soft_wrap=True)
 
 

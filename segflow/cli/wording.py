@@ -37,7 +37,6 @@ from segflow.data.ingest.layouts import (
 )
 from segflow.data.ingest.load import ImportOptionInvalid, MalformedCsv
 from segflow.data.ingest.parse import DatesReadBothWays
-from segflow.drift import DriftInputInvalid, SegmentSharesInvalid
 from segflow.errors import (
     BatchReadDifferently,
     CannotConnect,
@@ -83,6 +82,7 @@ from segflow.modelling.selection import (
     TooFewCustomers,
     UnknownAlgorithms,
 )
+from segflow.monitoring.drift_shares import DriftInputInvalid, SegmentSharesInvalid
 from segflow.prefect_server import PrefectServerUnavailable
 from segflow.registry import ModelIntegrityError, UnknownModelVersion
 from segflow.run_guard import RunTimedOut

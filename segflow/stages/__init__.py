@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from segflow.db import Database
-from segflow.drift import DriftResult, import_evidently_in_background
+from segflow.monitoring.drift_evidently import import_evidently_in_background
+from segflow.monitoring.drift_report import DriftResult
 from segflow.partitions import WHOLE, Partition, partitions_of
 from segflow.settings import Settings
 from segflow.stages import decide, features, monitor, prepare, publish, score, train

@@ -10,7 +10,7 @@ from datetime import date
 
 from segflow import policy, registry
 from segflow.db import Database
-from segflow.drift import DriftResult
+from segflow.monitoring.drift_report import DriftResult
 from segflow.runs import run_info
 from segflow.settings import Settings
 from segflow.stages.prepare import NoChampionToKeep

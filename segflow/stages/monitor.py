@@ -15,9 +15,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from segflow import comparison, drift, report, retention
+from segflow import comparison, retention
 from segflow import drift_workspace as segflow_drift_workspace
 from segflow.db import Database, run_named
+from segflow.monitoring import drift_report, transitions
+from segflow.monitoring.drift_report import DriftResult
+from segflow.monitoring.report.page import build_attempt_report
 from segflow.runs import is_current, neighbours, previous_published, run_info, run_summary, timed
 from segflow.settings import Settings
 
@@ -26,7 +29,7 @@ log = logging.getLogger(__name__)
 DRIFT_EVENT = "segflow.drift.detected"
 
 
-def check_drift(db: Database, settings: Settings, attempt_id: int) -> list[drift.DriftResult]:
+def check_drift(db: Database, settings: Settings, attempt_id: int) -> list[DriftResult]:
     """Before publishing: the run, scored with the champion, against the champion's training data and the
     previous published run (HTML staged beside the published run's)."""
     info = run_info(db, attempt_id)
@@ -34,7 +37,7 @@ def check_drift(db: Database, settings: Settings, attempt_id: int) -> list[drift
     prev_run, prev_attempt = previous_published(db, attempt_id)
     with timed(db, attempt_id, "drift_check"):
         results = [
-            drift.build_report(
+            drift_report.build_report(
                 db,
                 settings,
                 attempt_id,
@@ -43,14 +46,14 @@ def check_drift(db: Database, settings: Settings, attempt_id: int) -> list[drift
                 None,
                 None,
                 info.model_version,
-                html_path=drift.staged_path(settings, run_id, "training", attempt_id),
+                html_path=drift_report.staged_path(settings, run_id, "training", attempt_id),
             )
         ]
         if prev_attempt is not None:
             basis = comparison.comparison_basis(db, settings, prev_attempt, attempt_id)
             if basis.comparable:
                 results.append(
-                    drift.build_report(
+                    drift_report.build_report(
                         db,
                         settings,
                         attempt_id,
@@ -60,7 +63,7 @@ def check_drift(db: Database, settings: Settings, attempt_id: int) -> list[drift
                         prev_run,
                         info.model_version,
                         under_model=basis.under_model,
-                        html_path=drift.staged_path(settings, run_id, "previous", attempt_id),
+                        html_path=drift_report.staged_path(settings, run_id, "previous", attempt_id),
                     )
                 )
     return [r for r in results if r is not None]
@@ -113,8 +116,8 @@ def record_transitions(db: Database, settings: Settings, attempt_id: int) -> int
 
 
 def drift_reports(
-    db: Database, settings: Settings, attempt_id: int, checked: list[drift.DriftResult] | None = None
-) -> list[drift.DriftResult]:
+    db: Database, settings: Settings, attempt_id: int, checked: list[DriftResult] | None = None
+) -> list[DriftResult]:
     """Drift of a published attempt against the previous published run and its model's training data.
 
     Reports of the drift check are reused when the run published with the model they were built with and
@@ -133,13 +136,13 @@ def drift_reports(
         for reference in ("previous", "training"):
             result = reusable.get(reference)
             if result is not None and result.html_path is not None:
-                final = drift.report_path(settings, around.run_id, reference)
+                final = drift_report.report_path(settings, around.run_id, reference)
                 os.replace(result.html_path, final)
                 result.html_path = final
             elif reference == "previous":
                 result = _previous_report(db, settings, attempt_id, around.run_id, around.prev_attempt, around.prev_run)
             else:
-                result = drift.build_report(
+                result = drift_report.build_report(
                     db, settings, attempt_id, around.run_id, "training", None, None, info.model_version
                 )
             _store_or_forget(db, around.run_id, attempt_id, reference, result)
@@ -161,7 +164,7 @@ def drift_reports(
 
 def _previous_report(
     db: Database, settings: Settings, attempt_id: int, run_id: int, prev_attempt: int | None, prev_run: int | None
-) -> drift.DriftResult | None:
+) -> DriftResult | None:
     """An attempt's drift report against the previous published run, like for like; None without one."""
     if prev_attempt is None:
         return None
@@ -170,22 +173,20 @@ def _previous_report(
         log.info("run %s: no drift report against run %s: %s", run_id, prev_run, basis.note)
         return None
     version = run_info(db, attempt_id).model_version
-    return drift.build_report(
+    return drift_report.build_report(
         db, settings, attempt_id, run_id, "previous", prev_attempt, prev_run, version, under_model=basis.under_model
     )
 
 
-def _store_or_forget(
-    db: Database, run_id: int, attempt_id: int, reference: str, result: drift.DriftResult | None
-) -> None:
+def _store_or_forget(db: Database, run_id: int, attempt_id: int, reference: str, result: DriftResult | None) -> None:
     # Without a comparable reference any earlier report of the run against it is stale: it goes.
     if result is None:
         db.run("queries/drift/delete_drift_report", {"run_id": run_id, "reference": reference})
     else:
-        drift.store(db, run_id, attempt_id, result)
+        drift_report.store(db, run_id, attempt_id, result)
 
 
-def _discard_staged(checked: list[drift.DriftResult], reused: dict[str, drift.DriftResult]) -> None:
+def _discard_staged(checked: list[DriftResult], reused: dict[str, DriftResult]) -> None:
     for result in checked:
         if result.html_path is not None and reused.get(result.reference) is not result:
             result.html_path.unlink(missing_ok=True)
@@ -200,21 +201,19 @@ def _write_transitions_page(db: Database, settings: Settings, run_id: int, as_of
     )
     under_model = rows[0][7] if rows else None
     renames = db.run("queries/transitions/renamed_segments", {"version": under_model}) if under_model else []
-    page = drift.transitions_path(settings, run_id)
+    page = transitions.transitions_path(settings, run_id)
     page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text(drift.transitions_html(rows, run_id, str(as_of), note, renames), encoding="utf-8")
+    page.write_text(transitions.transitions_html(rows, run_id, str(as_of), note, renames), encoding="utf-8")
 
 
-def drift_workspace(db: Database, settings: Settings, attempt_id: int, results: list[drift.DriftResult]) -> int:
+def drift_workspace(db: Database, settings: Settings, attempt_id: int, results: list[DriftResult]) -> int:
     """Add the run's drift snapshots to the Evidently workspace (replacing a rerun's); returns how many."""
     run_id = run_summary(db, attempt_id)["run_id"]
     with timed(db, attempt_id, "drift_workspace"):
         return segflow_drift_workspace.add_run_snapshots(settings.evidently_workspace_path, run_id, results)
 
 
-def drift_event(
-    results: list[drift.DriftResult], run_id: int, as_of: date, current: bool = True
-) -> dict[str, Any] | None:
+def drift_event(results: list[DriftResult], run_id: int, as_of: date, current: bool = True) -> dict[str, Any] | None:
     """The Prefect event to emit when a run drifted (None when it did not): name, resource, payload.
 
     Only the run BI reads now raises it: a backfilled older date tells history, not what to do today.
@@ -244,7 +243,7 @@ def drift_event(
 
 
 def drift_event_of_run(
-    db: Database, settings: Settings, attempt_id: int, results: list[drift.DriftResult]
+    db: Database, settings: Settings, attempt_id: int, results: list[DriftResult]
 ) -> dict[str, Any] | None:
     """drift_event for a published attempt (its run, date and whether BI reads it now)."""
     summary = run_summary(db, attempt_id)
@@ -254,7 +253,7 @@ def drift_event_of_run(
 def segment_report(db: Database, settings: Settings, attempt_id: int) -> Path:
     """The run's segment page (after its drift reports: it links them); the next run's page is rebuilt too."""
     with timed(db, attempt_id, "report"):
-        return report.build_attempt_report(db, settings, attempt_id)
+        return build_attempt_report(db, settings, attempt_id)
 
 
 def prune_reports(db: Database, settings: Settings) -> int:

@@ -92,6 +92,6 @@ def current_run_or_stop() -> dict:
 
 def segment_options(table: pd.DataFrame) -> dict[str, str]:
     """segment key -> 'S1 Champions' for select boxes, in a run_segments frame's order."""
-    from segflow.report import segment_label
+    from segflow.drift_page import segment_label
 
     return {k: segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}

@@ -12,9 +12,12 @@ import pandas as pd
 import plotly.graph_objects as go
 from sklearn.decomposition import PCA
 
-from segflow import drift, report, runs
+from segflow import runs
 from segflow.db import Database
+from segflow.drift_page import segment_label
 from segflow.modelling.segment_model import SegmentModel
+from segflow.monitoring.drift_report import report_path
+from segflow.monitoring.report import figures, reads
 from segflow.segments import RULE_SEGMENTS
 from segflow.settings import Settings
 
@@ -112,7 +115,7 @@ def transitions_into(db: Database, run_id: int) -> pd.DataFrame:
 
 def report_file(settings: Settings, run_id: int, reference: str) -> Path | None:
     """The drift report HTML of a run against a reference, if it is on disk (old ones are pruned)."""
-    path = drift.report_path(settings, run_id, reference).resolve()
+    path = report_path(settings, run_id, reference).resolve()
     return path if path.exists() else None
 
 
@@ -130,17 +133,17 @@ def customer_map(
     """The report's map of a sample of a published attempt's customers with the centroids (None when it cannot be
     drawn: too few customers). A model on customer attributes is drawn as the report draws it: on its two features
     in their own units, or on principal components when it has more."""
-    labels = {k: report.segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}
-    colours = report.segment_colours(list(table["segment_key"]))
-    if report.uses_attributes(model):
-        sample = report.feature_sample(db, attempt_id, model.features, report.MAP_POINTS, settings.seed)
-        figure = report.attribute_map(model, sample, labels, colours)
+    labels = {k: segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}
+    colours = figures.segment_colours(list(table["segment_key"]))
+    if figures.uses_attributes(model):
+        sample = reads.feature_sample(db, attempt_id, model.features, reads.MAP_POINTS, settings.seed)
+        figure = figures.attribute_map(model, sample, labels, colours)
         if figure is not None and len(model.features) == 2:
             x_feature, y_feature = model.features
             return CustomerMap(figure=figure, place=lambda values: (float(values[x_feature]), float(values[y_feature])))
     else:
-        sample = drift.attempt_sample(db, attempt_id, report.MAP_POINTS, settings.seed, everyone=False)
-        figure = report.customer_map(model, sample, labels, colours)
+        sample = reads.map_sample(db, attempt_id, settings.seed)
+        figure = figures.customer_map(model, sample, labels, colours)
     if figure is None:
         return None
     # The same fit as the report's map (full SVD on the same sample is deterministic), kept to place what-if points.

@@ -14,7 +14,8 @@ import pytest
 from support.data import insert_lines
 from typer.testing import CliRunner
 
-from segflow import drift, drift_workspace
+from segflow import drift_workspace
+from segflow.monitoring import drift_report
 from segflow.stages import run_nightly
 
 pytestmark = pytest.mark.slow  # seven nightly runs with their Evidently reports: about 50 s on one worker
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.slow  # seven nightly runs with their Evidently reports
 D1, D2, D3 = date(2025, 3, 31), date(2025, 4, 30), date(2025, 5, 30)
 A_DAYS, B_DAYS, C_DAYS = (1, 5, 9, 13, 17, 21), (10, 20), (25,)
 THIRD = 1 / 3
-EPS = 1e-4  # segflow.drift's floor for a share of 0
+EPS = 1e-4  # segflow.monitoring.drift_shares' floor for a share of 0
 
 
 def _lines(customer: str, as_of: date, days_before: tuple[int, ...], price: float) -> list[tuple]:
@@ -125,7 +126,7 @@ def test_a_third_going_inactive_is_a_verdict_naming_inactive_with_exact_shares(d
     # Without the training run's assignments (a same-day rerun deletes a replaced attempt's rows) its counts and
     # the model's shares say the same: 90 customers, none inactive, the model's thirds scaled to all of them.
     fetch(db, "delete from segflow.segment_assignments where attempt_id = 1 returning attempt_id")
-    result = drift.build_report(db, settings, attempt, 2, "training", None, None, 1)
+    result = drift_report.build_report(db, settings, attempt, 2, "training", None, None, 1)
     assert result is not None and result.inactive is not None and result.inactive.text() == "inactive 0.0 % → 33.3 %"
     assert result.shares.psi == pytest.approx(expected_psi, abs=1e-6)
     assert result.reference_basis == (
@@ -136,7 +137,7 @@ def test_a_third_going_inactive_is_a_verdict_naming_inactive_with_exact_shares(d
     # A model with no training run on record cannot say how many of its population were inactive: the run is
     # compared over the model's own segments (A and B, half each now, against a third each), no inactive verdict.
     fetch(db, "update segflow.model_versions set trained_in_attempt = null where version = 1 returning version")
-    result = drift.build_report(db, settings, attempt, 2, "training", None, None, 1)
+    result = drift_report.build_report(db, settings, attempt, 2, "training", None, None, 1)
     assert result is not None and result.inactive is None
     assert result.reference_basis.startswith("model v1 has no training run on record")
     assert {r["segment_key"] for r in result.shares.rows} == {sa, sb, sc}

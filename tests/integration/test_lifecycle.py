@@ -13,8 +13,9 @@ from datetime import date, timedelta
 import pytest
 from support.databases import database_for_test, filled_template
 
-from segflow import attempts, registry, report, retention
+from segflow import attempts, registry, retention
 from segflow.generate import GeneratorSpec, generate_transactions
+from segflow.monitoring.report import page
 from segflow.segments import RULE_SEGMENTS
 from segflow.stages import run_nightly
 
@@ -366,7 +367,7 @@ def test_report_files_of_all_but_the_newest_runs_are_deleted_and_their_rows_kept
         runs[day] = run_row(fetch, db, run_nightly(db, keep_all, day))["run_id"]
     oldest, middle, newest = runs[date(2024, 7, 4)], runs[date(2024, 7, 11)], runs[date(2024, 7, 18)]
     for run_id in (oldest, newest):
-        report.build_segment_report(db, keep_all, run_id)
+        page.build_segment_report(db, keep_all, run_id)
 
     files = files_by_run(settings)
     assert files == {  # 0 keeps everything, run_nightly's own pruning included

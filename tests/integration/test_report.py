@@ -9,11 +9,11 @@ import pytest
 from support.browser import png_ink_share, render_in_chromium
 from support.data import make_mall_customers
 
-from segflow import report
 from segflow.attributes import load_customer_attributes
 from segflow.errors import SegflowError
 from segflow.generate import GeneratorSpec, generate_transactions
 from segflow.modelling.selection import select_model
+from segflow.monitoring.report import figures, page
 from segflow.stages import run_nightly
 
 START = date(2024, 1, 1)
@@ -39,7 +39,7 @@ def test_the_report_is_one_offline_page_with_every_part(db, settings, fetch, two
     path = STAGE_TASKS[monitor.segment_report].fn(two_runs[1])  # the flow's task, without Prefect
 
     assert str(path) == str(settings.report_path.resolve() / "segments" / "run-2.html")
-    text = report.segment_report_path(settings, 2).read_text()
+    text = page.segment_report_path(settings, 2).read_text()
     assert not re.search(r"<script[^>]*\ssrc=", text), "the page must not load scripts from anywhere"
     assert text.count("* plotly.js v") == 1, "plotly.js is embedded exactly once"
     assert "Segments of run 2, as of 2024-06-05" in text
@@ -58,8 +58,8 @@ def test_the_report_is_one_offline_page_with_every_part(db, settings, fetch, two
     assert "Customers per segment in run 1 (rows) and in this run (columns)" in text
     assert "The map is not available" not in text
 
-    shot = report.segment_report_path(settings, 2).with_suffix(".png")
-    if not render_in_chromium(report.segment_report_path(settings, 2), shot, height=4200):
+    shot = page.segment_report_path(settings, 2).with_suffix(".png")
+    if not render_in_chromium(page.segment_report_path(settings, 2), shot, height=4200):
         pytest.skip("chromium is not installed (Debian package 'chromium'; .ci/run installs it)")
     # Measured here: a blank page 0.0002; this page with plotly.js cut out (text and tables, no charts)
     # 0.014; this page 0.027.
@@ -71,7 +71,7 @@ def test_the_first_run_has_no_transitions_and_no_previous_drift(db, settings):
     generate_transactions(db, GeneratorSpec(customers=600, days=120, seed=3, start=START))
     run_nightly(db, settings, START + timedelta(days=119))
 
-    text = report.build_segment_report(db, settings).read_text()
+    text = page.build_segment_report(db, settings).read_text()
 
     assert "No earlier published run: nothing to compare with." in text
     assert "vs-previous" not in text and "run-1-vs-training.html" in text
@@ -79,13 +79,13 @@ def test_the_first_run_has_no_transitions_and_no_previous_drift(db, settings):
 
 def test_an_unknown_or_unpublished_run_is_an_error_naming_it(db, settings):
     with pytest.raises(SegflowError, match="no run is published yet"):
-        report.build_segment_report(db, settings)
+        page.build_segment_report(db, settings)
     with pytest.raises(SegflowError, match=r"^run 99 does not exist"):
-        report.build_segment_report(db, settings, 99)
+        page.build_segment_report(db, settings, 99)
     with pytest.raises(SegflowError, match="no purchase lines"):
         run_nightly(db, settings, AS_OF)
     with pytest.raises(SegflowError, match=rf"^run 1 \(as of {AS_OF}\) is failed, not published"):
-        report.build_segment_report(db, settings, 1)
+        page.build_segment_report(db, settings, 1)
 
 
 def test_the_map_draws_customers_and_centroids_or_steps_aside_without_the_features():
@@ -98,12 +98,12 @@ def test_the_map_draws_customers_and_centroids_or_steps_aside_without_the_featur
         segment_key=pd.Series(model.segment_keys).to_numpy()[model.assign(customers)[0]],
     )
 
-    figure = report.customer_map(model, sample, labels, report.segment_colours(model.segment_keys))
+    figure = figures.customer_map(model, sample, labels, figures.segment_colours(model.segment_keys))
 
     assert [t.name for t in figure.data] == [*model.segment_keys, "centroids"]
     assert sum(len(t.x) for t in figure.data[:-1]) == 200 and len(figure.data[-1].x) == 5
     rfm_only = sample.drop(columns=["annual_income"]).assign(recency_days=1.0)
-    assert report.customer_map(model, rfm_only, labels, report.segment_colours(model.segment_keys)) is None
+    assert figures.customer_map(model, rfm_only, labels, figures.segment_colours(model.segment_keys)) is None
 
 
 def test_transitions_run_from_s1_upwards_with_new_customers_last():
@@ -114,7 +114,7 @@ def test_transitions_run_from_s1_upwards_with_new_customers_last():
         (1, 2, "S2", "Loyal", "S2", "Loyal", 1, None),
     ]
 
-    heatmap = report.transitions_figure(rows).data[0]
+    heatmap = figures.transitions_figure(rows).data[0]
 
     assert list(heatmap.y) == ["S2 Loyal", "S10 Lost", "new_customer"]
     assert list(heatmap.x) == ["S2 Loyal", "S10 Lost"]
@@ -129,7 +129,7 @@ def test_an_attribute_only_run_gets_its_own_map_and_profile_and_no_rfm_scores(db
     load_customer_attributes(db, tmp_path / "mall.csv")
     run_nightly(db, settings, date(2024, 1, 31), features=["annual_income", "spending_score"])
 
-    text = report.build_segment_report(db, settings, 1).read_text()
+    text = page.build_segment_report(db, settings, 1).read_text()
 
     assert "Customers by income and spending, in their own units" in text
     assert text.count("<h2>4. Segment profiles</h2>") == 1 and '<table class="attribute-profile">' in text
@@ -152,7 +152,7 @@ def _mall_model_and_sample(features):
 def test_the_attribute_map_of_two_features_is_in_their_own_units_with_centroids():
     model, sample, labels = _mall_model_and_sample(["annual_income", "spending_score"])
 
-    figure = report.attribute_map(model, sample, labels, report.segment_colours(model.segment_keys))
+    figure = figures.attribute_map(model, sample, labels, figures.segment_colours(model.segment_keys))
 
     assert [t.name for t in figure.data] == [*model.segment_keys, "centroids"]
     assert sorted(x for t in figure.data[:-1] for x in t.x) == sorted(sample["annual_income"])
@@ -166,7 +166,7 @@ def test_the_attribute_map_of_two_features_is_in_their_own_units_with_centroids(
 def test_the_attribute_map_of_more_features_is_a_pca_projection_and_says_so():
     model, sample, labels = _mall_model_and_sample(["annual_income", "spending_score", "age"])
 
-    figure = report.attribute_map(model, sample, labels, report.segment_colours(model.segment_keys))
+    figure = figures.attribute_map(model, sample, labels, figures.segment_colours(model.segment_keys))
 
     assert figure.layout.title.text == (
         "Customers on the first two principal components of model space (PCA of income, spending, age)"

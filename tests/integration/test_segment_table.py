@@ -7,7 +7,9 @@ from datetime import date
 import pytest
 from support.cli import segflow_in_process
 
-from segflow import report, runs
+from segflow import runs
+from segflow.drift_page import segment_label
+from segflow.monitoring.report import sections
 from segflow.segments import INACTIVE, UNSCORED
 from segflow.stages import publish
 
@@ -106,9 +108,9 @@ def test_segments_prints_revenue_share_and_action(db, run, settings):
 
 def test_the_segment_report_shows_revenue_share_and_action(db, run, settings):
     table = runs.segment_table(db, run)
-    labels = {k: report.segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}
+    labels = {k: segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}
 
-    text = report.actions_section(table, labels).after
+    text = sections.actions_section(table, labels).after
 
     assert (
         "<tr><th>S1 Champions</th><td>2</td><td>40.0%</td><td>80.0%</td>"

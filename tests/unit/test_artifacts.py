@@ -4,18 +4,22 @@ from datetime import date
 from pathlib import Path
 
 from segflow.artifacts import drift_markdown
-from segflow.drift import DriftResult, InactiveShift, Populations, share_drift
+from segflow.monitoring.drift_report import DriftResult
+from segflow.monitoring.drift_shares import InactiveShift, Populations, share_drift
+from segflow.monitoring.verdict import DriftThresholds
+
+THRESHOLDS = DriftThresholds(segment_psi=0.2, feature_share=0.5, inactive_rise_points=5.0)
 
 
 def test_the_drift_artifact_names_a_risen_inactive_share_first_and_counts_new_customers():
     shares = share_drift({"S1": 2 / 3, "inactive": 1 / 3}, {"S1": 1.0})
     result = DriftResult(
         "training",
-        True,
         0.0,
         shares,
+        THRESHOLDS,
         html_path=Path("/r/run-2-vs-training.html"),
-        inactive=InactiveShift(0.0, 1 / 3, 5.0),
+        inactive=InactiveShift(0.0, 1 / 3),
         populations=Populations(customers_now=90, customers_then=90, new_since_reference=0),
     )
 
@@ -30,7 +34,9 @@ def test_the_drift_artifact_names_a_risen_inactive_share_first_and_counts_new_cu
 
 
 def test_a_model_without_a_training_run_says_inactive_was_not_compared():
-    result = DriftResult("training", False, 0.0, share_drift({"S1": 1.0}, {"S1": 1.0}), html_path=Path("/r/x.html"))
+    result = DriftResult(
+        "training", 0.0, share_drift({"S1": 1.0}, {"S1": 1.0}), THRESHOLDS, html_path=Path("/r/x.html")
+    )
 
     text = drift_markdown([result], date(2025, 4, 30))
 

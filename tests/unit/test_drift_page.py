@@ -5,8 +5,11 @@ import pandas as pd
 
 from segflow import drift_page
 from segflow.drift_page import DriftHeader, SegmentShare
+from segflow.monitoring.drift_shares import InactiveShift
+from segflow.monitoring.verdict import DriftThresholds, drift_verdict
 
 LABELS = {"S1": "S1 Champions", "S2": "S2 Loyal"}
+THRESHOLDS = DriftThresholds(segment_psi=0.2, feature_share=0.5, inactive_rise_points=5.0)
 
 
 def _header(**changes) -> DriftHeader:
@@ -18,7 +21,7 @@ def _header(**changes) -> DriftHeader:
         "model_version": 3,
         "reference": "previous",
         "reference_text": "run 6, as of 2026-11-21 (the published run before this one)",
-        "drifted": True,
+        "verdict": drift_verdict(0.231049, 0.5, None, THRESHOLDS),
         "psi": 0.231049,
         "psi_threshold": 0.2,
         "drifted_features": ["recency_days"],
@@ -59,7 +62,7 @@ def test_the_means_are_per_segment_then_over_everyone_in_each_sample():
 
 def test_a_quiet_night_against_training_says_no_drift_and_below_both_thresholds():
     header = _header(
-        drifted=False,
+        verdict=drift_verdict(0.01, 0.0, None, THRESHOLDS),
         psi=0.01,
         drift_share=0.0,
         drifted_features=[],
@@ -91,6 +94,7 @@ def test_per_segment_columns_are_named_for_a_reader():
 def test_a_risen_inactive_share_is_named_first_in_the_verdict_and_inactive_is_a_row_of_all_customers():
     header = _header(
         psi=5.406196,
+        verdict=drift_verdict(5.406196, 0.5, InactiveShift(0.0, 1 / 3), THRESHOLDS),
         shares=[
             SegmentShare("S1 Champions", 1 / 3, 1 / 3, 0.0),
             SegmentShare("S2 Loyal", 2 / 3, 1 / 3, 0.231049),
@@ -117,7 +121,10 @@ def test_a_risen_inactive_share_is_named_first_in_the_verdict_and_inactive_is_a_
 
 
 def test_an_inactive_share_below_the_threshold_is_reported_but_not_in_red():
-    header = _header(inactive=drift_page.InactiveVerdict("inactive 33.3 % → 28.6 %", -4.761905, 5.0))
+    header = _header(
+        inactive=drift_page.InactiveVerdict("inactive 33.3 % → 28.6 %", -4.761905, 5.0),
+        verdict=drift_verdict(0.231049, 0.5, InactiveShift(1 / 3, 2 / 7), THRESHOLDS),
+    )
 
     text = drift_page.header_html(header)
 

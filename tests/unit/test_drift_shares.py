@@ -5,7 +5,12 @@ import math
 import pandas as pd
 import pytest
 
-from segflow.drift import share_drift, with_segment_columns
+from segflow.monitoring.drift_evidently import with_segment_columns
+from segflow.monitoring.drift_shares import share_drift
+from segflow.monitoring.verdict import DriftThresholds
+
+# The default thresholds (SEGFLOW_DRIFT_PSI_THRESHOLD, _SHARE_THRESHOLD, _INACTIVE_RISE).
+THRESHOLDS = DriftThresholds(segment_psi=0.2, feature_share=0.5, inactive_rise_points=5.0)
 
 
 def test_psi_and_jensen_shannon_from_shares():
@@ -32,7 +37,7 @@ def test_per_segment_columns_hold_values_only_inside_the_segment():
 
 
 def test_the_transitions_page_is_a_matrix_with_names_and_row_totals():
-    from segflow.drift import transitions_html
+    from segflow.monitoring.transitions import transitions_html
 
     rows = [
         (1, 2, "S1", "Champions", "S1", "Champions", 90, None),
@@ -46,7 +51,7 @@ def test_the_transitions_page_is_a_matrix_with_names_and_row_totals():
 
 
 def test_the_transitions_page_lists_keys_in_key_order_on_both_axes_and_says_when_the_model_changed():
-    from segflow.drift import transitions_html
+    from segflow.monitoring.transitions import transitions_html
 
     # First seen in the order S1, S2, S4, S3, S10 (as SQL sorts text): the page must not keep that order.
     rows = [
@@ -75,7 +80,7 @@ def test_the_transitions_page_lists_keys_in_key_order_on_both_axes_and_says_when
 
 
 def test_a_run_without_a_comparable_neighbour_says_why():
-    from segflow.drift import transitions_html
+    from segflow.monitoring.transitions import transitions_html
 
     page = transitions_html(
         [], 5, "2025-01-08", "Run 4, the published run before this one, was scored on other features: not compared."
@@ -105,31 +110,36 @@ def test_unscored_and_any_other_key_count_like_inactive_and_keys_sort_numbers_fi
 
 
 def test_the_inactive_shift_is_a_verdict_at_the_threshold_in_share_points():
-    from segflow.drift import inactive_shift
+    from segflow.monitoring.drift_shares import inactive_shift
+    from segflow.monitoring.verdict import inactive_risen
 
-    risen = inactive_shift({"S1": 0.4, "inactive": 0.596}, {"S1": 0.997, "inactive": 0.003}, 5.0)
+    risen = inactive_shift({"S1": 0.4, "inactive": 0.596}, {"S1": 0.997, "inactive": 0.003})
     assert risen.text() == "inactive 0.3 % → 59.6 %"
-    assert risen.rise_points == pytest.approx(59.3) and risen.risen
+    assert risen.rise_points == pytest.approx(59.3) and inactive_risen(risen, 5.0)
 
-    assert inactive_shift({"inactive": 0.07}, {"inactive": 0.02}, 5.0).risen  # 5 points exactly: at the threshold
-    assert not inactive_shift({"inactive": 0.069}, {"inactive": 0.02}, 5.0).risen
-    fallen = inactive_shift({"S1": 1.0}, {"S1": 0.9, "inactive": 0.1}, 5.0)  # no key now: 0 %
-    assert fallen.text() == "inactive 10.0 % → 0.0 %" and fallen.rise_points == -10.0 and not fallen.risen
+    # 5 points exactly: at the threshold
+    assert inactive_risen(inactive_shift({"inactive": 0.07}, {"inactive": 0.02}), 5.0)
+    assert not inactive_risen(inactive_shift({"inactive": 0.069}, {"inactive": 0.02}), 5.0)
+    fallen = inactive_shift({"S1": 1.0}, {"S1": 0.9, "inactive": 0.1})  # no key now: 0 %
+    assert fallen.text() == "inactive 10.0 % → 0.0 %" and fallen.rise_points == -10.0
+    assert not inactive_risen(fallen, 5.0)
 
 
 def test_the_verdict_text_names_a_risen_inactive_share_first():
-    from segflow.drift import DriftResult, InactiveShift
+    from segflow.monitoring.drift_report import DriftResult
+    from segflow.monitoring.drift_shares import InactiveShift
 
     shares = share_drift({"S1": 2 / 3, "inactive": 1 / 3}, {"S1": 1.0})
-    risen = DriftResult("previous", True, 0.2, shares, inactive=InactiveShift(0.0, 1 / 3, 5.0))
+    risen = DriftResult("previous", 0.2, shares, THRESHOLDS, inactive=InactiveShift(0.0, 1 / 3))
+    assert risen.dataset_drift
     assert risen.verdict_text() == f"inactive 0.0 % → 33.3 %, segment PSI {shares.psi:.3f}, 20% of features drifted"
     assert risen.details()["inactive"]["text"] == "inactive 0.0 % → 33.3 %"
-    quiet = DriftResult("previous", False, 0.0, shares, inactive=InactiveShift(0.30, 0.32, 5.0))
+    quiet = DriftResult("previous", 0.0, shares, THRESHOLDS, inactive=InactiveShift(0.30, 0.32))
     assert quiet.verdict_text() == f"segment PSI {shares.psi:.3f}, 0% of features drifted"
 
 
 def test_training_shares_count_the_training_runs_inactive_customers():
-    from segflow.drift import scaled_training_shares
+    from segflow.monitoring.drift_shares import scaled_training_shares
 
     # 1,000 customers, 200 inactive: the model's segments (of the 800 clustered) share the other 80 %.
     shares = scaled_training_shares({"S1": 0.25, "S2": 0.75}, known=1_000, inactive=200)
@@ -142,15 +152,15 @@ def test_training_shares_count_the_training_runs_inactive_customers():
     [(0, 0, "customers_known=0"), (10, 11, "got 11"), (10, -1, "got -1")],
 )
 def test_training_shares_refuse_counts_that_are_not_a_population(known, inactive, named):
-    from segflow.drift import scaled_training_shares
     from segflow.errors import SegflowError
+    from segflow.monitoring.drift_shares import scaled_training_shares
 
     with pytest.raises(SegflowError, match=named):
         scaled_training_shares({"S1": 1.0}, known=known, inactive=inactive)
 
 
 def test_new_customers_are_counted_apart_and_not_put_into_psi():
-    from segflow.drift import Populations
+    from segflow.monitoring.drift_shares import Populations
 
     populations = Populations(customers_now=105, customers_then=90, new_since_reference=15)
     assert populations.new_text() == "15 new since the reference (14.3 % of now)"
@@ -161,7 +171,7 @@ def test_new_customers_are_counted_apart_and_not_put_into_psi():
 
 
 def test_a_training_snapshot_gets_inactive_rows_in_the_training_runs_proportion():
-    from segflow.drift import with_inactive_rows
+    from segflow.monitoring.drift_references import with_inactive_rows
 
     snapshot = pd.DataFrame({"customer_id": ["a", "b", "c"], "segment_key": ["S1", "S1", "S2"], "frequency": 1.0})
     padded = with_inactive_rows(snapshot, 0.25)  # 3 clustered rows are 75 %: one inactive row
@@ -171,7 +181,7 @@ def test_a_training_snapshot_gets_inactive_rows_in_the_training_runs_proportion(
 
 
 def test_over_keys_renormalises_the_models_own_segments():
-    from segflow.drift import over_keys
+    from segflow.monitoring.drift_shares import over_keys
 
     assert over_keys({"S1": 0.3, "S2": 0.3, "inactive": 0.4}, {"S1", "S2"}) == pytest.approx({"S1": 0.5, "S2": 0.5})
     assert over_keys({"inactive": 1.0}, {"S1"}) == {}

@@ -45,21 +45,25 @@ def test_as_of_is_the_requested_date_else_the_scheduled_date_in_utc():
 def test_a_drift_event_is_made_only_when_a_report_drifted():
     from pathlib import Path
 
-    from segflow.drift import DriftResult, share_drift
+    from segflow.monitoring.drift_report import DriftResult
+    from segflow.monitoring.drift_shares import share_drift
+    from segflow.monitoring.verdict import DriftThresholds
+
+    thresholds = DriftThresholds(segment_psi=0.2, feature_share=0.5, inactive_rise_points=5.0)
     from segflow.stages.monitor import DRIFT_EVENT, drift_event
 
     calm = DriftResult(
         "previous",
-        False,
         0.0,
         share_drift({"S1": 0.5, "S2": 0.5}, {"S1": 0.5, "S2": 0.5}),
+        thresholds,
         html_path=Path("/r/calm.html"),
     )
     shifted = DriftResult(
         "training",
-        True,
         0.6,
         share_drift({"S1": 0.8, "S2": 0.2}, {"S1": 0.5, "S2": 0.5}),
+        thresholds,
         html_path=Path("/r/shift.html"),
     )
     assert drift_event([calm], 4, date(2025, 1, 1)) is None

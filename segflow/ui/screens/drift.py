@@ -10,8 +10,10 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from segflow import report
-from segflow.drift import InactiveShift, percent
+from segflow.drift_page import segment_label
+from segflow.monitoring.drift_shares import InactiveShift, new_customers_cell
+from segflow.monitoring.report import figures
+from segflow.monitoring.verdict import verdict_word
 from segflow.settings import Settings
 from segflow.ui import common, data
 
@@ -71,7 +73,7 @@ def render() -> None:
     if moves.empty:
         st.write(f"Run {run_id} has no earlier published run: nothing to compare with.")
     else:
-        st.plotly_chart(report.transitions_figure(list(moves.itertuples(index=False, name=None))))
+        st.plotly_chart(figures.transitions_figure(list(moves.itertuples(index=False, name=None))))
         moved = moves.loc[moves["from_key"] != moves["to_key"], "customers"].sum()
         st.write(
             f"{moved:,} of {moves['customers'].sum():,} customers changed segment since run "
@@ -80,8 +82,8 @@ def render() -> None:
 
 
 def _shares_figure(shares: pd.DataFrame) -> go.Figure:
-    labels = {k: report.segment_label(k, n) for k, n in zip(shares["segment_key"], shares["segment_name"], strict=True)}
-    colours = report.segment_colours(list(dict.fromkeys(shares["segment_key"])))
+    labels = {k: segment_label(k, n) for k, n in zip(shares["segment_key"], shares["segment_name"], strict=True)}
+    colours = figures.segment_colours(list(dict.fromkeys(shares["segment_key"])))
     shares = shares.assign(run=[f"run {r} ({a})" for r, a in zip(shares["run_id"], shares["as_of"], strict=True)])
     figure = go.Figure(
         [
@@ -166,23 +168,23 @@ def _verdicts(runs: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
 def _verdict(row: Any) -> str:  # a row of data.drift_by_run (an itertuples namedtuple)
     """'drifted: inactive 0.3 % → 59.6 %' when the inactive rise is a verdict (named first), else the verdict."""
-    if not row.dataset_drift:
-        return "no drift"
-    if pd.notna(row.inactive_risen) and bool(row.inactive_risen):
-        return f"drifted: {_inactive(row)}"
-    return "drifted"
+    # dataset_drift and inactive_risen are what segflow.monitoring.verdict decided when the report was stored.
+    word = verdict_word(bool(row.dataset_drift))
+    if row.dataset_drift and pd.notna(row.inactive_risen) and bool(row.inactive_risen):
+        return f"{word}: {_inactive(row)}"
+    return word
 
 
 def _inactive(row: Any) -> str:  # a row of data.drift_by_run (an itertuples namedtuple)
     if pd.isna(row.inactive_then) or pd.isna(row.inactive_now):
         return ""
-    return InactiveShift(float(row.inactive_then), float(row.inactive_now), 0.0).text()
+    return InactiveShift(float(row.inactive_then), float(row.inactive_now)).text()
 
 
 def _new(row: Any) -> str:  # a row of data.drift_by_run (an itertuples namedtuple)
-    if pd.isna(row.new_since_reference) or pd.isna(row.customers_now) or not row.customers_now:
+    if pd.isna(row.new_since_reference) or pd.isna(row.customers_now):
         return ""
-    return f"{int(row.new_since_reference):,} ({percent(row.new_since_reference / row.customers_now)} of now)"
+    return new_customers_cell(int(row.new_since_reference), int(row.customers_now))
 
 
 def _report_viewer(verdicts: pd.DataFrame, settings: Settings) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from segflow import mlflow_mirror, registry, report
+from segflow import mlflow_mirror, registry
+from segflow.monitoring.report import figures
 from segflow.ui import common
 
 
@@ -61,7 +62,7 @@ def render() -> None:
             column_config={"share": st.column_config.NumberColumn("share of training sample", format="percent")},
         )
     st.subheader("Elbow and silhouette curves")
-    figure = report.selection_figure(details["candidates"], details["algorithm"], details["k"])
+    figure = figures.selection_figure(details["candidates"], details["algorithm"], details["k"])
     if figure is None:
         st.info("No candidate metrics were recorded for this model.")
     else:
