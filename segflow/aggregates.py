@@ -176,14 +176,4 @@ def is_current_for(db: Database, settings: Settings) -> bool:
 def summary(db: Database) -> dict[str, Any]:
     """What the aggregates reflect: source, whether a rebuild is due and why, watermark, last fold and rebuild,
     keys waiting to be folded, customers."""
-    columns = (
-        "source_table",
-        "needs_rebuild",
-        "rebuild_reason",
-        "watermark_day",
-        "folded_at",
-        "rebuilt_at",
-        "pending_keys",
-        "customers",
-    )
-    return dict(zip(columns, db.run("queries/aggregates/aggregate_summary")[0], strict=True))
+    return db.records("queries/aggregates/aggregate_summary")[0]

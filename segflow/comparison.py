@@ -7,20 +7,20 @@ changing. Runs on different features cannot be compared that way and are not com
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass
 
-import pandas as pd
-
 from segflow import features as feature_store
 from segflow import registry
-from segflow.db import Database, copy_in, run_named
+from segflow.db import Database, run_named
 from segflow.runs import run_info
-from segflow.segments import INACTIVE, UNSCORED, name_members
+from segflow.scoring import Scorer, copy_assignments
+from segflow.segments import INACTIVE, UNSCORED
 from segflow.settings import Settings
 
 log = logging.getLogger(__name__)
+# What a comparison keeps of an assignment row: the segment a customer would have had under the later run's model.
+COMPARISON_COLUMNS = ("attempt_id", "model_version", "customer_id", "segment_key")
 
 
 @dataclass(frozen=True)
@@ -68,32 +68,15 @@ def rescore(db: Database, settings: Settings, attempt_id: int, version: int) -> 
     """Write an attempt's customers as model `version` scores them (once; reused afterwards); rows written."""
     if db.run("queries/comparison/comparison_exists", {"attempt_id": attempt_id, "model_version": version})[0][0]:
         return 0
-    model = registry.load(db, version)
-    keys = pd.Series(model.segment_keys).to_numpy(dtype=object)
-    names = registry.segment_names(db, version)
-    # The model's cut points (else the attempt's own), as the score stage takes them.
-    cuts = registry.rfm_cut_points(db, version) or run_info(db, attempt_id).rfm_cut_points or {}
-    written = 0
+    # Scored as the score stage scores (the model's cut points, else the attempt's own; the names' rules applied): a
+    # move is a customer's own, not a rule's.
+    scorer = Scorer.load(db, version, fallback_cut_points=run_info(db, attempt_id).rfm_cut_points)
     # One transaction: a reader finds all of an attempt's comparison rows or none.
     with db.transaction() as cur:
-        for chunk in feature_store.export_features(
-            db, attempt_id, feature_store.FeatureSet(tuple(model.features)), chunk_rows=settings.score_chunk_rows
-        ):
-            labels, _, _ = model.assign(chunk)
-            frame = pd.DataFrame(
-                {
-                    "attempt_id": attempt_id,
-                    "model_version": version,
-                    "customer_id": chunk["customer_id"].to_numpy(),
-                    # The names' rules as the score stage applies them: a move is a customer's own, not a rule's.
-                    "segment_key": name_members(keys[labels], names, chunk, cuts).keys,
-                }
-            )
-            buffer = io.StringIO()
-            frame.to_csv(buffer, sep="\t", header=False, index=False)
-            buffer.seek(0)
-            copy_in(cur, "comparison_assignments", tuple(frame.columns), buffer)
-            written += len(frame)
+        chunks = feature_store.export_features(
+            db, attempt_id, feature_store.FeatureSet(tuple(scorer.features)), chunk_rows=settings.score_chunk_rows
+        )
+        written = copy_assignments(cur, scorer, attempt_id, chunks, "comparison_assignments", COMPARISON_COLUMNS)
         run_named(
             cur,
             "queries/comparison/copy_rule_segments_to_comparison",

@@ -10,45 +10,15 @@ import pandas as pd
 
 from segflow import features as feature_store
 from segflow import registry
-from segflow.db import Database, run_named
+from segflow.db import Database, records_named, run_named
 from segflow.errors import SegflowError
 from segflow.scoring import MissingFeatureValues, Scorer, value_problem  # noqa: F401 - MissingFeatureValues re-exported
-
-CURRENT_COLUMNS = (
-    "customer_id",
-    "segment_key",
-    "segment_name",
-    "action",
-    "model_version",
-    "run_id",
-    "as_of",
-    "recency_days",
-    "frequency",
-    "monetary",
-    "tenure_days",
-    "r_score",
-    "f_score",
-    "m_score",
-    "distance",
-    "confidence",
-)
-# How `segflow score` takes each RFM feature; any other feature is --feature NAME=VALUE.
-HISTORY_COLUMNS = (
-    "run_id",
-    "as_of",
-    "segment_key",
-    "segment_name",
-    "model_version",
-    "recency_days",
-    "frequency",
-    "monetary",
-    "is_current",
-)
 
 
 @dataclass(frozen=True)
 class CustomerView:
-    """A customer's row in current_segments (None if not in the current run) and their history; the current model's
+    """A customer's row in current_segments (None if not in the current run) and their rows in segment_history, with
+    the columns of queries/customers/customer_current_segment and customer_segment_history; the current model's
     features with the customer's values in that run, and the other attributes loaded for them."""
 
     customer_id: str
@@ -113,8 +83,8 @@ def customer_view(db: Database, customer_id: str, model_features: bool = True) -
     model_features=False leaves out the values of the features the model uses (attributes included): they come
     from segflow's own tables, which the read-only BI login (`segflow api`) may not read."""
     with db.transaction() as cur:  # one snapshot: a publish in between cannot split them
-        current = run_named(cur, "queries/customers/customer_current_segment", {"customer_id": customer_id})
-        history = run_named(cur, "queries/customers/customer_segment_history", {"customer_id": customer_id})
+        current = records_named(cur, "queries/customers/customer_current_segment", {"customer_id": customer_id})
+        history = records_named(cur, "queries/customers/customer_segment_history", {"customer_id": customer_id})
         features = (
             run_named(cur, "queries/customers/customer_model_features", {"customer_id": customer_id})
             if model_features
@@ -131,8 +101,8 @@ def customer_view(db: Database, customer_id: str, model_features: bool = True) -
         other_attributes = {name: value for name, value in attributes.items() if name not in used}
     return CustomerView(
         customer_id=customer_id,
-        current=dict(zip(CURRENT_COLUMNS, current[0], strict=True)) if current else None,
-        history=[dict(zip(HISTORY_COLUMNS, row, strict=True)) for row in history],
+        current=current[0] if current else None,
+        history=history,
         model_features=used,
         other_attributes=other_attributes,
     )

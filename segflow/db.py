@@ -5,6 +5,7 @@ Connections are plain psycopg2 (COPY needs it); `engine()` gives SQLAlchemy for 
 
 from __future__ import annotations
 
+import io
 import logging
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -21,7 +22,8 @@ from segflow.errors import CannotConnect, DatabaseUnreachable
 from segflow.settings import Settings, redact_url
 from segflow.sqlfiles import read_sql, sql_dir  # noqa: F401 - re-exported for callers
 
-if TYPE_CHECKING:  # sqlalchemy is imported lazily to keep the CLI quick
+if TYPE_CHECKING:  # pandas and sqlalchemy are imported lazily to keep the CLI quick
+    import pandas as pd
     from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,18 @@ class Database:
         with self.transaction() as cur:
             return run_named(cur, name, params)
 
+    def records(self, name: str, params: dict[str, Any] | None = None, **parts: sql.Composable) -> list[dict[str, Any]]:
+        """Run sql/<name>.sql (its {placeholders} filled with `parts`, if any) in its own transaction: the rows it
+        selects as dicts keyed by the query's column names."""
+        with self.transaction() as cur:
+            return records_named(cur, name, params, **parts)
+
+    def frame(self, name: str, params: dict[str, Any] | None = None, **parts: sql.Composable) -> pd.DataFrame:
+        """Run sql/<name>.sql (its {placeholders} filled with `parts`, if any) in its own transaction: the rows it
+        selects as a DataFrame with the query's column names."""
+        with self.transaction() as cur:
+            return frame(cur, _run_any(cur, name, params, parts))
+
     @contextmanager
     def copy_out(self, statement: sql.Composable) -> Iterator[IO[bytes]]:
         """Run a COPY ... TO STDOUT into a temporary file, rewound for reading.
@@ -157,12 +171,68 @@ def run_composed_named(
     return cur.fetchall() if cur.description is not None else []
 
 
+def _run_any(
+    cur: psycopg2.extensions.cursor,
+    name: str,
+    params: dict[str, Any] | None,
+    parts: dict[str, sql.Composable],
+) -> list[tuple[Any, ...]]:
+    # A file goes through composition only when it has placeholders to fill (the others may hold literal braces),
+    # and through run_named / run_composed_named either way, so whatever wraps those (the benchmark's per-statement
+    # timing) sees these statements too.
+    if parts:
+        return run_composed_named(cur, name, params or {}, **parts)
+    return run_named(cur, name, params)
+
+
+def records_named(
+    cur: psycopg2.extensions.cursor,
+    name: str,
+    params: dict[str, Any] | None = None,
+    **parts: sql.Composable,
+) -> list[dict[str, Any]]:
+    """Run sql/<name>.sql on an open cursor (its {placeholders} filled with `parts`, if any): the rows it selects
+    as dicts keyed by the query's column names."""
+    return records(cur, _run_any(cur, name, params, parts))
+
+
+def column_names(cur: psycopg2.extensions.cursor) -> list[str]:
+    """The names of the columns the cursor's last statement selects ([] for a statement that selects none)."""
+    return [column.name for column in cur.description] if cur.description is not None else []
+
+
+def records(cur: psycopg2.extensions.cursor, rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Rows the cursor's last statement selected, as dicts keyed by its column names: a row's shape comes from the
+    SQL, so a caller never restates the column order."""
+    columns = column_names(cur)
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def frame(cur: psycopg2.extensions.cursor, rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
+    """Rows the cursor's last statement selected, as a DataFrame with its column names (no rows: an empty frame that
+    still has them)."""
+    import pandas as pd
+
+    return pd.DataFrame(list(rows), columns=column_names(cur))
+
+
 def copy_in(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str], data: TextIO) -> None:
     """COPY tab-separated text rows (PostgreSQL text format, \\N for null) into segflow.<table>."""
     statement = sql.SQL(read_sql("queries/db/copy_into_table")).format(
         table=sql.Identifier(SCHEMA, table), columns=sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     cur.copy_expert(statement.as_string(cur), data)
+
+
+def copy_frame(
+    cur: psycopg2.extensions.cursor, table: str, rows: pd.DataFrame, float_format: str | None = None
+) -> None:
+    """COPY a DataFrame into segflow.<table>, its columns into the table's columns of the same names (NaN and None
+    as NULL; float_format, e.g. "%.2f", rounds floats on the way)."""
+    buffer = io.StringIO()
+    rows.to_csv(buffer, sep="\t", header=False, index=False, na_rep="\\N", float_format=float_format)
+    buffer.seek(0)
+    copy_in(cur, table, [str(column) for column in rows.columns], buffer)
 
 
 def copy_named(cur: psycopg2.extensions.cursor, name: str, data: TextIO) -> None:

@@ -16,7 +16,7 @@ from psycopg2 import sql
 
 from segflow import aggregates
 from segflow.data.staging import staged_lines
-from segflow.db import Database, read_sql, run_composed_named, run_named
+from segflow.db import Database, read_sql, records_named, run_composed_named, run_named
 from segflow.errors import NonNumericFeature, SegflowError, UnknownFeature, joined
 from segflow.partitions import WHOLE, Partition
 from segflow.settings import DEFAULT_SOURCE, Settings
@@ -141,20 +141,9 @@ def source_parts(settings: Settings) -> dict[str, sql.Composable]:
 def transactions_summary(db: Database) -> dict[str, Any]:
     """What segflow.transactions holds: lines, customers, invoices, unknown-customer and return lines, first
     and last line time."""
-    columns = (
-        "lines",
-        "customers",
-        "invoices",
-        "unknown_customer_lines",
-        "return_lines",
-        "first_line_at",
-        "last_line_at",
-    )
-    with db.transaction() as cur:
-        row = run_composed_named(
-            cur, "queries/features/transactions_summary", {}, **staged_lines(sql.Identifier("segflow", "transactions"))
-        )[0]
-    return dict(zip(columns, row, strict=True))
+    return db.records(
+        "queries/features/transactions_summary", {}, **staged_lines(sql.Identifier("segflow", "transactions"))
+    )[0]
 
 
 def check_source_table(db: Database) -> None:
@@ -202,9 +191,7 @@ def data_quality_counts_from_lines(db: Database, settings: Settings, as_of: date
 
 
 def _named_row(cur: Any, name: str, params: dict[str, Any], **parts: sql.Composable) -> dict[str, Any]:
-    row = run_composed_named(cur, name, params, **parts)[0]
-    assert cur.description is not None  # it returned a row, so it has columns
-    return dict(zip([column.name for column in cur.description], row, strict=True))
+    return records_named(cur, name, params, **parts)[0]
 
 
 def compute_features(

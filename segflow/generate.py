@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import logging
 import time
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from segflow import aggregates
-from segflow.db import Database, copy_in, run_named
+from segflow.db import Database, copy_frame, run_named
 from segflow.errors import SegflowError, joined
 
 log = logging.getLogger(__name__)
@@ -370,10 +369,7 @@ def generate_transactions(
         )[0][0]
         for frame in iter_chunks(spec):
             frame["batch_id"] = result.batch_id
-            buffer = io.StringIO()
-            frame.to_csv(buffer, sep="\t", header=False, index=False, na_rep="\\N", float_format="%.2f")
-            buffer.seek(0)
-            copy_in(cur, "transactions", COLUMNS, buffer)
+            copy_frame(cur, "transactions", frame, float_format="%.2f")
             result.lines += len(frame)
             result.chunks += 1
             if progress:

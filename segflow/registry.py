@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import logging
 import os
@@ -18,7 +17,7 @@ import joblib
 import pandas as pd
 import psycopg2.extensions
 
-from segflow.db import Database, copy_in, run_named
+from segflow.db import Database, copy_frame, run_named
 from segflow.errors import NoChampion, SegflowError
 from segflow.modelling.segment_model import SegmentModel, load_artifact
 from segflow.modelling.selection import SELECTION_RULE, Selection
@@ -177,10 +176,7 @@ def _copy_snapshot(cur: psycopg2.extensions.cursor, version: int, snapshot: pd.D
     """The training customers (a sample) and their segments; their features are filled in by SQL."""
     frame = snapshot.reindex(columns=list(SNAPSHOT_COLUMNS[1:])).copy()
     frame.insert(0, "model_version", version)
-    buffer = io.StringIO()
-    frame.to_csv(buffer, sep="\t", header=False, index=False, na_rep="\\N")
-    buffer.seek(0)
-    copy_in(cur, "model_training_snapshots", SNAPSHOT_COLUMNS, buffer)
+    copy_frame(cur, "model_training_snapshots", frame)
 
 
 def _maybe(value: Any) -> float | None:
@@ -216,8 +212,9 @@ def promote(db: Database, version: int) -> None:
 
 
 def list_versions(db: Database) -> list[dict[str, Any]]:
-    columns = ("version", "status", "created_at", "algorithm", "k", "features", "as_of", "sample_size", "silhouette")
-    return [dict(zip(columns, row, strict=True)) for row in db.run("queries/registry/list_models")]
+    """Every model version, newest first: version, status, created_at, algorithm, k, features, as_of, sample_size,
+    silhouette."""
+    return db.records("queries/registry/list_models")
 
 
 def details(db: Database, version: int | None = None) -> dict[str, Any]:

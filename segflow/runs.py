@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeGuard, get_args
 import pandas as pd
 from psycopg2 import sql
 
-from segflow.db import Database, run_composed_named
+from segflow.db import Database
 from segflow.errors import SegflowError
 from segflow.features import feature_value
 from segflow.segments import RULE_SEGMENTS
@@ -128,20 +128,7 @@ def run_summary(db: Database, attempt_id: int) -> dict[str, Any]:
     """as_of, model_version, retrained, customers_known, retrain_reason, run_id, outcome, batch_changes
     (imports added or removed since the last published run) and the names' rules' figures (members_moved,
     members_returned_all, name_contradictions; None before scoring) of an attempt."""
-    columns = (
-        "as_of",
-        "model_version",
-        "retrained",
-        "customers_known",
-        "retrain_reason",
-        "run_id",
-        "outcome",
-        "batch_changes",
-        "members_moved",
-        "members_returned_all",
-        "name_contradictions",
-    )
-    return dict(zip(columns, db.run("queries/runs/run_summary", {"attempt_id": attempt_id})[0], strict=True))
+    return db.records("queries/runs/run_summary", {"attempt_id": attempt_id})[0]
 
 
 @dataclass(frozen=True)
@@ -183,10 +170,9 @@ def current_run(db: Database) -> tuple[int, int, date] | None:
 
 def published_run(db: Database, run_id: int | None = None) -> dict[str, Any]:
     """A published run (default: the one BI reads now): run_id, as_of, attempt_id, model_version, ..."""
-    rows = db.run("queries/runs/published_run", {"run_id": run_id})
+    rows = db.records("queries/runs/published_run", {"run_id": run_id})
     if rows:
-        columns = ("run_id", "as_of", "attempt_id", "model_version", "customers_known", "published_at")
-        return dict(zip(columns, rows[0], strict=True))
+        return rows[0]
     if run_id is None:
         raise NoPublishedRun()
     known = db.run("queries/runs/run_status", {"run_id": run_id})
@@ -210,18 +196,7 @@ def names_line(info: dict[str, Any]) -> str | None:
 def segment_table(db: Database, attempt_id: int) -> pd.DataFrame:
     """Per segment of a published attempt: key, name, customers, share of all its customers, mean recency,
     frequency, monetary, the segment's action and its share of the run's revenue (None without revenue)."""
-    columns = [
-        "segment_key",
-        "segment_name",
-        "customers",
-        "share",
-        "mean_recency_days",
-        "mean_frequency",
-        "mean_monetary",
-        "action",
-        "revenue_share",
-    ]
-    rows = db.run(
+    return db.frame(
         "queries/runs/run_segment_table",
         {
             "attempt_id": attempt_id,
@@ -229,15 +204,13 @@ def segment_table(db: Database, attempt_id: int) -> pd.DataFrame:
             "rule_actions": [action for _, action in RULE_SEGMENTS.values()],
         },
     )
-    return pd.DataFrame(rows, columns=columns)
 
 
 def segment_feature_means(db: Database, attempt_id: int, features: Sequence[str]) -> pd.DataFrame:
     """Per segment of an attempt (index: segment key), the mean of each feature over its customers that have it."""
     means = sql.SQL(", ").join(sql.SQL("avg({}) as {}").format(feature_value(f), sql.Identifier(f)) for f in features)
-    with db.transaction() as cur:
-        rows = run_composed_named(cur, "queries/runs/segment_feature_means", {"attempt_id": attempt_id}, means=means)
-    return pd.DataFrame(rows, columns=["segment_key", *features]).set_index("segment_key").astype(float)
+    means_frame = db.frame("queries/runs/segment_feature_means", {"attempt_id": attempt_id}, means=means)
+    return means_frame.set_index("segment_key").astype(float)
 
 
 @contextmanager

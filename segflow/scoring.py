@@ -1,7 +1,9 @@
 """Scoring customers with a saved model: a frame of features in, segments (with names, actions, distance and
 confidence) out, and one error per row whose values a model cannot score.
 
-Every surface that scores (what-if, `score-file`, the API) goes through `Scorer`, so they agree to the last digit.
+Everything that scores goes through `Scorer.assign`, so they agree to the last digit: the run's score stage and the
+comparison's re-scoring (a run's stored features, written by COPY with `copy_assignments`), and what-if,
+`score-file` and the API (`Scorer.score`, which first checks values that come from outside).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import io
 import math
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +23,7 @@ from typing import IO, Any, cast
 
 import numpy as np
 import pandas as pd
+import psycopg2.extensions
 from psycopg2 import sql
 
 from segflow import features, registry
@@ -28,10 +31,10 @@ from segflow.csv_cells import write_csv
 from segflow.data.ingest.files import NotInEncoding, check_file, open_binary
 from segflow.data.ingest.layouts import MappingInvalid, check_delimiter, resolve_layout
 from segflow.data.ingest.parse import LineParser
-from segflow.db import Database, copy_named, read_sql, run_named
+from segflow.db import Database, copy_frame, copy_named, read_sql, run_named
 from segflow.errors import FileProblem, NoChampion, SegflowError, joined
 from segflow.modelling.segment_model import SegmentModel
-from segflow.segments import name_members
+from segflow.segments import MemberNames, name_members
 
 SCORE_COLUMNS = ("segment_key", "segment_name", "action", "distance", "confidence", "model_version")
 # Distance and confidence are rounded so that a customer scored alone and in a file of a million get the same digits.
@@ -73,6 +76,17 @@ class RowError:
     row: int
     message: str
     column: str = ""
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """Per customer: the model's cluster, the segment the names' rules give (segflow.segments.MemberNames: key, name,
+    action, R/F/M scores), and the distance and confidence rounded to DECIMALS."""
+
+    cluster_keys: np.ndarray
+    members: MemberNames
+    distance: np.ndarray
+    confidence: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -118,14 +132,17 @@ class Scorer:
         self.cut_points = cut_points or {}
 
     @classmethod
-    def load(cls, db: Database, version: int | None = None) -> Scorer:
-        """The model of `version` (None: the champion; NoChampion if there is none) and its segment names."""
+    def load(
+        cls, db: Database, version: int | None = None, fallback_cut_points: dict[str, list[float]] | None = None
+    ) -> Scorer:
+        """The model of `version` (None: the champion; NoChampion if there is none), its segment names and its R/F/M
+        cut points (a model stored without them: fallback_cut_points, a run's own, so scoring a run uses those)."""
         if version is None:
             version = registry.champion(db)
             if version is None:
                 raise NoChampion()
         model = registry.load(db, version)  # raises UnknownModelVersion for a version that does not exist
-        cuts = registry.rfm_cut_points(db, version)
+        cuts = registry.rfm_cut_points(db, version) or fallback_cut_points
         return cls(version, model, registry.segment_names(db, version), cuts)
 
     def input_columns(self, given: list[str] | pd.Index) -> list[str]:
@@ -139,6 +156,41 @@ class Scorer:
         if missing:
             raise MissingFeatureValues(self.version, list(self.features), missing)
 
+    def assign(self, features: pd.DataFrame, rule_inputs: pd.DataFrame | None = None) -> Assigned:
+        """The segment of each row of valid feature values (the model's features, as stored by a run or checked by
+        `score`); the names' rules read rule_inputs (default: `features`), see segflow.segments.name_members."""
+        labels, distance, confidence = self.model.assign(features)
+        cluster_keys = np.asarray(self.model.segment_keys, dtype=object)[labels]
+        members = name_members(
+            cluster_keys, self.names, features if rule_inputs is None else rule_inputs, self.cut_points
+        )
+        return Assigned(
+            cluster_keys,
+            members,
+            np.round(distance.astype(float), DECIMALS),
+            np.round(confidence.astype(float), DECIMALS),
+        )
+
+    def assignment_rows(self, attempt_id: int, features: pd.DataFrame) -> pd.DataFrame:
+        """A run's customers (`features`: customer_id and the stored features) as rows of segflow.segment_assignments:
+        segment, model version, distance, confidence, cluster and, with cut points, the R/F/M scores."""
+        assigned = self.assign(features)
+        rows = pd.DataFrame(
+            {
+                "attempt_id": attempt_id,
+                "customer_id": features["customer_id"].to_numpy(),
+                "segment_key": assigned.members.keys,
+                "segment_name": assigned.members.names,
+                "action": assigned.members.actions,
+                "model_version": self.version,
+                "distance": assigned.distance,
+                "confidence": assigned.confidence,
+                "cluster_key": assigned.cluster_keys,
+            }
+        )
+        scores = assigned.members.scores
+        return rows if scores is None else rows.join(scores.reset_index(drop=True))
+
     def score(self, frame: pd.DataFrame, first_row: int = 1) -> ScoredBatch:
         """Score every row whose feature values are valid; the others become RowErrors numbered from first_row."""
         self.check_columns(frame.columns)
@@ -151,14 +203,12 @@ class Scorer:
         matrix = np.column_stack([values[name][valid] for name in self.features])
         columns.update({name: matrix[:, i] for i, name in enumerate(self.features)})
         if valid.any():
-            labels, distance, confidence = self.model.assign(pd.DataFrame(matrix, columns=self.features))
-            keys = np.asarray(self.model.segment_keys, dtype=object)[labels]
-            members = name_members(keys, self.names, self._rule_inputs(frame, values, valid), self.cut_points)
-            columns["segment_key"] = members.keys
-            columns["segment_name"] = members.names
-            columns["action"] = members.actions
-            columns["distance"] = np.round(distance.astype(float), DECIMALS)
-            columns["confidence"] = np.round(confidence.astype(float), DECIMALS)
+            assigned = self.assign(pd.DataFrame(matrix, columns=self.features), self._rule_inputs(frame, values, valid))
+            columns["segment_key"] = assigned.members.keys
+            columns["segment_name"] = assigned.members.names
+            columns["action"] = assigned.members.actions
+            columns["distance"] = assigned.distance
+            columns["confidence"] = assigned.confidence
         else:
             columns.update({column: np.array([], dtype=object) for column in SCORE_COLUMNS[:-1]})
         columns["model_version"] = np.full(int(valid.sum()), self.version)
@@ -212,6 +262,25 @@ class Scorer:
                     message = f"{name}: {value_problem(name, float(parsed[position]))}"
                 problems[int(position)] = RowError(first_row + int(position), message, name)
         return values, list(problems.values())
+
+
+def copy_assignments(
+    cur: psycopg2.extensions.cursor,
+    scorer: Scorer,
+    attempt_id: int,
+    chunks: Iterable[pd.DataFrame],
+    table: str = "segment_assignments",
+    columns: Sequence[str] | None = None,
+) -> int:
+    """Score a run's stored features chunk by chunk and COPY each chunk's assignment rows (Scorer.assignment_rows;
+    `columns`: those the table takes, default all) into segflow.<table>, on the caller's transaction; rows written.
+    Memory holds one chunk at a time."""
+    written = 0
+    for chunk in chunks:
+        rows = scorer.assignment_rows(attempt_id, chunk)
+        copy_frame(cur, table, rows if columns is None else rows[list(columns)])
+        written += len(rows)
+    return written
 
 
 def _excerpt(value: object) -> str:

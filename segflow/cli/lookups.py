@@ -167,22 +167,19 @@ def customer_command(customer_id: Annotated[str, typer.Argument(help="The custom
     console.print(history)
 
 
+# The current row's columns that the customer's heading and action line already show; the features table shows
+# every other column, in the query's order (queries/customers/customer_current_segment), so a column added there
+# shows up here without a second list of them.
+SHOWN_ABOVE = frozenset({"customer_id", "segment_key", "segment_name", "action", "model_version", "run_id", "as_of"})
+
+
 def _rfm_table(now: dict[str, Any]) -> Table:
     table = Table(title="features as of " + str(now["as_of"]), show_header=False)
     table.add_column("feature")
     table.add_column("value", justify="right")
-    for key in (
-        "recency_days",
-        "frequency",
-        "monetary",
-        "tenure_days",
-        "r_score",
-        "f_score",
-        "m_score",
-        "distance",
-        "confidence",
-    ):
-        table.add_row(key.replace("_", " "), value_text(now[key]))
+    for key, value in now.items():
+        if key not in SHOWN_ABOVE:
+            table.add_row(key.replace("_", " "), value_text(value))
     return table
 
 

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import time
 from typing import NamedTuple
 
-import numpy as np
-import pandas as pd
-
 from segflow import features as feature_store
-from segflow import registry
-from segflow.db import Database, copy_in, run_composed_named, run_named
+from segflow.db import Database, run_composed_named, run_named
 from segflow.partitions import Partition, partitions_of
 from segflow.runs import NoModelVersion, record_stage_seconds, run_info
-from segflow.segments import INACTIVE, MEMBER_TOLERANCE, NAMES, RETURNED_ALL, UNSCORED, name_members
+from segflow.scoring import Scorer, copy_assignments
+from segflow.segments import INACTIVE, MEMBER_TOLERANCE, NAMES, RETURNED_ALL, UNSCORED
 from segflow.settings import Settings
 
 
@@ -41,42 +37,16 @@ def score_partition(db: Database, settings: Settings, attempt_id: int, partition
     if info.model_version is None:
         raise NoModelVersion(attempt_id)
     started = time.perf_counter()
-    model = registry.load(db, info.model_version)
-    names = registry.segment_names(db, info.model_version)
-    feature_set = feature_store.FeatureSet(tuple(model.features))
     # The model's cut points (else this run's own), so scores mean the same in every run it scores.
-    cuts = registry.rfm_cut_points(db, info.model_version) or info.rfm_cut_points or {}
-    label_keys = np.asarray(model.segment_keys, dtype=object)
+    scorer = Scorer.load(db, info.model_version, fallback_cut_points=info.rfm_cut_points)
+    feature_set = feature_store.FeatureSet(tuple(scorer.features))
     scope = {"attempt_id": attempt_id, **partition.params()}
-    scored = 0
     with db.transaction() as cur:
         run_named(cur, "queries/score/delete_run_assignments", scope)
         chunks = feature_store.export_features(
             db, attempt_id, feature_set, chunk_rows=settings.score_chunk_rows, partition=partition
         )
-        for chunk in chunks:
-            labels, distance, confidence = model.assign(chunk)
-            members = name_members(label_keys[labels], names, chunk, cuts)
-            frame = pd.DataFrame(
-                {
-                    "attempt_id": attempt_id,
-                    "customer_id": chunk["customer_id"].to_numpy(),
-                    "segment_key": members.keys,
-                    "segment_name": members.names,
-                    "action": members.actions,
-                    "model_version": info.model_version,
-                    "distance": distance.round(6),
-                    "confidence": confidence.round(6),
-                    "cluster_key": label_keys[labels],
-                }
-            )
-            if members.scores is not None:
-                frame = frame.join(members.scores.reset_index(drop=True))
-            buffer = io.StringIO()
-            frame.to_csv(buffer, sep="\t", header=False, index=False, na_rep="\\N")
-            buffer.seek(0)
-            copy_in(cur, "segment_assignments", tuple(frame.columns), buffer)
-            scored += len(frame)
+        scored = copy_assignments(cur, scorer, attempt_id, chunks)
         run_composed_named(
             cur,
             "queries/score/assign_rule_segments",

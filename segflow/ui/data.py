@@ -22,64 +22,20 @@ from segflow.segments import RULE_SEGMENTS
 from segflow.settings import Settings
 
 RULE_ACTIONS = {key: action for key, (_, action) in RULE_SEGMENTS.items()}
-SEGMENT_COLUMNS = [
-    "segment_key",
-    "segment_name",
-    "action",
-    "customers",
-    "share",
-    "revenue",
-    "revenue_share",
-    "mean_recency_days",
-    "mean_frequency",
-    "mean_monetary",
-]
-MEMBER_COLUMNS = [
-    "customer_id",
-    "segment_key",
-    "segment_name",
-    "recency_days",
-    "frequency",
-    "monetary",
-    "tenure_days",
-    "r_score",
-    "f_score",
-    "m_score",
-    "distance",
-    "confidence",
-]
+# Members' figures charted and filtered as numbers (the query's other columns are ids, names and 1-5 scores).
 MEMBER_FEATURES = ["recency_days", "frequency", "monetary", "tenure_days", "distance", "confidence"]
-DRIFT_COLUMNS = [
-    "run_id",
-    "as_of",
-    "model_version",
-    "customers_known",
-    "reference",
-    "reference_run",
-    "reference_model_version",
-    "dataset_drift",
-    "drift_share",
-    "segment_psi",
-    "html_path",
-    "inactive_then",
-    "inactive_now",
-    "inactive_risen",
-    "new_since_reference",
-    "customers_now",
-]
 
 
 def run_segments(db: Database, attempt_id: int) -> pd.DataFrame:
     """A published attempt's segments: name, action, customers, share, revenue and revenue share, mean R/F/M."""
-    frame = pd.DataFrame(db.run("queries/ui/run_segments", {"attempt_id": attempt_id}), columns=SEGMENT_COLUMNS)
+    frame = db.frame("queries/ui/run_segments", {"attempt_id": attempt_id})
     frame["action"] = frame["action"].fillna(frame["segment_key"].map(RULE_ACTIONS)).fillna("")
     return frame
 
 
 def segment_members(db: Database, segment_key: str, limit: int) -> pd.DataFrame:
     """Customers of a segment in the current run with their features, at most `limit` of them (by id)."""
-    rows = db.run("queries/ui/segment_members", {"segment_key": segment_key, "limit": limit})
-    frame = pd.DataFrame(rows, columns=MEMBER_COLUMNS)
+    frame = db.frame("queries/ui/segment_members", {"segment_key": segment_key, "limit": limit})
     # Numeric columns arrive as Decimal from PostgreSQL numeric: floats filter and chart like numbers.
     for column in MEMBER_FEATURES:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
@@ -96,21 +52,17 @@ def within_ranges(frame: pd.DataFrame, ranges: dict[str, tuple[float, float]]) -
 
 def drift_by_run(db: Database) -> pd.DataFrame:
     """Every published run, newest first, one row per drift reference (runs without reports: one empty row)."""
-    return pd.DataFrame(db.run("queries/ui/drift_by_run"), columns=DRIFT_COLUMNS)
+    return db.frame("queries/ui/drift_by_run")
 
 
 def segment_shares_by_run(db: Database) -> pd.DataFrame:
     """Each published run's segment shares: run_id, as_of, segment_key, segment_name, share."""
-    return pd.DataFrame(
-        db.run("queries/ui/segment_shares_by_run"), columns=["run_id", "as_of", "segment_key", "segment_name", "share"]
-    )
+    return db.frame("queries/ui/segment_shares_by_run")
 
 
 def transitions_into(db: Database, run_id: int) -> pd.DataFrame:
     """Customers moving into a run from the published run before it, one row per (from, to) segment pair."""
-    rows = db.run("queries/transitions/transitions_into_run", {"run_id": run_id})
-    columns = ["from_run", "to_run", "from_key", "from_name", "to_key", "to_name", "customers", "compared_under"]
-    return pd.DataFrame(rows, columns=columns)
+    return db.frame("queries/transitions/transitions_into_run", {"run_id": run_id})
 
 
 def report_file(settings: Settings, run_id: int, reference: str) -> Path | None:

@@ -16,9 +16,10 @@ names as (
 )
 
 select
-    m.from_run, m.to_run, m.from_segment_key,
+    m.from_run, m.to_run, m.from_segment_key as from_key,
     coalesce(tf.segment_name, f.segment_name, m.from_segment_key) as from_name,
-    m.to_segment_key, coalesce(t.segment_name, m.to_segment_key) as to_name, m.customers, m.compared_under_model
+    m.to_segment_key as to_key, coalesce(t.segment_name, m.to_segment_key) as to_name, m.customers,
+    m.compared_under_model as compared_under
 from moves as m
 left join names as f on f.run_id = m.from_run and f.segment_key = m.from_segment_key
 left join names as tf on tf.run_id = m.to_run and tf.segment_key = m.from_segment_key
