@@ -54,7 +54,8 @@ def score_file(
     row could be scored.
     """
     from segflow.data.ingest.layouts import parse_mapping
-    from segflow.scoring import MissingFeatureValues, Scorer, feature_mapping, score_csv, transactions_to_features
+    from segflow.scoring import MissingFeatureValues, Scorer
+    from segflow.serving.score_file import feature_mapping, score_csv, transactions_to_features
 
     if not file.is_file():
         raise ScoreFileMissing(str(file))

@@ -8,7 +8,7 @@ from support.cli import segflow
 from support.data import ONLINE_RETAIL_II_HEADER, make_rfm_lines
 
 from segflow.generate import GeneratorSpec, generate_transactions
-from segflow.scoring import transactions_to_features
+from segflow.serving.score_file import transactions_to_features
 from segflow.stages import run_nightly
 
 SPEC = GeneratorSpec(customers=400, days=120, seed=5, start=date(2024, 1, 1))

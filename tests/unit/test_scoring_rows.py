@@ -87,7 +87,7 @@ def test_a_missing_feature_column_is_named():
 
 
 def test_a_features_file_is_scored_in_chunks_with_bad_rows_in_a_side_file(tmp_path):
-    from segflow.scoring import score_csv
+    from segflow.serving.score_file import score_csv
 
     source = tmp_path / "customers.csv"
     source.write_text("id,Recency,frequency,monetary\na,0,1,0\nb,10,1,50\nc,x,1,1\nd,1,1,1\ne,2,0,1\n")
@@ -148,7 +148,7 @@ def _live_formulas(path) -> list[str]:
 
 
 def test_a_scored_file_and_its_errors_file_carry_no_live_formula(tmp_path):
-    from segflow.scoring import score_csv
+    from segflow.serving.score_file import score_csv
 
     source = tmp_path / "customers.csv"
     rows = [["id", "=note", "recency_days", "frequency", "monetary", "balance"]]

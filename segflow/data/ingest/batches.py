@@ -43,23 +43,7 @@ def remove_batch(db: Database, batch_id: int) -> int:
 
 def list_batches(db: Database) -> list[dict[str, Any]]:
     """Every import, newest first: name, status, options, counts and times."""
-    columns = (
-        "batch_id",
-        "kind",
-        "name",
-        "status",
-        "layout",
-        "options",
-        "lines_read",
-        "lines_loaded",
-        "lines_rejected",
-        "rejected_by_reason",
-        "started_at",
-        "finished_at",
-        "removed_at",
-        "error",
-    )
-    return [dict(zip(columns, row, strict=True)) for row in db.run("queries/ingest/list_batches")]
+    return db.records("queries/ingest/list_batches")
 
 
 def has_generated_data(db: Database) -> bool:

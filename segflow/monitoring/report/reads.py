@@ -9,7 +9,7 @@ import pandas as pd
 from psycopg2 import sql
 
 from segflow import registry
-from segflow.db import Database, run_composed_named
+from segflow.db import Database, frame, run_composed_named
 from segflow.features import feature_value
 from segflow.monitoring.drift_references import attempt_sample, reports_for_run
 from segflow.segments import RULE_SEGMENTS
@@ -27,8 +27,8 @@ def feature_sample(db: Database, attempt_id: int, features: list[str], size: int
             {"attempt_id": attempt_id, "seed": str(seed), "limit": size},
             features=columns,
         )
-    frame = pd.DataFrame(rows, columns=["customer_id", "segment_key", *features])
-    return frame.astype(dict.fromkeys(features, "float64"))
+        sample = frame(cur, rows)
+    return sample.astype(dict.fromkeys(features, "float64"))
 
 
 def map_sample(db: Database, attempt_id: int, seed: int) -> pd.DataFrame:

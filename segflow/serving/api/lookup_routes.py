@@ -14,21 +14,6 @@ from segflow.segments import RULE_SEGMENTS
 from segflow.serving.api.champion import ChampionModel
 from segflow.serving.api.models import ID_PATTERN, MAX_ID_LENGTH, Health
 
-SEGMENT_COLUMNS = (
-    "run_id",
-    "as_of",
-    "model_version",
-    "segment_key",
-    "segment_name",
-    "action",
-    "customers",
-    "share",
-    "mean_recency_days",
-    "mean_frequency",
-    "mean_monetary",
-    "total_monetary",
-)
-
 
 def lookup_routes(db: Database, champion: ChampionModel, guarded: list[Any]) -> APIRouter:
     """/customers/{customer_id} and /segments behind the `guarded` dependencies; /health open to every caller."""
@@ -45,7 +30,7 @@ def lookup_routes(db: Database, champion: ChampionModel, guarded: list[Any]) -> 
     @router.get("/segments", dependencies=guarded)
     def segments() -> dict[str, Any]:
         """The segments of the current published run: size, share, means, revenue, action."""
-        rows = [dict(zip(SEGMENT_COLUMNS, row, strict=True)) for row in db.run("queries/api/current_segments")]
+        rows = db.records("queries/api/current_segments")
         run = {k: rows[0][k] for k in ("run_id", "as_of")} if rows else {"run_id": None, "as_of": None}
         segments = [{k: v for k, v in row.items() if k not in ("run_id", "as_of")} for row in rows]
         for segment in segments:  # a rule segment's action is segflow's, not a model's
