@@ -109,8 +109,8 @@ NAIVE_FILE = textwrap.dedent(
     """
     import sys
     import pandas as pd
-    from segflow.db import Database
-    from segflow.scoring import Scorer
+    from segflow.storage.db import Database
+    from segflow.modelling.scoring import Scorer
     from segflow.settings import Settings
     frame = pd.read_csv(sys.argv[1])
     batch = Scorer.load(Database(Settings())).score(frame)

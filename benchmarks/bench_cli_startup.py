@@ -51,8 +51,8 @@ def segflow(home: Path, *args: str, checkout: Path | None = None) -> tuple[float
 
 
 def last_day(home: Path) -> str:
-    from segflow.features import transactions_summary
-    from segflow.runtime import open_database
+    from segflow.data.features import transactions_summary
+    from segflow.orchestration.runtime import open_database
     from segflow.settings import Settings
 
     _, db = open_database(Settings(_env_file=None, home=home))

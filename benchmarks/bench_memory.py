@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--retrain", choices=["always", "never", "auto"], default="always")
     args = parser.parse_args()
 
-    from segflow.runtime import open_database
+    from segflow.orchestration.runtime import open_database
     from segflow.settings import Settings
     from segflow.stages import nightly
 

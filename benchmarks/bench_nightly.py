@@ -213,8 +213,8 @@ def private_runtime_dir(prefix: str) -> None:
 
 def step_prepare(home: Path, customers: int, days: int) -> dict[str, Any]:
     """Generate the home's lines (once) and train its first champion (once); the database URL."""
-    from segflow.generate import GeneratorSpec, generate_transactions
-    from segflow.runtime import open_database
+    from segflow.data.generate import GeneratorSpec, generate_transactions
+    from segflow.orchestration.runtime import open_database
     from segflow.settings import Settings
     from segflow.stages import run_nightly
 
@@ -309,9 +309,9 @@ def step_explain(home: Path, as_of: date) -> dict[str, Any]:
     temporary table: the query runs for real, and nothing stays."""
     from psycopg2 import sql
 
-    from segflow.runtime import open_database
+    from segflow.orchestration.runtime import open_database
     from segflow.settings import Settings
-    from segflow.sqlfiles import read_sql
+    from segflow.storage.sqlfiles import read_sql
 
     settings, db = open_database(Settings(_env_file=None, home=home))  # type: ignore[call-arg]
     query = sql.SQL("explain (analyze, buffers) " + read_sql("queries/features/compute_rfm_features")).format(
@@ -327,9 +327,9 @@ def step_explain(home: Path, as_of: date) -> dict[str, Any]:
 def step_profile(home: Path, as_of: date) -> dict[str, Any]:
     """A scoring night as of `as_of` (its lines already added; the stages in this process, without Prefect), then a
     rebuild, with every named SQL file, COPY in and COPY out timed: what each stage's seconds are made of."""
-    import segflow.db
-    from segflow import aggregates
-    from segflow.runtime import open_database
+    import segflow.storage.db
+    from segflow.data import aggregates
+    from segflow.orchestration.runtime import open_database
     from segflow.settings import Settings
     from segflow.stages import nightly
 
@@ -351,27 +351,27 @@ def step_profile(home: Path, as_of: date) -> dict[str, Any]:
 
         return timed
 
-    # Every module imported `run_named` & co. by name: patch each binding, segflow.db's own included.
-    originals = {name: getattr(segflow.db, name) for name in ("run_named", "run_composed_named", "copy_in")}
+    # Every module imported `run_named` & co. by name: patch each binding, segflow.storage.db's own included.
+    originals = {name: getattr(segflow.storage.db, name) for name in ("run_named", "run_composed_named", "copy_in")}
     wrappers = {
-        "run_named": timing(segflow.db.run_named, lambda cur, name, *rest: name),
-        "run_composed_named": timing(segflow.db.run_composed_named, lambda cur, name, *rest: name),
-        "copy_in": timing(segflow.db.copy_in, lambda cur, table, *rest: f"COPY in {table}"),
+        "run_named": timing(segflow.storage.db.run_named, lambda cur, name, *rest: name),
+        "run_composed_named": timing(segflow.storage.db.run_composed_named, lambda cur, name, *rest: name),
+        "copy_in": timing(segflow.storage.db.copy_in, lambda cur, table, *rest: f"COPY in {table}"),
     }
     for module in [m for name, m in sys.modules.items() if name == "segflow" or name.startswith("segflow.")]:
         for attribute, wrapper in wrappers.items():
             if getattr(module, attribute, None) is originals[attribute]:
                 setattr(module, attribute, wrapper)
-    copy_out = segflow.db.Database.copy_out
+    copy_out = segflow.storage.db.Database.copy_out
 
     @contextmanager
-    def timed_copy_out(self: segflow.db.Database, statement: Any) -> Iterator[Any]:
+    def timed_copy_out(self: segflow.storage.db.Database, statement: Any) -> Iterator[Any]:
         started = time.perf_counter()
         with copy_out(self, statement) as spool:
             add("COPY out (features, drift frames)", time.perf_counter() - started)
             yield spool
 
-    segflow.db.Database.copy_out = timed_copy_out  # type: ignore[method-assign]
+    segflow.storage.db.Database.copy_out = timed_copy_out  # type: ignore[method-assign]
     stages: dict[str, float] = {}
 
     def runner(stage: Callable[..., Any], *args: Any) -> Any:

@@ -61,9 +61,9 @@ def settings_for(home: Path):
 
 
 def step_prepare(home: Path, customers: int) -> dict:
-    from segflow.features import transactions_summary
-    from segflow.generate import GeneratorSpec, generate_transactions
-    from segflow.runtime import open_database
+    from segflow.data.features import transactions_summary
+    from segflow.data.generate import GeneratorSpec, generate_transactions
+    from segflow.orchestration.runtime import open_database
     from segflow.stages import run_nightly
 
     settings, db = open_database(settings_for(home))
@@ -87,7 +87,7 @@ def step_prepare(home: Path, customers: int) -> dict:
 
 
 def step_segflow(home: Path) -> dict:
-    from segflow.runtime import open_database
+    from segflow.orchestration.runtime import open_database
     from segflow.stages import run_nightly
 
     settings, db = open_database(settings_for(home))
@@ -104,7 +104,7 @@ def step_segflow(home: Path) -> dict:
 def step_naive(home: Path) -> dict:
     import pandas as pd
 
-    from segflow.runtime import open_database
+    from segflow.orchestration.runtime import open_database
 
     _, db = open_database(settings_for(home))
     engine = db.engine()
@@ -132,8 +132,8 @@ def same_rules_aggregate(home: Path):  # returns a psycopg2 Composed
     line, as a plain SELECT."""
     from psycopg2 import sql
 
-    from segflow.features import source_parts
-    from segflow.sqlfiles import read_sql
+    from segflow.data.features import source_parts
+    from segflow.storage.sqlfiles import read_sql
 
     text = read_sql("queries/features/compute_rfm_features_from_lines")
     select = text[text.index("with params as") :]
@@ -149,8 +149,8 @@ def step_plain_copy(home: Path) -> dict:
 
 
 def _aggregate_and_copy(home: Path, query, tune: bool) -> dict:  # query: str or psycopg2 Composed
-    from segflow.db import run_named
-    from segflow.runtime import open_database
+    from segflow.orchestration.runtime import open_database
+    from segflow.storage.db import run_named
 
     _, db = open_database(settings_for(home))
     started = time.perf_counter()
@@ -227,7 +227,7 @@ def main() -> None:
                     continue
                 results[step].append(run_step(step, home, customers))
         report(results)
-        from segflow import embedded
+        from segflow.storage import embedded
 
         embedded.stop(home / "pg")
 

@@ -24,11 +24,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
 
-    from segflow import features as feature_store
-    from segflow.algorithms import DEFAULT_ALGORITHMS
+    from segflow.data import features as feature_store
+    from segflow.modelling.algorithms import DEFAULT_ALGORITHMS
     from segflow.modelling.selection import select_model
-    from segflow.runs import current_run
-    from segflow.runtime import open_database
+    from segflow.orchestration.runs import current_run
+    from segflow.orchestration.runtime import open_database
     from segflow.settings import Settings
 
     settings, db = open_database(Settings(_env_file=None, home=args.home))  # type: ignore[call-arg]

@@ -152,13 +152,13 @@ def _settings():
 
 
 def _open():
-    from segflow.runtime import open_database
+    from segflow.orchestration.runtime import open_database
 
     return open_database(_settings())
 
 
 def generate(customers: int) -> None:
-    from segflow.generate import GeneratorSpec, generate_transactions
+    from segflow.data.generate import GeneratorSpec, generate_transactions
 
     _, db = _open()
     generate_transactions(
@@ -171,7 +171,9 @@ def generate(customers: int) -> None:
 
 def run_night(as_of: date, kind: str) -> Night:
     """One night as the flow runs it: the stages, the drift event decision, the segment report, retention."""
-    from segflow import registry, runs, stages
+    from segflow import stages
+    from segflow.modelling import registry
+    from segflow.orchestration import runs
 
     settings, db = _open()
     started = time.perf_counter()
@@ -248,7 +250,7 @@ def simulate(soak: Soak) -> None:
 def verify(soak: Soak) -> None:
     import psutil
 
-    from segflow import retention
+    from segflow.monitoring import retention
     from segflow.monitoring.transitions import transitions_path
 
     settings, db = _open()
@@ -400,7 +402,7 @@ def main() -> int:
         verify(soak)
     finally:
         if not args.database_url:
-            from segflow import embedded
+            from segflow.storage import embedded
 
             embedded.stop(_settings().pg_dir)
     print(f"\nsoak took {time.perf_counter() - started:.0f} s; {len(soak.failures)} check(s) failed")

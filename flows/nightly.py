@@ -15,15 +15,17 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from prefect.runtime import flow_run
 
-from segflow import artifacts, partitions, runs, stages
-from segflow.db import is_transient
+from segflow import stages
+from segflow.monitoring import artifacts
 from segflow.monitoring.drift_report import DriftResult
 from segflow.monitoring.transitions import transitions_path
-from segflow.partitions import Partition
-from segflow.run_guard import one_run_per_database
-from segflow.runs import RetrainMode
-from segflow.runtime import as_of_for, open_database, run_name
+from segflow.orchestration import partitions, runs
+from segflow.orchestration.partitions import Partition
+from segflow.orchestration.run_guard import one_run_per_database
+from segflow.orchestration.runs import RetrainMode
+from segflow.orchestration.runtime import as_of_for, open_database, run_name
 from segflow.settings import Settings
+from segflow.storage.db import is_transient
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -97,7 +99,7 @@ def partition_fan_out(settings: Settings) -> Iterator[stages.FanOut]:
     if not settings.dask_address:
         yield in_this_process
         return
-    from segflow.prefect_api import configured_api_url
+    from segflow.orchestration.prefect_api import configured_api_url
 
     with partitions.dask_task_runner(settings, configured_api_url()) as runner:
 

@@ -3,7 +3,7 @@ limit) as typed fields, and its str() is a readable sentence built from them for
 the API and the app word the same fields for their own reader. A library sentence never names a CLI flag.
 
 Errors live beside the domain that raises them (ingest's in the segflow/data/ingest/ module that raises each, the
-registry's in segflow/registry.py, ...); this module holds the base and the ones several modules raise."""
+registry's in segflow/modelling/registry.py, ...); this module holds the base and the ones several modules raise."""
 
 from __future__ import annotations
 

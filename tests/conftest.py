@@ -23,9 +23,10 @@ from support.coverage import unmeasured_children
 from support.data import ONLINE_RETAIL_II_HEADER
 from support.databases import admin, fresh_database, settings_for, with_database
 
-from segflow import embedded, migrations, prefect_server
-from segflow.db import Database
+from segflow.orchestration import prefect_server
 from segflow.settings import Settings
+from segflow.storage import embedded, migrations
+from segflow.storage.db import Database
 
 # Test files in the order they start, the longest first (by `pytest --durations`); the others follow in collection
 # order. pytest-xdist hands out whole files (--dist loadfile) in this order (--no-loadscope-reorder; its default order,

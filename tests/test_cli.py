@@ -18,7 +18,8 @@ from support.cli import segflow, segflow_in_process
 from support.data import LINE
 from support.devtools import free_port
 
-from segflow import embedded, migrations, prefect_server
+from segflow.orchestration import prefect_server
+from segflow.storage import embedded, migrations
 
 HEADER = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
 
@@ -391,7 +392,7 @@ def test_run_publishes_and_a_rerun_leaves_current_segments_identical(db_url, db,
 def test_report_prints_the_page_path_last_and_names_an_unknown_run(db_url, db, settings):
     from datetime import date
 
-    from segflow.generate import GeneratorSpec, generate_transactions
+    from segflow.data.generate import GeneratorSpec, generate_transactions
     from segflow.stages import run_nightly
 
     generate_transactions(db, GeneratorSpec(customers=600, days=120, seed=3, start=date(2025, 1, 1)))
@@ -441,14 +442,14 @@ def test_a_load_that_loads_nothing_fails_in_one_line_and_a_corrected_reading_rep
 
 
 def test_the_cli_words_library_errors_with_its_own_commands_and_options():
-    from segflow.attributes import MissingIdColumn
     from segflow.cli.wording import worded
+    from segflow.data.attributes import MissingIdColumn
     from segflow.data.ingest.files import NotInEncoding
     from segflow.data.ingest.layouts import UnrecognisedHeader
     from segflow.data.ingest.parse import DatesReadBothWays
     from segflow.errors import NoChampion, SegflowError, UnknownFeature
-    from segflow.prefect_server import PrefectServerUnavailable
-    from segflow.registry import UnknownModelVersion
+    from segflow.modelling.registry import UnknownModelVersion
+    from segflow.orchestration.prefect_server import PrefectServerUnavailable
 
     assert worded(NoChampion()) == "there is no champion model yet; run `segflow run` (or `segflow demo`) first"
     assert worded(UnknownModelVersion(7)) == "model version 7 does not exist (see: segflow models list)"

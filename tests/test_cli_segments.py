@@ -9,9 +9,9 @@ import pytest
 from support.cli import segflow, segflow_in_process
 from support.databases import fresh_database, settings_for
 
-from segflow.db import Database
-from segflow.generate import GeneratorSpec, generate_transactions
+from segflow.data.generate import GeneratorSpec, generate_transactions
 from segflow.stages import run_nightly
+from segflow.storage.db import Database
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,17 @@
-"""The README's layout tree matches the repository."""
+"""The layout trees (the README's packages, docs/development.md's every module) match the repository."""
 
 import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def layout_entries() -> list[str]:
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("<!-- layout", 1)[1].split("```", 2)[1]
+def layout_entries(page: str = "README.md") -> list[str]:
+    text = (ROOT / page).read_text()
+    block = text.split("<!-- layout", 1)[1].split("```", 2)[1]
     entries, parents = [], []
     for line in block.splitlines():
         if not line.strip():
@@ -21,15 +23,26 @@ def layout_entries() -> list[str]:
     return entries
 
 
-def test_every_path_in_the_layout_exists():
-    missing = [entry for entry in layout_entries() if not (ROOT / entry).exists()]
-    assert not missing, f"README layout lists paths that do not exist: {missing}"
+@pytest.mark.parametrize("page", ["README.md", "docs/development.md"])
+def test_every_path_in_the_layout_exists(page):
+    missing = [entry for entry in layout_entries(page) if not (ROOT / entry).exists()]
+    assert not missing, f"{page}'s layout lists paths that do not exist: {missing}"
 
 
-def test_every_module_and_top_level_entry_is_in_the_layout():
-    listed = set(layout_entries())
+def test_every_package_is_in_the_readme_and_every_module_in_the_development_page():
+    packages = {
+        f"{p.parent.relative_to(ROOT)}/" for p in (ROOT / "segflow").glob("*/__init__.py") if p.parent.name != "sql"
+    }
+    assert packages <= set(layout_entries()), (
+        f"packages missing from the README layout: {packages - set(layout_entries())}"
+    )
+    listed = set(layout_entries("docs/development.md"))
     modules = {str(p.relative_to(ROOT)) for p in (ROOT / "segflow").rglob("*.py") if not p.name.startswith("__")}
-    assert modules <= listed, f"modules missing from the README layout: {sorted(modules - listed)}"
+    assert modules <= listed, f"modules missing from docs/development.md's layout: {sorted(modules - listed)}"
+
+
+def test_every_top_level_entry_is_in_the_readme_layout():
+    listed = set(layout_entries())
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
 
     def top_level(path: str) -> str:

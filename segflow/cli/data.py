@@ -183,7 +183,7 @@ def generate(
     ] = None,
 ) -> None:
     """Write realistic synthetic transactions."""
-    from segflow.generate import GeneratorSpec, generate_transactions
+    from segflow.data.generate import GeneratorSpec, generate_transactions
 
     first_day = parse_date(start, "--start") if start else date.today() - timedelta(days=days)
     chosen = tuple(a.strip() for a in archetypes.split(",") if a.strip()) if archetypes else ()
@@ -207,7 +207,7 @@ def load_customers(
     id_column: Annotated[str | None, typer.Option("--id", help="Customer id column (default: customer_id/id).")] = None,
 ) -> None:
     """Load customer attributes to cluster on (--features)."""
-    from segflow.attributes import load_customer_attributes
+    from segflow.data.attributes import load_customer_attributes
 
     result = load_customer_attributes(database(), file, id_column)
     console.print(
@@ -234,9 +234,9 @@ def rebuild(
     """
     import time
 
-    from segflow import aggregates
+    from segflow.data import aggregates
     from segflow.data.aggregates_check import check_against_lines
-    from segflow.runtime import as_of_for
+    from segflow.orchestration.runtime import as_of_for
 
     settings = load_settings()
     db = database(settings)

@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from segflow import embedded, migrations
 from segflow.cli.output import console, database, err_console, load_settings
-from segflow.db import Database, describe_url
 from segflow.settings import Settings, redact_url
+from segflow.storage import embedded, migrations
+from segflow.storage.db import Database, describe_url
 
 db_app = typer.Typer(help="The database: status, URL, migrations, BI logins.", no_args_is_help=True)
 
@@ -44,7 +44,7 @@ def db_bi_docs(
     ],
 ) -> None:
     """Regenerate docs/bi.md's tables from the BI descriptions."""
-    from segflow import bi_catalog
+    from segflow.serving import bi_catalog
 
     try:
         text = document.read_text(encoding="utf-8")
@@ -87,12 +87,12 @@ def db_status() -> None:
     versions = migrations.applied_versions(db)
     table.add_row("schema version", f"{max(versions):03d}" if versions else "none (run segflow db upgrade)")
     if versions:
-        from segflow.features import transactions_summary
+        from segflow.data.features import transactions_summary
 
         summary = transactions_summary(db)
         table.add_row("transactions", f"{summary['lines']:,} lines, {summary['customers']:,} customers")
     if versions and max(versions) >= 9:
-        from segflow import aggregates
+        from segflow.data import aggregates
 
         kept = aggregates.summary(db)
         if kept["needs_rebuild"]:
@@ -104,7 +104,7 @@ def db_status() -> None:
             )
         table.add_row("aggregates", described)
     if versions and max(versions) >= 6:
-        from segflow import attempts
+        from segflow.orchestration import attempts
 
         abandoned = attempts.reap_abandoned(db)
         running = [str(attempt_id) for attempt_id in attempts.running_attempt_ids(db)]
@@ -185,7 +185,7 @@ def db_create_bi_user(
     ] = None,
 ) -> None:
     """Create a read-only BI login; print its URL (last line)."""
-    from segflow import bi
+    from segflow.serving import bi
 
     settings = load_settings()
     login = bi.create_bi_user(database(settings), name, password)

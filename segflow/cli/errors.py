@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from segflow.errors import SegflowError
 
 if TYPE_CHECKING:
-    from segflow.scoring import MissingFeatureValues
+    from segflow.modelling.scoring import MissingFeatureValues
 
 
 @dataclasses.dataclass(eq=False)

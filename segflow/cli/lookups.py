@@ -17,7 +17,7 @@ from segflow.monitoring.drift_shares import new_customers_cell
 from segflow.monitoring.verdict import stored_verdict_text, verdict_word
 
 if TYPE_CHECKING:
-    from segflow.customers import CustomerView
+    from segflow.serving.customers import CustomerView
 
 
 def _verdict_line(label: str, drifted: bool, details: dict[str, Any]) -> str:
@@ -122,7 +122,7 @@ def segments_command(
     run_id: Annotated[int | None, typer.Option("--run", help="Run id (default: the run BI reads now).")] = None,
 ) -> None:
     """Show a run's segments: size, share, mean R/F/M."""
-    from segflow.runs import published_run
+    from segflow.orchestration.runs import published_run
 
     db = database()
     run = published_run(db, run_id)
@@ -133,7 +133,7 @@ def segments_command(
 
 def customer_command(customer_id: Annotated[str, typer.Argument(help="The customer's id.")]) -> None:
     """Show a customer's features, segment and history."""
-    from segflow.customers import customer_view
+    from segflow.serving.customers import customer_view
 
     view = customer_view(database(), customer_id)
     now = view.current
@@ -185,7 +185,7 @@ def _rfm_table(now: dict[str, Any]) -> Table:
 
 def _attribute_tables(view: CustomerView, now: dict[str, Any]) -> list[Table]:
     """The attributes the model clusters on with distance and confidence; then the other attributes loaded."""
-    from segflow.attribute_names import feature_label
+    from segflow.data.attribute_names import feature_label
 
     used = Table(title=f"what model v{now['model_version']} clusters on, as of {now['as_of']}")
     others = Table(title="other attributes loaded (not clustered on)", min_width=50)
@@ -220,7 +220,7 @@ def score_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """What-if: the segment the champion gives these features."""
-    from segflow.customers import what_if
+    from segflow.serving.customers import what_if
 
     values = {
         name: value

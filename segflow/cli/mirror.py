@@ -14,7 +14,7 @@ mlflow_app = typer.Typer(help="The MLflow mirror of the model registry: sync.", 
 @mlflow_app.command("sync")
 def mlflow_sync() -> None:
     """Mirror every model version to MLflow and move its aliases."""
-    from segflow import mlflow_mirror, registry
+    from segflow.modelling import mlflow_mirror, registry
 
     require_extra("mlflow", "segflow mlflow sync")
     db = database()

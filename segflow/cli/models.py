@@ -17,7 +17,7 @@ models_app = typer.Typer(help="The model registry: list, show, promote.", no_arg
 @models_app.command("list")
 def models_list() -> None:
     """List model versions, newest first."""
-    from segflow import registry
+    from segflow.modelling import registry
 
     versions = registry.list_versions(database())
     if not versions:
@@ -47,7 +47,7 @@ def models_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show a version: algorithm, metrics, gates, segments."""
-    from segflow import registry
+    from segflow.modelling import registry
 
     details = registry.details(database(), version)
     if as_json:
@@ -76,7 +76,8 @@ def models_show(
     for column in ("key", "segment", "size", "share of training sample", "action"):
         table.add_column(column, overflow="fold", justify="left" if column in ("key", "segment", "action") else "right")
     for s in details["segments"]:
-        # A segment that no longer fitted the name it inherited says which (segflow.segments, inherited names).
+        # A segment that no longer fitted the name it inherited says which (segflow.modelling.segments: inherited
+        # names).
         name = f"{s['name']} (was {s['renamed_from']})" if s.get("renamed_from") else s["name"]
         table.add_row(s["key"], name, f"{s['size']:,}", f"{s['share']:.1%}", s["action"])
     console.print(table)
@@ -85,8 +86,8 @@ def models_show(
 @models_app.command("promote")
 def models_promote(version: Annotated[int, typer.Argument(help="Model version to make champion.")]) -> None:
     """Make a version the champion (retiring the previous)."""
-    from segflow import mlflow_mirror, registry
     from segflow.cli.mirror import aliases_in_words
+    from segflow.modelling import mlflow_mirror, registry
 
     db = database()
     registry.promote(db, version)

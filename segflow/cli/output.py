@@ -15,10 +15,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from segflow import migrations, private_files
 from segflow.cli.errors import OptionInvalid
-from segflow.db import Database
 from segflow.settings import Settings
+from segflow.storage import migrations, private_files
+from segflow.storage.db import Database
 
 # Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns; wide output stays readable.
 console = Console() if sys.stdout.isatty() else Console(width=160)
@@ -39,7 +39,7 @@ def database(settings: Settings | None = None) -> Database:
 
 
 def print_run(db: Database, attempt_id: int) -> None:
-    from segflow import runs
+    from segflow.orchestration import runs
 
     info = runs.run_summary(db, attempt_id)
     as_of, version, run_id = info["as_of"], info["model_version"], info["run_id"]
@@ -67,8 +67,8 @@ def print_run(db: Database, attempt_id: int) -> None:
 
 
 def print_segment_table(db: Database, attempt_id: int, title: str) -> None:
-    from segflow import runs
-    from segflow.features import RFM_FEATURES
+    from segflow.data.features import RFM_FEATURES
+    from segflow.orchestration import runs
 
     features = runs.run_info(db, attempt_id).features
     if any(f not in RFM_FEATURES for f in features):
@@ -105,8 +105,8 @@ def print_segment_table(db: Database, attempt_id: int, title: str) -> None:
 
 def print_attribute_segment_table(db: Database, attempt_id: int, title: str, features: list[str]) -> None:
     """The segments of a run on customer attributes: size, share and the mean of each feature (no R/F/M)."""
-    from segflow import runs
-    from segflow.attribute_names import feature_label
+    from segflow.data.attribute_names import feature_label
+    from segflow.orchestration import runs
 
     table = Table(title=title)
     for column in ("key", "segment"):

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from segflow import prefect_server
 from segflow.cli.output import console, err_console, is_loopback, load_settings
+from segflow.orchestration import prefect_server
 from segflow.settings import redact_url
 
 prefect_app = typer.Typer(help="Prefect: status, start, stop, setup (run slot, alerts).", no_args_is_help=True)
@@ -19,7 +19,7 @@ prefect_app = typer.Typer(help="Prefect: status, start, stop, setup (run slot, a
 @prefect_app.command("status")
 def prefect_status() -> None:
     """Say which Prefect API flows report to, and where its UI is."""
-    from segflow import prefect_api
+    from segflow.orchestration import prefect_api
 
     settings = load_settings()
     table = Table(show_header=False)
@@ -53,7 +53,7 @@ def prefect_start(
     ] = None,
 ) -> None:
     """Start the embedded Prefect server; print its UI address (last line)."""
-    from segflow import prefect_api
+    from segflow.orchestration import prefect_api
 
     settings = load_settings()
     # As `segflow api` and `segflow ui`: the options win over the settings.
@@ -108,8 +108,8 @@ def prefect_setup(
 
     On the Prefect API flows report to: this database's run slot, and with SEGFLOW_ALERT_WEBHOOK_URL the webhook
     block and the failure automations."""
-    from segflow import alerts, prefect_api, run_guard
-    from segflow.db import Database
+    from segflow.orchestration import alerts, prefect_api, run_guard
+    from segflow.storage.db import Database
 
     settings = load_settings()
     slot = run_guard.slot_name(Database(settings).url)

@@ -22,11 +22,11 @@ from segflow.cli.output import (
     print_run,
     require_extra,
 )
-from segflow.db import Database
 from segflow.settings import Settings, redact_url
+from segflow.storage.db import Database
 
 if TYPE_CHECKING:
-    from segflow.prefect_api import StageDone
+    from segflow.orchestration.prefect_api import StageDone
 
 DEMO_CUSTOMERS = 5_000
 DEMO_DAYS = 365
@@ -35,8 +35,8 @@ DEMO_SEED = 42
 
 def demo(verbose: VerboseOption = False) -> None:
     """Run the main job on demo data (generated if empty)."""
+    from segflow.data.generate import GeneratorSpec, generate_transactions
     from segflow.data.ingest.batches import transactions_exist
-    from segflow.generate import GeneratorSpec, generate_transactions
 
     settings = load_settings()
     _require_integrations(settings)
@@ -52,7 +52,7 @@ def demo(verbose: VerboseOption = False) -> None:
         with chunk_progress("generating demo data") as report:
             result = generate_transactions(db, spec, progress=report)
         console.print(f"generated {result.lines:,} demo lines for {spec.customers:,} customers")
-    from segflow.features import transactions_summary
+    from segflow.data.features import transactions_summary
 
     summary = transactions_summary(db)
     table = Table(title="segflow.transactions")
@@ -131,7 +131,7 @@ class FlowSession:
 
     def flow_run_url(self, flow_run_id: UUID | None) -> str | None:
         """The flow run's page in that UI (inside the session)."""
-        from segflow import prefect_api
+        from segflow.orchestration import prefect_api
 
         return prefect_api.flow_run_url(flow_run_id) if self.ui_url and flow_run_id else None
 
@@ -148,7 +148,7 @@ def _flow_session(settings: Settings, verbose: bool) -> Iterator[FlowSession]:
     (started if it is not running, and left running for the next command). Prefect's log lines go to the API and
     the run log; the terminal shows one line per stage unless `verbose` (then Prefect's lines). Prefect's own
     printing of a failed run is left out: main() words the error."""
-    from segflow import prefect_api, prefect_server
+    from segflow.orchestration import prefect_api, prefect_server
 
     api_url, embedded = None, prefect_api.configured_api_url() is None
     if embedded:
@@ -176,7 +176,7 @@ def _print_stage(stage: StageDone) -> None:
 def _run_flow(as_of: date, retrain: str, features: list[str] | None, allow_stale_source: bool = False) -> FlowRun:
     """Run the nightly flow in this process (inside a _flow_session)."""
     from flows.nightly import nightly_segmentation
-    from segflow.runs import is_retrain_mode
+    from segflow.orchestration.runs import is_retrain_mode
     from segflow.stages.prepare import UnknownRetrainMode
 
     if not is_retrain_mode(retrain):  # _preflight has refused it already, in the words of the command's options
@@ -223,7 +223,7 @@ def run(
     verbose: VerboseOption = False,
 ) -> None:
     """Run the nightly flow once and publish its segments."""
-    from segflow.runtime import as_of_for
+    from segflow.orchestration.runtime import as_of_for
 
     day = as_of_for(None, parse_date(as_of, "--as-of") if as_of else None)
     settings = load_settings()
@@ -271,7 +271,7 @@ def backfill(
 
     Rerunning a date replaces that run's earlier attempt.
     """
-    from segflow.runs import backfill_dates, run_summary
+    from segflow.orchestration.runs import backfill_dates, run_summary
 
     first, last = parse_date(from_, "--from"), parse_date(to, "--to")
     days = backfill_dates(first, last, every)
@@ -310,7 +310,7 @@ def withdraw_command(
     Running the date again publishes it anew.
     """
     from segflow.cli.mirror import aliases_in_words
-    from segflow.withdrawal import withdraw
+    from segflow.orchestration.withdrawal import withdraw
 
     day = parse_date(as_of, "AS_OF")
     settings = load_settings()

@@ -54,7 +54,7 @@ def score_file(
     row could be scored.
     """
     from segflow.data.ingest.layouts import parse_mapping
-    from segflow.scoring import MissingFeatureValues, Scorer
+    from segflow.modelling.scoring import MissingFeatureValues, Scorer
     from segflow.serving.score_file import feature_mapping, score_csv, transactions_to_features
 
     if not file.is_file():

@@ -11,10 +11,6 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from segflow.alerts import AutomationsFileError
-from segflow.attributes import ColumnsCollide, CustomerLineInvalid, CustomerRepeated, MissingIdColumn
-from segflow.bi import BiLoginRefused, EmptyPassword, LoginNameInvalid, NoRolePermission, RoleRace, RoleTaken
-from segflow.bi_catalog import MissingGeneratedSection
 from segflow.cli.errors import (
     AggregatesDiffer,
     AppPortTaken,
@@ -24,7 +20,15 @@ from segflow.cli.errors import (
     RfmOnlyFromTransactions,
     ScoreFileMissing,
 )
-from segflow.customers import FeatureValueInvalid, UnknownCustomer
+from segflow.data.attributes import ColumnsCollide, CustomerLineInvalid, CustomerRepeated, MissingIdColumn
+from segflow.data.features import (
+    NobodyActive,
+    RecomputeNotPartitioned,
+    SourceColumnsMissing,
+    SourceTableMissing,
+    TooFewFeatures,
+)
+from segflow.data.generate import InvalidSpec, UnknownArchetypes
 from segflow.data.ingest.batches import BatchNotRemovable
 from segflow.data.ingest.files import NotInEncoding
 from segflow.data.ingest.layouts import (
@@ -57,23 +61,10 @@ from segflow.errors import (
     SocketGroupUnusable,
     UnknownFeature,
 )
-from segflow.features import (
-    NobodyActive,
-    RecomputeNotPartitioned,
-    SourceColumnsMissing,
-    SourceTableMissing,
-    TooFewFeatures,
-)
-from segflow.generate import InvalidSpec, UnknownArchetypes
-from segflow.migrations import (
-    DatabaseNewer,
-    MigrationEdited,
-    MigrationFileMisnamed,
-    MigrationVersionsRepeated,
-    SqlFolderMismatch,
-)
-from segflow.mlflow_mirror import MlflowNotInstalled, MlflowUnavailable
 from segflow.modelling.candidates import NoCentroids
+from segflow.modelling.mlflow_mirror import MlflowNotInstalled, MlflowUnavailable
+from segflow.modelling.registry import ModelIntegrityError, UnknownModelVersion
+from segflow.modelling.scoring import MissingFeatureValues
 from segflow.modelling.segment_model import FeaturesLacking, TrainingRefused
 from segflow.modelling.selection import (
     ClusterRangeInvalid,
@@ -83,10 +74,10 @@ from segflow.modelling.selection import (
     UnknownAlgorithms,
 )
 from segflow.monitoring.drift_shares import DriftInputInvalid, SegmentSharesInvalid
-from segflow.prefect_server import PrefectServerUnavailable
-from segflow.registry import ModelIntegrityError, UnknownModelVersion
-from segflow.run_guard import RunTimedOut
-from segflow.runs import (
+from segflow.orchestration.alerts import AutomationsFileError
+from segflow.orchestration.prefect_server import PrefectServerUnavailable
+from segflow.orchestration.run_guard import RunTimedOut
+from segflow.orchestration.runs import (
     AttemptNotRunning,
     BackfillRangeInvalid,
     NoModelVersion,
@@ -96,7 +87,20 @@ from segflow.runs import (
     UnknownAttempt,
     UnknownRun,
 )
-from segflow.scoring import MissingFeatureValues
+from segflow.orchestration.withdrawal import (
+    AlreadyWithdrawn,
+    MissingReason,
+    NoEarlierChampion,
+    NothingToReturnTo,
+    PromotionInUse,
+    RunNotPublished,
+    UnknownRunDate,
+    WithdrawRefused,
+)
+from segflow.serving.bi import BiLoginRefused, EmptyPassword, LoginNameInvalid, NoRolePermission, RoleRace, RoleTaken
+from segflow.serving.bi_catalog import MissingGeneratedSection
+from segflow.serving.customers import FeatureValueInvalid, UnknownCustomer
+from segflow.serving.uploads import LineTooLong, ScoringTooSlow, TooManyColumns, UnreadableCsv, UploadRefused
 from segflow.settings import ConfigFileError
 from segflow.stages.prepare import (
     FutureAsOf,
@@ -107,16 +111,12 @@ from segflow.stages.prepare import (
     StaleSource,
     UnknownRetrainMode,
 )
-from segflow.uploads import LineTooLong, ScoringTooSlow, TooManyColumns, UnreadableCsv, UploadRefused
-from segflow.withdrawal import (
-    AlreadyWithdrawn,
-    MissingReason,
-    NoEarlierChampion,
-    NothingToReturnTo,
-    PromotionInUse,
-    RunNotPublished,
-    UnknownRunDate,
-    WithdrawRefused,
+from segflow.storage.migrations import (
+    DatabaseNewer,
+    MigrationEdited,
+    MigrationFileMisnamed,
+    MigrationVersionsRepeated,
+    SqlFolderMismatch,
 )
 
 # --- the table ---

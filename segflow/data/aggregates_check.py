@@ -8,9 +8,9 @@ from datetime import date
 
 from psycopg2 import sql
 
-from segflow import features
-from segflow.db import Database, run_named
+from segflow.data import features
 from segflow.settings import Settings
+from segflow.storage.db import Database, run_named
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from psycopg2 import sql
 
-from segflow.sqlfiles import read_sql
+from segflow.storage.sqlfiles import read_sql
 
 
 def staged_lines(source: sql.Composable) -> dict[str, sql.Composable]:

@@ -15,7 +15,7 @@ from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
-from segflow.algorithms import DEFAULT_ALGORITHMS, SPECTRAL_SAMPLE
+from segflow.modelling.algorithms import DEFAULT_ALGORITHMS, SPECTRAL_SAMPLE
 from segflow.modelling.segment_model import TrainingRefused, nearest_centroid
 
 MINIBATCH_FROM = 50_000  # sample size above which MiniBatchKMeans joins the candidates

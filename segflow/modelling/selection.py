@@ -35,8 +35,8 @@ from sklearn import config_context
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 from sklearn.pipeline import Pipeline
 
-from segflow.algorithms import ALGORITHMS, DEFAULT_ALGORITHMS, SPECTRAL_SAMPLE
 from segflow.errors import ConfigError, joined
+from segflow.modelling.algorithms import ALGORITHMS, DEFAULT_ALGORITHMS, SPECTRAL_SAMPLE
 from segflow.modelling.candidates import Candidate, fit_candidates, labels_of
 from segflow.modelling.segment_model import (
     FeaturesLacking,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from segflow import drift_page
+from segflow.monitoring import drift_page
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def evidently_report(
     name: 'segment_key', 'recency_days', 'S2__recency_days'), and the snapshot.
 
     labels: segment key -> 'S2 Loyal', the names the page shows (keys alone without them). stamp: Report.run's
-    timestamp, tags, metadata and name for the workspace (segflow.drift_workspace.snapshot_stamp).
+    timestamp, tags, metadata and name for the workspace (segflow.monitoring.drift_workspace.snapshot_stamp).
     """
     from evidently import DataDefinition, Dataset, Report
     from evidently.metrics import UniqueValueCount, ValueDrift

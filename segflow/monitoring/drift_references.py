@@ -23,11 +23,11 @@ from dataclasses import dataclass
 import pandas as pd
 from psycopg2 import sql
 
-from segflow import drift_page
-from segflow.db import Database, read_sql
+from segflow.modelling.segments import RULE_SEGMENTS, segment_key_order
+from segflow.monitoring import drift_page
 from segflow.monitoring.drift_shares import INACTIVE_KEY, DriftInputInvalid, scaled_training_shares
-from segflow.segments import RULE_SEGMENTS, segment_key_order
 from segflow.settings import Settings
+from segflow.storage.db import Database, read_sql
 
 
 def _copy_frame(db: Database, statement: sql.Composed) -> pd.DataFrame:

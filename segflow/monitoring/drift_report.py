@@ -1,7 +1,6 @@
-"""One drift report of a published run against a reference: the figures (segflow.monitoring.drift_shares) over the
-reference's populations (segflow.monitoring.drift_references), Evidently's page with our header
-(segflow.monitoring.drift_evidently, segflow.drift_page), the verdict (segflow.monitoring.verdict), and the row
-stored in segflow.drift_reports."""
+"""One drift report of a published run against a reference: the figures (monitoring.drift_shares) over the
+reference's populations (monitoring.drift_references), Evidently's page with our header (monitoring.drift_evidently,
+monitoring.drift_page), the verdict (monitoring.verdict), and the row stored in segflow.drift_reports."""
 
 from __future__ import annotations
 
@@ -12,9 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from segflow import drift_page, drift_workspace
-from segflow.db import Database
-from segflow.monitoring import drift_references
+from segflow.monitoring import drift_page, drift_references, drift_workspace
 from segflow.monitoring.drift_evidently import (
     FEATURES,
     PER_SEGMENT_FEATURES,
@@ -33,6 +30,7 @@ from segflow.monitoring.drift_shares import (
 )
 from segflow.monitoring.verdict import DriftThresholds, DriftVerdict, drift_verdict
 from segflow.settings import Settings
+from segflow.storage.db import Database
 
 
 @dataclass
@@ -56,7 +54,7 @@ class DriftResult:
     populations: Populations | None = None
     # How the reference's shares were counted (segflow.monitoring.drift_references: training run, counts, model).
     reference_basis: str = ""
-    # Evidently's snapshot, for the workspace (segflow.drift_workspace); not stored in the database.
+    # Evidently's snapshot, for the workspace (segflow.monitoring.drift_workspace); not stored in the database.
     snapshot: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -133,7 +131,7 @@ def build_report(
 ) -> DriftResult | None:
     """One drift report (HTML and result) of an attempt against one reference; None without a reference.
 
-    under_model: the previous run's customers as this model version re-scored them (segflow.comparison),
+    under_model: the previous run's customers as this model version re-scored them (segflow.modelling.comparison),
     when the previous run was scored by another model. html_path: where to write the HTML (default: the
     run's stable report path).
     """

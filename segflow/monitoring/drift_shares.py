@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from segflow.errors import SegflowError
-from segflow.segments import INACTIVE, segment_key_order
+from segflow.modelling.segments import INACTIVE, segment_key_order
 
 
 @dataclass(eq=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from segflow.segments import segment_key_order
+from segflow.modelling.segments import segment_key_order
 from segflow.settings import Settings
 
 

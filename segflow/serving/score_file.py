@@ -17,14 +17,14 @@ from typing import IO, cast
 import pandas as pd
 from psycopg2 import sql
 
-from segflow import features
-from segflow.csv_cells import write_csv
+from segflow.data import features
 from segflow.data.ingest.files import NotInEncoding, check_file, open_binary
 from segflow.data.ingest.layouts import MappingInvalid, check_delimiter, resolve_layout
 from segflow.data.ingest.parse import LineParser
-from segflow.db import Database, copy_named, read_sql, run_named
 from segflow.errors import FileProblem
-from segflow.scoring import MissingFeatureValues, RowError, Scorer
+from segflow.modelling.scoring import MissingFeatureValues, RowError, Scorer
+from segflow.storage.csv_cells import write_csv
+from segflow.storage.db import Database, copy_named, read_sql, run_named
 
 FIRST_ERRORS = 5  # rows with an error kept in memory to show; all of them go to the errors file
 
@@ -63,7 +63,7 @@ def score_csv(
 ) -> FileScoring:
     """Score a CSV of customers' features chunk by chunk into `target` (memory stays flat): each valid row with
     SCORE_COLUMNS added; invalid rows go to `<target>.errors.csv` (row, column, message). Both files neutralise
-    formula-starting text (segflow.csv_cells)."""
+    formula-starting text (segflow.storage.csv_cells)."""
     renames = {source_column: name for name, source_column in (mapping or {}).items()}
     errors_path = target.with_name(target.name.removesuffix(".csv") + ".errors.csv")
     errors_path.unlink(missing_ok=True)

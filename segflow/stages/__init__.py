@@ -12,9 +12,10 @@
       → monitor.segment_report → monitor.prune_reports
 
 A night that keeps its champion scores its customers once and runs Evidently once per reference: the drift
-check's reports are the published ones. Stages marked * run once per customer partition (segflow.partitions),
-through the runner's fan-out: one after another in this process, or at once on Dask workers. Each partition's
-writes replace that partition's rows, so a partition run twice (a retry, a lost worker) changes nothing.
+check's reports are the published ones. Stages marked * run once per customer partition
+(segflow.orchestration.partitions), through the runner's fan-out: one after another in this process, or at once on
+Dask workers. Each partition's writes replace that partition's rows, so a partition run twice (a retry, a lost
+worker) changes nothing.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from segflow.db import Database
 from segflow.monitoring.drift_evidently import import_evidently_in_background
 from segflow.monitoring.drift_report import DriftResult
-from segflow.partitions import WHOLE, Partition, partitions_of
+from segflow.orchestration.partitions import WHOLE, Partition, partitions_of
 from segflow.settings import Settings
 from segflow.stages import decide, features, monitor, prepare, publish, score, train
 from segflow.stages.features import fold as fold_aggregates
+from segflow.storage.db import Database
 
 T = TypeVar("T")
 

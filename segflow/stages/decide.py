@@ -1,4 +1,4 @@
-"""Decide what a run does about its model (segflow.policy holds the rules), before and after its drift check.
+"""Decide what a run does about its model (segflow.modelling.policy holds the rules), before and after its drift check.
 
 A run that does not train is scored with the champion: the decision records the champion as the run's model
 version, so the score stage knows which model to use.
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from segflow import policy, registry
-from segflow.db import Database
+from segflow.modelling import policy, registry
 from segflow.monitoring.drift_report import DriftResult
-from segflow.runs import run_info
+from segflow.orchestration.runs import run_info
 from segflow.settings import Settings
 from segflow.stages.prepare import NoChampionToKeep
+from segflow.storage.db import Database
 
 
 def record(

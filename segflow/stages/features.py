@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import time
 
-from segflow import aggregates
-from segflow import features as feature_store
-from segflow.db import Database
-from segflow.partitions import Partition, partitions_of
-from segflow.runs import record_stage_seconds, run_info, timed
+from segflow.data import aggregates
+from segflow.data import features as feature_store
+from segflow.orchestration.partitions import Partition, partitions_of
+from segflow.orchestration.runs import record_stage_seconds, run_info, timed
 from segflow.settings import Settings
+from segflow.storage.db import Database
 
 
 def fold(db: Database, settings: Settings, attempt_id: int, rebuild: bool = False) -> dict[str, object]:

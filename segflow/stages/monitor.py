@@ -15,14 +15,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from segflow import comparison, retention
-from segflow import drift_workspace as segflow_drift_workspace
-from segflow.db import Database, run_named
-from segflow.monitoring import drift_report, transitions
+from segflow.modelling import comparison
+from segflow.monitoring import drift_report, retention, transitions
+from segflow.monitoring import drift_workspace as segflow_drift_workspace
 from segflow.monitoring.drift_report import DriftResult
 from segflow.monitoring.report.page import build_attempt_report
-from segflow.runs import is_current, neighbours, previous_published, run_info, run_summary, timed
+from segflow.orchestration.runs import is_current, neighbours, previous_published, run_info, run_summary, timed
 from segflow.settings import Settings
+from segflow.storage.db import Database, run_named
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def record_transitions(db: Database, settings: Settings, attempt_id: int) -> int
     """Customers per (from, to) segment between this published run and its neighbours; returns rows written.
 
     When two neighbours were scored by different models, the earlier one is re-scored with the later one's
-    model first (segflow.comparison), so a move is a customer's, not the model's.
+    model first (segflow.modelling.comparison), so a move is a customer's, not the model's.
     """
     with timed(db, attempt_id, "transitions"):
         around = neighbours(db, attempt_id)

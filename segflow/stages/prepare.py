@@ -8,12 +8,13 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from segflow import attempts, registry
-from segflow import features as feature_store
-from segflow.db import Database
+from segflow.data import features as feature_store
 from segflow.errors import SegflowError
-from segflow.runs import RETRAIN_MODES, run_info, timed
+from segflow.modelling import registry
+from segflow.orchestration import attempts
+from segflow.orchestration.runs import RETRAIN_MODES, run_info, timed
 from segflow.settings import DEFAULT_SOURCE, Settings
+from segflow.storage.db import Database
 
 
 class RunRefused(SegflowError):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 
-from segflow import attempts
-from segflow.db import Database, run_named
-from segflow.runs import AttemptNotRunning
+from segflow.orchestration import attempts
+from segflow.orchestration.runs import AttemptNotRunning
 from segflow.settings import Settings
+from segflow.storage.db import Database, run_named
 
 PUBLISH_LOCK_KEY = 0x5E6F11  # any constant, the same in every segflow process
 PUBLISH_STEPS = (

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from typing import NamedTuple
 
-from segflow import features as feature_store
-from segflow.db import Database, run_composed_named, run_named
-from segflow.partitions import Partition, partitions_of
-from segflow.runs import NoModelVersion, record_stage_seconds, run_info
-from segflow.scoring import Scorer, copy_assignments
-from segflow.segments import INACTIVE, MEMBER_TOLERANCE, NAMES, RETURNED_ALL, UNSCORED
+from segflow.data import features as feature_store
+from segflow.modelling.scoring import Scorer, copy_assignments
+from segflow.modelling.segments import INACTIVE, MEMBER_TOLERANCE, NAMES, RETURNED_ALL, UNSCORED
+from segflow.orchestration.partitions import Partition, partitions_of
+from segflow.orchestration.runs import NoModelVersion, record_stage_seconds, run_info
 from segflow.settings import Settings
+from segflow.storage.db import Database, run_composed_named, run_named
 
 
 class Scored(NamedTuple):

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from segflow import features as feature_store
-from segflow import mlflow_mirror, policy, registry
-from segflow.db import Database
+from segflow.data import features as feature_store
+from segflow.modelling import mlflow_mirror, policy, registry
 from segflow.modelling.segment_model import SegmentModel
+from segflow.modelling.segments import PreviousSegments, describe_segments, name_members
 from segflow.modelling.selection import bounded_silhouette, select_model
-from segflow.runs import run_info, timed
-from segflow.segments import PreviousSegments, describe_segments, name_members
+from segflow.orchestration.runs import run_info, timed
 from segflow.settings import Settings
 from segflow.stages.decide import record
+from segflow.storage.db import Database
 
 
 def train(db: Database, settings: Settings, attempt_id: int, decision: policy.TrainingDecision) -> int:

@@ -10,12 +10,12 @@ from contextlib import contextmanager
 import pandas as pd
 import streamlit as st
 
-from segflow import registry
-from segflow.db import Database
 from segflow.errors import NoChampion, SegflowError
+from segflow.modelling import registry
 from segflow.modelling.segment_model import SegmentModel
-from segflow.runtime import open_database
+from segflow.orchestration.runtime import open_database
 from segflow.settings import Settings
+from segflow.storage.db import Database
 from segflow.ui import data
 
 
@@ -92,6 +92,6 @@ def current_run_or_stop() -> dict:
 
 def segment_options(table: pd.DataFrame) -> dict[str, str]:
     """segment key -> 'S1 Champions' for select boxes, in a run_segments frame's order."""
-    from segflow.drift_page import segment_label
+    from segflow.monitoring.drift_page import segment_label
 
     return {k: segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}

@@ -12,14 +12,14 @@ import pandas as pd
 import plotly.graph_objects as go
 from sklearn.decomposition import PCA
 
-from segflow import runs
-from segflow.db import Database
-from segflow.drift_page import segment_label
 from segflow.modelling.segment_model import SegmentModel
+from segflow.modelling.segments import RULE_SEGMENTS
+from segflow.monitoring.drift_page import segment_label
 from segflow.monitoring.drift_report import report_path
 from segflow.monitoring.report import figures, reads
-from segflow.segments import RULE_SEGMENTS
+from segflow.orchestration import runs
 from segflow.settings import Settings
+from segflow.storage.db import Database
 
 RULE_ACTIONS = {key: action for key, (_, action) in RULE_SEGMENTS.items()}
 # Members' figures charted and filtered as numbers (the query's other columns are ids, names and 1-5 scores).

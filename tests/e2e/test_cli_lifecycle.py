@@ -16,8 +16,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from segflow import prefect_server, registry
-from segflow.generate import GeneratorSpec, generate_transactions
+from segflow.data.generate import GeneratorSpec, generate_transactions
+from segflow.modelling import registry
+from segflow.orchestration import prefect_server
 from segflow.stages import run_nightly
 
 pytestmark = pytest.mark.slow

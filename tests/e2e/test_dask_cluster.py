@@ -28,9 +28,9 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from support.coverage import unmeasured
 from support.databases import fresh_database, settings_for
 
-from segflow.db import Database
-from segflow.generate import GeneratorSpec, generate_transactions
+from segflow.data.generate import GeneratorSpec, generate_transactions
 from segflow.stages import run_nightly
+from segflow.storage.db import Database
 
 pytestmark = pytest.mark.slow
 

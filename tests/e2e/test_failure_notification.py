@@ -16,8 +16,8 @@ import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.nightly import nightly_segmentation
-from segflow.alerts import remove_automations
-from segflow.run_guard import holding_slot, slot_name
+from segflow.orchestration.alerts import remove_automations
+from segflow.orchestration.run_guard import holding_slot, slot_name
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.nightly import nightly_segmentation
-from segflow.generate import GeneratorSpec, generate_transactions
+from segflow.data.generate import GeneratorSpec, generate_transactions
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,8 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from support.waiting import poll
 
 from flows.nightly import STAGE_TASKS, nightly_segmentation
-from segflow.generate import GeneratorSpec, generate_transactions
-from segflow.run_guard import holding_slot, slot_name
+from segflow.data.generate import GeneratorSpec, generate_transactions
+from segflow.orchestration.run_guard import holding_slot, slot_name
 from segflow.stages.features import fold as fold_aggregates
 
 pytestmark = pytest.mark.slow

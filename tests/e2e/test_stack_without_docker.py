@@ -31,7 +31,7 @@ import yaml
 from support.coverage import unmeasured
 from support.waiting import poll
 
-from segflow.generate import GeneratorSpec, generate_transactions
+from segflow.data.generate import GeneratorSpec, generate_transactions
 
 pytestmark = pytest.mark.slow
 

@@ -24,7 +24,7 @@ def unmeasured(env: Mapping[str, str]) -> dict[str, str]:
 @contextlib.contextmanager
 def unmeasured_children() -> Iterator[None]:
     """While the block runs, processes started from this one's environment are not measured (for library code
-    that starts a server with os.environ, such as segflow.prefect_server.ensure_running)."""
+    that starts a server with os.environ, such as segflow.orchestration.prefect_server.ensure_running)."""
     saved = {k: os.environ.pop(k) for k in COVERAGE_VARIABLES if k in os.environ}
     try:
         yield

@@ -13,8 +13,8 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from segflow.db import Database
 from segflow.settings import Settings
+from segflow.storage.db import Database
 
 
 def with_database(url: str, name: str) -> str:

@@ -4,8 +4,8 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from segflow.modelling.scoring import Scorer
 from segflow.modelling.segment_model import LogSkewed, SegmentModel, _NearestCentroid
-from segflow.scoring import Scorer
 
 FEATURES = ["recency_days", "frequency", "monetary"]
 CENTROIDS = np.array([[0.0, 1.0, 0.0], [10.0, 1.0, 100.0]])

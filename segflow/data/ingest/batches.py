@@ -6,9 +6,9 @@ import dataclasses
 import logging
 from typing import Any
 
-from segflow import aggregates
-from segflow.db import Database, run_named
+from segflow.data import aggregates
 from segflow.errors import ImportRejected
+from segflow.storage.db import Database, run_named
 
 log = logging.getLogger(__name__)
 

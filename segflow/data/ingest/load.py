@@ -29,12 +29,12 @@ import psycopg2.extensions
 if TYPE_CHECKING:  # csv.reader() returns this type; only the type checker names it
     import _csv
 
-from segflow import aggregates
+from segflow.data import aggregates
 from segflow.data.ingest.files import NotInEncoding, check_file, content_sha256, first_undecodable_line, open_binary
 from segflow.data.ingest.layouts import HeaderRejected, check_delimiter, resolve_layout
 from segflow.data.ingest.parse import LineParser
-from segflow.db import Database, copy_in, copy_text_value, run_named
 from segflow.errors import BatchReadDifferently, FileProblem, ImportFailed, ImportRejected
+from segflow.storage.db import Database, copy_in, copy_text_value, run_named
 
 log = logging.getLogger(__name__)
 

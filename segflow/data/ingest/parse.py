@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from segflow.data.ingest.layouts import Layout
-from segflow.db import copy_text_value
 from segflow.errors import ImportRejected
+from segflow.storage.db import copy_text_value
 
 # Reasons a single line is rejected (the rest of the file still loads).
 MISSING_FIELD = "missing_required_field"

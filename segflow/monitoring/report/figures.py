@@ -13,11 +13,11 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 from sklearn.decomposition import PCA
 
-from segflow.attribute_names import feature_label, feature_title
-from segflow.drift_page import segment_label
-from segflow.features import RFM_FEATURES
+from segflow.data.attribute_names import feature_label, feature_title
+from segflow.data.features import RFM_FEATURES
 from segflow.modelling.segment_model import SegmentModel
-from segflow.segments import INACTIVE, UNSCORED, segment_key_order
+from segflow.modelling.segments import INACTIVE, UNSCORED, segment_key_order
+from segflow.monitoring.drift_page import segment_label
 
 RULE_COLOURS = {INACTIVE[0]: "#9e9e9e", UNSCORED[0]: "#d0d0d0"}
 # 19 distinct colours without grey (kept for rule segments); more segments than that reuse them.

@@ -17,16 +17,17 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from segflow import registry, runs
-from segflow.db import Database
-from segflow.drift_page import segment_label
-from segflow.features import RFM_FEATURES
+from segflow.data.features import RFM_FEATURES
+from segflow.modelling import registry
+from segflow.monitoring.drift_page import segment_label
 from segflow.monitoring.drift_report import report_path
 from segflow.monitoring.report import figures, reads, sections
 from segflow.monitoring.report.sections import Section
 from segflow.monitoring.transitions import transitions_path
 from segflow.monitoring.verdict import figures_text, stored_verdict_text, verdict_word
+from segflow.orchestration import runs
 from segflow.settings import Settings
+from segflow.storage.db import Database
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ from typing import Any
 import pandas as pd
 from psycopg2 import sql
 
-from segflow import registry
-from segflow.db import Database, frame, run_composed_named
-from segflow.features import feature_value
+from segflow.data.features import feature_value
+from segflow.modelling import registry
+from segflow.modelling.segments import RULE_SEGMENTS
 from segflow.monitoring.drift_references import attempt_sample, reports_for_run
-from segflow.segments import RULE_SEGMENTS
+from segflow.storage.db import Database, frame, run_composed_named
 
 MAP_POINTS = 5_000  # customers on the map: enough to see the shapes, few enough for an SVG plot
 

@@ -9,12 +9,12 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from segflow import runs
-from segflow.attribute_names import feature_label
-from segflow.db import Database
+from segflow.data.attribute_names import feature_label
 from segflow.modelling.segment_model import SegmentModel
 from segflow.monitoring.report import figures, reads
+from segflow.orchestration import runs
 from segflow.settings import Settings
+from segflow.storage.db import Database
 
 
 @dataclass(frozen=True)

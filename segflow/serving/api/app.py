@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from segflow.db import Database
 from segflow.serving.api.auth import token_required
 from segflow.serving.api.body_limit import BodySizeLimit
 from segflow.serving.api.champion import CHAMPION_CHECK_SECONDS, ChampionModel
@@ -18,6 +17,7 @@ from segflow.serving.api.error_responses import add_error_handlers
 from segflow.serving.api.lookup_routes import lookup_routes
 from segflow.serving.api.score_routes import score_routes
 from segflow.settings import Settings
+from segflow.storage.db import Database
 
 
 def api_database(settings: Settings) -> Database:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import threading
 import time
 
-from segflow import registry
-from segflow.db import Database
 from segflow.errors import NoChampion
-from segflow.scoring import Scorer
+from segflow.modelling import registry
+from segflow.modelling.scoring import Scorer
+from segflow.storage.db import Database
 
 CHAMPION_CHECK_SECONDS = 1.0
 

@@ -13,10 +13,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg2.errors import QueryCanceled
 
-from segflow.customers import UnknownCustomer
 from segflow.errors import DatabaseUnreachable, NoChampion, SegflowError
+from segflow.serving.customers import UnknownCustomer
+from segflow.serving.uploads import ScoringTooSlow, UploadRefused
 from segflow.settings import Settings
-from segflow.uploads import ScoringTooSlow, UploadRefused
 
 EXCERPT_CHARS = 80  # of a bad input a 422 shows: enough to recognise it, never the whole body sent back
 MAX_SHOWN_ERRORS = 100  # entries of a 422's detail; X-Segflow-Validation-Errors counts them all

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.encoders import jsonable_encoder
 
-from segflow import registry
-from segflow.customers import customer_view
-from segflow.db import Database
-from segflow.segments import RULE_SEGMENTS
+from segflow.modelling import registry
+from segflow.modelling.segments import RULE_SEGMENTS
 from segflow.serving.api.champion import ChampionModel
 from segflow.serving.api.models import ID_PATTERN, MAX_ID_LENGTH, Health
+from segflow.serving.customers import customer_view
+from segflow.storage.db import Database
 
 
 def lookup_routes(db: Database, champion: ChampionModel, guarded: list[Any]) -> APIRouter:

@@ -9,12 +9,12 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
 
-from segflow.scoring import Scorer
+from segflow.modelling.scoring import Scorer
 from segflow.serving.api.champion import ChampionModel
 from segflow.serving.api.error_responses import excerpt
 from segflow.serving.api.models import BatchRequest, BatchScores, CustomerFeatures, Score
+from segflow.serving.uploads import UploadLimits, score_upload
 from segflow.settings import Settings
-from segflow.uploads import UploadLimits, score_upload
 
 
 def score_routes(champion: ChampionModel, settings: Settings, guarded: list[Any]) -> APIRouter:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from segflow import registry
 from segflow.errors import SegflowError
-from segflow.scoring import Scorer
+from segflow.modelling import registry
+from segflow.modelling.scoring import Scorer
+from segflow.serving.uploads import ScoredUpload, UploadLimits, header_columns, score_upload
 from segflow.ui import common, data
-from segflow.uploads import ScoredUpload, UploadLimits, header_columns, score_upload
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

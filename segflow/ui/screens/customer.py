@@ -7,8 +7,8 @@ from decimal import Decimal
 import pandas as pd
 import streamlit as st
 
-from segflow.attribute_names import feature_label
-from segflow.customers import customer_view
+from segflow.data.attribute_names import feature_label
+from segflow.serving.customers import customer_view
 from segflow.ui import common
 
 FEATURE_ROWS = (

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from segflow.drift_page import segment_label
+from segflow.monitoring.drift_page import segment_label
 from segflow.monitoring.drift_shares import InactiveShift, new_customers_cell
 from segflow.monitoring.report import figures
 from segflow.monitoring.verdict import verdict_word

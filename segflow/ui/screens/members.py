@@ -6,7 +6,7 @@ import math
 
 import streamlit as st
 
-from segflow.csv_cells import csv_text
+from segflow.storage.csv_cells import csv_text
 from segflow.ui import common, data
 
 MAX_MEMBERS = 100_000  # rows read into the page at most; the page says when a segment is larger

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from segflow import mlflow_mirror, registry
+from segflow.modelling import mlflow_mirror, registry
 from segflow.monitoring.report import figures
 from segflow.ui import common
 

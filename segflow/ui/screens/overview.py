@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segflow import registry
+from segflow.modelling import registry
 from segflow.ui import common, data
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segflow import registry
-from segflow.customers import what_if
+from segflow.modelling import registry
+from segflow.serving.customers import what_if
 from segflow.ui import common, data
 
 
