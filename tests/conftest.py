@@ -61,9 +61,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    # A developer's own SEGFLOW_* variables or .env must not leak into tests.
+    # A developer's own SEGFLOW_* variables or .env must not leak into tests (SEGFLOW_TEST_* are the tests' own).
     for key in list(os.environ):
-        if key.startswith("SEGFLOW_") and key != "SEGFLOW_TEST_DATABASE_URL":
+        if key.startswith("SEGFLOW_") and not key.startswith("SEGFLOW_TEST_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     yield
