@@ -30,6 +30,8 @@ from segflow.settings import Settings
 # Test files in the order they start, the longest first (by `pytest --durations`); the others follow in collection
 # order. pytest-xdist hands out whole files (--dist loadfile) in this order (--no-loadscope-reorder; its default order,
 # most tests first, started the one-test simulated year last, where it ran alone for ten minutes on two workers).
+# Under -m "not slow" the slow files drop out and the integration files that run several nights lead, so that no
+# long file (in collection order: segment names, source freshness, score-file, cli segments) starts last.
 LONGEST_FIRST = (
     "tests/test_cli.py",
     "tests/e2e/test_soak_year.py",
@@ -37,13 +39,22 @@ LONGEST_FIRST = (
     "tests/integration/test_lifecycle.py",
     "tests/integration/test_online_retail_ii.py",
     "tests/e2e/test_stack_without_docker.py",
+    "tests/integration/test_mlflow_mirror_of_runs.py",
+    "tests/integration/test_segment_names.py",
     "tests/integration/test_drift_workspace_over_nights.py",
     "tests/integration/test_drift.py",
+    "tests/integration/test_source_freshness.py",
     "tests/integration/test_drift_population.py",
     "tests/e2e/test_dask_cluster.py",
+    "tests/integration/test_score_file.py",
+    "tests/test_cli_segments.py",
+    "tests/integration/test_partitioned_nightly.py",
+    "tests/integration/test_withdraw.py",
     "tests/integration/test_ui.py",
     "tests/e2e/test_cli_lifecycle.py",
     "tests/integration/test_report.py",
+    "tests/integration/test_api.py",
+    "tests/integration/test_scoring.py",
 )
 
 
