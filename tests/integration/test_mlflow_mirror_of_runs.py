@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from support.cli import segflow_in_process
-from support.databases import database_for_test, filled_template
 
 from segflow import features, mlflow_mirror, registry
 from segflow.db import Database
@@ -43,30 +42,12 @@ def store(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'mlflow.db'}"
 
 
-@pytest.fixture(scope="module")
-def generated_template(server_url, template_database, tmp_path_factory):
-    """A migrated database holding SPEC's lines, generated once for the module."""
-    home = tmp_path_factory.mktemp("generated") / "home"
-    yield from filled_template(server_url, template_database, home, lambda db, _: generate_transactions(db, SPEC))
-
-
 @pytest.fixture
-def db_url(request, server_url, template_database, home):
-    """A test that asks for `generated` gets a clone of `generated_template`; the others an empty migrated one."""
-    yield from database_for_test(request, server_url, template_database, home, {"generated": "generated_template"})
-
-
-@pytest.fixture
-def generated(db_url: str) -> str:
-    """URL of the test's database with SPEC's lines (a clone of `generated_template`)."""
-    return db_url
-
-
-@pytest.fixture
-def mirrored(generated: str, tmp_path: Path, store: str) -> tuple[Database, Settings]:
-    settings = mirrored_settings(generated, tmp_path / "home", store)
+def mirrored(db_url: str, tmp_path: Path, store: str) -> tuple[Database, Settings]:
+    settings = mirrored_settings(db_url, tmp_path / "home", store)
     db = Database(settings)
-    db.migrated = True  # cloned from the generated snapshot
+    db.migrated = True  # cloned from the migrated template
+    generate_transactions(db, SPEC)
     return db, settings
 
 
@@ -184,10 +165,11 @@ def test_the_aliases_follow_a_challenger_and_a_promotion_by_hand(mirrored, store
     ]
 
 
-def test_sync_mirrors_versions_trained_before_the_mirror_was_on(generated, db_url, tmp_path, store, monkeypatch):
+def test_sync_mirrors_versions_trained_before_the_mirror_was_on(db_url, tmp_path, store, monkeypatch):
     settings = mirrored_settings(db_url, tmp_path / "home", None)
     db = Database(settings)
     db.migrated = True
+    generate_transactions(db, SPEC)
     run_nightly(db, settings, AS_OF)
     assert not (tmp_path / "mlflow.db").exists()
 
@@ -204,12 +186,11 @@ def test_sync_mirrors_versions_trained_before_the_mirror_was_on(generated, db_ur
     assert "MLflow: champion is version 1, challenger is on no version" in second.stdout
 
 
-def test_without_a_tracking_uri_mlflow_is_never_imported_and_nothing_is_written(
-    generated, db_url, tmp_path, monkeypatch, caplog
-):
+def test_without_a_tracking_uri_mlflow_is_never_imported_and_nothing_is_written(db_url, tmp_path, monkeypatch, caplog):
     settings = mirrored_settings(db_url, tmp_path / "home", "  ")  # blank is off, like unset
     db = Database(settings)
     db.migrated = True
+    generate_transactions(db, SPEC)
     monkeypatch.setitem(sys.modules, "mlflow", None)  # any `import mlflow` now raises ImportError
 
     with caplog.at_level(logging.INFO, logger="segflow.mlflow_mirror"):
