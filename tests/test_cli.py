@@ -248,20 +248,39 @@ def _flow_run(api_url: str, flow_run_id: str) -> dict:
     return response.json()
 
 
+# .ci/run runs the README's quick start (`segflow demo` on a fresh home) just before the tests, leaves its services up
+# and names its home here, with what the demo printed beside it (demo.out): the demo test checks that demo rather
+# than run a second one. Without it (a developer's `pytest`) the test runs the demo itself.
+CI_DEMO_HOME = "SEGFLOW_TEST_DEMO_HOME"
+
+
+def _demo_home() -> Path:
+    ci_home = os.environ.get(CI_DEMO_HOME)
+    return Path(ci_home) if ci_home else Path(os.environ.get("TMPDIR", "/tmp")) / f"segflow-demo-{os.getpid()}"
+
+
+def _demo_on_a_fresh_home(home: Path, tmp_path: Path) -> tuple[dict[str, str], str]:
+    """The environment of a new user's next commands, and what `segflow demo` printed on the fresh `home`."""
+    env = {"SEGFLOW_HOME": str(home), "XDG_RUNTIME_DIR": "", "PREFECT_API_URL": ""}
+    if os.environ.get(CI_DEMO_HOME):
+        return env, (home / "demo.out").read_text()
+    env["SEGFLOW_PREFECT_PORT"] = "0"  # a free port, so the test never takes 4200 from someone else on this machine
+    demo = segflow("demo", env=env, cwd=tmp_path)
+    assert demo.returncode == 0, demo.stderr
+    return env, demo.stdout
+
+
 @pytest.mark.slow
 def test_demo_on_a_fresh_home_starts_the_embedded_database_and_prefect_server(tmp_path):
-    home = Path(os.environ.get("TMPDIR", "/tmp")) / f"segflow-demo-{os.getpid()}"
-    # Port 0: a free port, so the test never takes 4200 from someone else on this machine.
-    env = {"SEGFLOW_HOME": str(home), "XDG_RUNTIME_DIR": "", "SEGFLOW_PREFECT_PORT": "0", "PREFECT_API_URL": ""}
+    home = _demo_home()
     try:
-        demo = segflow("demo", env=env, cwd=tmp_path)
-        assert demo.returncode == 0, demo.stderr
-        assert "generated" in demo.stdout and "5,000" in demo.stdout
-        assert f"host={home / 'pg'}" in demo.stdout
+        env, demo_stdout = _demo_on_a_fresh_home(home, tmp_path)
+        assert "generated" in demo_stdout and "5,000" in demo_stdout
+        assert f"host={home / 'pg'}" in demo_stdout
         server = prefect_server.status(home / "prefect").state
         assert server is not None
         where = f"prefect ui:      {server.ui_url} (runs, logs, schedules; stop with: segflow prefect stop)"
-        assert where in demo.stdout
+        assert where in demo_stdout
 
         # A new user's next command reuses the server, and its run is at the address it prints.
         run = segflow("run", env=env, cwd=tmp_path)

@@ -61,15 +61,19 @@ class Snapshot:
 
 
 def filled_template(
-    server_url: str, migrated: str, home: Path, fill: Callable[[Database, Settings], object]
+    server_url: str, base: str | Snapshot, home: Path, fill: Callable[[Database, Settings], object]
 ) -> Iterator[Snapshot]:
-    """Yield a clone of the `migrated` template that `fill` has filled once, with `home` as SEGFLOW_HOME, for tests to
-    restore in turn (`database_for_test`): a clone takes a fraction of a second, generating lines or running a night
-    again takes seconds. Dropped when resumed."""
+    """Yield a clone of `base` (the migrated template's name, or another module snapshot to build on) that `fill`
+    has filled once, with `home` as SEGFLOW_HOME, for tests to restore in turn (`database_for_test`): a clone takes
+    a fraction of a second, generating lines or running a night again takes seconds. Dropped when resumed."""
     name = f"segflow_filled_{uuid.uuid4().hex[:12]}"
-    admin(server_url, sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(migrated)))
+    template = base.database if isinstance(base, Snapshot) else base
+    admin(server_url, sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template)))
     try:
-        settings = settings_for(with_database(server_url, name), home)
+        url = with_database(server_url, name)
+        if isinstance(base, Snapshot):
+            _restore_home(url, base, home)
+        settings = settings_for(url, home)
         database = Database(settings)
         database.migrated = True
         fill(database, settings)  # its connections are closed when it returns: a template must have no session open
@@ -94,18 +98,23 @@ def database_for_test(
         return
     snapshot: Snapshot = request.getfixturevalue(asked[0])
     for url in fresh_database(server_url, snapshot.database):
-        if snapshot.home.exists():
-            shutil.copytree(snapshot.home, home)
-        conn = psycopg2.connect(url)
-        try:
-            with conn, conn.cursor() as cur:
-                for table, column in HOME_PATH_COLUMNS:
-                    cur.execute(
-                        sql.SQL("update segflow.{table} set {column} = replace({column}, %(old)s, %(new)s)").format(
-                            table=sql.Identifier(table), column=sql.Identifier(column)
-                        ),
-                        {"old": str(snapshot.home), "new": str(home)},
-                    )
-        finally:
-            conn.close()
+        _restore_home(url, snapshot, home)
         yield url
+
+
+def _restore_home(url: str, snapshot: Snapshot, home: Path) -> None:
+    """Copy the snapshot's home folder to `home` and point the stored paths of the database at `url` there."""
+    if snapshot.home.exists():
+        shutil.copytree(snapshot.home, home)
+    conn = psycopg2.connect(url)
+    try:
+        with conn, conn.cursor() as cur:
+            for table, column in HOME_PATH_COLUMNS:
+                cur.execute(
+                    sql.SQL("update segflow.{table} set {column} = replace({column}, %(old)s, %(new)s)").format(
+                        table=sql.Identifier(table), column=sql.Identifier(column)
+                    ),
+                    {"old": str(snapshot.home), "new": str(home)},
+                )
+    finally:
+        conn.close()

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pytest
 from support.data import insert_lines
-from support.databases import fresh_database, settings_for
+from support.databases import database_for_test, filled_template, fresh_database, settings_for
 
 from segflow.data.generate import GeneratorSpec, generate_transactions
 from segflow.modelling import comparison, registry
@@ -46,14 +46,43 @@ def generate_with_a_full_return(db) -> None:
 
 
 @pytest.fixture(scope="module")
-def published(server_url, template_database, tmp_path_factory):
-    """One night on those customers, shared by the tests that only read it: (database, settings, attempt)."""
-    urls = fresh_database(server_url, template_database)
-    settings = settings_for(next(urls), tmp_path_factory.mktemp("home"))
+def published_template(server_url, template_database, tmp_path_factory):
+    """Those customers and their published night of AS_OF (model v1), made once for the module."""
+
+    def generate_and_run(db, settings):
+        generate_with_a_full_return(db)
+        run_nightly(db, settings, AS_OF)
+
+    home = tmp_path_factory.mktemp("night") / "home"
+    yield from filled_template(server_url, template_database, home, generate_and_run)
+
+
+@pytest.fixture(scope="module")
+def published(server_url, published_template):
+    """A clone of that night shared by the tests that only read it: (database, settings, attempt)."""
+    urls = fresh_database(server_url, published_template.database)
+    settings = settings_for(next(urls), published_template.home)
     db = Database(settings)
-    generate_with_a_full_return(db)
-    yield db, settings, run_nightly(db, settings, AS_OF)
+    db.migrated = True
+    with db.transaction() as cur:
+        cur.execute("select attempt_id from segflow.current_run")
+        (attempt,) = cur.fetchone()
+    yield db, settings, attempt
     next(urls, None)  # drops the database
+
+
+@pytest.fixture
+def db_url(request, server_url, template_database, home):
+    """A test that asks for `published_night` gets its own clone of `published_template`."""
+    yield from database_for_test(
+        request, server_url, template_database, home, {"published_night": "published_template"}
+    )
+
+
+@pytest.fixture
+def published_night(db):
+    """The test's database after the night of AS_OF (a clone of `published_template`)."""
+    return db
 
 
 def test_every_member_carries_a_name_its_own_scores_do_not_contradict(published, fetch):
@@ -133,9 +162,8 @@ def test_the_scorer_and_the_comparison_give_every_member_the_stage_s_name(publis
     assert compared == stage
 
 
-def test_an_inherited_name_the_new_segment_no_longer_fits_is_renamed_and_shown(db, settings, fetch):
-    generate_with_a_full_return(db)
-    run_nightly(db, settings, AS_OF)
+def test_an_inherited_name_the_new_segment_no_longer_fits_is_renamed_and_shown(published_night, settings, fetch):
+    db = published_night
     # The champion's most lapsed segment is given a name that promises recent customers, as if they had lapsed
     # since; a retrained model on the next day inherits the key.
     segments = fetch(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from support.browser import png_ink_share, render_in_chromium
+from support.databases import database_for_test, filled_template
 
 from segflow.data.generate import GeneratorSpec, generate_transactions
 from segflow.modelling.segments import RULE_SEGMENTS
@@ -17,9 +18,46 @@ START = date(2024, 1, 1)
 AS_OF = START + timedelta(days=149)
 
 
+@pytest.fixture(scope="module")
+def first_night_template(server_url, template_database, tmp_path_factory):
+    """3,000 generated customers and the published night of AS_OF (run 1, model v1), made once for the module."""
+
+    def generate_and_run(db, settings):
+        generate_transactions(db, GeneratorSpec(customers=3_000, days=200, seed=21, start=START))
+        run_nightly(db, settings, AS_OF)
+
+    home = tmp_path_factory.mktemp("first-night") / "home"
+    yield from filled_template(server_url, template_database, home, generate_and_run)
+
+
+@pytest.fixture(scope="module")
+def quiet_week_template(server_url, first_night_template, tmp_path_factory):
+    """The first night and, a quiet week later, run 2 on the same customers: built on `first_night_template`."""
+    home = tmp_path_factory.mktemp("quiet-week") / "home"
+    yield from filled_template(
+        server_url,
+        first_night_template,
+        home,
+        lambda db, settings: run_nightly(db, settings, AS_OF + timedelta(days=7)),
+    )
+
+
 @pytest.fixture
-def history(db):
-    generate_transactions(db, GeneratorSpec(customers=3_000, days=200, seed=21, start=START))
+def db_url(request, server_url, template_database, home):
+    """A test gets a clone of the snapshot it asks for (`first_night`, `quiet_week`)."""
+    templates = {"first_night": "first_night_template", "quiet_week": "quiet_week_template"}
+    yield from database_for_test(request, server_url, template_database, home, templates)
+
+
+@pytest.fixture
+def first_night(db):
+    """The test's database after the night of AS_OF (a clone of `first_night_template`)."""
+    return db
+
+
+@pytest.fixture
+def quiet_week(db):
+    """The test's database after the nights of AS_OF and a week later (a clone of `quiet_week_template`)."""
     return db
 
 
@@ -35,9 +73,8 @@ def reports(fetch, db, run_id):
     }
 
 
-def test_a_quiet_week_raises_no_drift(history, settings, fetch):
-    run_nightly(history, settings, AS_OF)
-    run_nightly(history, settings, AS_OF + timedelta(days=7))
+def test_a_quiet_week_raises_no_drift(quiet_week, settings, fetch):
+    history = quiet_week
     found = reports(fetch, history, 2)
     assert set(found) == {"previous", "training"}
     previous = found["previous"]
@@ -53,9 +90,8 @@ def test_a_quiet_week_raises_no_drift(history, settings, fetch):
     assert abs(sum(s["share_now"] for s in details["segments"]) - 1) < 1e-9
 
 
-def test_the_drift_page_opens_with_a_header_naming_run_reference_verdict_and_segments(history, settings, fetch):
-    run_nightly(history, settings, AS_OF)
-    run_nightly(history, settings, AS_OF + timedelta(days=7))
+def test_the_drift_page_opens_with_a_header_naming_run_reference_verdict_and_segments(quiet_week, settings, fetch):
+    history = quiet_week
     previous = reports(fetch, history, 2)["previous"]
     names = {key: name for key, (name, _) in RULE_SEGMENTS.items()} | dict(
         fetch(history, "select segment_key, name from segflow.model_segments where model_version = 1")
@@ -90,8 +126,8 @@ def test_the_drift_page_opens_with_a_header_naming_run_reference_verdict_and_seg
     assert f"Drift in column '{label}'" in text
 
 
-def test_a_wave_of_one_time_buyers_is_flagged_and_shows_in_transitions(history, settings, fetch):
-    run_nightly(history, settings, AS_OF)
+def test_a_wave_of_one_time_buyers_is_flagged_and_shows_in_transitions(first_night, settings, fetch):
+    history = first_night
     wave = GeneratorSpec(customers=2_500, days=7, seed=99, start=AS_OF + timedelta(days=1), archetypes=("one_time",))
     generate_transactions(history, wave)
     run_nightly(history, settings, AS_OF + timedelta(days=7))

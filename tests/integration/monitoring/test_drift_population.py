@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 from support.data import insert_lines
+from support.databases import database_for_test, filled_template
 from typer.testing import CliRunner
 
 from segflow.monitoring import drift_report, drift_workspace
 from segflow.stages import run_nightly
 
-pytestmark = pytest.mark.slow  # seven nightly runs with their Evidently reports: about 50 s on one worker
+# Four nightly runs with their Evidently reports (two of them once for the module, in its snapshots).
+pytestmark = pytest.mark.slow
 
 D1, D2, D3 = date(2025, 3, 31), date(2025, 4, 30), date(2025, 5, 30)
 A_DAYS, B_DAYS, C_DAYS = (1, 5, 9, 13, 17, 21), (10, 20), (25,)
@@ -46,10 +48,57 @@ def _window(as_of: date, groups: str, new_a: int = 0) -> list[tuple]:
     return rows
 
 
-@pytest.fixture
-def three_groups(db, settings):
-    insert_lines(db, _window(D1, "ABC") + _window(D2, "AB"))
+def _for_three_groups(settings):
     return settings.model_copy(update={"lookback_days": 30, "min_clusters": 3, "max_clusters": 3})
+
+
+@pytest.fixture(scope="module")
+def first_night_template(server_url, template_database, tmp_path_factory):
+    """The lines of both windows (A, B, C, then A, B) and the published night of D1 (run 1, model v1), once."""
+
+    def insert_and_run(db, settings):
+        insert_lines(db, _window(D1, "ABC") + _window(D2, "AB"))
+        run_nightly(db, _for_three_groups(settings), D1)
+
+    home = tmp_path_factory.mktemp("first-night") / "home"
+    yield from filled_template(server_url, template_database, home, insert_and_run)
+
+
+@pytest.fixture(scope="module")
+def second_night_template(server_url, first_night_template, tmp_path_factory):
+    """`first_night_template` and the night of D2 scored with model v1 (run 2: C has gone inactive), once."""
+    home = tmp_path_factory.mktemp("second-night") / "home"
+    yield from filled_template(
+        server_url,
+        first_night_template,
+        home,
+        lambda db, settings: run_nightly(db, _for_three_groups(settings), D2, retrain="never"),
+    )
+
+
+@pytest.fixture
+def db_url(request, server_url, template_database, home):
+    """A test gets a clone of the snapshot it asks for (`first_night`, `second_night`)."""
+    templates = {"first_night": "first_night_template", "second_night": "second_night_template"}
+    yield from database_for_test(request, server_url, template_database, home, templates)
+
+
+@pytest.fixture
+def first_night(db):
+    """The test's database after the night of D1 (a clone of `first_night_template`)."""
+    return db
+
+
+@pytest.fixture
+def second_night(db):
+    """The test's database after the nights of D1 and D2 (a clone of `second_night_template`)."""
+    return db
+
+
+@pytest.fixture
+def three_groups(settings):
+    """The test's settings for three groups: a 30-day lookback and k=3."""
+    return _for_three_groups(settings)
 
 
 def _reports(fetch, db, run_id):
@@ -76,10 +125,9 @@ def _term(now: float, then: float) -> float:
     return (now - then) * math.log(now / then)
 
 
-def test_a_third_going_inactive_is_a_verdict_naming_inactive_with_exact_shares(db, three_groups, fetch):
+def test_a_third_going_inactive_is_a_verdict_naming_inactive_with_exact_shares(db, second_night, three_groups, fetch):
     settings = three_groups
-    run_nightly(db, settings, D1)
-    attempt = run_nightly(db, settings, D2, retrain="never")
+    attempt = fetch(db, "select attempt_id from segflow.runs where run_id = 2")[0][0]
     sa, sb, sc = (_key_of(fetch, db, 1, c) for c in ("a00", "b00", "c00"))
     assert len({sa, sb, sc}) == 3 and _key_of(fetch, db, 2, "c00") == "inactive"
     names = dict(fetch(db, "select segment_key, name from segflow.model_segments where model_version = 1"))
@@ -143,11 +191,9 @@ def test_a_third_going_inactive_is_a_verdict_naming_inactive_with_exact_shares(d
     assert result.shares.psi == pytest.approx(2 * _term(0.5, THIRD) + _term(0.0, THIRD), abs=1e-6)  # 2.838253
 
 
-def test_the_cli_and_the_app_name_inactive_and_new_customers(db, three_groups, fetch, monkeypatch):
+def test_the_cli_and_the_app_name_inactive_and_new_customers(db, second_night, three_groups, fetch, monkeypatch):
     settings = three_groups
     insert_lines(db, _window(D3, "AB", new_a=15))
-    run_nightly(db, settings, D1)
-    run_nightly(db, settings, D2, retrain="never")
     run_nightly(db, settings, D3, retrain="never")
     sa, _sb = (_key_of(fetch, db, 1, c) for c in ("a00", "b00"))
     assert _key_of(fetch, db, 3, "n00") == sa
@@ -191,9 +237,8 @@ def test_the_cli_and_the_app_name_inactive_and_new_customers(db, three_groups, f
     assert run3.loc["previous", "new since the reference"] == "15 (14.3 % of now)"
 
 
-def test_a_drifting_inactive_share_trains_a_challenger_and_says_why(db, three_groups, fetch):
+def test_a_drifting_inactive_share_trains_a_challenger_and_says_why(db, first_night, three_groups, fetch):
     settings = three_groups
-    run_nightly(db, settings, D1)
     run_nightly(db, settings, D2)
 
     retrained, reason = fetch(db, "select retrained, retrain_reason from segflow.runs where run_id = 2")[0]

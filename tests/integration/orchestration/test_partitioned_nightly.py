@@ -5,7 +5,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from support.databases import fresh_database, settings_for
+from support.databases import Snapshot, database_for_test, filled_template, fresh_database, settings_for
 
 from segflow.data.generate import GeneratorSpec, generate_transactions
 from segflow.orchestration.partitions import Partition
@@ -16,13 +16,40 @@ SPEC = GeneratorSpec(customers=1_200, days=200, seed=23, start=date(2024, 1, 1))
 AS_OF = date(2024, 7, 18)
 
 
+@pytest.fixture(scope="module")
+def generated_template(server_url, template_database, tmp_path_factory):
+    """A migrated database holding SPEC's lines, generated once for the module."""
+    home = tmp_path_factory.mktemp("generated") / "home"
+    yield from filled_template(server_url, template_database, home, lambda db, _: generate_transactions(db, SPEC))
+
+
+@pytest.fixture(scope="module")
+def first_night_template(server_url, generated_template, tmp_path_factory):
+    """SPEC's lines and the published night of AS_OF in one partition (model v1), run once for the module."""
+    home = tmp_path_factory.mktemp("night") / "home"
+    yield from filled_template(
+        server_url, generated_template, home, lambda db, settings: run_nightly(db, settings, AS_OF)
+    )
+
+
 @pytest.fixture
-def twin(server_url: str, template_database: str, tmp_path: Path) -> Database:
-    """A second database with the same generated lines as `db` will get."""
-    urls = fresh_database(server_url, template_database)
+def db_url(request, server_url, template_database, home):
+    """A test that asks for `first_night` gets a clone of `first_night_template`; the others an empty migrated one."""
+    yield from database_for_test(request, server_url, template_database, home, {"first_night": "first_night_template"})
+
+
+@pytest.fixture
+def first_night(db):
+    """The test's database after the night of AS_OF in one partition (a clone of `first_night_template`)."""
+    return db
+
+
+@pytest.fixture
+def twin(server_url: str, generated_template: Snapshot, tmp_path: Path) -> Database:
+    """A second database with the same generated lines as `first_night` (a clone of `generated_template`)."""
+    urls = fresh_database(server_url, generated_template.database)
     database = Database(settings_for(next(urls), tmp_path / "twin-home"))
     database.migrated = True
-    generate_transactions(database, SPEC)
     yield database
     next(urls, None)
 
@@ -40,9 +67,9 @@ def test_the_partition_of_a_customer_is_its_hash_range(db, fetch) -> None:
     assert {partition for _, _, partition, _ in rows} == set(range(7))
 
 
-def test_five_partitions_publish_byte_identical_segments_to_one(db, twin, settings, tmp_path, fetch) -> None:
-    generate_transactions(db, SPEC)
-    run_nightly(db, settings, AS_OF)
+def test_five_partitions_publish_byte_identical_segments_to_one(
+    db, first_night, twin, settings, tmp_path, fetch
+) -> None:
     run_nightly(twin, settings_for(twin.url, tmp_path / "twin-home").model_copy(update={"partitions": 5}), AS_OF)
 
     one, five = (fetch(d, "select * from segflow.current_segments order by customer_id") for d in (db, twin))
@@ -59,9 +86,10 @@ def test_five_partitions_publish_byte_identical_segments_to_one(db, twin, settin
     assert {"features", "score", "publish"} <= set(stage_seconds)
 
 
-def test_a_partition_writes_only_its_customers_and_rerunning_it_changes_nothing(db, settings, fetch) -> None:
-    generate_transactions(db, SPEC)
-    run_nightly(db, settings, AS_OF)  # a champion to score with
+def test_a_partition_writes_only_its_customers_and_rerunning_it_changes_nothing(
+    db, first_night, settings, fetch
+) -> None:
+    # first_night: a champion to score with
     attempt = prepare.begin(db, settings, AS_OF, "never", None)
     features.fold(db, settings, attempt)
     third = Partition(2, 4)

@@ -23,15 +23,29 @@ def generated_template(server_url, template_database, tmp_path_factory):
     yield from filled_template(server_url, template_database, home, lambda db, _: generate_transactions(db, SPEC))
 
 
+@pytest.fixture(scope="module")
+def first_night_template(server_url, generated_template, tmp_path_factory):
+    """SPEC's lines and the published night of D1 (run 1, model v1), run once for the module."""
+    home = tmp_path_factory.mktemp("night") / "home"
+    yield from filled_template(server_url, generated_template, home, lambda db, settings: run_nightly(db, settings, D1))
+
+
 @pytest.fixture
 def db_url(request, server_url, template_database, home):
-    """A test that asks for `generated` gets a clone of `generated_template`; the others an empty migrated one."""
-    yield from database_for_test(request, server_url, template_database, home, {"generated": "generated_template"})
+    """A test gets a clone of the snapshot it asks for (`generated`, `first_night`), else an empty migrated one."""
+    templates = {"generated": "generated_template", "first_night": "first_night_template"}
+    yield from database_for_test(request, server_url, template_database, home, templates)
 
 
 @pytest.fixture
 def generated(db):
     """The test's database with SPEC's lines (a clone of `generated_template`)."""
+    return db
+
+
+@pytest.fixture
+def first_night(db):
+    """The test's database after the night of D1 (a clone of `first_night_template`)."""
     return db
 
 
@@ -45,9 +59,9 @@ def known_customers(fetch, db, as_of):
     )[0][0]
 
 
-def test_withdrawing_runs_moves_bi_back_keeps_their_rows_and_the_date_runs_again(generated, settings, fetch):
-    db = generated
-    first = run_nightly(db, settings, D1)
+def test_withdrawing_runs_moves_bi_back_keeps_their_rows_and_the_date_runs_again(first_night, settings, fetch):
+    db = first_night
+    first = fetch(db, "select attempt_id from segflow.runs where as_of = %s", (D1,))[0][0]
     middle = run_nightly(db, settings, D2, retrain="never")
     last = run_nightly(db, settings, D3, retrain="never")
     runs = dict(fetch(db, "select as_of, run_id from segflow.runs"))
@@ -133,9 +147,8 @@ def test_withdrawing_runs_moves_bi_back_keeps_their_rows_and_the_date_runs_again
     assert fetch(db, "select distinct from_run, to_run from segflow.segment_transitions") == [(runs[D1], runs[D3])]
 
 
-def test_withdrawing_a_run_that_promoted_a_challenger_restores_the_previous_champion(generated, settings, fetch):
-    db = generated
-    run_nightly(db, settings, D1)
+def test_withdrawing_a_run_that_promoted_a_challenger_restores_the_previous_champion(first_night, settings, fetch):
+    db = first_night
     v1_keys = fetch(db, "select segment_key from segflow.model_segments where model_version = 1 order by 1")
     # Another clustering of the same customers, forced through the k range; the gate is opened wide.
     wide_open = settings.model_copy(
