@@ -51,7 +51,7 @@ def test_features_from_a_mapped_view_equal_the_hand_computed_values(db, shop, fe
         "from segflow.customer_features where attempt_id = %s order by customer_id",
         (attempt,),
     )
-    # The same values as tests/integration/test_features.py gives for segflow.transactions.
+    # The same values as tests/integration/data/test_features.py gives for segflow.transactions.
     assert rows == [
         ("1", 6, 2, 23.0, 76),
         ("2", None, None, None, 59),

@@ -27,7 +27,7 @@ def _as_online_retail_ii(rows, path):
 
 def test_a_transactions_file_gives_the_hand_computed_features(db, tmp_path):
     # make_rfm_lines covers every rule (duplicates, cancellations, zero prices, time zones); these values are the
-    # ones tests/integration/test_features.py computed by hand for a run on the same lines.
+    # ones tests/integration/data/test_features.py computed by hand for a run on the same lines.
     path = _as_online_retail_ii(make_rfm_lines(), tmp_path / "lines.csv")
     with transactions_to_features(db, path, as_of=date(2024, 3, 31), lookback_days=30) as found:
         rows = list(csv.reader(found.features_csv))
