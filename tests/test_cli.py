@@ -576,6 +576,7 @@ def test_ui_on_a_taken_port_names_the_option_and_setting_and_exits_1(tmp_path):
     assert not (tmp_path / "home" / "pg").exists(), "refused before starting a database"
 
 
+@pytest.mark.slow  # starts a server process of its own
 def test_db_start_with_a_tcp_port_and_what_status_and_create_bi_user_then_print():
     home = Path(tempfile.mkdtemp(prefix="sf-tcp-"))  # short: the socket path has a 107-byte limit
     port = free_port()

@@ -12,6 +12,9 @@ from segflow.stages import features as stage_features
 from segflow.stages import prepare, run_nightly
 from segflow.stages.prepare import StaleSource
 
+# Each test runs whole nights in process (seconds each): `pytest -m "not slow"` leaves them to the full run.
+pytestmark = pytest.mark.slow
+
 SPEC = GeneratorSpec(customers=400, days=120, seed=5, start=date(2024, 1, 1))
 NEWEST = date(2024, 4, 29)  # the last generated day
 # make_rfm_lines' newest line is 2024-04-01T00:00:00Z (customer A's, after its own as-of date).

@@ -20,6 +20,9 @@ from segflow.settings import Settings
 from segflow.stages import run_nightly
 from segflow.storage.db import Database
 
+# Each test runs whole nights in process (seconds each): `pytest -m "not slow"` leaves them to the full run.
+pytestmark = pytest.mark.slow
+
 SPEC = GeneratorSpec(customers=800, days=200, seed=11, start=date(2024, 1, 1))
 AS_OF = date(2024, 7, 18)  # the last generated day
 MODEL = "segflow-segments"

@@ -15,6 +15,9 @@ from segflow.modelling.segments import NAMES, RETURNED_ALL
 from segflow.stages import run_nightly
 from segflow.storage.db import Database
 
+# Each test runs whole nights in process (seconds each): `pytest -m "not slow"` leaves them to the full run.
+pytestmark = pytest.mark.slow
+
 SPEC = GeneratorSpec(customers=1_500, days=200, seed=11, start=date(2024, 1, 1))
 AS_OF = date(2024, 7, 18)  # the last generated day
 RECENT_NAMES = ("Champions", "Loyal", "Potential loyalists", "New", "Promising")

@@ -12,6 +12,9 @@ from segflow.orchestration.partitions import Partition
 from segflow.stages import decide, features, prepare, run_nightly, score
 from segflow.storage.db import Database
 
+# Each test runs whole nights in process (seconds each): `pytest -m "not slow"` leaves them to the full run.
+pytestmark = pytest.mark.slow
+
 SPEC = GeneratorSpec(customers=1_200, days=200, seed=23, start=date(2024, 1, 1))
 AS_OF = date(2024, 7, 18)
 

@@ -12,6 +12,9 @@ from segflow.data.generate import GeneratorSpec, generate_transactions
 from segflow.orchestration import withdrawal
 from segflow.stages import run_nightly
 
+# Each test runs whole nights in process (seconds each): `pytest -m "not slow"` leaves them to the full run.
+pytestmark = pytest.mark.slow
+
 SPEC = GeneratorSpec(customers=400, days=120, seed=5, start=date(2024, 1, 1))
 D1, D2, D3 = date(2024, 4, 15), date(2024, 4, 22), date(2024, 4, 29)  # D3: the last generated day
 

@@ -424,6 +424,7 @@ def test_docs_need_the_token_and_health_names_no_server_when_the_database_is_dow
         assert segments.status_code == 503 and segments.json() == {"detail": "database unreachable"}
 
 
+@pytest.mark.slow  # starts a server process of its own
 def test_segflow_api_stops_within_seconds_on_sigterm_during_a_slow_upload(db_url, tmp_path):
     # A body deadline longer than the test: the request is still running when SIGTERM comes.
     with _serving(tmp_path, SEGFLOW_DATABASE_URL=db_url, SEGFLOW_API_BODY_TIMEOUT_SECONDS="60") as (base, process):
@@ -437,6 +438,7 @@ def test_segflow_api_stops_within_seconds_on_sigterm_during_a_slow_upload(db_url
             process.wait(timeout=8)
 
 
+@pytest.mark.slow  # starts a server process of its own
 def test_segflow_api_stops_within_seconds_on_sigterm_while_it_scores_a_large_file(champion, db_url, tmp_path):
     # 1.5 million rows (~22 MB) take ~8 s to score here. SIGTERM comes 4 s after the file went in, while the scoring
     # thread runs: uvicorn waits its graceful 5 s, cancels the request, then re-raises SIGTERM, so the process ends

@@ -60,6 +60,7 @@ def champion(db, settings):
     return db
 
 
+@pytest.mark.slow  # its champion fixture runs a whole night first
 def test_score_file_of_transactions_gives_each_customer_the_segment_of_the_run(champion, db_url, tmp_path, fetch):
     lines = fetch(
         champion,

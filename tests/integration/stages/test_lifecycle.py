@@ -21,6 +21,9 @@ from segflow.monitoring.report import page
 from segflow.orchestration import attempts
 from segflow.stages import run_nightly
 
+# Each test runs whole nights in process (seconds each): `pytest -m "not slow"` leaves them to the full run.
+pytestmark = pytest.mark.slow
+
 SPEC = GeneratorSpec(customers=1_500, days=200, seed=11, start=date(2024, 1, 1))
 LAST_DAY = date(2024, 7, 18)  # the last generated day
 RULE_KEYS = {*RULE_SEGMENTS, "new_customer"}  # rule segments, and customers new to the later run

@@ -12,6 +12,9 @@ from segflow.modelling import registry
 from segflow.modelling.registry import ModelIntegrityError
 from segflow.stages import prepare, publish, run_nightly
 
+# Each test runs whole nights in process (seconds each): `pytest -m "not slow"` leaves them to the full run.
+pytestmark = pytest.mark.slow
+
 SPEC = GeneratorSpec(customers=1_500, days=200, seed=11, start=date(2024, 1, 1))
 AS_OF = date(2024, 7, 18)  # the last generated day
 CONTRACT = [
