@@ -10,8 +10,7 @@ import pandas as pd
 
 from segflow.data import features as feature_store
 from segflow.errors import SegflowError
-from segflow.modelling import registry
-from segflow.modelling.scoring import MissingFeatureValues, Scorer, value_problem  # noqa: F401 - MissingFeatureValues re-exported
+from segflow.modelling.scoring import Scorer, value_problem
 from segflow.storage.db import Database, records_named, run_named
 
 
@@ -123,7 +122,7 @@ def what_if(db: Database, values: dict[str, float], version: int | None = None) 
         model_version=scorer.version,
         action=scored["action"],
         features={f: float(values[f]) for f in scorer.features},
-        scores=_rfm_scores(db, scorer.version, values),
+        scores=_rfm_scores(scorer.cut_points, values),
     )
 
 
@@ -134,9 +133,8 @@ def _check_values(values: dict[str, float]) -> None:
             raise FeatureValueInvalid(name, value, problem)
 
 
-def _rfm_scores(db: Database, version: int, values: dict[str, float]) -> dict[str, int]:
-    """R/F/M scores 1-5 with the model's own cut points, when all three values are given."""
-    cuts = registry.rfm_cut_points(db, version)
+def _rfm_scores(cuts: dict[str, list[float]], values: dict[str, float]) -> dict[str, int]:
+    """R/F/M scores 1-5 with the model's own cut points (the Scorer loaded them), when all three values are given."""
     if not cuts or not all(f in values for f in feature_store.SCORED_FEATURES):
         return {}
     frame = pd.DataFrame([{f: float(values[f]) for f in feature_store.SCORED_FEATURES}])

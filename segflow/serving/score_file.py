@@ -19,7 +19,7 @@ from psycopg2 import sql
 
 from segflow.data import features
 from segflow.data.ingest.files import NotInEncoding, check_file, open_binary
-from segflow.data.ingest.layouts import MappingInvalid, check_delimiter, resolve_layout
+from segflow.data.ingest.layouts import MappingInvalid, read_header
 from segflow.data.ingest.parse import LineParser
 from segflow.errors import FileProblem
 from segflow.modelling.scoring import MissingFeatureValues, RowError, Scorer
@@ -136,12 +136,7 @@ def transactions_to_features(
         run_named(cur, "queries/score_file/create_file_lines")
         with open_binary(path) as (stream, _raw):
             reader = csv.reader(io.TextIOWrapper(stream, encoding=encoding, newline=""), delimiter=delimiter)
-            try:
-                header = next(reader)
-            except (UnicodeDecodeError, csv.Error, StopIteration) as exc:
-                raise FileProblem(path.name, f"cannot read the header: {exc}") from exc
-            check_delimiter(path, header, delimiter)
-            layout, indexes = resolve_layout(header, mapping)
+            header, layout, indexes = read_header(reader, path, delimiter, mapping)
             parser = LineParser(layout, indexes, len(header), date_format)
             rows = io.StringIO()
             try:

@@ -3,13 +3,15 @@ mappings, and sniffing a header (its layout, its delimiter)."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from segflow.errors import ImportRejected, joined
+from segflow.errors import FileProblem, ImportRejected, joined
 
 TARGET_FIELDS = (
     "invoice_id",
@@ -227,3 +229,22 @@ def check_delimiter(path: Path, header: list[str], delimiter: str) -> None:
         if candidate != delimiter and candidate in header[0]:
             shown = "\\t" if candidate == "\t" else candidate
             raise OtherDelimiter(path.name, shown, delimiter)
+
+
+def read_header(
+    reader: Iterator[list[str]], path: Path, delimiter: str, mapping: dict[str, str] | None
+) -> tuple[list[str], Layout, dict[str, int]]:
+    """The file's header, its layout and each target field's column (as `segflow load` and score-file read a
+    transactions file): a header that cannot be read, a wrong delimiter or a header no layout fits is refused,
+    naming the file."""
+    try:
+        header = next(reader)
+    except (UnicodeDecodeError, csv.Error, StopIteration) as exc:
+        raise FileProblem(path.name, f"cannot read the header: {exc}") from exc
+    check_delimiter(path, header, delimiter)
+    try:
+        layout, indexes = resolve_layout(header, mapping)
+    except HeaderRejected as exc:
+        exc.file = path.name
+        raise
+    return header, layout, indexes

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # csv.reader() returns this type; only the type checker names
 
 from segflow.data import aggregates
 from segflow.data.ingest.files import NotInEncoding, check_file, content_sha256, first_undecodable_line, open_binary
-from segflow.data.ingest.layouts import HeaderRejected, check_delimiter, resolve_layout
+from segflow.data.ingest.layouts import read_header
 from segflow.data.ingest.parse import LineParser
 from segflow.errors import BatchReadDifferently, FileProblem, ImportFailed, ImportRejected
 from segflow.storage.db import Database, copy_in, copy_text_value, run_named
@@ -207,16 +207,7 @@ def _import(
         total_bytes = path.stat().st_size
         text = io.TextIOWrapper(stream, encoding=reading.encoding, newline="")
         reader = csv.reader(text, delimiter=reading.delimiter)
-        try:
-            header = next(reader)
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise FileProblem(path.name, f"cannot read the header: {exc}") from exc
-        check_delimiter(path, header, reading.delimiter)
-        try:
-            layout, indexes = resolve_layout(header, reading.mapping)
-        except HeaderRejected as exc:
-            exc.file = path.name
-            raise
+        header, layout, indexes = read_header(reader, path, reading.delimiter, reading.mapping)
         batch_id = run_named(
             cur,
             "queries/ingest/insert_import_batch",
@@ -285,9 +276,7 @@ def _record_failure(db: Database, reading: _Reading, failure: ImportFailed) -> N
         )[0][0]
         rejects = io.StringIO()
         for line_number, reason, detail, raw_line in failure.first_rejects:
-            rejects.write(
-                f"{failure.batch_id}\t{line_number}\t{reason}\t{copy_text_value(detail)}\t{copy_text_value(raw_line)}\n"
-            )
+            rejects.write(_reject_row(failure.batch_id, line_number, reason, detail, raw_line))
         rejects.seek(0)
         copy_in(cur, "import_rejects", REJECT_COLUMNS, rejects)
 
@@ -325,9 +314,7 @@ def _stream_lines(
                 raw_line = _join_record(record, reader.dialect.delimiter)
                 if len(result.first_rejects) < FAILED_BATCH_SAMPLE:
                     result.first_rejects.append((start_line, reason, detail, raw_line))
-                rejects.write(
-                    f"{batch_id}\t{start_line}\t{reason}\t{copy_text_value(detail)}\t{copy_text_value(raw_line)}\n"
-                )
+                rejects.write(_reject_row(batch_id, start_line, reason, detail, raw_line))
             pending += 1
             if pending >= chunk_rows:
                 _flush(cur, rows, rejects)
@@ -340,6 +327,11 @@ def _stream_lines(
     _flush(cur, rows, rejects)
     report_progress()
     result.lines_read, result.lines_loaded = read, loaded
+
+
+def _reject_row(batch_id: int, line_number: int, reason: str, detail: str, raw_line: str) -> str:
+    """One segflow.import_rejects row (REJECT_COLUMNS) in COPY's text format."""
+    return f"{batch_id}\t{line_number}\t{reason}\t{copy_text_value(detail)}\t{copy_text_value(raw_line)}\n"
 
 
 def _flush(cur: psycopg2.extensions.cursor, rows: io.StringIO, rejects: io.StringIO) -> None:
