@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_nightly import Bench, Home, prefect_server, private_runtime_dir  # noqa: E402
+from bench_nightly import Bench, Home, prefect_server, private_runtime_dir
 
 # Every table of the schema with its partitions' and indexes' bytes under the top-level table's name.
 TABLE_SIZES = """
@@ -82,7 +82,9 @@ def sizes(bench: Bench, home: Path) -> Sizes:
             cur.execute(TABLE_SIZES)
             tables = {name: int(size) for name, size in cur.fetchall()}
             cur.execute(DATABASE_SIZE)
-            (database,) = cur.fetchone()
+            row = cur.fetchone()
+            assert row is not None  # an aggregate without GROUP BY always returns one row
+            database = row[0]
     finally:
         conn.close()
     return Sizes(tables, int(database))
