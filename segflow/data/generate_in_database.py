@@ -76,6 +76,7 @@ def generate_in_database(db: Database, spec: GeneratorSpec) -> GeneratorResult:
                 "options": json.dumps(asdict(spec), default=str),
             },
         )[0][0]
+        run_named(cur, "queries/generate/tune_generation")
         run_named(cur, "queries/generate/insert_generated_lines", generator_parameters(spec, result.batch_id))
         result.lines = cur.rowcount
         aggregates.fold_imported_lines(cur)
@@ -146,8 +147,9 @@ def _thresholds(weights: np.ndarray) -> list[float]:
 
 
 @cache
-def _poisson_quantiles() -> list[list[int]]:
-    """Row m + 1: the Poisson(m / 10) quantiles at the middles of 1024 equal-probability slices."""
+def _poisson_quantiles() -> list[int]:
+    """Elements m * 1024 + 1 .. m * 1024 + 1024: the Poisson(m / 10) quantiles at the middles of 1024
+    equal-probability slices, for m = 0 .. 400."""
     means = np.arange(_POISSON_TABLE_MEAN * 10 + 1)[:, None] / 10
     levels = (np.arange(_POISSON_SLICES) + 0.5) / _POISSON_SLICES
-    return poisson.ppf(levels, means).astype(int).tolist()
+    return [int(k) for k in poisson.ppf(levels, means).ravel()]
