@@ -17,7 +17,8 @@ clocks after their imports) are printed beside them, and the goals compare like 
 process, inside with inside.
 
 Per customer count, in a home kept between invocations (<home-prefix>c<N>: generated once, 365 days ending
-2025-12-31, trained once with retrain="always"), after one untimed warm-up night, each repeat:
+2025-12-31, trained once with retrain="always"; with --generator sql, <home-prefix>c<N>-sql generated inside
+PostgreSQL by segflow/data/generate_in_database.py), after one untimed warm-up night, each repeat:
 
 1. adds one new day of lines by plain SQL: the lines of the same weekday a week earlier, with new invoice numbers
    (about 0.3 % of all lines); the triggers record them and the night's first stage, fold, folds them;
@@ -880,7 +881,7 @@ def main() -> None:
         choices=["python", "sql"],
         default="python",
         help="how the size homes' lines are generated: segflow generate, or set-based inside PostgreSQL (homes "
-        "<prefix>c<N>-sql; minutes at 10M customers, segflow/data/generate_in_database.py)",
+        "<prefix>c<N>-sql; segflow/data/generate_in_database.py, about 68k lines/s here)",
     )
     parser.add_argument("--history-customers", type=int, default=100_000)
     parser.add_argument("--history-years", type=int, action="append", default=[], help="years of history (repeat)")
