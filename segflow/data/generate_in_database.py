@@ -6,13 +6,21 @@ shares, passed as arrays, with every draw a hash of (seed, what it is for, which
 The distributions match; the lines do not (benchmarks/README.md says how close each distribution is). A data set
 is recorded as an import batch like `segflow generate`'s, under its own content key, so the same spec twice
 adds nothing.
+
+In parallel: the customers are split into ranges, each inserted by its own connection and committed; no draw
+depends on the range, so any number of parts gives the same lines. The batch is 'importing' meanwhile
+(migration 019); one last transaction folds the lines and marks it 'imported'. A failed part takes every part's
+lines back (the batch becomes 'failed'); a generation that died midway is taken back by the next one of the same
+spec, and an advisory lock keeps two generations of one spec from running at once.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict
 from datetime import UTC, datetime
 from datetime import time as clock
@@ -33,6 +41,7 @@ from segflow.data.generate import (
     GUEST_ORDER_SHARE,
     GeneratorResult,
     GeneratorSpec,
+    InvalidSpec,
     build_catalog,
     season_cdf,
 )
@@ -51,34 +60,114 @@ def content_key(spec: GeneratorSpec) -> str:
     return f"sql-v{SQL_GENERATOR_VERSION}:{spec.content_key}"
 
 
-def generate_in_database(db: Database, spec: GeneratorSpec) -> GeneratorResult:
-    """Write the spec's lines into segflow.transactions with one INSERT ... SELECT in one transaction, recorded as
-    an import batch; the same spec twice adds nothing."""
+def generate_in_database(db: Database, spec: GeneratorSpec, parts: int | None = None) -> GeneratorResult:
+    """Write the spec's lines into segflow.transactions, its customers split into `parts` ranges (default: the
+    CPU count) each inserted by its own connection, then fold them and mark the batch imported in one
+    transaction; the same spec twice adds nothing, and a failed part leaves no line behind."""
     spec.validate()
+    parts = (os.cpu_count() or 1) if parts is None else parts
+    if parts < 1:
+        raise InvalidSpec("parts", "must be at least 1", parts)
+    parts = min(parts, spec.customers)
     started = time.perf_counter()
-    result = GeneratorResult(customers=spec.customers, chunks=1)
+    result = GeneratorResult(customers=spec.customers, chunks=parts)
     key = content_key(spec)
+    coordinator = db.raw_connection()
+    try:
+        coordinator.autocommit = True
+        with coordinator.cursor() as cur:
+            run_named(cur, "queries/generate/lock_generation", {"sha256": key})
+        existing = _begin(db, spec, key, result)
+        if existing:
+            return result
+        assert result.batch_id is not None
+        try:
+            result.lines = _write_parts(db, spec, result.batch_id, parts)
+        except BaseException as exc:
+            with db.transaction() as cur:
+                error = f"a part failed: {type(exc).__name__}: {str(exc).strip()[:500]}"
+                run_named(
+                    cur,
+                    "queries/generate/fail_unfinished_batches",
+                    {"batch_id": result.batch_id, "sha256": None, "error": error},
+                )
+            raise
+        _finish(db, result)
+    finally:
+        coordinator.close()
+    result.seconds = time.perf_counter() - started
+    log.info(
+        "generated %d lines in the database for %d customers in %d parts in %.1fs",
+        result.lines,
+        spec.customers,
+        parts,
+        result.seconds,
+    )
+    return result
+
+
+def _begin(db: Database, spec: GeneratorSpec, key: str, result: GeneratorResult) -> bool:
+    """Fill in the spec's imported batch and return True, or record a new 'importing' one (after taking back what
+    an interrupted generation of the spec left) and return False."""
     with db.transaction() as cur:
+        run_named(
+            cur,
+            "queries/generate/fail_unfinished_batches",
+            {"batch_id": None, "sha256": key, "error": "interrupted before it finished"},
+        )
         existing = run_named(cur, "queries/ingest/import_batch_by_sha", {"sha256": key})
         if existing:
             result.batch_id, _, result.lines = existing[0][:3]
             result.already_generated = True
-            return result
+            return True
         name = f"generate in database customers={spec.customers} days={spec.days} seed={spec.seed} start={spec.start}"
         result.batch_id = run_named(
             cur,
-            "queries/ingest/insert_import_batch",
+            "queries/generate/insert_importing_batch",
             {
-                "kind": "generator",
                 "name": name,
                 "sha256": key,
                 "layout": f"generator-sql-v{SQL_GENERATOR_VERSION}",
                 "options": json.dumps(asdict(spec), default=str),
             },
         )[0][0]
-        run_named(cur, "queries/generate/tune_generation")
-        run_named(cur, "queries/generate/insert_generated_lines", generator_parameters(spec, result.batch_id))
-        result.lines = cur.rowcount
+    return False
+
+
+def _write_parts(db: Database, spec: GeneratorSpec, batch_id: int, parts: int) -> int:
+    """Insert the customer ranges concurrently, one connection and transaction each; the lines written. The
+    first failure cancels the other parts' statements and is raised."""
+    parameters = generator_parameters(spec, batch_id)
+    bounds = [spec.customers * i // parts for i in range(parts + 1)]
+    connections = [db.raw_connection() for _ in range(parts)]
+
+    def write(part: int) -> int:
+        conn = connections[part]
+        with conn, conn.cursor() as cur:
+            run_named(cur, "queries/generate/tune_generation")
+            range_ = {"first_customer": bounds[part], "last_customer": bounds[part + 1] - 1}
+            run_named(cur, "queries/generate/insert_generated_lines", {**parameters, **range_})
+            return int(cur.rowcount)
+
+    try:
+        with ThreadPoolExecutor(max_workers=parts) as pool:
+            futures = [pool.submit(write, part) for part in range(parts)]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            failures = [e for f in futures if f.done() and (e := f.exception()) is not None]
+            if failures:
+                for conn in connections:
+                    conn.cancel()
+        if failures:
+            raise failures[0]  # the first to fail, not the cancellations it caused
+        return sum(f.result() for f in futures)
+    finally:
+        for conn in connections:
+            conn.close()
+
+
+def _finish(db: Database, result: GeneratorResult) -> None:
+    """Fold the batch's lines and make it its content's imported batch, in one transaction."""
+    with db.transaction() as cur:
         aggregates.fold_imported_lines(cur)
         run_named(
             cur,
@@ -91,11 +180,7 @@ def generate_in_database(db: Database, spec: GeneratorSpec) -> GeneratorResult:
                 "rejected_by_reason": "{}",
             },
         )
-    result.seconds = time.perf_counter() - started
-    log.info(
-        "generated %d lines in the database for %d customers in %.1fs", result.lines, spec.customers, result.seconds
-    )
-    return result
+        run_named(cur, "queries/generate/mark_batch_imported", {"batch_id": result.batch_id})
 
 
 def generator_parameters(spec: GeneratorSpec, batch_id: int | None) -> dict[str, Any]:
@@ -108,7 +193,6 @@ def generator_parameters(spec: GeneratorSpec, batch_id: int | None) -> dict[str,
     start = datetime.combine(spec.start, clock(0), tzinfo=UTC)
     return {
         "seed": spec.seed,
-        "customers": spec.customers,
         "days": spec.days,
         "start_epoch": int(start.timestamp()),
         "batch_id": batch_id,

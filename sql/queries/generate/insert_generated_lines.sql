@@ -10,7 +10,8 @@
 -- Arrays are 1-based: archetype k is element k; season_cdf element d + 1 is the cumulative order weight up to day d
 -- (0-based). Each level ends in `offset 0` so its columns are computed once per row, not re-derived in every
 -- expression above it; rows carry no large arrays (a join or sort that copied them would write gigabytes).
--- Lines are written in customer order, not time order.
+-- Lines are written in customer order, not time order. One statement writes the customers first_customer ..
+-- last_customer (0-based, inclusive): no draw depends on the range, so parts of any size give the same lines.
 with poisson as (
     select m as mean_tenths, (%(poisson)s::integer[])[m * 1024 + 1:m * 1024 + 1024] as draws
     from generate_series(0, 400) as m
@@ -23,7 +24,7 @@ catalog as (
         with ordinality as c (stock_code, description, price, product)
 ),
 
--- Customers: archetype, active window [active_from, active_to) in days, appetite, country.
+-- Customers of this part: archetype, active window [active_from, active_to) in days, appetite, country.
 customers as (
     select
         c.c,
@@ -40,7 +41,7 @@ customers as (
         (%(countries)s::text[])[
             width_bucket(segflow.generator_uniform(%(seed)s, c.c, 10), %(country_thresholds)s::float8[]) + 1
         ] as country
-    from generate_series(0::bigint, %(customers)s::bigint - 1) as c (c)
+    from generate_series(%(first_customer)s::bigint, %(last_customer)s::bigint) as c (c)
     cross join lateral (
         select width_bucket(segflow.generator_uniform(%(seed)s, c.c, 1), %(kind_thresholds)s::float8[]) + 1 as kind
     ) as k

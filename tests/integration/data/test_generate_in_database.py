@@ -3,8 +3,10 @@
 from datetime import date
 
 import pandas as pd
+import pytest
 
-from segflow.data.generate import GeneratorSpec, iter_chunks
+from segflow.data import generate_in_database as generator
+from segflow.data.generate import GeneratorSpec, InvalidSpec, iter_chunks
 from segflow.data.generate_in_database import content_key, generate_in_database
 
 TINY = GeneratorSpec(customers=40, days=30, seed=1, start=date(2025, 3, 1))
@@ -20,8 +22,14 @@ def _batch_lines(fetch, db, batch_id):
     )[0]
 
 
+LINES = (
+    "select invoice_id, stock_code, description, quantity, unit_price, invoiced_at, customer_id, country "
+    "from segflow.transactions where batch_id = %s order by 1, 2, 3, 4, 5, 6, 7, 8"
+)
+
+
 def test_a_tiny_spec_writes_exactly_its_lines_and_records_them_as_a_batch(db, fetch):
-    result = generate_in_database(db, TINY)
+    result = generate_in_database(db, TINY, parts=1)
     assert (result.lines, result.already_generated) == (TINY_LINES, False)
     assert _batch_lines(fetch, db, result.batch_id) == (TINY_LINES, TINY_QUANTITY)
     batch = fetch(
@@ -83,3 +91,67 @@ def test_lines_and_spend_per_customer_are_close_to_segflow_generate(db, fetch):
     python_spend = float((expected["quantity"] * expected["unit_price"]).sum()) / 3_000
     assert abs(lines / python_lines - 1) < 0.05
     assert abs(spend / python_spend - 1) < 0.10
+
+
+def test_three_parts_write_the_same_lines_as_one(db, fetch):
+    one = generate_in_database(db, TINY, parts=1)
+    lines_of_one = fetch(db, LINES, (one.batch_id,))
+    with db.transaction() as cur:
+        cur.execute("delete from segflow.transactions")
+        cur.execute("update segflow.import_batches set status = 'removed'")
+    three = generate_in_database(db, TINY, parts=3)
+    assert (three.chunks, three.lines, three.already_generated) == (3, TINY_LINES, False)
+    assert fetch(db, LINES, (three.batch_id,)) == lines_of_one
+    assert fetch(db, "select status from segflow.import_batches where batch_id = %s", (three.batch_id,)) == [
+        ("imported",)
+    ]
+
+
+def test_a_failed_part_takes_back_every_parts_lines_and_a_rerun_generates_them(db, fetch, monkeypatch):
+    real_run_named = generator.run_named
+
+    def second_part_fails(cur, name, params=None):
+        if name.endswith("insert_generated_lines") and params["first_customer"] > 0:
+            raise RuntimeError("disk full")
+        return real_run_named(cur, name, params)
+
+    monkeypatch.setattr(generator, "run_named", second_part_fails)
+    with pytest.raises(RuntimeError, match="disk full"):
+        generate_in_database(db, TINY, parts=2)
+    assert fetch(db, "select count(*) from segflow.transactions")[0][0] == 0
+    assert fetch(db, "select status, error from segflow.import_batches") == [
+        ("failed", "a part failed: RuntimeError: disk full")
+    ]
+    monkeypatch.setattr(generator, "run_named", real_run_named)
+    rerun = generate_in_database(db, TINY, parts=2)
+    assert (rerun.lines, rerun.already_generated) == (TINY_LINES, False)
+    assert fetch(db, "select count(*) from segflow.transactions")[0][0] == TINY_LINES
+
+
+def test_lines_an_interrupted_generation_left_are_taken_back_by_the_next(db, fetch):
+    with db.transaction() as cur:
+        cur.execute(
+            "insert into segflow.import_batches (source_kind, source_name, content_sha256, layout, status) "
+            "values ('generator', 'died', %s, 'generator-sql-v1', 'importing') returning batch_id",
+            (content_key(TINY),),
+        )
+        died = cur.fetchone()[0]
+        cur.execute(
+            "insert into segflow.transactions (invoice_id, quantity, unit_price, invoiced_at, batch_id) "
+            "values ('X1', 1, 1, '2025-03-02', %s)",
+            (died,),
+        )
+    result = generate_in_database(db, TINY, parts=2)
+    assert fetch(db, "select status, error from segflow.import_batches where batch_id = %s", (died,)) == [
+        ("failed", "interrupted before it finished")
+    ]
+    assert fetch(db, "select count(*), count(*) filter (where batch_id = %s) from segflow.transactions", (died,)) == [
+        (TINY_LINES, 0)
+    ]
+    assert result.lines == TINY_LINES
+
+
+def test_parts_must_be_at_least_one(db):
+    with pytest.raises(InvalidSpec) as raised:
+        generate_in_database(db, TINY, parts=0)
+    assert (raised.value.field, raised.value.value) == ("parts", 0)
