@@ -3,15 +3,18 @@
 Run by hand (it is not a test):
 
     python benchmarks/bench_generator.py --customers 100000 --customers 1000000      # lines/s, SQL generator
+    python benchmarks/bench_generator.py --customers 100000 --parts 1 --parts 2      # one part vs two
     python benchmarks/bench_generator.py --customers 20000 --compare                 # both generators side by side
 
-Each size gets a fresh embedded home (<home-prefix>g<N>, deleted afterwards unless --keep) with the spec
-bench_nightly.py uses (365 days ending 2025-12-31, seed 7). The SQL generator's time includes recording the import
-batch and folding the lines into the aggregates in the same transaction, as `segflow generate`'s does. With
---compare the Python generator writes the same spec into the same home (another batch) and both batches'
-per-customer frequency (distinct invoices) and monetary (purchase amount) quantiles, lines per order, quantities,
-prices, dirty-line shares and month/weekday shares are printed side by side. For a home to benchmark nights on,
-use `bench_nightly.py --generator sql`, which keeps it.
+Each size (and number of parts; default the CPU count) gets a fresh embedded home (<home-prefix>g<N>[p<parts>],
+deleted afterwards unless --keep) with the spec bench_nightly.py uses (365 days ending 2025-12-31, seed 7). The SQL
+generator's time includes recording the import batch and folding the lines into the aggregates, as `segflow
+generate`'s does. With --compare the Python generator writes the same spec into the same home (another batch) and
+both batches' per-customer frequency (distinct invoices) and monetary (purchase amount) quantiles, lines per order,
+quantities, prices, dirty-line shares and month/weekday shares are printed side by side. For a home to benchmark
+nights on, use `bench_nightly.py --generator sql`, which keeps it. A fresh home takes the fresh-home path (no change
+capture: the aggregates are rebuilt anyway); --one-line-first writes one line before, so the parts capture their
+changes as into any home with lines.
 """
 
 from __future__ import annotations
@@ -58,7 +61,12 @@ select
 """
 
 
-def measure(home: Path, customers: int, compare: bool) -> None:
+ONE_LINE = """
+insert into segflow.transactions (invoice_id, quantity, unit_price, invoiced_at) values ('X1', 1, 1, '2024-01-01')
+"""
+
+
+def measure(home: Path, customers: int, parts: int | None, compare: bool, one_line_first: bool) -> None:
     from segflow.data.generate import GeneratorSpec, generate_transactions
     from segflow.data.generate_in_database import generate_in_database
     from segflow.orchestration.runtime import open_database
@@ -66,11 +74,15 @@ def measure(home: Path, customers: int, compare: bool) -> None:
 
     _, db = open_database(Settings(_env_file=None, home=home))  # type: ignore[call-arg]
     spec = GeneratorSpec(customers=customers, days=DAYS, seed=SEED, start=END - timedelta(days=DAYS - 1))
+    if one_line_first:
+        with db.transaction() as cur:
+            cur.execute(ONE_LINE)
     started = time.perf_counter()
-    in_db = generate_in_database(db, spec)
+    in_db = generate_in_database(db, spec, parts)
     seconds = time.perf_counter() - started
     print(
-        f"{customers:>10,} customers  sql generator: {in_db.lines:>12,} lines in {seconds:8.1f} s "
+        f"{customers:>10,} customers  sql generator, {in_db.chunks} parts: {in_db.lines:>12,} lines "
+        f"in {seconds:8.1f} s "
         f"= {in_db.lines / seconds:>9,.0f} lines/s ({in_db.lines / customers:.2f} lines per customer)",
         flush=True,
     )
@@ -108,6 +120,8 @@ def _shown(value: Any) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, action="append", help="customer counts (repeatable)")
+    parser.add_argument("--parts", type=int, action="append", help="parts written at once (repeatable)")
+    parser.add_argument("--one-line-first", action="store_true", help="not the fresh-home path: capture changes")
     parser.add_argument("--compare", action="store_true", help="also run segflow generate and compare distributions")
     parser.add_argument("--home-prefix", default="/tmp/bench-generator-", help="homes are <prefix>g<N>")
     parser.add_argument("--keep", action="store_true", help="keep the homes (their PostgreSQL stopped)")
@@ -117,13 +131,14 @@ def main() -> None:
     os.environ.setdefault("XDG_RUNTIME_DIR", str(Path(f"{args.home_prefix}xdg")))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)
     for customers in args.customers or [20_000]:
-        home = Path(f"{args.home_prefix}g{customers}")
-        try:
-            measure(home, customers, args.compare)
-        finally:
-            embedded.stop(home / "pg")
-            if not args.keep:
-                shutil.rmtree(home, ignore_errors=True)
+        for parts in args.parts or [None]:
+            home = Path(f"{args.home_prefix}g{customers}" + (f"p{parts}" if parts else ""))
+            try:
+                measure(home, customers, parts, args.compare, args.one_line_first)
+            finally:
+                embedded.stop(home / "pg")
+                if not args.keep:
+                    shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

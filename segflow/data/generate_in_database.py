@@ -77,12 +77,12 @@ def generate_in_database(db: Database, spec: GeneratorSpec, parts: int | None = 
         coordinator.autocommit = True
         with coordinator.cursor() as cur:
             run_named(cur, "queries/generate/lock_generation", {"sha256": key})
-        existing = _begin(db, spec, key, result)
-        if existing:
+        skip_capture = _begin(db, spec, key, result)
+        if result.already_generated:
             return result
         assert result.batch_id is not None
         try:
-            result.lines = _write_parts(db, spec, result.batch_id, parts)
+            result.lines = _write_parts(db, spec, result.batch_id, parts, skip_capture)
         except BaseException as exc:
             with db.transaction() as cur:
                 error = f"a part failed: {type(exc).__name__}: {str(exc).strip()[:500]}"
@@ -92,7 +92,7 @@ def generate_in_database(db: Database, spec: GeneratorSpec, parts: int | None = 
                     {"batch_id": result.batch_id, "sha256": None, "error": error},
                 )
             raise
-        _finish(db, result)
+        _finish(db, result, skip_capture)
     finally:
         coordinator.close()
     result.seconds = time.perf_counter() - started
@@ -107,8 +107,9 @@ def generate_in_database(db: Database, spec: GeneratorSpec, parts: int | None = 
 
 
 def _begin(db: Database, spec: GeneratorSpec, key: str, result: GeneratorResult) -> bool:
-    """Fill in the spec's imported batch and return True, or record a new 'importing' one (after taking back what
-    an interrupted generation of the spec left) and return False."""
+    """Fill in the spec's imported batch (already_generated), or record a new 'importing' one after taking back
+    what an interrupted generation of the spec left; whether the parts may skip change capture (the fresh-home
+    path: the table is empty, so the aggregates are rebuilt from all lines, which is asked for here already)."""
     with db.transaction() as cur:
         run_named(
             cur,
@@ -119,7 +120,7 @@ def _begin(db: Database, spec: GeneratorSpec, key: str, result: GeneratorResult)
         if existing:
             result.batch_id, _, result.lines = existing[0][:3]
             result.already_generated = True
-            return True
+            return False
         name = f"generate in database customers={spec.customers} days={spec.days} seed={spec.seed} start={spec.start}"
         result.batch_id = run_named(
             cur,
@@ -131,10 +132,13 @@ def _begin(db: Database, spec: GeneratorSpec, key: str, result: GeneratorResult)
                 "options": json.dumps(asdict(spec), default=str),
             },
         )[0][0]
-    return False
+        skip_capture = bool(run_named(cur, "queries/generate/can_skip_change_capture")[0][0])
+        if skip_capture:
+            run_named(cur, "queries/generate/request_rebuild_after_generation")
+    return skip_capture
 
 
-def _write_parts(db: Database, spec: GeneratorSpec, batch_id: int, parts: int) -> int:
+def _write_parts(db: Database, spec: GeneratorSpec, batch_id: int, parts: int, skip_capture: bool) -> int:
     """Insert the customer ranges concurrently, one connection and transaction each; the lines written. The
     first failure cancels the other parts' statements and is raised."""
     parameters = generator_parameters(spec, batch_id)
@@ -145,6 +149,8 @@ def _write_parts(db: Database, spec: GeneratorSpec, batch_id: int, parts: int) -
         conn = connections[part]
         with conn, conn.cursor() as cur:
             run_named(cur, "queries/generate/tune_generation")
+            if skip_capture:
+                run_named(cur, "queries/generate/skip_change_capture")
             range_ = {"first_customer": bounds[part], "last_customer": bounds[part + 1] - 1}
             run_named(cur, "queries/generate/insert_generated_lines", {**parameters, **range_})
             return int(cur.rowcount)
@@ -165,9 +171,11 @@ def _write_parts(db: Database, spec: GeneratorSpec, batch_id: int, parts: int) -
             conn.close()
 
 
-def _finish(db: Database, result: GeneratorResult) -> None:
+def _finish(db: Database, result: GeneratorResult, skip_capture: bool) -> None:
     """Fold the batch's lines and make it its content's imported batch, in one transaction."""
     with db.transaction() as cur:
+        if skip_capture:  # again: a night's fold may have rebuilt (and cleared the request) while parts wrote
+            run_named(cur, "queries/generate/request_rebuild_after_generation")
         aggregates.fold_imported_lines(cur)
         run_named(
             cur,

@@ -5,6 +5,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from segflow.data import aggregates
 from segflow.data import generate_in_database as generator
 from segflow.data.generate import GeneratorSpec, InvalidSpec, iter_chunks
 from segflow.data.generate_in_database import content_key, generate_in_database
@@ -155,3 +156,14 @@ def test_parts_must_be_at_least_one(db):
     with pytest.raises(InvalidSpec) as raised:
         generate_in_database(db, TINY, parts=0)
     assert (raised.value.field, raised.value.value) == ("parts", 0)
+
+
+def test_the_aggregates_equal_a_rebuild_after_a_fresh_and_a_second_generation(db, fetch, settings):
+    totals = "select * from segflow.invoice_day_totals order by 1, 2, 3"
+    generate_in_database(db, TINY, parts=2)  # an empty table: written without change capture, then rebuilt
+    assert fetch(db, "select count(*) from segflow.changed_line_keys")[0][0] == 0
+    generate_in_database(db, GeneratorSpec(customers=40, days=30, seed=2, start=date(2025, 3, 5)), parts=2)
+    assert fetch(db, "select needs_rebuild from segflow.aggregate_state") == [(False,)]
+    folded = fetch(db, totals)
+    aggregates.bring_current(db, settings, rebuild=True)
+    assert len(folded) > 2 * 40 and fetch(db, totals) == folded
