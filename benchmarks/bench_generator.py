@@ -20,6 +20,7 @@ changes as into any home with lines.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import time
@@ -126,6 +127,8 @@ def main() -> None:
     parser.add_argument("--home-prefix", default="/tmp/bench-generator-", help="homes are <prefix>g<N>")
     parser.add_argument("--keep", action="store_true", help="keep the homes (their PostgreSQL stopped)")
     args = parser.parse_args()
+    logging.basicConfig(format="%(asctime)s %(message)s")
+    logging.getLogger("segflow.data.generate_in_database").setLevel(logging.INFO)
     from segflow.storage import embedded
 
     os.environ.setdefault("XDG_RUNTIME_DIR", str(Path(f"{args.home_prefix}xdg")))

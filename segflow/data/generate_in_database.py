@@ -92,7 +92,15 @@ def generate_in_database(db: Database, spec: GeneratorSpec, parts: int | None = 
                     {"batch_id": result.batch_id, "sha256": None, "error": error},
                 )
             raise
+        written = time.perf_counter()
         _finish(db, result, skip_capture)
+        log.info(
+            "parts wrote %d lines in %.1fs (change capture %s); folded in %.1fs",
+            result.lines,
+            written - started,
+            "skipped" if skip_capture else "on",
+            time.perf_counter() - written,
+        )
     finally:
         coordinator.close()
     result.seconds = time.perf_counter() - started
