@@ -17,7 +17,8 @@ clocks after their imports) are printed beside them, and the goals compare like 
 process, inside with inside.
 
 Per customer count, in a home kept between invocations (<home-prefix>c<N>: generated once, 365 days ending
-2025-12-31, trained once with retrain="always"), after one untimed warm-up night, each repeat:
+2025-12-31, trained once with retrain="always"; with --generator sql, <home-prefix>c<N>-sql generated inside
+PostgreSQL by segflow/data/generate_in_database.py), after one untimed warm-up night, each repeat:
 
 1. adds one new day of lines by plain SQL: the lines of the same weekday a week earlier, with new invoice numbers
    (about 0.3 % of all lines); the triggers record them and the night's first stage, fold, folds them;
@@ -211,9 +212,11 @@ def private_runtime_dir(prefix: str) -> None:
 # Steps: each runs in a fresh process (`--step NAME`) and prints one JSON line last.
 
 
-def step_prepare(home: Path, customers: int, days: int) -> dict[str, Any]:
-    """Generate the home's lines (once) and train its first champion (once); the database URL."""
+def step_prepare(home: Path, customers: int, days: int, generator: str = "python") -> dict[str, Any]:
+    """Generate the home's lines (once, by segflow generate's Python or inside the database) and train its first
+    champion (once); the database URL."""
     from segflow.data.generate import GeneratorSpec, generate_transactions
+    from segflow.data.generate_in_database import generate_in_database
     from segflow.orchestration.runtime import open_database
     from segflow.settings import Settings
     from segflow.stages import run_nightly
@@ -221,7 +224,8 @@ def step_prepare(home: Path, customers: int, days: int) -> dict[str, Any]:
     settings, db = open_database(Settings(_env_file=None, home=home))  # type: ignore[call-arg]
     start = END - timedelta(days=days - 1)
     started = time.perf_counter()
-    generated = generate_transactions(db, GeneratorSpec(customers=customers, days=days, seed=SEED, start=start))
+    spec = GeneratorSpec(customers=customers, days=days, seed=SEED, start=start)
+    generated = generate_in_database(db, spec) if generator == "sql" else generate_transactions(db, spec)
     generate_s = None if generated.already_generated else time.perf_counter() - started
     train_s = None
     if not db.run("queries/registry/champion_version"):
@@ -404,6 +408,7 @@ class Home:
     path: Path
     customers: int
     days: int
+    generator: str = "python"
 
     @property
     def years(self) -> int:
@@ -474,7 +479,15 @@ class Bench:
         home.path.mkdir(parents=True, exist_ok=True)
         done = run_process(
             step_command(
-                "prepare", "--home", str(home.path), "--customers", str(home.customers), "--days", str(home.days)
+                "prepare",
+                "--home",
+                str(home.path),
+                "--customers",
+                str(home.customers),
+                "--days",
+                str(home.days),
+                "--generator",
+                home.generator,
             ),
             self.env(home.path),
             home.path,
@@ -863,6 +876,13 @@ def main() -> None:
         help="above this many customers the naive way runs in the first repeat only",
     )
     parser.add_argument("--skip-naive-above", type=int, default=10_000_000, help="no naive way above this")
+    parser.add_argument(
+        "--generator",
+        choices=["python", "sql"],
+        default="python",
+        help="how the size homes' lines are generated: segflow generate, or set-based inside PostgreSQL (homes "
+        "<prefix>c<N>-sql; segflow/data/generate_in_database.py, about 68k lines/s here)",
+    )
     parser.add_argument("--history-customers", type=int, default=100_000)
     parser.add_argument("--history-years", type=int, action="append", default=[], help="years of history (repeat)")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the feature query at the largest size")
@@ -885,7 +905,12 @@ def main() -> None:
         return
 
     private_runtime_dir(args.home_prefix)
-    sizes = [SizeFigures(Home(Path(f"{args.home_prefix}c{n}"), n, 365)) for n in args.customers or [100_000]]
+    # Homes generated in the database are homes of their own (other lines than segflow generate's).
+    suffix = "-sql" if args.generator == "sql" else ""
+    sizes = [
+        SizeFigures(Home(Path(f"{args.home_prefix}c{n}{suffix}"), n, 365, args.generator))
+        for n in args.customers or [100_000]
+    ]
     history = [
         SizeFigures(Home(Path(f"{args.home_prefix}h{args.history_customers}-{y}y"), args.history_customers, 365 * y))
         for y in sorted(args.history_years)
@@ -935,7 +960,7 @@ def naive_repeats(customers: int, args: argparse.Namespace) -> int:
 
 def run_step(args: argparse.Namespace) -> dict[str, Any]:
     if args.step == "prepare":
-        return step_prepare(args.home, args.customers[0], args.days)
+        return step_prepare(args.home, args.customers[0], args.days, args.generator)
     if args.step == "plain":
         return step_plain(args.url, args.as_of)
     if args.step == "naive":

@@ -212,7 +212,7 @@ def build_catalog(seed: int, size: int) -> pd.DataFrame:
     )
 
 
-def _season_cdf(start: date, days: int) -> np.ndarray:
+def season_cdf(start: date, days: int) -> np.ndarray:
     """Cumulative order weight per day: a Nov/Dec peak, a January dip and quiet Sundays."""
     day_numbers = np.arange(days)
     dates = pd.Timestamp(start) + pd.to_timedelta(day_numbers, unit="D")
@@ -336,7 +336,7 @@ def iter_chunks(spec: GeneratorSpec) -> Iterator[pd.DataFrame]:
     """The generated lines, chunk by chunk."""
     spec.validate()
     catalog = build_catalog(spec.seed, spec.catalog_size)
-    cdf = _season_cdf(spec.start, spec.days)
+    cdf = season_cdf(spec.start, spec.days)
     for chunk in range((spec.customers + CUSTOMERS_PER_CHUNK - 1) // CUSTOMERS_PER_CHUNK):
         yield generate_chunk(spec, chunk, catalog, cdf)
 

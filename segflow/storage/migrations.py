@@ -151,7 +151,7 @@ VIEW_ORDER = (
 # The ledger name under which the BI descriptions' fingerprint is recorded (beside the view files').
 BI_DESCRIPTIONS = "bi_catalog"
 # Functions (and the triggers that call them) are applied before the views; every file in sql/functions listed.
-FUNCTION_ORDER = ("customer_partition", "capture_line_changes")
+FUNCTION_ORDER = ("customer_partition", "capture_line_changes", "generator_uniform")
 
 
 def view_files() -> list[Path]:
