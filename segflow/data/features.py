@@ -19,6 +19,7 @@ from segflow.data.staging import staged_lines
 from segflow.errors import NonNumericFeature, SegflowError, UnknownFeature, joined
 from segflow.orchestration.partitions import WHOLE, Partition
 from segflow.settings import DEFAULT_SOURCE, Settings
+from segflow.storage import attempt_tables
 from segflow.storage.db import Database, read_sql, records_named, run_composed_named, run_named
 
 
@@ -201,20 +202,26 @@ def compute_features(
     lookback_days: int,
     features: FeatureSet,
     partition: Partition = WHOLE,
+    *,
+    into: str | None = None,
 ) -> None:
-    """Fill segflow.customer_features for a run's customers of one partition (all by default), replacing what a
-    previous try wrote, in one transaction: RFM from the aggregates (bring them current first) and/or attribute
-    snapshots."""
+    """Fill a run's customer_features rows of one partition (all by default), replacing what a previous try wrote,
+    in one transaction: RFM from the aggregates (bring them current first) and/or attribute snapshots. `into`: the
+    attempt's table (segflow.storage.attempt_tables.prepare; the stage attaches it after every partition); None
+    prepares it here and attaches it after this one write (a whole population in one call)."""
+    table = into or attempt_tables.prepare(db, "customer_features", attempt_id)
+    target = sql.Identifier("segflow", table)
     scope = {"attempt_id": attempt_id, **partition.params()}
     with db.transaction() as cur:
-        run_named(cur, "queries/features/delete_run_features", scope)
+        run_composed_named(cur, "queries/features/delete_run_features", scope, target=target)
         if features.uses_transactions:
-            target = sql.Identifier("segflow", "customer_features")
             insert_rfm_features(cur, db.settings, target, attempt_id, as_of, lookback_days, partition=partition)
             if features.attributes:
-                run_named(cur, "queries/features/attach_attributes", scope)
+                run_composed_named(cur, "queries/features/attach_attributes", scope, target=target)
         else:
-            run_named(cur, "queries/features/attribute_population", scope)
+            run_composed_named(cur, "queries/features/attribute_population", scope, target=target)
+    if into is None:
+        attempt_tables.attach(db, "customer_features", attempt_id)
 
 
 def insert_rfm_features(

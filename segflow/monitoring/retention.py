@@ -1,7 +1,10 @@
-"""Report retention: the HTML files of the newest published runs stay, older ones are deleted.
+"""Retention: the HTML files of the newest published runs stay, older ones are deleted; so do the per-customer rows.
 
-Files are what grows (about 12 MB a run: two Evidently reports and the segment page); the database rows
-they were built from stay, so a run's segment page can be built again with `segflow report --run`.
+Report files are about 12 MB a run (two Evidently reports and the segment page). The per-customer rows (features and
+assignments, about 365 MB a night at 1M customers) live in one table per attempt (segflow.storage.attempt_tables):
+those of attempts retention does not keep are dropped whole, and the attempt records when (rows_dropped_at), so a
+reader of an old run can say its rows are gone. A run's segment page can be built again with `segflow report --run`
+while its rows are kept.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import re
 from pathlib import Path
 
 from segflow.settings import Settings
-from segflow.storage.db import Database
+from segflow.storage import attempt_tables
+from segflow.storage.db import Database, run_named
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +58,23 @@ def prune_reports(db: Database, settings: Settings) -> list[Path]:
             "report retention (%d runs): deleted %d files of older runs", settings.report_retention_runs, len(deleted)
         )
     return deleted
+
+
+def prune_attempt_rows(db: Database, settings: Settings) -> list[int]:
+    """Drop the per-customer tables of every attempt retention does not keep: kept are the attempt BI reads, the
+    published attempts of the newest `scored_runs_kept` runs by as-of date (all published ones when 0) and every
+    attempt not finished; replaced and failed attempts' rows always go. The attempts whose rows were dropped."""
+    with db.transaction() as cur:
+        # Listed before the kept set: an attempt that starts in between is running when the kept set is read.
+        candidates = attempt_tables.attempts_with_tables(cur)
+        kept_rows = run_named(cur, "queries/attempt_tables/kept_attempts", {"kept": settings.scored_runs_kept})
+        kept = {attempt_id for (attempt_id,) in kept_rows}
+        dropped = attempt_tables.drop(cur, [a for a in candidates if a not in kept])
+        if not any(a < attempt_tables.first_own_attempt(cur) for a in kept):
+            dropped += attempt_tables.drop_before_016(cur)
+        run_named(cur, "queries/attempt_tables/record_rows_dropped", {"attempt_ids": dropped})
+    if dropped:
+        log.info(
+            "retention (%d runs kept): dropped the per-customer rows of attempts %s", settings.scored_runs_kept, dropped
+        )
+    return dropped

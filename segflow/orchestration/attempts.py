@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg2.extensions
 
+from segflow.storage import attempt_tables
 from segflow.storage.db import Database, run_named
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def reap_abandoned(db: Database) -> list[int]:
                     "ended without finishing; its rows were removed",
                 },
             )
+            attempt_tables.drop(cur, [marked_id for (marked_id,) in marked])
         if not marked:
             continue  # it finished (published or failed) between the listing and the lock check
         log.warning("attempt %s (as of %s) was abandoned by a process that died; marked abandoned", attempt_id, as_of)

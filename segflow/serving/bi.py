@@ -111,7 +111,7 @@ def create_bi_user(db: Database, name: str, password: str | None = None) -> BiLo
                 "admin/bi_group_role",
                 {},
                 relations=_bi_relations(),
-                deprecated=sql.SQL(", ").join(sql.Identifier(SCHEMA, view) for view in DEPRECATED_VIEWS),
+                deprecated=_deprecated_views(),
             )
             existing = run_named(cur, "queries/bi/bi_login_role", {"name": name})
             if existing and not existing[0][1]:
@@ -130,11 +130,16 @@ def create_bi_user(db: Database, name: str, password: str | None = None) -> BiLo
 
 
 def grant_bi_relations(cur: psycopg2.extensions.cursor) -> bool:
-    """Let the BI role read every view of segflow_bi, if the role exists (whether it did)."""
+    """Let the BI role read every view of segflow_bi and the deprecated segflow views, if the role exists (whether
+    it did). A view created anew (its file changed, or migration 016 dropped it) has no grants."""
     if not run_named(cur, "queries/bi/bi_role_exists")[0][0]:
         return False
-    run_composed_named(cur, "admin/bi_grant_relations", {}, relations=_bi_relations())
+    run_composed_named(cur, "admin/bi_grant_relations", {}, relations=_bi_relations(), deprecated=_deprecated_views())
     return True
+
+
+def _deprecated_views() -> sql.Composable:
+    return sql.SQL(", ").join(sql.Identifier(SCHEMA, view) for view in DEPRECATED_VIEWS)
 
 
 def _bi_relations() -> sql.Composable:

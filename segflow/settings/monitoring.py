@@ -26,5 +26,12 @@ class MonitoringSettings(BaseModel):
         default=30,
         ge=0,
         description="Keep the report files (segment pages, drift reports) of this many newest published runs; "
-        "0 keeps all. Database rows are always kept.",
+        "0 keeps all. Database rows are kept by SEGFLOW_SCORED_RUNS_KEPT.",
+    )
+    scored_runs_kept: int = Field(
+        default=0,
+        ge=0,
+        description="Keep the per-customer rows (features, assignments) of the run BI reads, of this many newest "
+        "published runs by as-of date and of every unfinished attempt; older attempts' tables are dropped after a "
+        "publish. 0 keeps every published (and withdrawn) run's rows; replaced and failed attempts' rows always go.",
     )

@@ -11,6 +11,7 @@ from segflow.data import features as feature_store
 from segflow.orchestration.partitions import Partition, partitions_of
 from segflow.orchestration.runs import record_stage_seconds, run_info, timed
 from segflow.settings import Settings
+from segflow.storage import attempt_tables
 from segflow.storage.db import Database
 
 
@@ -36,22 +37,30 @@ def build(db: Database, settings: Settings, attempt_id: int) -> dict[str, int]:
 
 
 def build_partition(db: Database, settings: Settings, attempt_id: int, partition: Partition) -> dict[str, object]:
-    """Fill (or refill: idempotent) the run's customer_features rows of one partition (queries/compute_rfm_features);
-    what it wrote and how long it took."""
+    """Fill (or refill: idempotent) the run's customer_features rows of one partition (queries/compute_rfm_features)
+    in the attempt's own table, not attached yet; what it wrote and how long it took."""
     info = run_info(db, attempt_id)
     started = time.perf_counter()
     feature_store.compute_features(
-        db, attempt_id, info.as_of, info.lookback_days, feature_store.FeatureSet(tuple(info.features)), partition
+        db,
+        attempt_id,
+        info.as_of,
+        info.lookback_days,
+        feature_store.FeatureSet(tuple(info.features)),
+        partition,
+        into=attempt_tables.prepare(db, "customer_features", attempt_id),
     )
     return {"partition": str(partition), "seconds": round(time.perf_counter() - started, 3)}
 
 
 def finish(db: Database, settings: Settings, attempt_id: int, partitions_seconds: float) -> dict[str, int]:
-    """After every partition: the run's R/F/M cut points and population, and the features stage's seconds (the
-    partitions' wall time plus this); known/active customers."""
+    """After every partition: the attempt's table indexed and attached (readers see its rows from here on), the
+    run's R/F/M cut points and population, and the features stage's seconds (the partitions' wall time plus this);
+    known/active customers."""
     info = run_info(db, attempt_id)
     feature_set = feature_store.FeatureSet(tuple(info.features))
     started = time.perf_counter()
+    attempt_tables.attach(db, "customer_features", attempt_id)
     cuts = feature_store.cut_points(db, attempt_id) if feature_set.uses_transactions else {}
     db.run(
         "queries/features/record_population",

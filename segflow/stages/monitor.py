@@ -257,5 +257,7 @@ def segment_report(db: Database, settings: Settings, attempt_id: int) -> Path:
 
 
 def prune_reports(db: Database, settings: Settings) -> int:
-    """Delete report files beyond the retention setting; returns how many."""
+    """Delete report files beyond the retention setting and drop the per-customer rows of attempts retention does
+    not keep (SEGFLOW_SCORED_RUNS_KEPT); returns how many files."""
+    retention.prune_attempt_rows(db, settings)
     return len(retention.prune_reports(db, settings))

@@ -14,7 +14,8 @@ from segflow.modelling import registry
 from segflow.orchestration import attempts
 from segflow.orchestration.runs import RETRAIN_MODES, run_info, timed
 from segflow.settings import DEFAULT_SOURCE, Settings
-from segflow.storage.db import Database
+from segflow.storage import attempt_tables
+from segflow.storage.db import Database, run_named
 
 
 class RunRefused(SegflowError):
@@ -242,6 +243,12 @@ def check_source(db: Database, settings: Settings, attempt_id: int) -> dict[str,
 def fail(db: Database, settings: Settings, attempt_id: int, error: BaseException | str) -> None:
     """Mark a run failed and drop its partial rows; the published run stays visible."""
     try:
-        db.run("queries/attempts/fail_run", {"attempt_id": attempt_id, "status": "failed", "error": str(error)[:2000]})
+        with db.transaction() as cur:
+            marked = run_named(
+                cur,
+                "queries/attempts/fail_run",
+                {"attempt_id": attempt_id, "status": "failed", "error": str(error)[:2000]},
+            )
+            attempt_tables.drop(cur, [marked_id for (marked_id,) in marked])
     finally:
         attempts.release(attempt_id)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 from typing import NamedTuple
 
+from psycopg2 import sql
+
 from segflow.data import features as feature_store
 from segflow.modelling.scoring import Scorer, copy_assignments
 from segflow.modelling.segments import INACTIVE, MEMBER_TOLERANCE, NAMES, RETURNED_ALL, UNSCORED
 from segflow.orchestration.partitions import Partition, partitions_of
 from segflow.orchestration.runs import NoModelVersion, record_stage_seconds, run_info
 from segflow.settings import Settings
-from segflow.storage.db import Database, run_composed_named, run_named
+from segflow.storage import attempt_tables
+from segflow.storage.db import SCHEMA, Database, run_composed_named
 
 
 class Scored(NamedTuple):
@@ -31,8 +34,9 @@ def score(db: Database, settings: Settings, attempt_id: int) -> Scored:
 
 def score_partition(db: Database, settings: Settings, attempt_id: int, partition: Partition) -> dict[str, object]:
     """Assign the run's customers of one partition a segment with the run's model, streaming features out and
-    assignments in by COPY, in one transaction that first deletes the partition's earlier rows: a partition run
-    again (a retry, a worker lost mid-write, a newly trained model) replaces its rows, never adds to them."""
+    assignments in by COPY into the attempt's own table (attached by `finish`), in one transaction that first deletes
+    the partition's earlier rows: a partition run again (a retry, a worker lost mid-write, a newly trained model)
+    replaces its rows, never adds to them."""
     info = run_info(db, attempt_id)
     if info.model_version is None:
         raise NoModelVersion(attempt_id)
@@ -41,12 +45,14 @@ def score_partition(db: Database, settings: Settings, attempt_id: int, partition
     scorer = Scorer.load(db, info.model_version, fallback_cut_points=info.rfm_cut_points)
     feature_set = feature_store.FeatureSet(tuple(scorer.features))
     scope = {"attempt_id": attempt_id, **partition.params()}
+    table = attempt_tables.prepare(db, "segment_assignments", attempt_id)
+    target = sql.Identifier(SCHEMA, table)
     with db.transaction() as cur:
-        run_named(cur, "queries/score/delete_run_assignments", scope)
+        run_composed_named(cur, "queries/score/delete_run_assignments", scope, target=target)
         chunks = feature_store.export_features(
             db, attempt_id, feature_set, chunk_rows=settings.score_chunk_rows, partition=partition
         )
-        scored = copy_assignments(cur, scorer, attempt_id, chunks)
+        scored = copy_assignments(cur, scorer, attempt_id, chunks, table=table)
         run_composed_named(
             cur,
             "queries/score/assign_rule_segments",
@@ -62,6 +68,7 @@ def score_partition(db: Database, settings: Settings, attempt_id: int, partition
                 "unscored_action": UNSCORED[2],
             },
             complete=feature_store.completeness(feature_set),
+            target=target,
         )
     return {
         "partition": str(partition),
@@ -91,13 +98,13 @@ def record_member_names(db: Database, attempt_id: int) -> tuple[int, int, int]:
 
 
 def finish(db: Database, settings: Settings, attempt_id: int, partitions_seconds: float) -> Scored:
-    """After every partition: fresh planner statistics, the score stage's seconds (the partitions' wall time plus
-    this), and how many customers the model scored."""
+    """After every partition: the attempt's table indexed, attached and analyzed, the score stage's seconds (the
+    partitions' wall time plus this), and how many customers the model scored."""
     started = time.perf_counter()
     info = run_info(db, attempt_id)
     if info.model_version is None:
         raise NoModelVersion(attempt_id)
-    db.run("queries/score/analyze_run_rows")
+    attempt_tables.attach(db, "segment_assignments", attempt_id)
     scored = db.run("queries/score/model_scored", {"attempt_id": attempt_id})[0][0]
     record_member_names(db, attempt_id)
     record_stage_seconds(db, attempt_id, "score", partitions_seconds + time.perf_counter() - started)

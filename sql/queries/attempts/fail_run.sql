@@ -1,5 +1,6 @@
 -- A run that did not finish: marked failed (or abandoned, when its process died), its partial rows
--- removed; published runs are untouched.
+-- removed (those in the before-016 partitions here; the caller drops the attempt's own tables in the same
+-- transaction: segflow/storage/attempt_tables.py); published runs are untouched.
 with marked as (
     update segflow.run_attempts
     set status = %(status)s, finished_at = now(), error = %(error)s
@@ -10,6 +11,7 @@ with marked as (
 gone_assignments as (
     delete from segflow.segment_assignments
     where attempt_id in (select attempt_id from marked)
+        and attempt_id < (select first_own_attempt from segflow.per_attempt_tables)
 ),
 
 gone_comparisons as (
@@ -20,6 +22,7 @@ gone_comparisons as (
 gone_features as (
     delete from segflow.customer_features
     where attempt_id in (select attempt_id from marked)
+        and attempt_id < (select first_own_attempt from segflow.per_attempt_tables)
 )
 
 select attempt_id from marked

@@ -1,6 +1,7 @@
 -- Copy the customers' loaded attributes into a run's feature rows (a snapshot: later reloads do not
 -- change what this run used).
-update segflow.customer_features as cf
+-- {target} is the attempt's own table (segflow/storage/attempt_tables.py), attached after every partition ran.
+update {target} as cf
 set attributes = ca.attributes
 from segflow.customer_attributes as ca
 where cf.attempt_id = %(attempt_id)s and ca.customer_id = cf.customer_id

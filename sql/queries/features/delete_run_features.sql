@@ -1,5 +1,6 @@
 -- A run's feature rows of one customer partition (all of them when %(partitions)s is 1), before they are
 -- computed again: rerunning a partition replaces its rows.
-delete from segflow.customer_features
+-- {target} is the attempt's own table (segflow/storage/attempt_tables.py), attached after every partition ran.
+delete from {target}
 where attempt_id = %(attempt_id)s
     and (%(partitions)s::integer = 1 or segflow.customer_partition(customer_id, %(partitions)s::integer) = %(partition)s::integer)

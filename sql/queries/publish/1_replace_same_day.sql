@@ -1,5 +1,6 @@
--- Step 1 of publishing: the run's previously published attempt (if any) is replaced and its rows go;
--- other runs are untouched.
+-- Step 1 of publishing: the run's previously published attempt (if any) is replaced and its rows go (those in the
+-- before-016 partitions here; an attempt's own tables are dropped by retention after the publish, so this
+-- transaction never takes the lock a DROP needs on the tables BI reads); other runs are untouched.
 with replaced as (
     update segflow.run_attempts
     set status = 'replaced'
@@ -12,11 +13,13 @@ with replaced as (
 gone_assignments as (
     delete from segflow.segment_assignments
     where attempt_id in (select attempt_id from replaced)
+        and attempt_id < (select first_own_attempt from segflow.per_attempt_tables)
 ),
 
 gone_features as (
     delete from segflow.customer_features
     where attempt_id in (select attempt_id from replaced)
+        and attempt_id < (select first_own_attempt from segflow.per_attempt_tables)
 ),
 
 gone_comparisons as (

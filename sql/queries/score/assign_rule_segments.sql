@@ -1,6 +1,7 @@
 -- Customers the model did not score: no purchase in the lookback window ('inactive'), or a missing
 -- model feature ('unscored'), of one customer partition. They still appear, so BI sees every known customer.
-insert into segflow.segment_assignments (attempt_id, customer_id, segment_key, segment_name, action, model_version)
+-- {target} is the attempt's own table (segflow/storage/attempt_tables.py), attached after every partition ran.
+insert into {target} (attempt_id, customer_id, segment_key, segment_name, action, model_version)
 select
     cf.attempt_id,
     cf.customer_id,

@@ -10,6 +10,7 @@ from support.databases import Snapshot, database_for_test, filled_template, fres
 from segflow.data.generate import GeneratorSpec, generate_transactions
 from segflow.orchestration.partitions import Partition
 from segflow.stages import decide, features, prepare, run_nightly, score
+from segflow.storage import attempt_tables
 from segflow.storage.db import Database
 
 # Each test runs whole nights in process (seconds each): `pytest -m "not slow"` leaves them to the full run.
@@ -98,14 +99,14 @@ def test_a_partition_writes_only_its_customers_and_rerunning_it_changes_nothing(
     third = Partition(2, 4)
 
     features.build_partition(db, settings, attempt, third)
+    own_table = f"segflow.{attempt_tables.table_name('customer_features', attempt)}"  # attached by features.finish
     partitions_written = fetch(
         db,
-        "select distinct segflow.customer_partition(customer_id, 4) from segflow.customer_features"
-        " where attempt_id = %s",
+        f"select distinct segflow.customer_partition(customer_id, 4) from {own_table} where attempt_id = %s",
         (attempt,),
     )
     assert partitions_written == [(2,)]
-    written = fetch(db, "select count(*) from segflow.customer_features where attempt_id = %s", (attempt,))[0][0]
+    written = fetch(db, f"select count(*) from {own_table} where attempt_id = %s", (attempt,))[0][0]
     assert 0 < written < 1_200
 
     for _ in range(2):  # a retry, or a worker lost after writing: the same rows, not twice as many

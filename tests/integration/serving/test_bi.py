@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from segflow.errors import SegflowError
 from segflow.serving import bi, bi_catalog
 from segflow.stages import publish
+from segflow.storage import attempt_tables
 from segflow.storage.db import Database
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "bi.md"
@@ -41,7 +42,7 @@ REPLACED_B = [("c1", "S1", "Champions", 1, 99, 9999)]
 FAILED_C = [("c1", "S3", "Lost", 300, 1, 1)]
 
 
-def _attempt(cur, as_of: date, status: str, rows: list[tuple]) -> int:
+def _attempt(cur, as_of: date, status: str, rows: list[tuple], migrated: bool = True) -> int:
     cur.execute("insert into segflow.run_keys (as_of) values (%s) on conflict (as_of) do nothing", (as_of,))
     cur.execute(
         "insert into segflow.run_attempts (run_id, as_of, status, features, lookback_days, window_start) "
@@ -50,6 +51,8 @@ def _attempt(cur, as_of: date, status: str, rows: list[tuple]) -> int:
         (status, as_of),
     )
     attempt = cur.fetchone()[0]
+    if migrated:
+        attempt_tables.open_attached(cur, attempt)  # rows written one by one through the parents
     for customer, key, name, recency, frequency, monetary in rows:
         cur.execute(
             "insert into segflow.customer_features (attempt_id, customer_id, recency_days, frequency, "
@@ -569,7 +572,7 @@ def test_upgrading_a_database_with_published_runs_fills_their_summaries(blank_db
 
     migrations.upgrade(blank_db, target=4)
     with blank_db.transaction() as cur:  # published as 004 published: no summary rows were written then
-        attempt = _attempt(cur, date(2026, 1, 1), "published", RUN_A)
+        attempt = _attempt(cur, date(2026, 1, 1), "published", RUN_A, migrated=False)
         cur.execute("insert into segflow.current_run (attempt_id) values (%s)", (attempt,))
     migrations.upgrade(blank_db)
     assert fetch(

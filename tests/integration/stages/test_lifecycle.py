@@ -271,6 +271,7 @@ CHILD = textwrap.dedent("""
     from datetime import date
 
     from segflow.orchestration import attempts
+    from segflow.storage import attempt_tables
     from segflow.storage.db import Database
     from segflow.settings import Settings
 
@@ -280,6 +281,7 @@ CHILD = textwrap.dedent("""
         "as_of": date(2024, 7, 18), "retrain_mode": "auto", "features": ["recency_days", "frequency", "monetary"],
         "lookback_days": 365, "source_table": "segflow.transactions"})
     with db.transaction() as cur:
+        attempt_tables.open_attached(cur, attempt_id)
         cur.execute("insert into segflow.customer_features (attempt_id, customer_id, recency_days, frequency,"
                     " monetary) values (%s, 'c1', 3, 2, 10.5), (%s, 'c2', 40, 1, 4.0)", (attempt_id, attempt_id))
     print(attempt_id, flush=True)

@@ -12,6 +12,7 @@ from segflow.monitoring.drift_page import segment_label
 from segflow.monitoring.report import sections
 from segflow.orchestration import runs
 from segflow.stages import publish
+from segflow.storage import attempt_tables
 
 # (customer, segment key, segment name, monetary). Revenue 500 + 300 + 150 + 0 + 50 = 1,000.
 RUN = [
@@ -49,6 +50,7 @@ def _published_run(db, rows, as_of=date(2026, 1, 1)) -> int:
             (run_id, as_of, as_of),
         )
         attempt = cur.fetchone()[0]
+        attempt_tables.open_attached(cur, attempt)  # rows written one by one through the parents
         for customer, key, name, monetary in rows:
             cur.execute(
                 "insert into segflow.customer_features (attempt_id, customer_id, monetary) values (%s, %s, %s)",

@@ -1,0 +1,2 @@
+-- An attempt's own table, attached or not.
+drop table if exists {table}
