@@ -1,7 +1,9 @@
-"""Report retention: the HTML files of the newest published runs stay, older ones are deleted.
+"""Report retention: the HTML files of the newest published runs stay, older ones are deleted, and so do the
+drift samples of older runs (segflow.monitoring.run_sample).
 
-Files are what grows (about 12 MB a run: two Evidently reports and the segment page); the database rows
-they were built from stay, so a run's segment page can be built again with `segflow report --run`.
+Files are what grows (about 12 MB a run: two Evidently reports and the segment page); a run's sample is about 3 MB
+at 20,000 customers. The other database rows they were built from stay, so a run's segment page can be built
+again with `segflow report --run` (its map and drift figures from its rows while they are there).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import logging
 import re
 from pathlib import Path
 
+from segflow.monitoring import run_sample
 from segflow.settings import Settings
 from segflow.storage.db import Database
 
@@ -54,3 +57,9 @@ def prune_reports(db: Database, settings: Settings) -> list[Path]:
             "report retention (%d runs): deleted %d files of older runs", settings.report_retention_runs, len(deleted)
         )
     return deleted
+
+
+def prune_samples(db: Database, settings: Settings) -> list[int]:
+    """Drop the drift samples and counts of every attempt but those of the newest `report_retention_runs` published
+    runs, the ones still running and the ones a model was trained in; the attempts dropped (0 keeps all)."""
+    return run_sample.prune(db, settings.report_retention_runs)

@@ -1,6 +1,6 @@
 """Watch a run: its drift check before publishing, and after publishing its transitions, drift reports (the
 check's reused when the run kept its model) and their Evidently workspace snapshots, the drift event, its
-segment page and report retention.
+segment page and report (and drift sample) retention.
 
 Publishing a run between two others (a backfill, a rerun) also rebuilds the later neighbour's 'previous'
 drift report, transitions page and segment page, so no page compares with a run that is no longer its
@@ -257,5 +257,6 @@ def segment_report(db: Database, settings: Settings, attempt_id: int) -> Path:
 
 
 def prune_reports(db: Database, settings: Settings) -> int:
-    """Delete report files beyond the retention setting; returns how many."""
+    """Delete report files and drift samples beyond the retention setting; returns how many files."""
+    retention.prune_samples(db, settings)
     return len(retention.prune_reports(db, settings))
