@@ -4,9 +4,11 @@ samples Evidently compares, the customers new since the reference, segment label
 Two references: 'previous', the published run just before it by as-of date, and 'training', the population of
 the run the champion was trained in.
 
-The training reference counts its run's whole population too. The model's training snapshot holds clustered
-customers only, so its shares come from (in this order):
-1. the training run's own assignments, when they are still there as this model scored them: exact;
+Shares are exact, from the counts kept per attempt over all its customers; the frames Evidently compares are the
+attempts' stored samples (segflow.monitoring.run_sample), which outlive their per-customer rows. The training
+reference counts its run's whole population too. The model's training snapshot holds clustered customers only, so
+its shares come from (in this order):
+1. the training run's own counts and sample, when they are there as this model scored it: exact;
 2. else the training run's counts (segflow.run_attempts): inactive = customers_inactive / customers_known, and the
    model's segment shares (model_segments) scaled to the rest, 1 - inactive ('unscored' customers of that run,
    if any, are spread over the segments: the counts do not hold them);
@@ -24,7 +26,7 @@ import pandas as pd
 from psycopg2 import sql
 
 from segflow.modelling.segments import RULE_SEGMENTS, segment_key_order
-from segflow.monitoring import drift_page
+from segflow.monitoring import drift_page, run_sample
 from segflow.monitoring.drift_shares import INACTIVE_KEY, DriftInputInvalid, scaled_training_shares
 from segflow.settings import Settings
 from segflow.storage.db import Database, read_sql
@@ -36,15 +38,21 @@ def _copy_frame(db: Database, statement: sql.Composed) -> pd.DataFrame:
 
 
 def attempt_sample(
-    db: Database, attempt_id: int, size: int, seed: int, under_model: int | None = None, everyone: bool = True
+    db: Database,
+    settings: Settings,
+    attempt_id: int,
+    size: int,
+    under_model: int | None = None,
+    everyone: bool = True,
 ) -> pd.DataFrame:
-    """A deterministic sample of an attempt's customers, all of them (inactive and other rule segments too) or,
-    with everyone=False, the clustered ones: features and segment (as its own model scored them, or as
+    """The first `size` customers of an attempt's stored sample (segflow.monitoring.run_sample; filled now if the
+    attempt has none but still has its rows), all of them (inactive and other rule segments
+    too) or, with everyone=False, the clustered ones: features and segment (as its own model scored them, or as
     `under_model` re-scored them)."""
+    run_sample.ensure(db, settings, attempt_id)
     statement = sql.SQL(read_sql("queries/drift/drift_sample")).format(
         attempt_id=sql.Literal(attempt_id),
         under_model=sql.Literal(under_model),
-        seed=sql.Literal(str(seed)),
         limit=sql.Literal(size),
         everyone=sql.Literal(everyone),
     )
@@ -106,8 +114,13 @@ def with_inactive_rows(sample: pd.DataFrame, inactive_share: float) -> pd.DataFr
     return pd.concat([sample, rows], ignore_index=True)
 
 
-def counted(db: Database, attempt_id: int, under_model: int | None = None) -> tuple[dict[str, float], int]:
-    """Every population's share of an attempt's customers (as `under_model` re-scored them), and how many."""
+def counted(
+    db: Database, settings: Settings, attempt_id: int, under_model: int | None = None
+) -> tuple[dict[str, float], int]:
+    """Every population's exact share of an attempt's customers (its counts kept with its sample, or as
+    `under_model` re-scored them), and how many."""
+    if under_model is None:
+        run_sample.ensure(db, settings, attempt_id)
     rows = db.run("queries/drift/segment_shares", {"attempt_id": attempt_id, "under_model": under_model})
     return _shares(rows), sum(int(customers) for _, customers, _ in rows)
 
@@ -118,11 +131,11 @@ def training_reference(db: Database, settings: Settings, version: int) -> Refere
     if found:
         attempt, run, as_of, known, inactive, scored = found[0]
         if scored:
-            shares, customers = counted(db, attempt)
+            shares, customers = counted(db, settings, attempt)
             return Reference(
                 shares,
                 customers,
-                attempt_sample(db, attempt, settings.drift_sample, settings.seed),
+                attempt_sample(db, settings, attempt, settings.drift_sample),
                 attempt,
                 f"all {customers:,} customers of run {run} (as of {as_of}), the run it was trained in",
             )
@@ -153,8 +166,8 @@ def previous_reference(
     db: Database, settings: Settings, reference_attempt: int, under_model: int | None = None
 ) -> Reference:
     """The published run before: its shares and customers (as `under_model` re-scored them, when given)."""
-    shares, customers = counted(db, reference_attempt, under_model)
-    sample = attempt_sample(db, reference_attempt, settings.drift_sample, settings.seed, under_model)
+    shares, customers = counted(db, settings, reference_attempt, under_model)
+    sample = attempt_sample(db, settings, reference_attempt, settings.drift_sample, under_model)
     return Reference(shares, customers, sample, reference_attempt, "")
 
 

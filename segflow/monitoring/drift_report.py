@@ -145,8 +145,8 @@ def build_report(
         ref = drift_references.training_reference(db, settings, reference_version)
     else:
         raise DriftInputInvalid("reference must be 'previous' or 'training'", "", reference, quoted=True)
-    all_now, customers_now = drift_references.counted(db, attempt_id)
-    now = drift_references.attempt_sample(db, attempt_id, settings.drift_sample, settings.seed)
+    all_now, customers_now = drift_references.counted(db, settings, attempt_id)
+    now = drift_references.attempt_sample(db, settings, attempt_id, settings.drift_sample)
     now_shares = all_now
     if ref.model_only:
         now_shares = over_keys(all_now, set(ref.shares))

@@ -1,6 +1,8 @@
-"""Retention: the HTML files of the newest published runs stay, older ones are deleted; so do the per-customer rows.
+"""Retention: the HTML files and drift samples of the newest published runs stay, older ones are deleted; so do the
+per-customer rows.
 
-Report files are about 12 MB a run (two Evidently reports and the segment page). The per-customer rows (features and
+Report files are about 12 MB a run (two Evidently reports and the segment page); a run's drift sample about 3 MB at
+20,000 customers (segflow.monitoring.run_sample). The per-customer rows (features and
 assignments, about 365 MB a night at 1M customers) live in one table per attempt (segflow.storage.attempt_tables):
 those of attempts retention does not keep are dropped whole, and the attempt records when (rows_dropped_at), so a
 reader of an old run can say its rows are gone. A run's segment page can be built again with `segflow report --run`
@@ -13,6 +15,7 @@ import logging
 import re
 from pathlib import Path
 
+from segflow.monitoring import run_sample
 from segflow.settings import Settings
 from segflow.storage import attempt_tables
 from segflow.storage.db import Database, run_named
@@ -78,3 +81,9 @@ def prune_attempt_rows(db: Database, settings: Settings) -> list[int]:
             "retention (%d runs kept): dropped the per-customer rows of attempts %s", settings.scored_runs_kept, dropped
         )
     return dropped
+
+
+def prune_samples(db: Database, settings: Settings) -> list[int]:
+    """Drop the drift samples and counts of every attempt but those of the newest `report_retention_runs` published
+    runs, the ones still running and the ones a model was trained in; the attempts dropped (0 keeps all)."""
+    return run_sample.prune(db, settings.report_retention_runs)

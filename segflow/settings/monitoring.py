@@ -21,12 +21,17 @@ class MonitoringSettings(BaseModel):
         description="Rise of the inactive share of all customers, in share points (5: from 2 % to 7 %), at or "
         "above which a run counts as drifted, a verdict of its own ('inactive 2.0 % → 7.0 %').",
     )
-    drift_sample: int = Field(default=20_000, ge=100, description="Customers per dataset in a drift report.")
+    drift_sample: int = Field(
+        default=20_000,
+        ge=100,
+        description="Customers in each run's stored sample (all of them when fewer), chosen by a seeded hash: what "
+        "drift reports compare, the segment page maps and the summary's medians come from.",
+    )
     report_retention_runs: int = Field(
         default=30,
         ge=0,
         description="Keep the report files (segment pages, drift reports) of this many newest published runs; "
-        "0 keeps all. Database rows are kept by SEGFLOW_SCORED_RUNS_KEPT.",
+        "0 keeps all. The same runs keep their drift samples; per-customer rows are kept by SEGFLOW_SCORED_RUNS_KEPT.",
     )
     scored_runs_kept: int = Field(
         default=0,

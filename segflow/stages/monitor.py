@@ -1,6 +1,6 @@
 """Watch a run: its drift check before publishing, and after publishing its transitions, drift reports (the
 check's reused when the run kept its model) and their Evidently workspace snapshots, the drift event, its
-segment page and report retention.
+segment page and report (and drift sample) retention.
 
 Publishing a run between two others (a backfill, a rerun) also rebuilds the later neighbour's 'previous'
 drift report, transitions page and segment page, so no page compares with a run that is no longer its
@@ -257,7 +257,8 @@ def segment_report(db: Database, settings: Settings, attempt_id: int) -> Path:
 
 
 def prune_reports(db: Database, settings: Settings) -> int:
-    """Delete report files beyond the retention setting and drop the per-customer rows of attempts retention does
-    not keep (SEGFLOW_SCORED_RUNS_KEPT); returns how many files."""
+    """Delete report files and drift samples beyond the retention setting and drop the per-customer rows of attempts
+    retention does not keep (SEGFLOW_SCORED_RUNS_KEPT); returns how many files."""
     retention.prune_attempt_rows(db, settings)
+    retention.prune_samples(db, settings)
     return len(retention.prune_reports(db, settings))

@@ -10,6 +10,7 @@ from psycopg2 import sql
 from segflow.data import features as feature_store
 from segflow.modelling.scoring import Scorer, copy_assignments
 from segflow.modelling.segments import INACTIVE, MEMBER_TOLERANCE, NAMES, RETURNED_ALL, UNSCORED
+from segflow.monitoring import run_sample
 from segflow.orchestration.partitions import Partition, partitions_of
 from segflow.orchestration.runs import NoModelVersion, record_stage_seconds, run_info
 from segflow.settings import Settings
@@ -98,8 +99,9 @@ def record_member_names(db: Database, attempt_id: int) -> tuple[int, int, int]:
 
 
 def finish(db: Database, settings: Settings, attempt_id: int, partitions_seconds: float) -> Scored:
-    """After every partition: the attempt's table indexed, attached and analyzed, the score stage's seconds (the
-    partitions' wall time plus this), and how many customers the model scored."""
+    """After every partition: the attempt's table indexed, attached and analyzed, the run's counts per segment and its
+    drift sample (segflow.monitoring.run_sample, timed as 'sample'), the score stage's seconds (the partitions' wall
+    time plus the rest), and how many customers the model scored."""
     started = time.perf_counter()
     info = run_info(db, attempt_id)
     if info.model_version is None:
@@ -107,5 +109,8 @@ def finish(db: Database, settings: Settings, attempt_id: int, partitions_seconds
     attempt_tables.attach(db, "segment_assignments", attempt_id)
     scored = db.run("queries/score/model_scored", {"attempt_id": attempt_id})[0][0]
     record_member_names(db, attempt_id)
-    record_stage_seconds(db, attempt_id, "score", partitions_seconds + time.perf_counter() - started)
+    sampling = time.perf_counter()
+    run_sample.fill_for_run(db, settings, attempt_id)
+    record_stage_seconds(db, attempt_id, "sample", time.perf_counter() - sampling)
+    record_stage_seconds(db, attempt_id, "score", partitions_seconds + sampling - started)
     return Scored(scored, info.model_version)

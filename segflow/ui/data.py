@@ -88,13 +88,13 @@ def customer_map(
     labels = {k: segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}
     colours = figures.segment_colours(list(table["segment_key"]))
     if figures.uses_attributes(model):
-        sample = reads.feature_sample(db, attempt_id, model.features, reads.MAP_POINTS, settings.seed)
+        sample = reads.feature_sample(db, settings, attempt_id, model.features, reads.MAP_POINTS)
         figure = figures.attribute_map(model, sample, labels, colours)
         if figure is not None and len(model.features) == 2:
             x_feature, y_feature = model.features
             return CustomerMap(figure=figure, place=lambda values: (float(values[x_feature]), float(values[y_feature])))
     else:
-        sample = reads.map_sample(db, attempt_id, settings.seed)
+        sample = reads.map_sample(db, settings, attempt_id)
         figure = figures.customer_map(model, sample, labels, colours)
     if figure is None:
         return None

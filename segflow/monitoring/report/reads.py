@@ -11,29 +11,33 @@ from psycopg2 import sql
 from segflow.data.features import feature_value
 from segflow.modelling import registry
 from segflow.modelling.segments import RULE_SEGMENTS
+from segflow.monitoring import run_sample
 from segflow.monitoring.drift_references import attempt_sample, reports_for_run
+from segflow.settings import Settings
 from segflow.storage.db import Database, frame, run_composed_named
 
 MAP_POINTS = 5_000  # customers on the map: enough to see the shapes, few enough for an SVG plot
 
 
-def feature_sample(db: Database, attempt_id: int, features: list[str], size: int, seed: int) -> pd.DataFrame:
-    """A deterministic sample of an attempt's clustered customers: customer_id, segment_key and each feature."""
+def feature_sample(db: Database, settings: Settings, attempt_id: int, features: list[str], size: int) -> pd.DataFrame:
+    """The first `size` clustered customers of an attempt's stored sample (segflow.monitoring.run_sample; filled now
+    if the attempt has none): customer_id, segment_key and each feature."""
+    run_sample.ensure(db, settings, attempt_id)
     columns = sql.SQL(", ").join(sql.SQL("{} as {}").format(feature_value(f), sql.Identifier(f)) for f in features)
     with db.transaction() as cur:
         rows = run_composed_named(
             cur,
             "queries/report/report_feature_sample",
-            {"attempt_id": attempt_id, "seed": str(seed), "limit": size},
+            {"attempt_id": attempt_id, "limit": size},
             features=columns,
         )
-        sample = frame(cur, rows)
+        sample = frame(cur, rows).drop(columns="sample_hash")
     return sample.astype(dict.fromkeys(features, "float64"))
 
 
-def map_sample(db: Database, attempt_id: int, seed: int) -> pd.DataFrame:
+def map_sample(db: Database, settings: Settings, attempt_id: int) -> pd.DataFrame:
     """A deterministic sample of an attempt's clustered customers with their RFM features, for the map."""
-    return attempt_sample(db, attempt_id, MAP_POINTS, seed, everyone=False)
+    return attempt_sample(db, settings, attempt_id, MAP_POINTS, everyone=False)
 
 
 def segment_scores(db: Database, attempt_id: int) -> pd.DataFrame:

@@ -66,7 +66,7 @@ def map_section(
     clustered: int,
 ) -> Section:
     """The customer map of an attempt, or a note saying why there is none."""
-    sample = reads.map_sample(db, attempt_id, settings.seed)
+    sample = reads.map_sample(db, settings, attempt_id)
     figure = figures.customer_map(model, sample, labels, colours)
     features = ", ".join(model.features)
     if figure is None:
@@ -120,7 +120,7 @@ def attribute_map_section(
     clustered: int,
 ) -> Section:
     """The customer map of an attempt whose model clusters on attributes, or a note saying why there is none."""
-    sample = reads.feature_sample(db, attempt_id, model.features, reads.MAP_POINTS, settings.seed)
+    sample = reads.feature_sample(db, settings, attempt_id, model.features, reads.MAP_POINTS)
     figure = figures.attribute_map(model, sample, labels, colours)
     features = ", ".join(model.features)
     if figure is None:

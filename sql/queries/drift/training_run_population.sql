@@ -1,6 +1,7 @@
 -- The run a model version was trained in (no row when the model has none on record): its run, date, known and
--- inactive customers, and whether that run's assignments are still there as this model scored them (a
--- same-day rerun deletes a replaced attempt's rows; a run whose challenger lost was scored by the champion).
+-- inactive customers, and whether that run's counts and sample (segflow.run_segment_counts, kept after its
+-- per-customer rows are pruned) or, for a run scored before they were kept, its assignments are there as this model
+-- scored them (a run whose challenger lost was scored by the champion).
 with model as (
     select version, trained_in_attempt
     from segflow.model_versions
@@ -16,8 +17,16 @@ final as (
         a.customers_inactive,
         exists (
             select 1
-            from segflow.segment_assignments as s
-            where s.attempt_id = a.attempt_id and s.model_version = m.version
+            from segflow.run_segment_counts as c
+            where c.attempt_id = a.attempt_id and c.model_version = m.version
+        )
+        or (
+            not exists (select 1 from segflow.run_segment_counts as c where c.attempt_id = a.attempt_id)
+            and exists (
+                select 1
+                from segflow.segment_assignments as s
+                where s.attempt_id = a.attempt_id and s.model_version = m.version
+            )
         ) as scored_by_model
     from model as m
     inner join segflow.run_attempts as a on a.attempt_id = m.trained_in_attempt

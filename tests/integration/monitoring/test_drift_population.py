@@ -170,9 +170,18 @@ def test_a_third_going_inactive_is_a_verdict_naming_inactive_with_exact_shares(d
     segment_page = (settings.report_path / "segments" / "run-2.html").read_text()
     assert "<strong>drifted</strong>, inactive 0.0 % → 33.3 %, segment PSI 5.406, " in segment_page
 
-    # Without the training run's assignments (a same-day rerun deletes a replaced attempt's rows) its counts and
-    # the model's shares say the same: 90 customers, none inactive, the model's thirds scaled to all of them.
+    # Without the training run's per-customer rows (pruned, or a same-day rerun's replaced attempt) its kept counts
+    # and sample (segflow.run_samples) still make it the reference: the same figures.
     fetch(db, "delete from segflow.segment_assignments where attempt_id = 1 returning attempt_id")
+    fetch(db, "delete from segflow.customer_features where attempt_id = 1 returning attempt_id")
+    result = drift_report.build_report(db, settings, attempt, 2, "training", None, None, 1)
+    assert result is not None and result.reference_basis == basis
+    assert result.shares.psi == pytest.approx(expected_psi, abs=1e-6)
+    assert result.columns == found["training"][4]["columns"]  # Evidently compared the same kept sample
+    # Without its sample and counts either (a database pruned before they were kept), the run's counts and the
+    # model's shares say the same: 90 customers, none inactive, the model's thirds scaled to all of them.
+    fetch(db, "delete from segflow.run_samples where attempt_id = 1 returning attempt_id")
+    fetch(db, "delete from segflow.run_segment_counts where attempt_id = 1 returning attempt_id")
     result = drift_report.build_report(db, settings, attempt, 2, "training", None, None, 1)
     assert result is not None and result.inactive is not None and result.inactive.text() == "inactive 0.0 % → 33.3 %"
     assert result.shares.psi == pytest.approx(expected_psi, abs=1e-6)
