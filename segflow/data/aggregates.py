@@ -31,6 +31,7 @@ from typing import Any
 
 from psycopg2 import sql
 
+from segflow.data import rollups
 from segflow.data.staging import staged_lines
 from segflow.settings import DEFAULT_SOURCE, Settings
 from segflow.storage.db import Database, run_composed_named, run_named
@@ -165,6 +166,11 @@ def _refresh(cur: Any, *, everything: bool) -> None:
     run_named(cur, "queries/aggregates/refresh_customer_firsts", {"everything": everything})
     run_named(cur, "queries/aggregates/refresh_daily_totals", {"everything": everything})
     run_named(cur, "queries/aggregates/drop_empty_days")
+    # The per-customer rollups of the window (segflow.data.rollups) follow the aggregates.
+    if everything:
+        rollups.discard(cur)
+    else:
+        rollups.mark_stale(cur)
 
 
 def is_current_for(db: Database, settings: Settings) -> bool:
