@@ -23,7 +23,6 @@ and whenever asked (`segflow rebuild`, the weekly-rebuild deployment).
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
@@ -57,9 +56,6 @@ class Fold:
     def as_dict(self) -> dict[str, object]:
         """The non-empty fields, dates as text (what a run records)."""
         return {k: (str(v) if isinstance(v, date) else v) for k, v in asdict(self).items() if v}
-
-    def as_json(self) -> str:
-        return json.dumps(self.as_dict())
 
 
 @dataclass(frozen=True)
