@@ -29,7 +29,7 @@ create table segflow.customer_window_rollup_state (
 );
 
 -- Customers whose invoice_day_totals a fold changed since the rollups were last brought to a date: the next roll
--- recomputes them. Written by every fold (a night's or an import's) while rollups exist.
+-- recomputes them. Written by every fold (a night's or an import's).
 create table segflow.customer_window_rollup_stale (
     customer_id text primary key
 );
