@@ -169,3 +169,19 @@ def test_each_partition_reads_its_own_customers_rollups(db, settings, fetch):
     known = fetch(db, "select count(*) from segflow.customer_firsts where first_line_day <= %s", (day,))[0][0]
     assert (customers, differing) == (known, 0)
     assert known > 200
+
+
+def test_the_fold_stage_rolls_them_to_the_runs_date_and_records_it(db, folded, fetch):
+    from segflow.stages import features as feature_stage
+    from segflow.stages import prepare
+
+    attempt = prepare.begin(db, folded, AS_OF, "always", None)
+    done = feature_stage.fold(db, folded, attempt)
+    assert done["rollups"] == {"action": "built", "customers": 3, "reason": "no rollups yet"}  # A, C, D
+    assert fetch(
+        db, "select aggregates -> 'rollups' ->> 'action' from segflow.run_attempts where attempt_id = %s", (attempt,)
+    ) == [("built",)]
+    feature_stage.build_partition(db, folded, attempt, Partition(0, 1))
+    assert fetch(
+        db, "select customer_id, frequency from segflow.customer_features where attempt_id = %s order by 1", (attempt,)
+    ) == [("A", 2), ("B", None), ("C", 2), ("D", None)]  # N1, N3
