@@ -23,7 +23,6 @@ and whenever asked (`segflow rebuild`, the weekly-rebuild deployment).
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
@@ -31,6 +30,7 @@ from typing import Any
 
 from psycopg2 import sql
 
+from segflow.data import rollups
 from segflow.data.staging import staged_lines
 from segflow.settings import DEFAULT_SOURCE, Settings
 from segflow.storage.db import Database, run_composed_named, run_named
@@ -56,9 +56,6 @@ class Fold:
     def as_dict(self) -> dict[str, object]:
         """The non-empty fields, dates as text (what a run records)."""
         return {k: (str(v) if isinstance(v, date) else v) for k, v in asdict(self).items() if v}
-
-    def as_json(self) -> str:
-        return json.dumps(self.as_dict())
 
 
 @dataclass(frozen=True)
@@ -165,6 +162,11 @@ def _refresh(cur: Any, *, everything: bool) -> None:
     run_named(cur, "queries/aggregates/refresh_customer_firsts", {"everything": everything})
     run_named(cur, "queries/aggregates/refresh_daily_totals", {"everything": everything})
     run_named(cur, "queries/aggregates/drop_empty_days")
+    # The per-customer rollups of the window (segflow.data.rollups) follow the aggregates.
+    if everything:
+        rollups.discard(cur)
+    else:
+        rollups.mark_stale(cur)
 
 
 def is_current_for(db: Database, settings: Settings) -> bool:

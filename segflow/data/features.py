@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from psycopg2 import sql
 
-from segflow.data import aggregates
+from segflow.data import aggregates, rollups
 from segflow.data.staging import staged_lines
 from segflow.errors import NonNumericFeature, SegflowError, UnknownFeature, joined
 from segflow.orchestration.partitions import WHOLE, Partition
@@ -236,7 +236,8 @@ def insert_rfm_features(
     partition: Partition = WHOLE,
 ) -> None:
     """Insert the RFM features of every known customer as of a date into `target`: from the aggregates (of one
-    partition's customers), or recomputed from every line of the source (`from_lines`, the reference the
+    partition's customers: their per-customer rollups when those describe this date and lookback, else the
+    window's invoice-days), or recomputed from every line of the source (`from_lines`, the reference the
     aggregates must equal)."""
     if from_lines and partition != WHOLE:
         raise RecomputeNotPartitioned(partition.index)
@@ -250,6 +251,8 @@ def insert_rfm_features(
             target=target,
             **source_parts(settings),
         )
+    elif rollups.usable(cur, as_of, lookback_days):
+        run_composed_named(cur, "queries/features/compute_rfm_features_from_rollups", params, target=target)
     else:
         run_composed_named(cur, "queries/features/compute_rfm_features", params, target=target)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from segflow.data import aggregates
+from segflow.data import aggregates, rollups
 from segflow.data import features as feature_store
 from segflow.orchestration.partitions import Partition, partitions_of
 from segflow.orchestration.runs import record_stage_seconds, run_info, timed
@@ -16,16 +16,18 @@ from segflow.storage.db import Database
 
 
 def fold(db: Database, settings: Settings, attempt_id: int, rebuild: bool = False) -> dict[str, object]:
-    """Fold the lines that changed since the last fold into the aggregates (or rebuild them), recorded in the
-    run's row; what it did."""
+    """Fold the lines that changed since the last fold into the aggregates (or rebuild them), then bring the
+    per-customer rollups to the run's date, recorded in the run's row; what it did."""
     info = run_info(db, attempt_id)
     if not feature_store.FeatureSet(tuple(info.features)).uses_transactions:
         return {}
     with timed(db, attempt_id, "fold"):
         feature_store.check_source_table(db)
         done = aggregates.bring_current(db, settings, rebuild=rebuild)
-        db.run("queries/features/record_fold", {"attempt_id": attempt_id, "aggregates": done.as_json()})
-    return done.as_dict()
+        rolled = rollups.bring_to(db, info.as_of, info.lookback_days)
+        figures = {**done.as_dict(), "rollups": rolled.as_dict()}
+        db.run("queries/features/record_fold", {"attempt_id": attempt_id, "aggregates": json.dumps(figures)})
+    return figures
 
 
 def build(db: Database, settings: Settings, attempt_id: int) -> dict[str, int]:
