@@ -182,6 +182,7 @@ def test_the_fold_stage_rolls_them_to_the_runs_date_and_records_it(db, folded, f
         db, "select aggregates -> 'rollups' ->> 'action' from segflow.run_attempts where attempt_id = %s", (attempt,)
     ) == [("built",)]
     feature_stage.build_partition(db, folded, attempt, Partition(0, 1))
+    feature_stage.finish(db, folded, attempt, 0.0)  # attaches the attempt's own table (migration 016)
     assert fetch(
         db, "select customer_id, frequency from segflow.customer_features where attempt_id = %s order by 1", (attempt,)
     ) == [("A", 2), ("B", None), ("C", 2), ("D", None)]  # N1, N3
