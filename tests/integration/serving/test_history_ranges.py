@@ -1,0 +1,151 @@
+"""Segment history as ranges (issue 25): migration 015 folds the published runs' assignments into
+segflow.segment_ranges, and the history read from the ranges is today's segment_history, row for row, through a
+backfilled date, a rerun and a withdrawn run."""
+
+from datetime import date
+
+import pytest
+
+from segflow.orchestration import withdrawal
+from segflow.stages import publish
+from segflow.storage import migrations
+from segflow.storage.db import run_named
+
+D1, D2, D3, D4, D5 = (date(2026, 1, day) for day in (1, 8, 15, 22, 29))
+
+# Per date: customer -> (segment key, model version). Published in the order below: D3 is a backfill between D2
+# and D4, D2 is rerun (its first attempt replaced), D4 is withdrawn afterwards.
+NIGHTS = [
+    (D1, {"c1": ("S1", 1), "c2": ("S1", 1), "c3": ("S1", 1), "c4": ("S3", 1), "c6": ("S1", 1), "c7": ("S2", 1)}),
+    (D2, {"c1": ("S9", 1)}),  # replaced by the rerun below: shows nowhere
+    (D4, {"c1": ("S1", 2), "c2": ("S1", 2), "c3": ("S1", 2), "c4": ("S3", 2), "c5": ("S1", 2), "c6": ("S1", 2)}),
+    (D5, {"c1": ("S1", 2), "c2": ("S2", 2), "c3": ("S1", 2), "c4": ("S3", 2), "c5": ("S1", 2), "c6": ("S1", 2)}),
+    (D2, {"c1": ("S1", 1), "c2": ("S2", 1), "c3": ("S2", 1), "c6": ("S1", 2), "c7": ("S2", 1)}),
+    (D3, {"c1": ("S1", 1), "c2": ("S2", 1), "c3": ("S1", 1), "c4": ("S3", 1), "c6": ("S1", 2), "c7": ("S2", 1)}),
+]
+NAMES = {"S1": "Champions", "S2": "Loyal", "S3": "Hibernating", "S9": "Wrong"}
+
+HISTORY_COLUMNS = (
+    "run_id, as_of, customer_id, segment_key, segment_name, action, model_version, cluster_key, recency_days, "
+    "frequency, monetary, avg_order_value, tenure_days, return_rate, r_score, f_score, m_score, distance, "
+    "confidence, is_current, published_at"
+)
+
+
+def _night(cur, as_of: date, customers: dict[str, tuple[str, int]]) -> int:
+    cur.execute("insert into segflow.run_keys (as_of) values (%s) on conflict (as_of) do nothing", (as_of,))
+    cur.execute(
+        "insert into segflow.run_attempts (run_id, as_of, status, features, lookback_days, window_start) "
+        "select run_id, as_of, 'running', array['recency_days'], 365, as_of - 365 from segflow.run_keys "
+        "where as_of = %s returning attempt_id",
+        (as_of,),
+    )
+    attempt = cur.fetchone()[0]
+    for number, (customer, (key, version)) in enumerate(sorted(customers.items())):
+        cur.execute(
+            "insert into segflow.customer_features (attempt_id, customer_id, recency_days, frequency, monetary) "
+            "values (%s, %s, %s, 1, 10)",
+            (attempt, customer, as_of.day + number),
+        )
+        cur.execute(
+            "insert into segflow.segment_assignments (attempt_id, customer_id, segment_key, segment_name, action, "
+            "model_version, cluster_key, distance, confidence) values (%s, %s, %s, %s, 'act', %s, %s, %s, 0.5)",
+            (attempt, customer, key, NAMES[key], version, key, as_of.day / 10 + number),
+        )
+    return attempt
+
+
+@pytest.fixture
+def upgraded(blank_db):
+    """A database at migration 014 with the nights above published and D4 withdrawn, then upgraded."""
+    migrations.upgrade(blank_db, target=14)
+    with blank_db.transaction() as cur:
+        cur.execute(
+            "insert into segflow.model_versions (version, status, algorithm, params, k, features, log_features, "
+            "as_of, train_window_end, sample_size, seed, rfm_cut_points, metrics, candidates, selection_rule, gates, "
+            "library_versions, artifact_path, artifact_sha256) select v, 'retired', 'kmeans', '{}', 3, "
+            "array['recency_days'], array[]::text[], %s, %s, 10, 0, '{}', '{}', '[]', 'rule', '{}', '{}', 'x', 'x' "
+            "from unnest(array[1, 2]) as v",
+            (D1, D1),
+        )
+    for as_of, customers in NIGHTS:
+        with blank_db.transaction() as cur:
+            attempt = _night(cur, as_of, customers)
+        publish.publish(blank_db, blank_db.settings, attempt)
+    withdrawal.withdraw(blank_db, blank_db.settings, D4, "test: taken back")
+    migrations.upgrade(blank_db)
+    return blank_db
+
+
+def _history_from_ranges(db) -> list[tuple]:
+    with db.transaction() as cur:
+        rows = run_named(cur, "queries/history/segment_history_from_ranges")
+    return sorted(rows, key=lambda row: (row[1], row[2]))
+
+
+EXPECTED_RANGES = [
+    ("c1", D1, D5, "S1", 1),  # D1, D2 (rerun), D3 (backfill) with model 1; D4 is withdrawn
+    ("c1", D5, None, "S1", 2),  # a new model version opens a range even with the same key
+    ("c2", D1, D2, "S1", 1),
+    ("c2", D2, D5, "S2", 1),
+    ("c2", D5, None, "S2", 2),
+    ("c3", D1, D2, "S1", 1),
+    ("c3", D2, D3, "S2", 1),  # the backfilled D3 splits S2 from the S1 that D5 has again
+    ("c3", D3, D5, "S1", 1),
+    ("c3", D5, None, "S1", 2),
+    ("c4", D1, D2, "S3", 1),  # absent from D2: the gap closes the range
+    ("c4", D3, D5, "S3", 1),
+    ("c4", D5, None, "S3", 2),
+    ("c5", D5, None, "S1", 2),  # first seen on the withdrawn D4: its range opens on D5
+    ("c6", D1, D2, "S1", 1),
+    ("c6", D2, None, "S1", 2),
+    ("c7", D1, D5, "S2", 1),  # gone on D5: closed at D5, the next published run
+]
+
+
+def test_ranges_after_migration_015_are_exactly_the_changes_between_published_runs(upgraded, fetch):
+    assert (
+        fetch(
+            upgraded,
+            "select customer_id, valid_from, valid_to, segment_key, model_version from segflow.segment_ranges "
+            "order by customer_id, valid_from",
+        )
+        == EXPECTED_RANGES
+    )
+
+
+def test_a_range_keeps_the_distance_and_run_of_the_night_that_opened_it(upgraded, fetch):
+    # c3's S1 range from D3 opened on the backfilled D3 (c3 is the second of D3's customers: 15 / 10 + 2).
+    assert fetch(
+        upgraded,
+        "select k.as_of, r.opened_distance from segflow.segment_ranges as r "
+        "inner join segflow.run_keys as k on k.run_id = r.opened_run_id "
+        "where r.customer_id = 'c3' and r.valid_from = %s",
+        (D3,),
+    ) == [(D3, 3.5)]
+
+
+def test_history_read_from_the_ranges_is_todays_segment_history_row_for_row(upgraded, fetch):
+    today = fetch(upgraded, f"select {HISTORY_COLUMNS} from segflow_bi.segment_history order by as_of, customer_id")
+    assert len(today) == 6 + 5 + 6 + 6  # D1, D2, D3, D5; not the withdrawn D4 nor the replaced attempt of D2
+    assert _history_from_ranges(upgraded) == today
+
+
+def test_history_of_a_run_whose_own_rows_are_pruned_keeps_the_segment_and_loses_the_nightly_measures(upgraded, fetch):
+    with upgraded.transaction() as cur:  # what retention will do to runs older than the kept ones
+        for table in ("segment_assignments", "customer_features"):
+            cur.execute(
+                f"delete from segflow.{table} where attempt_id = "  # table from the tuple above
+                "(select attempt_id from segflow.run_attempts where as_of = %s and status = 'published')",
+                (D1,),
+            )
+    d1 = [row for row in _history_from_ranges(upgraded) if row[1] == D1]
+    assert [(row[2], row[3], row[6]) for row in d1] == [
+        ("c1", "S1", 1),
+        ("c2", "S1", 1),
+        ("c3", "S1", 1),
+        ("c4", "S3", 1),
+        ("c6", "S1", 1),
+        ("c7", "S2", 1),
+    ]
+    assert {row[8:19] for row in d1} == {(None,) * 11}
