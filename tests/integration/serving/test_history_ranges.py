@@ -55,11 +55,9 @@ def _night(cur, as_of: date, customers: dict[str, tuple[str, int]]) -> int:
     return attempt
 
 
-@pytest.fixture
-def upgraded(blank_db):
-    """A database at migration 014 with the nights above published and D4 withdrawn, then upgraded."""
-    migrations.upgrade(blank_db, target=14)
-    with blank_db.transaction() as cur:
+def _models(db) -> None:
+    """Model versions 1 and 2, which the nights' segment summaries refer to."""
+    with db.transaction() as cur:
         cur.execute(
             "insert into segflow.model_versions (version, status, algorithm, params, k, features, log_features, "
             "as_of, train_window_end, sample_size, seed, rfm_cut_points, metrics, candidates, selection_rule, gates, "
@@ -68,6 +66,13 @@ def upgraded(blank_db):
             "from unnest(array[1, 2]) as v",
             (D1, D1),
         )
+
+
+@pytest.fixture
+def upgraded(blank_db):
+    """A database at migration 014 with the nights above published and D4 withdrawn, then upgraded."""
+    migrations.upgrade(blank_db, target=14)
+    _models(blank_db)
     for as_of, customers in NIGHTS:
         with blank_db.transaction() as cur:
             attempt = _night(cur, as_of, customers)
@@ -149,3 +154,63 @@ def test_history_of_a_run_whose_own_rows_are_pruned_keeps_the_segment_and_loses_
         ("c7", "S2", 1),
     ]
     assert {row[8:19] for row in d1} == {(None,) * 11}
+
+
+def _apply(db, as_of: date, customers: dict[str, tuple[str, int]]) -> int:
+    """Publish a night, then write its segments into the ranges (the step publish will take)."""
+    with db.transaction() as cur:
+        attempt = _night(cur, as_of, customers)
+    publish.publish(db, db.settings, attempt)
+    with db.transaction() as cur:
+        run_named(cur, "queries/history/apply_run", {"attempt_id": attempt})
+    return attempt
+
+
+ADJACENT_RANGES_OF_ONE_SEGMENT = """
+    select customer_id, valid_from
+    from (
+        select *, lag((valid_to, segment_key, segment_name, action, model_version, cluster_key))
+            over (partition by customer_id order by valid_from) as before
+        from segflow.segment_ranges
+    ) as r
+    where before = (valid_from, segment_key, segment_name, action, model_version, cluster_key)
+"""
+
+
+def _history(db, fetch) -> list[tuple]:
+    return fetch(db, f"select {HISTORY_COLUMNS} from segflow_bi.segment_history order by as_of, customer_id")
+
+
+def test_ranges_written_night_by_night_give_todays_history_through_backfill_rerun_and_withdrawal(db, fetch):
+    _models(db)
+    for as_of, customers in NIGHTS:
+        _apply(db, as_of, customers)
+        assert _history_from_ranges(db) == _history(db, fetch), as_of
+    withdrawal.withdraw(db, db.settings, D4, "test: taken back")  # changes no range
+    assert _history_from_ranges(db) == _history(db, fetch)
+    _apply(db, D4, {"c1": ("S2", 2), "c3": ("S1", 1)})  # D4 run again after the withdrawal
+    assert _history_from_ranges(db) == _history(db, fetch)
+    _apply(db, date(2026, 2, 5), {"c1": ("S1", 2), "c2": ("S2", 2), "c3": ("S3", 2)})
+    history = _history(db, fetch)
+    assert len(history) == 6 + 5 + 6 + 2 + 6 + 3
+    assert _history_from_ranges(db) == history
+    assert fetch(db, ADJACENT_RANGES_OF_ONE_SEGMENT) == []  # merged: one range per unchanged stretch
+
+
+def test_a_nightly_writes_ranges_only_for_the_customers_whose_segment_changed(db, fetch):
+    _models(db)
+    for as_of, customers in NIGHTS[:3]:  # D1, D2 (the attempt that is replaced later), D4
+        _apply(db, as_of, customers)
+    before = fetch(db, "select count(*) from segflow.segment_ranges")[0][0]
+    _apply(db, *NIGHTS[3])  # D5: of D4's customers only c2 moves (S1 -> S2); c7 was already gone
+    opened = fetch(
+        db,
+        "select r.customer_id, r.valid_from, r.valid_to from segflow.segment_ranges as r "
+        "inner join segflow.run_keys as k on k.run_id = r.opened_run_id where k.as_of = %s",
+        (D5,),
+    )
+    assert opened == [("c2", D5, None)]
+    assert fetch(db, "select count(*) from segflow.segment_ranges")[0][0] == before + 1
+    assert fetch(
+        db, "select valid_from, valid_to from segflow.segment_ranges where customer_id = 'c2' order by valid_from"
+    ) == [(D1, D2), (D4, D5), (D5, None)]  # absent from that first D2 attempt, back on D4 with model 2
