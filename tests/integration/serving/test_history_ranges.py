@@ -181,20 +181,38 @@ def _history(db, fetch) -> list[tuple]:
     return fetch(db, f"select {HISTORY_COLUMNS} from segflow_bi.segment_history order by as_of, customer_id")
 
 
-def test_ranges_written_night_by_night_give_todays_history_through_backfill_rerun_and_withdrawal(db, fetch):
+def _same_as_the_views(db, fetch) -> None:
+    """segment_history, current_segments and segment_transitions read from the ranges equal today's views."""
+    assert _history_from_ranges(db) == _history(db, fetch)
+    for view, query, order in (
+        ("current_segments", "current_segments_from_ranges", (2,)),
+        ("segment_transitions", "segment_transitions_from_ranges", (2, 6, 0)),
+    ):
+        with db.transaction() as cur:
+            from_ranges = run_named(cur, f"queries/history/{query}")
+        today = fetch(db, f"select * from segflow_bi.{view}")
+        assert sorted(from_ranges, key=lambda row: [row[i] for i in order]) == sorted(
+            today, key=lambda row: [row[i] for i in order]
+        ), view
+
+
+def test_ranges_written_night_by_night_give_todays_views_through_backfill_rerun_and_withdrawal(db, fetch):
     _models(db)
     for as_of, customers in NIGHTS:
         _apply(db, as_of, customers)
-        assert _history_from_ranges(db) == _history(db, fetch), as_of
+        _same_as_the_views(db, fetch)
     withdrawal.withdraw(db, db.settings, D4, "test: taken back")  # changes no range
-    assert _history_from_ranges(db) == _history(db, fetch)
+    _same_as_the_views(db, fetch)
     _apply(db, D4, {"c1": ("S2", 2), "c3": ("S1", 1)})  # D4 run again after the withdrawal
-    assert _history_from_ranges(db) == _history(db, fetch)
+    _same_as_the_views(db, fetch)
     _apply(db, date(2026, 2, 5), {"c1": ("S1", 2), "c2": ("S2", 2), "c3": ("S3", 2)})
     history = _history(db, fetch)
     assert len(history) == 6 + 5 + 6 + 2 + 6 + 3
-    assert _history_from_ranges(db) == history
+    _same_as_the_views(db, fetch)
     assert fetch(db, ADJACENT_RANGES_OF_ONE_SEGMENT) == []  # merged: one range per unchanged stretch
+    withdrawal.withdraw(db, db.settings, date(2026, 2, 5), "test: the current run taken back")  # BI reads D5 again
+    assert fetch(db, "select as_of from segflow_bi.current_segments limit 1") == [(D5,)]
+    _same_as_the_views(db, fetch)
 
 
 def test_a_nightly_writes_ranges_only_for_the_customers_whose_segment_changed(db, fetch):
