@@ -4,7 +4,7 @@
 -- whose as_of is in [valid_from, valid_to) (valid_to null: still open). Which runs are published is read from
 -- run_attempts when the range is read, so withdrawing a run changes no range. opened_* are the values of the run
 -- that opened the range (distance and confidence change every night; only the segment's identity is the key).
--- Not yet written by publish: this migration fills it from the published runs' assignments, once.
+-- This migration fills it from the published runs' assignments once; publish's step 5 keeps it from then on.
 create table segflow.segment_ranges (
     customer_id text not null,
     valid_from date not null,
@@ -21,8 +21,8 @@ create table segflow.segment_ranges (
     check (valid_to is null or valid_to > valid_from)
 );
 
--- The customers of the latest run are the open ranges: "current segments" without reading the closed ones.
-create index segment_ranges_open_idx on segflow.segment_ranges (segment_key) where valid_to is null;
+-- No index on the open ranges: no reader asks for "valid_to is null" (a run's customers are the ranges covering its
+-- date), and one would cost every closed range an index write. valid_from serves "a range starts after the date".
 create index segment_ranges_valid_from_idx on segflow.segment_ranges (valid_from);
 
 -- Gaps and islands over the published runs: a customer's island of consecutive published runs (no published run

@@ -32,6 +32,137 @@ HISTORY_COLUMNS = (
 )
 
 
+# The three BI views as they read before issue 25: straight from the published attempts' per-customer rows. The
+# views now read segflow.segment_ranges; these are the oracle they must equal while every run's rows are kept.
+FROM_ATTEMPT_ROWS = {
+    "segment_history": """
+with published as (
+    select run_id, as_of, attempt_id, published_at
+    from segflow.run_attempts
+    where status = 'published'
+),
+
+pointer as (
+    select attempt_id from segflow.current_run
+),
+
+final as (
+    select
+        p.run_id,
+        p.as_of,
+        a.customer_id,
+        a.segment_key,
+        a.segment_name,
+        a.action,
+        a.model_version,
+        a.cluster_key,
+        f.recency_days,
+        f.frequency,
+        f.monetary,
+        f.avg_order_value,
+        f.tenure_days,
+        f.return_rate,
+        a.r_score,
+        a.f_score,
+        a.m_score,
+        a.distance,
+        a.confidence,
+        p.attempt_id in (select attempt_id from pointer) as is_current,
+        p.published_at
+    from published as p
+    inner join segflow.segment_assignments as a on a.attempt_id = p.attempt_id
+    left join segflow.customer_features as f on f.attempt_id = a.attempt_id and f.customer_id = a.customer_id
+)
+
+select * from final
+""",
+    "current_segments": """
+with pointer as (
+    select attempt_id from segflow.current_run
+),
+
+current_run as (
+    select r.run_id, r.as_of, r.attempt_id, r.published_at
+    from segflow.run_attempts as r
+    inner join pointer as p on p.attempt_id = r.attempt_id
+),
+
+final as (
+    select
+        r.run_id,
+        r.as_of,
+        a.customer_id,
+        a.segment_key,
+        a.segment_name,
+        a.action,
+        a.model_version,
+        a.cluster_key,
+        f.recency_days,
+        f.frequency,
+        f.monetary,
+        f.avg_order_value,
+        f.tenure_days,
+        f.return_rate,
+        a.r_score,
+        a.f_score,
+        a.m_score,
+        a.distance,
+        a.confidence,
+        true as is_current,
+        r.published_at
+    from current_run as r
+    inner join segflow.segment_assignments as a on a.attempt_id = r.attempt_id
+    left join segflow.customer_features as f on f.attempt_id = a.attempt_id and f.customer_id = a.customer_id
+)
+
+select * from final
+""",
+    "segment_transitions": """
+with published as (
+    select run_id, as_of, attempt_id
+    from segflow.run_attempts
+    where status = 'published'
+),
+
+run_pairs as (
+    select
+        f.run_id as from_run_id,
+        f.as_of as from_as_of,
+        f.attempt_id as from_attempt_id,
+        t.run_id as to_run_id,
+        t.as_of as to_as_of,
+        t.attempt_id as to_attempt_id,
+        not exists (
+            select from published as b where b.as_of > f.as_of and b.as_of < t.as_of
+        ) as consecutive
+    from published as f
+    inner join published as t on t.as_of > f.as_of
+),
+
+final as (
+    select
+        t.customer_id,
+        p.from_run_id,
+        p.from_as_of,
+        coalesce(f.segment_key, 'new_customer') as from_segment_key,
+        coalesce(f.segment_name, 'new_customer') as from_segment_name,
+        p.to_run_id,
+        p.to_as_of,
+        t.segment_key as to_segment_key,
+        t.segment_name as to_segment_name,
+        coalesce(f.segment_key, 'new_customer') <> t.segment_key as moved,
+        p.to_as_of - p.from_as_of as days_between,
+        p.consecutive
+    from run_pairs as p
+    inner join segflow.segment_assignments as t on t.attempt_id = p.to_attempt_id
+    left join segflow.segment_assignments as f on f.attempt_id = p.from_attempt_id and f.customer_id = t.customer_id
+)
+
+select * from final
+""",
+}
+
+
 def _night(cur, as_of: date, customers: dict[str, tuple[str, int]]) -> int:
     cur.execute("insert into segflow.run_keys (as_of) values (%s) on conflict (as_of) do nothing", (as_of,))
     cur.execute(
@@ -76,7 +207,8 @@ def upgraded(blank_db):
     for as_of, customers in NIGHTS:
         with blank_db.transaction() as cur:
             attempt = _night(cur, as_of, customers)
-        publish.publish(blank_db, blank_db.settings, attempt)
+            for step in publish.PUBLISH_STEPS[:4]:  # publish as it was before 015: no ranges to write yet
+                run_named(cur, step, {"attempt_id": attempt})
     withdrawal.withdraw(blank_db, blank_db.settings, D4, "test: taken back")
     migrations.upgrade(blank_db)
     return blank_db
@@ -84,7 +216,8 @@ def upgraded(blank_db):
 
 def _history_from_ranges(db) -> list[tuple]:
     with db.transaction() as cur:
-        rows = run_named(cur, "queries/history/segment_history_from_ranges")
+        cur.execute(f"select {HISTORY_COLUMNS} from segflow_bi.segment_history")
+        rows = cur.fetchall()
     return sorted(rows, key=lambda row: (row[1], row[2]))
 
 
@@ -130,8 +263,8 @@ def test_a_range_keeps_the_distance_and_run_of_the_night_that_opened_it(upgraded
     ) == [(D3, 3.5)]
 
 
-def test_history_read_from_the_ranges_is_todays_segment_history_row_for_row(upgraded, fetch):
-    today = fetch(upgraded, f"select {HISTORY_COLUMNS} from segflow_bi.segment_history order by as_of, customer_id")
+def test_history_read_from_the_ranges_is_the_published_attempts_rows_row_for_row(upgraded, fetch):
+    today = _history(upgraded, fetch)
     assert len(today) == 6 + 5 + 6 + 6  # D1, D2, D3, D5; not the withdrawn D4 nor the replaced attempt of D2
     assert _history_from_ranges(upgraded) == today
 
@@ -157,12 +290,10 @@ def test_history_of_a_run_whose_own_rows_are_pruned_keeps_the_segment_and_loses_
 
 
 def _apply(db, as_of: date, customers: dict[str, tuple[str, int]]) -> int:
-    """Publish a night, then write its segments into the ranges (the step publish will take)."""
+    """Publish a night (its step 5 writes its segments into the ranges)."""
     with db.transaction() as cur:
         attempt = _night(cur, as_of, customers)
     publish.publish(db, db.settings, attempt)
-    with db.transaction() as cur:
-        run_named(cur, "queries/history/apply_run", {"attempt_id": attempt})
     return attempt
 
 
@@ -178,22 +309,36 @@ ADJACENT_RANGES_OF_ONE_SEGMENT = """
 
 
 def _history(db, fetch) -> list[tuple]:
-    return fetch(db, f"select {HISTORY_COLUMNS} from segflow_bi.segment_history order by as_of, customer_id")
+    """The history as read from the published attempts' own rows (the oracle)."""
+    return fetch(
+        db,
+        f"with h as ({FROM_ATTEMPT_ROWS['segment_history']}) "
+        f"select {HISTORY_COLUMNS} from h order by as_of, customer_id",
+    )
+
+
+DEPRECATED_COLUMNS = {  # segflow.* views: the same rows as their segflow_bi namesakes, fewer columns
+    "segment_history": "run_id, as_of, customer_id, segment_key, segment_name, action, model_version, recency_days, "
+    "frequency, monetary, tenure_days, avg_order_value, r_score, f_score, m_score, distance, confidence, is_current, "
+    "published_at, cluster_key",
+    "current_segments": "customer_id, segment_key, segment_name, action, model_version, run_id, as_of, recency_days, "
+    "frequency, monetary, tenure_days, r_score, f_score, m_score, distance, confidence, cluster_key",
+}
 
 
 def _same_as_the_views(db, fetch) -> None:
-    """segment_history, current_segments and segment_transitions read from the ranges equal today's views."""
+    """segment_history, current_segments and segment_transitions (read from the ranges) equal what the published
+    attempts' own rows say; the deprecated segflow.* views equal their segflow_bi namesakes."""
     assert _history_from_ranges(db) == _history(db, fetch)
-    for view, query, order in (
-        ("current_segments", "current_segments_from_ranges", (2,)),
-        ("segment_transitions", "segment_transitions_from_ranges", (2, 6, 0)),
-    ):
-        with db.transaction() as cur:
-            from_ranges = run_named(cur, f"queries/history/{query}")
-        today = fetch(db, f"select * from segflow_bi.{view}")
+    for view, order in (("current_segments", (2,)), ("segment_transitions", (2, 6, 0))):
+        from_ranges = fetch(db, f"select * from segflow_bi.{view}")
+        from_rows = fetch(db, FROM_ATTEMPT_ROWS[view])
         assert sorted(from_ranges, key=lambda row: [row[i] for i in order]) == sorted(
-            today, key=lambda row: [row[i] for i in order]
+            from_rows, key=lambda row: [row[i] for i in order]
         ), view
+    for view, columns in DEPRECATED_COLUMNS.items():
+        deprecated = fetch(db, f"select {columns} from segflow.{view} order by customer_id, as_of")
+        assert deprecated == fetch(db, f"select {columns} from segflow_bi.{view} order by customer_id, as_of"), view
 
 
 def test_ranges_written_night_by_night_give_todays_views_through_backfill_rerun_and_withdrawal(db, fetch):
@@ -232,3 +377,45 @@ def test_a_nightly_writes_ranges_only_for_the_customers_whose_segment_changed(db
     assert fetch(
         db, "select valid_from, valid_to from segflow.segment_ranges where customer_id = 'c2' order by valid_from"
     ) == [(D1, D2), (D4, D5), (D5, None)]  # absent from that first D2 attempt, back on D4 with model 2
+
+
+def _merges_run(db, monkeypatch, as_of: date, customers: dict[str, tuple[str, int]]) -> bool:
+    """Publish a night; whether publish ran the merge statements."""
+    ran = []
+    real = publish.run_named
+
+    def spy(cur, name, params=None):
+        ran.append(name)
+        return real(cur, name, params)
+
+    monkeypatch.setattr(publish, "run_named", spy)
+    _apply(db, as_of, customers)
+    monkeypatch.setattr(publish, "run_named", real)
+    return publish.MERGE_RANGES_STEP in ran
+
+
+def test_a_plain_nightly_skips_the_merge_and_a_rerun_or_backfill_runs_it(db, fetch, monkeypatch):
+    _models(db)
+    assert not _merges_run(db, monkeypatch, *NIGHTS[0])  # D1, the first night
+    assert not _merges_run(db, monkeypatch, *NIGHTS[2])  # D4, the latest date: nothing can meet a new range
+    assert _merges_run(db, monkeypatch, D2, {"c1": ("S1", 1)})  # a backfill before D4
+    assert _merges_run(db, monkeypatch, D4, NIGHTS[2][1] | {"c1": ("S2", 2)})  # a rerun of D4
+    assert fetch(db, ADJACENT_RANGES_OF_ONE_SEGMENT) == []
+    _same_as_the_views(db, fetch)
+
+
+def test_a_retrain_night_closes_every_open_range_and_opens_one_per_customer(db, fetch):
+    _models(db)
+    _apply(db, D1, {"c1": ("S1", 1), "c2": ("S2", 1), "c3": ("S1", 1)})
+    _apply(db, D2, {"c1": ("S1", 2), "c2": ("S2", 2), "c3": ("S1", 2)})  # the same keys, model 2
+    assert fetch(
+        db, "select customer_id, valid_from, valid_to, model_version from segflow.segment_ranges order by 1, 2"
+    ) == [
+        ("c1", D1, D2, 1),
+        ("c1", D2, None, 2),
+        ("c2", D1, D2, 1),
+        ("c2", D2, None, 2),
+        ("c3", D1, D2, 1),
+        ("c3", D2, None, 2),
+    ]
+    _same_as_the_views(db, fetch)
