@@ -2,7 +2,8 @@
 segflow.segment_ranges, and the history read from the ranges is today's segment_history, row for row, through a
 backfilled date, a rerun and a withdrawn run."""
 
-from datetime import date
+import random
+from datetime import date, timedelta
 
 import pytest
 
@@ -419,3 +420,53 @@ def test_a_retrain_night_closes_every_open_range_and_opens_one_per_customer(db, 
         ("c3", D2, None, 2),
     ]
     _same_as_the_views(db, fetch)
+
+
+CUSTOMER_TWICE_IN_A_RUN = """
+    select run_id, customer_id from segflow_bi.segment_history group by run_id, customer_id having count(*) > 1
+"""
+OVERLAPPING_RANGES = """
+    select customer_id, valid_from
+    from (
+        select *, lag(valid_to) over (partition by customer_id order by valid_from) as before_to,
+            lag(valid_from) over (partition by customer_id order by valid_from) as before_from
+        from segflow.segment_ranges
+    ) as r
+    where before_from is not null and (before_to is null or before_to > valid_from)
+"""
+
+
+def test_no_customer_shows_twice_in_a_run_after_a_random_mix_of_nightly_backfill_rerun_and_withdrawal(db, fetch):
+    rng = random.Random(25)
+    _models(db)
+    dates = [date(2026, 3, 1) + timedelta(days=7 * week) for week in range(8)]
+    published: set[date] = set()
+    done = []
+    for _ in range(18):
+        customers = {
+            f"c{n}": (rng.choice(["S1", "S2", "S3"]), rng.choice([1, 2])) for n in range(8) if rng.random() < 0.8
+        }
+        latest = max(published, default=date.min)
+        choices = {
+            "nightly": [d for d in dates if d > latest],
+            "backfill": [d for d in dates if d < latest and d not in published],
+            "rerun": sorted(published),
+            "withdraw": sorted(published) if len(published) > 1 else [],
+        }
+        what = rng.choice([kind for kind, options in choices.items() if options])
+        as_of = rng.choice(choices[what]) if what != "nightly" else min(choices["nightly"])
+        if what == "withdraw":
+            try:
+                withdrawal.withdraw(db, db.settings, as_of, "test: random mix")
+            except withdrawal.WithdrawRefused:
+                continue
+            published.discard(as_of)
+        else:
+            _apply(db, as_of, customers)
+            published.add(as_of)
+        done.append(what)
+        assert fetch(db, CUSTOMER_TWICE_IN_A_RUN) == [], done
+        assert fetch(db, OVERLAPPING_RANGES) == [], done
+        assert fetch(db, ADJACENT_RANGES_OF_ONE_SEGMENT) == [], done
+        _same_as_the_views(db, fetch)
+    assert set(done) == {"nightly", "backfill", "rerun", "withdraw"}  # the seed exercises every kind
