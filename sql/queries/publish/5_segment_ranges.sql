@@ -9,6 +9,10 @@
 -- 1. Customers whose identity at the run's date changed (arrived without a range, differ, or left), with the range
 -- covering the date (its old values) and where the new stretch ends: the next published run after the date, or the
 -- customer's next range if it starts earlier (a range opened on a withdrawn date in between).
+-- The change detection hash-joins the attempt's rows with the ranges covering the date (a million each at 1M
+-- customers): in memory, not in batches on disk. For the rest of the publish transaction only.
+set local work_mem = '256MB';
+
 create temporary table range_changes on commit drop as
 with run as (
     select run_id, as_of
@@ -23,8 +27,9 @@ next_run as (
     where a.status = 'published'
 ),
 
-later_ranges as (  -- one probe of the valid_from index; false on a plain nightly
-    select exists (select from segflow.segment_ranges as g inner join run as r on g.valid_from > r.as_of) as found
+later_ranges as materialized (  -- the latest start is one probe of the valid_from index; false on a plain nightly
+    select coalesce((select max(valid_from) from segflow.segment_ranges) > r.as_of, false) as found
+    from run as r
 ),
 
 published_before as (  -- the date was published once already (a rerun, or a rerun of a withdrawn date)
