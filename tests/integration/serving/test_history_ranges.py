@@ -470,3 +470,27 @@ def test_no_customer_shows_twice_in_a_run_after_a_random_mix_of_nightly_backfill
         assert fetch(db, ADJACENT_RANGES_OF_ONE_SEGMENT) == [], done
         _same_as_the_views(db, fetch)
     assert set(done) == {"nightly", "backfill", "rerun", "withdraw"}  # the seed exercises every kind
+
+
+def test_withdrawing_rebuilds_the_next_runs_transitions_from_ranges_when_the_earlier_runs_rows_are_pruned(db, fetch):
+    _models(db)
+    _apply(db, D1, {"c1": ("S1", 1), "c2": ("S1", 1), "c3": ("S2", 1)})
+    _apply(db, D2, {"c1": ("S2", 1), "c2": ("S1", 1), "c3": ("S2", 1)})
+    _apply(db, D3, {"c1": ("S1", 1), "c2": ("S3", 1), "c4": ("S1", 1)})
+    with db.transaction() as cur:  # what retention will do to D1's per-customer rows
+        for table in ("segment_assignments", "customer_features"):
+            cur.execute(
+                f"delete from segflow.{table} where attempt_id = "  # table from the tuple above
+                "(select attempt_id from segflow.run_attempts where as_of = %s)",
+                (D1,),
+            )
+    done = withdrawal.withdraw(db, db.settings, D2, "test: taken back")
+    assert done.transitions_rebuilt == 4
+    (d3_run,) = fetch(db, "select run_id from segflow.run_keys where as_of = %s", (D3,))[0]
+    moves = db.run("queries/transitions/transitions_into_run", {"run_id": d3_run})
+    assert sorted(row[2:7] for row in moves) == [  # from D1 (D2 is withdrawn); names from the runs' summaries
+        ("S1", "Champions", "S1", "Champions", 1),
+        ("S1", "Champions", "S3", "Hibernating", 1),
+        ("S2", "Loyal", "gone", "gone", 1),
+        ("new_customer", "new_customer", "S1", "Champions", 1),
+    ]
