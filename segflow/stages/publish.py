@@ -1,5 +1,6 @@
-"""Publish a run: one transaction replaces the run's earlier attempt, marks it published, switches what BI reads
-and writes the BI summary. The statements run in the order of PUBLISH_STEPS."""
+"""Publish a run: one transaction replaces the run's earlier attempt, marks it published, switches what BI reads,
+writes the BI summary and the run's segments into the history's ranges. The statements run in the order of
+PUBLISH_STEPS."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ PUBLISH_STEPS = (
     "queries/publish/2_mark_run",
     "queries/publish/3_switch_pointer",
     "queries/publish/4_segment_summary",
+    "queries/publish/5_segment_ranges",
 )
+# Run after step 5 only when it says a touched range may meet one of the same identity (never on a plain nightly).
+MERGE_RANGES_STEP = "queries/history/merge_segment_ranges"
 
 
 def publish(db: Database, settings: Settings, attempt_id: int) -> None:
@@ -28,6 +32,8 @@ def publish(db: Database, settings: Settings, attempt_id: int) -> None:
             rows = run_named(cur, step, {"attempt_id": attempt_id})
             if step == "queries/publish/2_mark_run" and not rows:
                 raise AttemptNotRunning(attempt_id)
+            if step == "queries/publish/5_segment_ranges" and rows[0][0]:
+                run_named(cur, MERGE_RANGES_STEP, {"attempt_id": attempt_id})
         run_named(
             cur,
             "queries/runs/record_stage_seconds",

@@ -1,26 +1,23 @@
 -- segflow_bi.current_segments: one row per known customer of the run BI reads now, with the same columns as
--- segflow_bi.segment_history (read through the pointer, not by filtering every run's rows).
+-- segflow_bi.segment_history: the ranges covering that run's as_of (the open ranges when it is the latest run; an
+-- earlier one after a withdrawal), with its per-night columns from its own rows.
 create or replace view segflow_bi.current_segments as
-with pointer as (
-    select attempt_id from segflow.current_run
-),
-
-current_run as (
+with current_run as (
     select r.run_id, r.as_of, r.attempt_id, r.published_at
     from segflow.run_attempts as r
-    inner join pointer as p on p.attempt_id = r.attempt_id
+    inner join segflow.current_run as p on p.attempt_id = r.attempt_id
 ),
 
 final as (
     select
         r.run_id,
         r.as_of,
-        a.customer_id,
-        a.segment_key,
-        a.segment_name,
-        a.action,
-        a.model_version,
-        a.cluster_key,
+        g.customer_id,
+        g.segment_key,
+        g.segment_name,
+        g.action,
+        g.model_version,
+        g.cluster_key,
         f.recency_days,
         f.frequency,
         f.monetary,
@@ -35,8 +32,10 @@ final as (
         true as is_current,
         r.published_at
     from current_run as r
-    inner join segflow.segment_assignments as a on a.attempt_id = r.attempt_id
-    left join segflow.customer_features as f on f.attempt_id = a.attempt_id and f.customer_id = a.customer_id
+    inner join segflow.segment_ranges as g
+        on g.valid_from <= r.as_of and (g.valid_to is null or g.valid_to > r.as_of)
+    left join segflow.segment_assignments as a on a.attempt_id = r.attempt_id and a.customer_id = g.customer_id
+    left join segflow.customer_features as f on f.attempt_id = r.attempt_id and f.customer_id = g.customer_id
 )
 
 select * from final;

@@ -1,4 +1,6 @@
--- Per customer per published run: the segment, the features it came from, and the model.
+-- Per customer per published run: the segment, the features it came from, and the model. The segment from
+-- segflow.segment_ranges (exact for every published run); the per-night columns from the run's own rows while they
+-- are kept, else null (as segflow_bi.segment_history).
 create or replace view segflow.segment_history as
 with published as (
     select run_id, as_of, attempt_id, published_at
@@ -14,11 +16,11 @@ final as (
     select
         p.run_id,
         p.as_of,
-        a.customer_id,
-        a.segment_key,
-        a.segment_name,
-        a.action,
-        a.model_version,
+        r.customer_id,
+        r.segment_key,
+        r.segment_name,
+        r.action,
+        r.model_version,
         f.recency_days,
         f.frequency,
         f.monetary,
@@ -31,10 +33,12 @@ final as (
         a.confidence,
         p.attempt_id in (select attempt_id from pointer) as is_current,
         p.published_at,
-        a.cluster_key
+        r.cluster_key
     from published as p
-    inner join segflow.segment_assignments as a on a.attempt_id = p.attempt_id
-    left join segflow.customer_features as f on f.attempt_id = a.attempt_id and f.customer_id = a.customer_id
+    inner join segflow.segment_ranges as r
+        on r.valid_from <= p.as_of and (r.valid_to is null or r.valid_to > p.as_of)
+    left join segflow.segment_assignments as a on a.attempt_id = p.attempt_id and a.customer_id = r.customer_id
+    left join segflow.customer_features as f on f.attempt_id = p.attempt_id and f.customer_id = r.customer_id
 )
 
 select * from final;

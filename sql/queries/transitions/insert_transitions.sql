@@ -1,13 +1,21 @@
--- Customers per (from segment, to segment) between two published attempts. A customer only in the
--- later run comes from 'new_customer'; one only in the earlier run goes to 'gone'. With under_model not
--- null the earlier run's segments are as that model (the later run's) re-scored them.
+-- Customers per (from segment, to segment) between two published runs. A customer only in the later run comes from
+-- 'new_customer'; one only in the earlier run goes to 'gone'. Segments come from segflow.segment_ranges (the range
+-- covering each run's date: exact for any published run, whether or not its per-customer rows are kept). With
+-- under_model not null the earlier run's segments are as that model (the later run's) re-scored them.
 insert into segflow.segment_transitions (
     from_run, to_run, from_segment_key, to_segment_key, customers, compared_under_model
 )
-with earlier as (
-    select customer_id, segment_key
-    from segflow.segment_assignments
-    where attempt_id = %(from_attempt)s and %(under_model)s::integer is null
+with dates as (
+    select
+        (select as_of from segflow.run_keys where run_id = %(from_run)s) as from_as_of,
+        (select as_of from segflow.run_keys where run_id = %(to_run)s) as to_as_of
+),
+
+earlier as (
+    select g.customer_id, g.segment_key
+    from segflow.segment_ranges as g
+    inner join dates as d on g.valid_from <= d.from_as_of and (g.valid_to is null or g.valid_to > d.from_as_of)
+    where %(under_model)s::integer is null
     union all
     select customer_id, segment_key
     from segflow.comparison_assignments
@@ -15,9 +23,9 @@ with earlier as (
 ),
 
 later as (
-    select customer_id, segment_key
-    from segflow.segment_assignments
-    where attempt_id = %(to_attempt)s
+    select g.customer_id, g.segment_key
+    from segflow.segment_ranges as g
+    inner join dates as d on g.valid_from <= d.to_as_of and (g.valid_to is null or g.valid_to > d.to_as_of)
 ),
 
 final as (

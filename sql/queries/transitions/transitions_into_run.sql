@@ -7,12 +7,10 @@ with moves as (
     where to_run = %(run_id)s
 ),
 
-names as (
-    select distinct on (a.run_id, s.segment_key) a.run_id, s.segment_key, s.segment_name
-    from segflow.segment_assignments as s
-    inner join segflow.run_attempts as a on a.attempt_id = s.attempt_id
-    where a.status = 'published' and a.run_id in (select from_run from moves union select to_run from moves)
-    order by a.run_id, s.segment_key
+names as (  -- from the runs' segment summaries: kept for every published run, unlike its per-customer rows
+    select run_id, segment_key, segment_name
+    from segflow.segment_summaries
+    where run_id in (select from_run from moves union select to_run from moves)
 )
 
 select

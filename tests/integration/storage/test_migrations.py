@@ -105,8 +105,8 @@ def test_views_are_recreated_only_when_their_file_changes(blank_db, fetch, tmp_p
     copy = tmp_path / "sql"
     shutil.copytree(db_module.sql_dir(), copy)
     view = copy / "views" / "current_segments.sql"
-    extra_column = "        a.cluster_key,\n        a.action as next_step\n"
-    view.write_text(view.read_text().replace("        a.cluster_key\n", extra_column))
+    extra_column = "        g.cluster_key,\n        g.action as next_step\n"
+    view.write_text(view.read_text().replace("        g.cluster_key\n", extra_column))
     monkeypatch.setattr(migrations, "sql_dir", lambda: copy)
     migrations.upgrade(blank_db)
 
