@@ -24,7 +24,6 @@ from segflow.orchestration.runs import (
     is_current,
     neighbours,
     previous_published,
-    rows_dropped,
     run_info,
     run_summary,
     timed,
@@ -97,11 +96,7 @@ def record_transitions(db: Database, settings: Settings, attempt_id: int) -> int
                 (around.prev_run, around.prev_attempt, around.run_id, attempt_id),
                 (around.run_id, attempt_id, around.next_run, around.next_attempt),
             )
-            if from_attempt is not None
-            and to_attempt is not None
-            # A neighbour whose customers retention dropped has no moves to count (a backfill beside an old run).
-            and rows_dropped(db, from_attempt) is None
-            and rows_dropped(db, to_attempt) is None
+            if from_attempt is not None and to_attempt is not None
         ]
         written = 0
         with db.transaction() as cur:

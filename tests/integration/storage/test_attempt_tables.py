@@ -7,6 +7,7 @@ import pytest
 from support.databases import database_for_test, filled_template
 
 from segflow.data.generate import GeneratorSpec, generate_transactions
+from segflow.modelling import comparison
 from segflow.monitoring import drift_report, retention
 from segflow.monitoring.report import page
 from segflow.orchestration.partitions import Partition
@@ -205,6 +206,8 @@ def test_retention_keeps_the_current_run_the_newest_published_and_unfinished_att
         "(SEGFLOW_SCORED_RUNS_KEPT keeps the newest runs); run that date again to rebuild them"
     )
     assert drift_report.build_report(db, settings, current, 1, "previous", oldest, oldest_run, None) is None
+    basis = comparison.comparison_basis(db, settings, oldest, current)  # transitions from it are not counted
+    assert (basis.comparable, basis.note) == (False, f"{refused.value}: the runs are not compared")
 
 
 def test_migration_016_keeps_the_rows_written_before_it_readable_without_copying_them(blank_db, fetch):
