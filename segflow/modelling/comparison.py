@@ -14,7 +14,7 @@ from segflow.data import features as feature_store
 from segflow.modelling import registry
 from segflow.modelling.scoring import Scorer, copy_assignments
 from segflow.modelling.segments import INACTIVE, UNSCORED
-from segflow.orchestration.runs import run_info
+from segflow.orchestration.runs import rows_dropped, run_info
 from segflow.settings import Settings
 from segflow.storage.db import Database, run_named
 
@@ -37,7 +37,12 @@ class Basis:
 
 
 def comparison_basis(db: Database, settings: Settings, earlier_attempt: int, later_attempt: int) -> Basis:
-    """How to compare two attempts; re-scores the earlier one under the later one's model when they differ."""
+    """How to compare two attempts; re-scores the earlier one under the later one's model when they differ. Not
+    comparable when retention dropped either attempt's per-customer rows."""
+    for attempt_id in (earlier_attempt, later_attempt):
+        dropped = rows_dropped(db, attempt_id)
+        if dropped is not None:
+            return Basis(None, False, f"{dropped}: the runs are not compared")
     earlier_version, earlier_features = _model_and_features(db, earlier_attempt)
     later_version, _ = _model_and_features(db, later_attempt)
     if earlier_version == later_version or later_version is None:

@@ -5,6 +5,7 @@ monitoring.drift_page), the verdict (monitoring.verdict), and the row stored in 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,11 @@ from segflow.monitoring.drift_shares import (
     share_drift,
 )
 from segflow.monitoring.verdict import DriftThresholds, DriftVerdict, drift_verdict
+from segflow.orchestration import runs
 from segflow.settings import Settings
 from segflow.storage.db import Database
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -137,6 +141,10 @@ def build_report(
     """
     if reference == "previous":
         if reference_attempt is None:
+            return None
+        dropped = runs.rows_dropped(db, reference_attempt)
+        if dropped is not None:  # a backfill next to a run whose customers retention dropped: no report against it
+            log.warning("no drift report against the previous run: %s", dropped)
             return None
         ref = drift_references.previous_reference(db, settings, reference_attempt, under_model)
     elif reference == "training":

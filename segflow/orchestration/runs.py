@@ -51,6 +51,28 @@ class NoPublishedRun(UnknownRun):
 
 
 @dataclasses.dataclass(eq=False)
+class RunRowsDropped(UnknownRun):
+    """A run whose per-customer rows (features, assignments) retention dropped: its figures stay, its customers
+    do not."""
+
+    template = (
+        "the per-customer rows of run {run_id} (as of {as_of}) were dropped by retention ({setting} keeps the "
+        "newest runs); run that date again to rebuild them"
+    )
+    run_id: int
+    as_of: date
+    setting: str = "SEGFLOW_SCORED_RUNS_KEPT"
+
+
+def rows_dropped(db: Database, attempt_id: int) -> RunRowsDropped | None:
+    """The error to raise (or log) when retention dropped an attempt's per-customer rows, else None."""
+    rows = db.run("queries/runs/attempt_rows_dropped", {"attempt_id": attempt_id})
+    if rows and rows[0][0]:
+        return RunRowsDropped(rows[0][1], rows[0][2])
+    return None
+
+
+@dataclasses.dataclass(eq=False)
 class RunNotFound(UnknownRun):
     """A run id that is not in segflow.runs."""
 

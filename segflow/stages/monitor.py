@@ -20,7 +20,14 @@ from segflow.monitoring import drift_report, retention, transitions
 from segflow.monitoring import drift_workspace as segflow_drift_workspace
 from segflow.monitoring.drift_report import DriftResult
 from segflow.monitoring.report.page import build_attempt_report
-from segflow.orchestration.runs import is_current, neighbours, previous_published, run_info, run_summary, timed
+from segflow.orchestration.runs import (
+    is_current,
+    neighbours,
+    previous_published,
+    run_info,
+    run_summary,
+    timed,
+)
 from segflow.settings import Settings
 from segflow.storage.db import Database, run_named
 

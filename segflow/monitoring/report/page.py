@@ -114,6 +114,9 @@ p {{ max-width: 60em; }} .note {{ color: #8a5300; }}
 def build_segment_report(db: Database, settings: Settings, run_id: int | None = None) -> Path:
     """Write the segment report of a published run (default: the one BI reads now); its absolute path."""
     run = runs.published_run(db, run_id)
+    dropped = runs.rows_dropped(db, run["attempt_id"])
+    if dropped is not None:
+        raise dropped
     page = segment_report_path(settings, run["run_id"])
     table = runs.segment_table(db, run["attempt_id"])
     labels = {k: segment_label(k, n) for k, n in zip(table["segment_key"], table["segment_name"], strict=True)}
@@ -179,7 +182,12 @@ def build_attempt_report(db: Database, settings: Settings, attempt_id: int) -> P
     """
     path = build_segment_report(db, settings, runs.run_summary(db, attempt_id)["run_id"])
     rows = db.run("queries/runs/published_neighbours", {"attempt_id": attempt_id})
-    next_run = rows[0][3] if rows else None
-    if next_run is not None and segment_report_path(settings, next_run).exists():
+    next_run, next_attempt = (rows[0][3], rows[0][4]) if rows else (None, None)
+    if (
+        next_run is not None
+        and next_attempt is not None
+        and segment_report_path(settings, next_run).exists()
+        and runs.rows_dropped(db, next_attempt) is None  # retention dropped its customers: its page stays as it is
+    ):
         build_segment_report(db, settings, next_run)
     return path

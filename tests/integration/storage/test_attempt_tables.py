@@ -7,8 +7,11 @@ import pytest
 from support.databases import database_for_test, filled_template
 
 from segflow.data.generate import GeneratorSpec, generate_transactions
-from segflow.monitoring import retention
+from segflow.modelling import comparison
+from segflow.monitoring import drift_report, retention
+from segflow.monitoring.report import page
 from segflow.orchestration.partitions import Partition
+from segflow.orchestration.runs import RunRowsDropped
 from segflow.stages import decide, features, prepare, run_nightly, score
 from segflow.storage import attempt_tables, migrations
 
@@ -193,6 +196,18 @@ def test_retention_keeps_the_current_run_the_newest_published_and_unfinished_att
     ]
     assert fetch(db, "select count(*) from segflow.current_segments") == [(2,)]
     assert retention.prune_attempt_rows(db, keep_two) == []  # nothing more to drop
+
+    # Readers of a dropped run say so: the segment page refuses, a drift report against it is not made.
+    (oldest_run,) = fetch(db, "select run_id from segflow.run_attempts where attempt_id = %s", (oldest,))[0]
+    with pytest.raises(RunRowsDropped) as refused:
+        page.build_segment_report(db, settings, oldest_run)
+    assert str(refused.value) == (
+        f"the per-customer rows of run {oldest_run} (as of 2026-01-01) were dropped by retention "
+        "(SEGFLOW_SCORED_RUNS_KEPT keeps the newest runs); run that date again to rebuild them"
+    )
+    assert drift_report.build_report(db, settings, current, 1, "previous", oldest, oldest_run, None) is None
+    basis = comparison.comparison_basis(db, settings, oldest, current)  # transitions from it are not counted
+    assert (basis.comparable, basis.note) == (False, f"{refused.value}: the runs are not compared")
 
 
 def test_migration_016_keeps_the_rows_written_before_it_readable_without_copying_them(blank_db, fetch):
