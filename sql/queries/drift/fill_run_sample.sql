@@ -27,7 +27,14 @@ final as (
         c.model_version, f.recency_days, f.frequency, f.monetary, f.tenure_days, f.avg_order_value, f.return_rate,
         f.attributes
     from chosen as c
-    left join segflow.customer_features as f on f.attempt_id = %(attempt_id)s and f.customer_id = c.customer_id
+    -- One primary-key lookup per sampled customer, whatever the run's size (the limit keeps the planner from
+    -- reading and hashing all the run's features instead).
+    left join lateral (
+        select recency_days, frequency, monetary, tenure_days, avg_order_value, return_rate, attributes
+        from segflow.customer_features
+        where attempt_id = %(attempt_id)s and customer_id = c.customer_id
+        limit 1
+    ) as f on true
 )
 
 insert into segflow.run_samples (

@@ -148,12 +148,22 @@ def test_a_run_scored_before_samples_were_kept_gets_its_sample_when_drift_first_
     assert run_sample.ensure(db, settings, attempt) is False  # nothing left to fill it from
 
 
-def test_samples_are_kept_for_the_newest_published_runs_and_running_attempts_only(db, settings, fetch):
+def test_samples_are_kept_for_the_newest_published_runs_running_attempts_and_training_runs_only(db, settings, fetch):
     one = {"c1": ("s1", 1), "c2": ("s1", 2)}
     published = [_attempt(db, D1 + timedelta(days=n), one) for n in range(4)]
     replaced = _attempt(db, D1 + timedelta(days=3), one, status="replaced")
     running = _attempt(db, D1 + timedelta(days=9), one, status="running")
-    for attempt in (*published, replaced, running):
+    trained_in = _attempt(db, D1 - timedelta(days=1), one, status="replaced")  # a model's training reference
+    fetch(
+        db,
+        "insert into segflow.model_versions (version, algorithm, params, k, features, log_features, as_of,"
+        " train_window_end, sample_size, seed, rfm_cut_points, metrics, candidates, selection_rule, gates,"
+        " library_versions, artifact_path, artifact_sha256, trained_in_attempt) values (1, 'kmeans', '{}', 2,"
+        " array['recency_days'], array[]::text[], %s, %s, 2, 0, '{}', '{}', '[]', 'r', '{}', '{}', 'p', 's', %s)"
+        " returning version",
+        (D1, D1, trained_in),
+    )
+    for attempt in (*published, replaced, running, trained_in):
         run_sample.fill(db, attempt, rows=10, seed=SEED)
 
     assert retention.prune_samples(db, settings.model_copy(update={"report_retention_runs": 2})) == sorted(
@@ -161,7 +171,7 @@ def test_samples_are_kept_for_the_newest_published_runs_and_running_attempts_onl
     )
     left = {a for (a,) in fetch(db, "select distinct attempt_id from segflow.run_samples")}
     counted = {a for (a,) in fetch(db, "select distinct attempt_id from segflow.run_segment_counts")}
-    assert left == counted == {published[2], published[3], running}
+    assert left == counted == {published[2], published[3], running, trained_in}
     assert retention.prune_samples(db, settings.model_copy(update={"report_retention_runs": 0})) == []
 
 
