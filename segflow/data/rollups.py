@@ -86,6 +86,7 @@ def _build(cur: Any, as_of: date, lookback_days: int, reason: str) -> Roll:
 
 def _roll(cur: Any, from_as_of: date, as_of: date, lookback_days: int) -> Roll:
     window = {"as_of": as_of, "lookback_days": lookback_days}
+    run_named(cur, "queries/rollups/tune_roll")
     run_named(cur, "queries/rollups/create_rolling_customers")
     run_named(cur, "queries/rollups/take_rolling_customers", {**window, "from_as_of": from_as_of})
     customers = cur.rowcount

@@ -5,13 +5,22 @@
 insert into segflow.customer_window_rollups (customer_id, last_purchase_at, frequency, monetary, returned)
 
 with window_totals as (
-    -- The dates are written out so the day index can use them.
+    -- Two branches, one of them switched off by %(everything)s (a constant, so the planner drops it): the whole
+    -- window by its days, or the rolling customers' rows by the customer index. The dates are written out so the
+    -- indexes can use them.
     select t.customer_id, t.invoice_id, t.purchase_lines, t.purchase_amount, t.last_purchase_at, t.returned_amount
     from segflow.invoice_day_totals as t
-    where t.customer_id is not null
+    where %(everything)s
+        and t.customer_id is not null
         and t.day >= %(as_of)s::date + 1 - %(lookback_days)s::integer
         and t.day <= %(as_of)s::date
-        and (%(everything)s or t.customer_id in (select c.customer_id from rolling_customers as c))
+    union all
+    select t.customer_id, t.invoice_id, t.purchase_lines, t.purchase_amount, t.last_purchase_at, t.returned_amount
+    from rolling_customers as c
+    inner join segflow.invoice_day_totals as t on t.customer_id = c.customer_id
+    where not %(everything)s
+        and t.day >= %(as_of)s::date + 1 - %(lookback_days)s::integer
+        and t.day <= %(as_of)s::date
 ),
 
 per_invoice as (
