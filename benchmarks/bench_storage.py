@@ -4,11 +4,12 @@ Run by hand (it is not a test):
 
     python benchmarks/bench_storage.py --customers 100000 --nights 30
 
-In one home (<home-prefix>c<N>, generated and trained once by bench_nightly.py's prepare step, kept between
-invocations), after one untimed warm-up night, each night adds one new day of lines by plain SQL (bench_nightly's
-NEW_DAY: about 0.3 % of all lines) and runs `segflow run --as-of DAY --retrain never` (a whole process, warm
-servers). After every night it reads the size of each table of the segflow schema (pg_total_relation_size: heap,
-indexes, TOAST; a partitioned table's partitions counted under their parent) and prints what grew.
+In one home (<home-prefix>c<N>, or <home-prefix>c<N>-sql with --generator sql; generated and trained once by
+bench_nightly.py's prepare step, kept between invocations), after one untimed warm-up night, each night adds one
+new day of lines by plain SQL (bench_nightly's NEW_DAY: about 0.3 % of all lines) and runs `segflow run --as-of
+DAY --retrain never` (a whole process, warm servers). After every night it reads the size of each table of the
+segflow schema (pg_total_relation_size: heap, indexes, TOAST; a partitioned table's partitions counted under their
+parent) and prints what grew.
 
 The goal compares what segflow itself keeps with its input: the growth of everything except the transaction lines
 themselves (segflow.transactions grows by the new days' lines whatever segflow does) must stay <= 10 % of the
@@ -109,11 +110,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--nights", type=int, default=30)
+    parser.add_argument(
+        "--generator",
+        choices=["python", "sql"],
+        default="python",
+        help="as bench_nightly.py's: segflow generate, or inside PostgreSQL (the home is <prefix>c<N>-sql)",
+    )
     parser.add_argument("--home-prefix", default="/tmp/bench-nightly-", help="the home is <prefix>c<N>")
     args = parser.parse_args()
 
     private_runtime_dir(args.home_prefix)
-    home = Home(Path(f"{args.home_prefix}c{args.customers}"), args.customers, 365)
+    suffix = "-sql" if args.generator == "sql" else ""  # the same home bench_nightly.py --generator sql builds
+    home = Home(Path(f"{args.home_prefix}c{args.customers}{suffix}"), args.customers, 365, args.generator)
     prefect_home = Path(
         tempfile.mkdtemp(prefix=f"{Path(args.home_prefix).name}prefect-", dir=Path(args.home_prefix).parent)
     )
