@@ -91,7 +91,7 @@ def test_every_validator_of_the_setting_groups_reaches_settings():
     names = [name for group in groups for name in group.__pydantic_decorators__.field_validators]
     assert len(names) == len(set(names)) == 10
     assert set(names) == set(Settings.__pydantic_decorators__.field_validators)
-    assert sum(len(group.model_fields) for group in groups) == len(Settings.model_fields) == 56
+    assert sum(len(group.model_fields) for group in groups) == len(Settings.model_fields) == 57
 
 
 def test_password_never_appears_in_repr_or_redacted_url(monkeypatch):

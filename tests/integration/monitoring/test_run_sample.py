@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from segflow.monitoring import drift_references, retention, run_sample
+from segflow.storage import attempt_tables
 from segflow.storage.db import run_named
 
 SEED = 42
@@ -40,6 +41,7 @@ def _attempt(db, as_of: date, customers: dict[str, tuple[str, int | None]], stat
             },
         )
         cur.execute("update segflow.run_attempts set status = %s where attempt_id = %s", (status, attempt_id))
+        attempt_tables.open_attached(cur, attempt_id)  # rows written one by one through the parents
         for customer, (key, frequency) in customers.items():
             cur.execute(
                 "insert into segflow.segment_assignments (attempt_id, customer_id, segment_key, segment_name, action)"

@@ -194,7 +194,8 @@ def test_retention_keeps_the_current_run_the_newest_published_and_unfinished_att
         (withdrawn,),
         (failed,),
     ]
-    assert fetch(db, "select count(*) from segflow.current_segments") == [(2,)]
+    # The run BI reads keeps its rows (its segments come from segment_ranges, which publish writes: not here).
+    assert fetch(db, "select count(*) from segflow.customer_features where attempt_id = %s", (current,)) == [(2,)]
     assert retention.prune_attempt_rows(db, keep_two) == []  # nothing more to drop
 
     # Readers of a dropped run say so: the segment page refuses, a drift report against it is not made.
@@ -252,7 +253,7 @@ def test_migration_016_keeps_the_rows_written_before_it_readable_without_copying
         later = _attempt(cur, date(2026, 1, 3), "published")
         cur.execute("update segflow.current_run set attempt_id = %s", (later,))
     assert fetch(blank_db, "select count(*) from segflow.segment_assignments_before_016") == [(6,)]
-    assert fetch(blank_db, "select count(*) from segflow.current_segments") == [(2,)]
+    assert fetch(blank_db, "select count(*) from segflow.segment_assignments where attempt_id = %s", (later,)) == [(2,)]
 
     # Once no kept attempt is older than the migration, its partitions go whole.
     keep_one = blank_db.settings.model_copy(update={"scored_runs_kept": 1})
@@ -262,4 +263,4 @@ def test_migration_016_keeps_the_rows_written_before_it_readable_without_copying
         " to_regclass('segflow.customer_features_before_016')"
     )
     assert fetch(blank_db, gone) == [(None, None)]
-    assert fetch(blank_db, "select count(*) from segflow.current_segments") == [(2,)]
+    assert fetch(blank_db, "select count(*) from segflow.segment_assignments where attempt_id = %s", (later,)) == [(2,)]
