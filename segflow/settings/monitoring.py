@@ -34,7 +34,9 @@ class MonitoringSettings(BaseModel):
         "0 keeps all. The same runs keep their drift samples; per-customer rows are kept by SEGFLOW_SCORED_RUNS_KEPT.",
     )
     scored_runs_kept: int = Field(
-        default=0,
+        # Two: the current run and the one before it (what a comparison and "since yesterday" read). Segments stay
+        # exact for every published run (segment_ranges); drift reads each run's sample; the summary is per run.
+        default=2,
         ge=0,
         description="Keep the per-customer rows (features, assignments) of the run BI reads, of this many newest "
         "published runs by as-of date and of every unfinished attempt; older attempts' tables are dropped after a "
