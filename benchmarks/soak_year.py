@@ -53,6 +53,10 @@ SOAK_SETTINGS = {
     "SEGFLOW_MAX_AGE_DAYS": "30",
     "SEGFLOW_RETRAIN_COOLDOWN_DAYS": "14",
     "SEGFLOW_REPORT_RETENTION_RUNS": "8",
+    # Every run's per-customer rows stay: the year checks each backfilled date's drift report and transitions
+    # against neighbours scored by older models, which re-scores them from their features. With the default (2) a
+    # neighbour past retention and scored by another model is not compared (logged; docs/operating.md).
+    "SEGFLOW_SCORED_RUNS_KEPT": "0",
 }
 
 

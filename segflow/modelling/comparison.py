@@ -37,12 +37,10 @@ class Basis:
 
 
 def comparison_basis(db: Database, settings: Settings, earlier_attempt: int, later_attempt: int) -> Basis:
-    """How to compare two attempts; re-scores the earlier one under the later one's model when they differ. Not
-    comparable when retention dropped either attempt's per-customer rows."""
-    for attempt_id in (earlier_attempt, later_attempt):
-        dropped = rows_dropped(db, attempt_id)
-        if dropped is not None:
-            return Basis(None, False, f"{dropped}: the runs are not compared")
+    """How to compare two attempts; re-scores the earlier one under the later one's model when they differ. Under
+    one model the runs compare whatever retention dropped (segments come from segment_ranges, drift from each run's
+    sample); re-scoring needs the earlier run's features, so without them (and no earlier re-scoring kept) the runs
+    are not compared."""
     earlier_version, earlier_features = _model_and_features(db, earlier_attempt)
     later_version, _ = _model_and_features(db, later_attempt)
     if earlier_version == later_version or later_version is None:
@@ -54,6 +52,11 @@ def comparison_basis(db: Database, settings: Settings, earlier_attempt: int, lat
             False,
             f"the earlier run used features {earlier_features}, model v{later_version} "
             f"uses {model.features}: the runs are not compared",
+        )
+    dropped = rows_dropped(db, earlier_attempt)
+    if dropped is not None and not _rescored(db, earlier_attempt, later_version):
+        return Basis(
+            None, False, f"{dropped}; it cannot be re-scored with model v{later_version}: the runs are not compared"
         )
     rescore(db, settings, earlier_attempt, later_version)
     return Basis(
@@ -69,9 +72,16 @@ def _model_and_features(db: Database, attempt_id: int) -> tuple[int | None, list
     return rows[0][0], list(rows[0][1])
 
 
+def _rescored(db: Database, attempt_id: int, version: int) -> bool:
+    """Whether the attempt's customers as model `version` scores them are already written."""
+    return bool(
+        db.run("queries/comparison/comparison_exists", {"attempt_id": attempt_id, "model_version": version})[0][0]
+    )
+
+
 def rescore(db: Database, settings: Settings, attempt_id: int, version: int) -> int:
     """Write an attempt's customers as model `version` scores them (once; reused afterwards); rows written."""
-    if db.run("queries/comparison/comparison_exists", {"attempt_id": attempt_id, "model_version": version})[0][0]:
+    if _rescored(db, attempt_id, version):
         return 0
     # Scored as the score stage scores (the model's cut points, else the attempt's own; the names' rules applied): a
     # move is a customer's own, not a rule's.

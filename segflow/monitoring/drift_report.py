@@ -30,7 +30,6 @@ from segflow.monitoring.drift_shares import (
     share_drift,
 )
 from segflow.monitoring.verdict import DriftThresholds, DriftVerdict, drift_verdict
-from segflow.orchestration import runs
 from segflow.settings import Settings
 from segflow.storage.db import Database
 
@@ -142,10 +141,8 @@ def build_report(
     if reference == "previous":
         if reference_attempt is None:
             return None
-        dropped = runs.rows_dropped(db, reference_attempt)
-        if dropped is not None:  # a backfill next to a run whose customers retention dropped: no report against it
-            log.warning("no drift report against the previous run: %s", dropped)
-            return None
+        # A previous run past SEGFLOW_SCORED_RUNS_KEPT still has its sample and counts (run_samples): compared from
+        # those. Re-scoring it under another model needs its features: comparison_basis refuses that case.
         ref = drift_references.previous_reference(db, settings, reference_attempt, under_model)
     elif reference == "training":
         if reference_version is None:

@@ -114,8 +114,8 @@ def _reports(fetch, db, run_id):
 def _key_of(fetch, db, run_id, customer):
     return fetch(
         db,
-        "select a.segment_key from segflow.segment_assignments as a"
-        " inner join segflow.runs as r on r.attempt_id = a.attempt_id where r.run_id = %s and a.customer_id = %s",
+        # The history view: exact for a run whose per-customer rows retention dropped (segment_ranges).
+        "select segment_key from segflow_bi.segment_history where run_id = %s and customer_id = %s",
         (run_id, customer),
     )[0][0]
 

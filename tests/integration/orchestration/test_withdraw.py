@@ -64,6 +64,9 @@ def known_customers(fetch, db, as_of):
 
 def test_withdrawing_runs_moves_bi_back_keeps_their_rows_and_the_date_runs_again(first_night, settings, fetch):
     db = first_night
+    # Withdrawn runs keep their per-customer rows when every run does (0); the default (2) drops them like any run
+    # past retention, and BI never shows a withdrawn run either way.
+    settings = settings.model_copy(update={"scored_runs_kept": 0})
     first = fetch(db, "select attempt_id from segflow.runs where as_of = %s", (D1,))[0][0]
     middle = run_nightly(db, settings, D2, retrain="never")
     last = run_nightly(db, settings, D3, retrain="never")

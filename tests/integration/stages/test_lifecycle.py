@@ -367,8 +367,9 @@ def files_by_run(settings) -> dict[int, set[str]]:
 
 def test_report_files_of_all_but_the_newest_runs_are_deleted_and_their_rows_kept(generated, settings, fetch):
     db = generated
-    keep_all = settings.model_copy(update={"report_retention_runs": 0})
-    keep_two = settings.model_copy(update={"report_retention_runs": 2})
+    # Report files only: every run's per-customer rows stay (SEGFLOW_SCORED_RUNS_KEPT, test_attempt_tables).
+    keep_all = settings.model_copy(update={"report_retention_runs": 0, "scored_runs_kept": 0})
+    keep_two = settings.model_copy(update={"report_retention_runs": 2, "scored_runs_kept": 0})
     runs = {}
     for day in (date(2024, 7, 4), date(2024, 7, 18), date(2024, 7, 11)):
         runs[day] = run_row(fetch, db, run_nightly(db, keep_all, day))["run_id"]
