@@ -33,3 +33,13 @@ create table segflow.customer_window_rollup_state (
 create table segflow.customer_window_rollup_stale (
     customer_id text primary key
 );
+
+-- A roll recomputes a few percent of the customers from their invoice-days of the window, found one customer at a
+-- time in the key index; a customer's rows lie on as many heap pages as it has invoice-days (the table is in day
+-- order). With the summed columns in the index, those lookups read the index alone (measured at 1M customers,
+-- 22k customers rolled: 3.8 -> 1.4 s; the index grows from 222 to 290 MB). The same key, still unique.
+drop index segflow.invoice_day_totals_key;
+create unique index invoice_day_totals_key
+    on segflow.invoice_day_totals (customer_id, invoice_id, day)
+    include (purchase_lines, purchase_amount, last_purchase_at, returned_amount)
+    nulls not distinct;
