@@ -309,22 +309,27 @@ def step_imports() -> dict[str, Any]:
 
 
 def step_explain(home: Path, as_of: date) -> dict[str, Any]:
-    """EXPLAIN (ANALYZE, BUFFERS) of the night's feature query (queries/features/compute_rfm_features), into a
-    temporary table: the query runs for real, and nothing stays."""
+    """EXPLAIN (ANALYZE, BUFFERS) of the night's feature query (from the per-customer rollups when they describe
+    the date, else queries/features/compute_rfm_features; all customers in one partition), into a temporary table:
+    the query runs for real, and nothing stays."""
     from psycopg2 import sql
 
+    from segflow.data import rollups
+    from segflow.orchestration.partitions import WHOLE
     from segflow.orchestration.runtime import open_database
     from segflow.settings import Settings
     from segflow.storage.sqlfiles import read_sql
 
     settings, db = open_database(Settings(_env_file=None, home=home))  # type: ignore[call-arg]
-    query = sql.SQL("explain (analyze, buffers) " + read_sql("queries/features/compute_rfm_features")).format(
-        target=sql.Identifier("bench_features")
-    )
+    params = {"attempt_id": 0, "as_of": as_of, "lookback_days": settings.lookback_days, **WHOLE.params()}
     with db.transaction() as cur:
+        name = "queries/features/compute_rfm_features"
+        if rollups.usable(cur, as_of, settings.lookback_days):
+            name = "queries/features/compute_rfm_features_from_rollups"
+        query = sql.SQL("explain (analyze, buffers) " + read_sql(name)).format(target=sql.Identifier("bench_features"))
         cur.execute("create temporary table bench_features (like segflow.customer_features) on commit drop")
-        cur.execute(query, {"attempt_id": 0, "as_of": as_of, "lookback_days": settings.lookback_days})
-        plan = [row[0] for row in cur.fetchall()]
+        cur.execute(query, params)
+        plan = [f"-- {name}", *(row[0] for row in cur.fetchall())]
     return {"plan": plan}
 
 
