@@ -6,13 +6,13 @@
 -- on a plain nightly, since ranges only ever start or end at dates that were published once. The temporary table
 -- goes at commit.
 
--- 1. Customers whose identity at the run's date changed (arrived without a range, differ, or left), with the range
--- covering the date (its old values) and where the new stretch ends: the next published run after the date, or the
--- customer's next range if it starts earlier (a range opened on a withdrawn date in between).
 -- The change detection hash-joins the attempt's rows with the ranges covering the date (a million each at 1M
 -- customers): in memory, not in batches on disk. For the rest of the publish transaction only.
 set local work_mem = '256MB';
 
+-- 1. Customers whose identity at the run's date changed (arrived without a range, differ, or left), with the range
+-- covering the date (its old values) and where the new stretch ends: the next published run after the date, or the
+-- customer's next range if it starts earlier (a range opened on a withdrawn date in between).
 create temporary table range_changes on commit drop as
 with run as (
     select run_id, as_of
