@@ -341,6 +341,23 @@ def iter_chunks(spec: GeneratorSpec) -> Iterator[pd.DataFrame]:
         yield generate_chunk(spec, chunk, catalog, cdf)
 
 
+def fold_and_finish_batch(cur: Any, result: GeneratorResult) -> None:
+    """Fold a generator batch's lines into the aggregates and record the batch as finished (every line loaded), on
+    the caller's transaction: both generators end this way."""
+    aggregates.fold_imported_lines(cur)
+    run_named(
+        cur,
+        "queries/ingest/finish_import_batch",
+        {
+            "batch_id": result.batch_id,
+            "lines_read": result.lines,
+            "lines_loaded": result.lines,
+            "lines_rejected": 0,
+            "rejected_by_reason": "{}",
+        },
+    )
+
+
 def generate_transactions(
     db: Database, spec: GeneratorSpec, progress: Callable[[int, int], None] | None = None
 ) -> GeneratorResult:
@@ -374,18 +391,7 @@ def generate_transactions(
             result.chunks += 1
             if progress:
                 progress(result.chunks, total_chunks)
-        aggregates.fold_imported_lines(cur)
-        run_named(
-            cur,
-            "queries/ingest/finish_import_batch",
-            {
-                "batch_id": result.batch_id,
-                "lines_read": result.lines,
-                "lines_loaded": result.lines,
-                "lines_rejected": 0,
-                "rejected_by_reason": "{}",
-            },
-        )
+        fold_and_finish_batch(cur, result)
     result.seconds = time.perf_counter() - started
     log.info("generated %d lines for %d customers in %.1fs", result.lines, spec.customers, result.seconds)
     return result

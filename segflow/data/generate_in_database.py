@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 from scipy.stats import poisson
 
-from segflow.data import aggregates
 from segflow.data.generate import (
     ADJUSTMENT_LINE_SHARE,
     ARCHETYPES,
@@ -43,6 +42,7 @@ from segflow.data.generate import (
     GeneratorSpec,
     InvalidSpec,
     build_catalog,
+    fold_and_finish_batch,
     season_cdf,
 )
 from segflow.storage.db import Database, run_named
@@ -184,18 +184,7 @@ def _finish(db: Database, result: GeneratorResult, skip_capture: bool) -> None:
     with db.transaction() as cur:
         if skip_capture:  # again: a night's fold may have rebuilt (and cleared the request) while parts wrote
             run_named(cur, "queries/generate/request_rebuild_after_generation")
-        aggregates.fold_imported_lines(cur)
-        run_named(
-            cur,
-            "queries/ingest/finish_import_batch",
-            {
-                "batch_id": result.batch_id,
-                "lines_read": result.lines,
-                "lines_loaded": result.lines,
-                "lines_rejected": 0,
-                "rejected_by_reason": "{}",
-            },
-        )
+        fold_and_finish_batch(cur, result)
         run_named(cur, "queries/generate/mark_batch_imported", {"batch_id": result.batch_id})
 
 
